@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"lbaas/internal/server"
+)
+
+func serverCommand() *cobra.Command {
+	var o server.Options
+	var authMode, logLevel string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Serve the Neutron LBaaS API (store: embedded etcd unless --etcd-endpoints)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch authMode {
+			case "token":
+			case "none":
+				o.NoAuth = true
+			default:
+				return fmt.Errorf("--auth must be token or none, not %q", authMode)
+			}
+			o.Logger = newLogger(logLevel)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			run, err := server.Start(ctx, o)
+			if err != nil {
+				return err
+			}
+			defer run.Close()
+			o.Logger.Info("serving the Neutron API", "addr", run.Addr, "data_dir", o.DataDir)
+			if run.AdminToken != "" {
+				fmt.Fprintf(os.Stderr, "created an admin token; use it with: source %s/admin-openrc\n", o.DataDir)
+			}
+			<-ctx.Done()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:9696", "address of the Neutron API")
+	f.StringVar(&o.DataDir, "data-dir", "/var/lib/lbaas", "directory of the embedded etcd and the tokens file")
+	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of the embedded one")
+	f.StringVar(&authMode, "auth", "token", "token: X-Auth-Token required; none: everyone is admin (local experiments only)")
+	f.StringVar(&o.TokensFile, "tokens-file", "", "tokens file (default <data-dir>/tokens.json, created with an admin token if missing)")
+	f.StringVar(&o.PublicNetwork, "public-network", "Public", "name of the external network created on first start (empty: none)")
+	f.StringVar(&o.PublicCIDR, "public-cidr", "172.24.4.0/24", "CIDR of the external network's subnet")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,175 @@
+package neutron
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"net/http"
+	"strings"
+	"time"
+
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+var certRes = &resource{kind: model.KindCertificate, singular: "certificate", plural: "certificates", what: "Certificate", notFound: "CertificateNotFound", view: viewCertificate}
+
+// viewCertificate never shows the private key, nor the PEM at all: the API
+// answers what a certificate is, not its bytes.
+func viewCertificate(_ *Server, e store.Entry) map[string]any {
+	c := e.Obj.(*model.Certificate)
+	v := commonView(&c.Meta)
+	v["name"] = c.Name
+	v["fingerprint_sha256"] = c.FingerprintSHA256
+	v["subject"] = c.Subject
+	v["not_after"] = c.NotAfter.UTC().Format(time.RFC3339)
+	return v
+}
+
+// maxPEMBytes bounds each PEM field; a chain of a few certificates fits.
+const maxPEMBytes = 64 << 10
+
+// parseCertificate checks that the PEMs hold a certificate that is valid
+// now and a private key that belongs to it.
+func parseCertificate(req *model.CertificateRequest, now time.Time) (*model.Certificate, error) {
+	bad := func(format string, args ...any) error { return badRequest("InvalidCertificate", format, args...) }
+	certPEM, keyPEM := *req.Certificate, *req.PrivateKey
+	chain := ""
+	if req.Intermediates != nil {
+		chain = *req.Intermediates
+	}
+	if len(certPEM) > maxPEMBytes || len(keyPEM) > maxPEMBytes || len(chain) > maxPEMBytes {
+		return nil, bad("Certificate, key and intermediates must each be at most %d bytes", maxPEMBytes)
+	}
+	block, _ := pem.Decode([]byte(certPEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, bad("The certificate is not a PEM block of type CERTIFICATE")
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, bad("The certificate cannot be parsed: %v", err)
+	}
+	if now.After(leaf.NotAfter) {
+		return nil, bad("The certificate expired on %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if now.Before(leaf.NotBefore) {
+		return nil, bad("The certificate is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	if chain != "" {
+		rest := []byte(chain)
+		for {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				break
+			}
+			if b.Type != "CERTIFICATE" {
+				return nil, bad("The intermediates hold a PEM block of type %s; only certificates belong there", b.Type)
+			}
+			if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+				return nil, bad("An intermediate certificate cannot be parsed: %v", err)
+			}
+		}
+		if strings.TrimSpace(string(rest)) != "" {
+			return nil, bad("The intermediates hold data that is not PEM")
+		}
+	}
+	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+	if err != nil {
+		// tls reports a mismatch and an unparsable key alike; say which.
+		if kb, _ := pem.Decode([]byte(keyPEM)); kb == nil || !strings.Contains(kb.Type, "PRIVATE KEY") {
+			return nil, bad("The private key is not a PEM block of type PRIVATE KEY")
+		}
+		return nil, bad("The private key does not match the certificate, or cannot be parsed")
+	}
+	if !keyMatches(leaf, pair.PrivateKey) {
+		return nil, bad("The private key does not match the certificate")
+	}
+	sum := sha256.Sum256(leaf.Raw)
+	name := ""
+	if req.Name != nil {
+		name = *req.Name
+	}
+	if err := model.ValidateText("name", name, model.MaxNameLen); err != nil {
+		return nil, err
+	}
+	return &model.Certificate{
+		Name:              name,
+		CertificatePEM:    string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})),
+		PrivateKeyPEM:     keyPEM,
+		IntermediatesPEM:  chain,
+		FingerprintSHA256: hex.EncodeToString(sum[:]),
+		Subject:           leaf.Subject.String(),
+		NotAfter:          leaf.NotAfter,
+	}, nil
+}
+
+func keyMatches(leaf *x509.Certificate, key crypto.PrivateKey) bool {
+	type publicKeyer interface{ Public() crypto.PublicKey }
+	pk, ok := key.(publicKeyer)
+	if !ok {
+		return false
+	}
+	switch pub := leaf.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return pub.Equal(pk.Public())
+	case *ecdsa.PublicKey:
+		return pub.Equal(pk.Public())
+	case ed25519.PublicKey:
+		return pub.Equal(pk.Public())
+	}
+	return false
+}
+
+func (s *Server) createCertificate(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.CertificateRequest
+	if err := readBody(r, "certificate", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tenant, err := tenantFor(caller, req.TenantID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := parseCertificate(&req, s.now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c.Meta = s.newMeta(tenant)
+	if _, err := s.st.Commit(r.Context(), new(store.Txn).Create(model.KindCertificate, c)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, certRes, http.StatusCreated, c.ID)
+}
+
+func (s *Server) deleteCertificate(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(certRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, ve := range s.st.List(model.KindVIP) {
+			if ve.Obj.(*model.VIP).TLSContainerRef == id {
+				return nil, conflict("CertificateInUse", "Certificate %s is used by VIP %s", id, ve.Obj.Base().ID)
+			}
+		}
+		return new(store.Txn).Delete(model.KindCertificate, id, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,359 @@
+package neutron
+
+import (
+	"net/http"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+var (
+	poolRes    = &resource{kind: model.KindPool, singular: "pool", plural: "pools", what: "Pool", notFound: "PoolNotFound", view: viewPool}
+	memberRes  = &resource{kind: model.KindMember, singular: "member", plural: "members", what: "Member", notFound: "MemberNotFound", view: viewMember}
+	vipRes     = &resource{kind: model.KindVIP, singular: "vip", plural: "vips", what: "Vip", notFound: "VipNotFound", view: viewVIP}
+	monitorRes = &resource{kind: model.KindHealthMonitor, singular: "health_monitor", plural: "health_monitors", what: "Health_monitor", notFound: "HealthMonitorNotFound", view: viewMonitor}
+)
+
+// Until the data plane reports, an object is PENDING_CREATE; the
+// description says what it waits for, so the status is never invented.
+const (
+	waitDataPlane = "waiting for the data plane to report"
+	waitVIP       = "not deployed: the pool has no VIP"
+)
+
+func statusOf(s *Server, id, waiting string) (string, string) {
+	st, desc := s.observed(id)
+	if st == "" {
+		return model.StatusPendingCreate, waiting
+	}
+	return st, desc
+}
+
+func viewPool(s *Server, e store.Entry) map[string]any {
+	p := e.Obj.(*model.Pool)
+	rel := s.rel()
+	v := commonView(&p.Meta)
+	v["name"] = p.Name
+	v["description"] = p.Description
+	v["subnet_id"] = p.SubnetID
+	v["protocol"] = p.Protocol
+	v["lb_method"] = p.LBMethod
+	v["provider"] = p.Provider
+	v["admin_state_up"] = p.AdminStateUp
+	v["health_monitors"] = nonNil(p.HealthMonitors)
+	hs := make([]map[string]any, 0, len(p.HealthMonitors))
+	for _, hm := range p.HealthMonitors {
+		st, desc := statusOf(s, p.ID+"/"+hm, waitDataPlane)
+		hs = append(hs, map[string]any{"monitor_id": hm, "status": st, "status_description": desc})
+	}
+	v["health_monitors_status"] = hs
+	v["members"] = nonNil(rel.membersByPool[p.ID])
+	vip := rel.vipByPool[p.ID]
+	v["vip_id"] = nullable(vip)
+	wait := waitDataPlane
+	if vip == "" {
+		wait = waitVIP
+	}
+	v["status"], v["status_description"] = statusOf(s, p.ID, wait)
+	return v
+}
+
+func nonNil(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
+}
+
+func viewMember(s *Server, e store.Entry) map[string]any {
+	m := e.Obj.(*model.Member)
+	v := commonView(&m.Meta)
+	v["pool_id"] = m.PoolID
+	v["address"] = m.Address
+	v["protocol_port"] = m.ProtocolPort
+	v["weight"] = m.Weight
+	v["admin_state_up"] = m.AdminStateUp
+	v["status"], v["status_description"] = statusOf(s, m.ID, waitDataPlane)
+	return v
+}
+
+func viewVIP(s *Server, e store.Entry) map[string]any {
+	x := e.Obj.(*model.VIP)
+	v := commonView(&x.Meta)
+	v["name"] = x.Name
+	v["description"] = x.Description
+	v["subnet_id"] = x.SubnetID
+	v["address"] = x.Address
+	v["port_id"] = x.PortID
+	v["protocol_port"] = x.ProtocolPort
+	v["protocol"] = x.Protocol
+	v["pool_id"] = x.PoolID
+	if x.SessionPersistence != nil {
+		v["session_persistence"] = x.SessionPersistence
+	} else {
+		v["session_persistence"] = nil
+	}
+	v["connection_limit"] = x.ConnectionLimit
+	v["admin_state_up"] = x.AdminStateUp
+	v["default_tls_container_ref"] = nullable(x.TLSContainerRef)
+	v["status"], v["status_description"] = statusOf(s, x.ID, waitDataPlane)
+	return v
+}
+
+func viewMonitor(s *Server, e store.Entry) map[string]any {
+	h := e.Obj.(*model.HealthMonitor)
+	v := commonView(&h.Meta)
+	v["type"] = h.Type
+	v["delay"] = h.Delay
+	v["timeout"] = h.Timeout
+	v["max_retries"] = h.MaxRetries
+	v["http_method"] = h.HTTPMethod
+	v["url_path"] = h.URLPath
+	v["expected_codes"] = h.ExpectedCodes
+	v["admin_state_up"] = h.AdminStateUp
+	pools := []map[string]any{}
+	status, desc := model.StatusInactive, "not associated with any pool"
+	for _, pid := range s.rel().poolsByMonitor[h.ID] {
+		st, d := statusOf(s, pid+"/"+h.ID, waitDataPlane)
+		pools = append(pools, map[string]any{"pool_id": pid, "status": st, "status_description": d})
+		// The monitor is as healthy as its least healthy association.
+		if status == model.StatusInactive || st != model.StatusActive {
+			status, desc = st, d
+		}
+	}
+	v["pools"] = pools
+	v["status"], v["status_description"] = status, desc
+	return v
+}
+
+func (s *Server) createPool(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.PoolRequest
+	if err := readBody(r, "pool", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tenant, err := tenantFor(caller, req.TenantID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := &model.Pool{Meta: s.newMeta(tenant), AdminStateUp: true, Provider: "lbaas", HealthMonitors: []string{}}
+	req.Apply(p)
+	if err := model.ValidatePool(p); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if p.Provider != "lbaas" && p.Provider != "haproxy" {
+		s.fail(w, r, badRequest("ServiceProviderNotFound", "Service provider '%s' could not be found; the provider is 'lbaas'", p.Provider))
+		return
+	}
+	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		t := new(store.Txn)
+		se, err := s.lookup(subnetRes, caller, p.SubnetID)
+		if err != nil {
+			return nil, err
+		}
+		t.Require(model.KindSubnet, p.SubnetID, se.Rev)
+		if err := s.requireMonitors(t, caller, p.HealthMonitors); err != nil {
+			return nil, err
+		}
+		return t.Create(model.KindPool, p), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, poolRes, http.StatusCreated, p.ID)
+}
+
+func (s *Server) requireMonitors(t *store.Txn, caller auth.Caller, ids []string) error {
+	for _, id := range ids {
+		he, err := s.lookupOwned(monitorRes, caller, id)
+		if err != nil {
+			return err
+		}
+		t.Require(model.KindHealthMonitor, id, he.Rev)
+	}
+	return nil
+}
+
+func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.PoolRequest
+	if err := readBody(r, "pool", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(poolRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		p := *e.Obj.(*model.Pool)
+		req.Apply(&p)
+		p.UpdatedAt = s.now()
+		if err := model.ValidatePool(&p); err != nil {
+			return nil, err
+		}
+		t := new(store.Txn)
+		if req.HealthMonitors != nil {
+			if err := s.requireMonitors(t, caller, p.HealthMonitors); err != nil {
+				return nil, err
+			}
+		}
+		return t.Update(model.KindPool, &p, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, poolRes, http.StatusOK, id)
+}
+
+// deletePool cascades to the pool's members, as neutron v1 did (the seed
+// deletes a pool that still has one), and refuses while a VIP uses it.
+func (s *Server) deletePool(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(poolRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		rel := s.rel()
+		if rel.vipByPool[id] != "" {
+			return nil, conflict("PoolInUse", "Pool %s is still in use", id)
+		}
+		t := new(store.Txn).Delete(model.KindPool, id, e.Rev).Release(vipClaim(id))
+		for _, mid := range rel.membersByPool[id] {
+			me, ok := s.st.Get(model.KindMember, mid)
+			if !ok {
+				continue
+			}
+			m := me.Obj.(*model.Member)
+			t.Delete(model.KindMember, mid, me.Rev).Release(memberClaim(m))
+		}
+		return t, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func memberClaim(m *model.Member) string {
+	return "member/" + m.PoolID + "/" + m.Address + ":" + itoa(m.ProtocolPort)
+}
+
+func vipClaim(poolID string) string { return "vip/" + poolID }
+
+func (s *Server) checkMemberUnique(m *model.Member) error {
+	for _, mid := range s.rel().membersByPool[m.PoolID] {
+		if mid == m.ID {
+			continue
+		}
+		if oe, ok := s.st.Get(model.KindMember, mid); ok {
+			o := oe.Obj.(*model.Member)
+			if o.Address == m.Address && o.ProtocolPort == m.ProtocolPort {
+				return conflict("MemberExists", "Member with address %s and port %d already present in pool %s", m.Address, m.ProtocolPort, m.PoolID)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.MemberRequest
+	if err := readBody(r, "member", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tenant, err := tenantFor(caller, req.TenantID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m := &model.Member{Meta: s.newMeta(tenant), Weight: 1, AdminStateUp: true}
+	req.Apply(m)
+	if err := model.ValidateMember(m); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		pe, err := s.lookupOwned(poolRes, caller, m.PoolID)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkMemberUnique(m); err != nil {
+			return nil, err
+		}
+		return new(store.Txn).Require(model.KindPool, m.PoolID, pe.Rev).Claim(memberClaim(m), m.ID).Create(model.KindMember, m), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, memberRes, http.StatusCreated, m.ID)
+}
+
+func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.MemberRequest
+	if err := readBody(r, "member", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(memberRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		old := e.Obj.(*model.Member)
+		m := *old
+		req.Apply(&m)
+		m.UpdatedAt = s.now()
+		if err := model.ValidateMember(&m); err != nil {
+			return nil, err
+		}
+		t := new(store.Txn)
+		if m.PoolID != old.PoolID {
+			pe, err := s.lookupOwned(poolRes, caller, m.PoolID)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.checkMemberUnique(&m); err != nil {
+				return nil, err
+			}
+			t.Require(model.KindPool, m.PoolID, pe.Rev).Release(memberClaim(old)).Claim(memberClaim(&m), m.ID)
+		}
+		return t.Update(model.KindMember, &m, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, memberRes, http.StatusOK, id)
+}
+
+func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(memberRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		return new(store.Txn).Delete(model.KindMember, id, e.Rev).Release(memberClaim(e.Obj.(*model.Member))), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,178 @@
+package neutron
+
+import (
+	"net/http"
+
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.HealthMonitorRequest
+	if err := readBody(r, "health_monitor", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tenant, err := tenantFor(caller, req.TenantID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h := &model.HealthMonitor{Meta: s.newMeta(tenant), HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200", AdminStateUp: true}
+	req.Apply(h)
+	if err := model.ValidateHealthMonitor(h); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.st.Commit(r.Context(), new(store.Txn).Create(model.KindHealthMonitor, h)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, monitorRes, http.StatusCreated, h.ID)
+}
+
+func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.HealthMonitorRequest
+	if err := readBody(r, "health_monitor", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(monitorRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		h := *e.Obj.(*model.HealthMonitor)
+		req.Apply(&h)
+		h.UpdatedAt = s.now()
+		if err := model.ValidateHealthMonitor(&h); err != nil {
+			return nil, err
+		}
+		return new(store.Txn).Update(model.KindHealthMonitor, &h, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, monitorRes, http.StatusOK, id)
+}
+
+// deleteMonitor also removes the monitor from every pool it was on.
+func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(monitorRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		t := new(store.Txn).Delete(model.KindHealthMonitor, id, e.Rev)
+		for _, pid := range s.rel().poolsByMonitor[id] {
+			pe, ok := s.st.Get(model.KindPool, pid)
+			if !ok {
+				continue
+			}
+			p := *pe.Obj.(*model.Pool)
+			p.HealthMonitors = without(p.HealthMonitors, id)
+			p.UpdatedAt = s.now()
+			t.Update(model.KindPool, &p, pe.Rev)
+		}
+		return t, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func without(ids []string, id string) []string {
+	out := make([]string, 0, len(ids))
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (s *Server) associateMonitor(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.MonitorAssociation
+	if err := readBody(r, "health_monitor", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	poolID, hmID := r.PathValue("id"), *req.ID
+	if err := model.ValidateUUID("id", hmID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var tenant string
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		pe, err := s.lookupOwned(poolRes, caller, poolID)
+		if err != nil {
+			return nil, err
+		}
+		he, err := s.lookupOwned(monitorRes, caller, hmID)
+		if err != nil {
+			return nil, err
+		}
+		tenant = he.Obj.Base().TenantID
+		p := *pe.Obj.(*model.Pool)
+		for _, x := range p.HealthMonitors {
+			if x == hmID {
+				return nil, conflict("PoolMonitorAssociationExists", "health_monitor %s is already associated with pool %s", hmID, poolID)
+			}
+		}
+		p.HealthMonitors = append(append([]string{}, p.HealthMonitors...), hmID)
+		p.UpdatedAt = s.now()
+		return new(store.Txn).Require(model.KindHealthMonitor, hmID, he.Rev).Update(model.KindPool, &p, pe.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"health_monitor": map[string]any{"id": hmID, "tenant_id": tenant}})
+}
+
+func (s *Server) disassociateMonitor(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	poolID, hmID := r.PathValue("id"), r.PathValue("hm")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		pe, err := s.lookupOwned(poolRes, caller, poolID)
+		if err != nil {
+			return nil, err
+		}
+		p := *pe.Obj.(*model.Pool)
+		rest := without(p.HealthMonitors, hmID)
+		if len(rest) == len(p.HealthMonitors) {
+			return nil, &model.NotFoundError{Type: "PoolMonitorAssociationNotFound", Message: "Monitor " + hmID + " is not associated with Pool " + poolID}
+		}
+		p.HealthMonitors = rest
+		p.UpdatedAt = s.now()
+		return new(store.Txn).Update(model.KindPool, &p, pe.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// poolStats sums the counters the agents last reported for the pool.
+func (s *Server) poolStats(w http.ResponseWriter, r *http.Request) {
+	e, err := s.lookup(poolRes, CallerFrom(r.Context()), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st := model.Stats{}
+	if o := s.rel().observed[e.Obj.Base().ID]; o != nil && o.Stats != nil {
+		st = *o.Stats
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"stats": st})
+}

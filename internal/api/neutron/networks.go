@@ -1,0 +1,600 @@
+package neutron
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+var (
+	networkRes = &resource{kind: model.KindNetwork, singular: "network", plural: "networks", what: "Network", notFound: "NetworkNotFound",
+		view: viewNetwork, public: func(_ *Server, o model.Object) bool { n := o.(*model.Network); return n.Shared || n.RouterExternal }}
+	subnetRes = &resource{kind: model.KindSubnet, singular: "subnet", plural: "subnets", what: "Subnet", notFound: "SubnetNotFound",
+		view: viewSubnet, public: func(s *Server, o model.Object) bool {
+			n, ok := s.st.Get(model.KindNetwork, o.(*model.Subnet).NetworkID)
+			return ok && networkRes.public(s, n.Obj)
+		}}
+	portRes       = &resource{kind: model.KindPort, singular: "port", plural: "ports", what: "Port", notFound: "PortNotFound", view: viewPort}
+	floatingIPRes = &resource{kind: model.KindFloatingIP, singular: "floatingip", plural: "floatingips", what: "Floating IP", notFound: "FloatingIPNotFound", view: viewFloatingIP}
+)
+
+func viewNetwork(s *Server, e store.Entry) map[string]any {
+	n := e.Obj.(*model.Network)
+	v := commonView(&n.Meta)
+	subnets := []string{}
+	for _, se := range s.st.List(model.KindSubnet) {
+		if se.Obj.(*model.Subnet).NetworkID == n.ID {
+			subnets = append(subnets, se.Obj.Base().ID)
+		}
+	}
+	v["name"] = n.Name
+	v["admin_state_up"] = n.AdminStateUp
+	v["shared"] = n.Shared
+	v["router:external"] = n.RouterExternal
+	v["status"] = model.StatusActive
+	v["subnets"] = subnets
+	return v
+}
+
+func viewSubnet(_ *Server, e store.Entry) map[string]any {
+	sn := e.Obj.(*model.Subnet)
+	v := commonView(&sn.Meta)
+	v["name"] = sn.Name
+	v["network_id"] = sn.NetworkID
+	v["cidr"] = sn.CIDR
+	v["ip_version"] = sn.IPVersion
+	v["gateway_ip"] = sn.GatewayIP
+	v["allocation_pools"] = sn.AllocationPools
+	v["enable_dhcp"] = sn.EnableDHCP
+	v["host_routes"] = []any{}
+	v["dns_nameservers"] = []any{}
+	return v
+}
+
+func viewPort(s *Server, e store.Entry) map[string]any {
+	p := e.Obj.(*model.Port)
+	v := commonView(&p.Meta)
+	v["name"] = p.Name
+	v["network_id"] = p.NetworkID
+	v["fixed_ips"] = p.FixedIPs
+	v["mac_address"] = p.MACAddress
+	v["device_owner"] = p.DeviceOwner
+	v["device_id"] = p.DeviceID
+	v["admin_state_up"] = p.AdminStateUp
+	status, _ := s.observed(p.DeviceID)
+	if status == model.StatusActive {
+		v["status"] = model.StatusActive
+	} else {
+		v["status"] = model.StatusDown
+	}
+	return v
+}
+
+func viewFloatingIP(s *Server, e store.Entry) map[string]any {
+	f := e.Obj.(*model.FloatingIP)
+	v := commonView(&f.Meta)
+	v["floating_network_id"] = f.FloatingNetworkID
+	v["floating_ip_address"] = f.FloatingIPAddress
+	v["port_id"] = nullable(f.PortID)
+	v["fixed_ip_address"] = nullable(f.FixedIPAddress)
+	v["router_id"] = nil
+	// ACTIVE only once an agent reports the NAT in place.
+	status, _ := s.observed(f.ID)
+	if f.PortID == "" || status != model.StatusActive {
+		status = model.StatusDown
+	}
+	v["status"] = status
+	return v
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.NetworkRequest
+	if err := readBody(r, "network", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if (req.RouterExternal != nil && *req.RouterExternal || req.Shared != nil && *req.Shared) && !caller.IsAdmin() {
+		s.fail(w, r, badRequest("HTTPForbidden", "Only an admin may create shared or external networks"))
+		return
+	}
+	n := &model.Network{Meta: s.newMeta(tenant), AdminStateUp: true}
+	req.Apply(n)
+	if err := model.ValidateNetwork(n); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.st.Commit(r.Context(), new(store.Txn).Create(model.KindNetwork, n)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, networkRes, http.StatusCreated, n.ID)
+}
+
+func (s *Server) newMeta(tenant string) model.Meta {
+	now := s.now()
+	return model.Meta{ID: uuid.NewString(), TenantID: tenant, CreatedAt: now, UpdatedAt: now}
+}
+
+func (s *Server) updateNetwork(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.NetworkRequest
+	if err := readBody(r, "network", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(networkRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		n := *e.Obj.(*model.Network)
+		req.Apply(&n)
+		n.UpdatedAt = s.now()
+		if err := model.ValidateNetwork(&n); err != nil {
+			return nil, err
+		}
+		return new(store.Txn).Update(model.KindNetwork, &n, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, networkRes, http.StatusOK, id)
+}
+
+// deleteNetwork removes a network and its subnets, as Neutron does; it
+// refuses while a port, pool or VIP still uses one of them.
+func (s *Server) deleteNetwork(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(networkRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		t := new(store.Txn).Delete(model.KindNetwork, id, e.Rev)
+		for _, pe := range s.st.List(model.KindPort) {
+			if pe.Obj.(*model.Port).NetworkID == id {
+				return nil, conflict("NetworkInUse", "Unable to complete operation on network %s. There are one or more ports still in use on the network.", id)
+			}
+		}
+		for _, se := range s.st.List(model.KindSubnet) {
+			sn := se.Obj.(*model.Subnet)
+			if sn.NetworkID != id {
+				continue
+			}
+			if err := s.subnetInUse(sn.ID); err != nil {
+				return nil, err
+			}
+			t.Delete(model.KindSubnet, sn.ID, se.Rev)
+		}
+		return t, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) subnetInUse(id string) error {
+	inUse := func() error {
+		return conflict("SubnetInUse", "Unable to complete operation on subnet %s: one or more ports, pools or floating IPs use it.", id)
+	}
+	for _, pe := range s.st.List(model.KindPool) {
+		if pe.Obj.(*model.Pool).SubnetID == id {
+			return inUse()
+		}
+	}
+	for _, pe := range s.st.List(model.KindPort) {
+		for _, f := range pe.Obj.(*model.Port).FixedIPs {
+			if f.SubnetID == id {
+				return inUse()
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) createSubnet(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.SubnetRequest
+	if err := readBody(r, "subnet", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sn, err := buildSubnet(&req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	sn.Meta = s.newMeta(tenant)
+	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		ne, err := s.lookupOwned(networkRes, caller, *req.NetworkID)
+		if err != nil {
+			return nil, err
+		}
+		newPrefix := netip.MustParsePrefix(sn.CIDR)
+		for _, se := range s.st.List(model.KindSubnet) {
+			other := se.Obj.(*model.Subnet)
+			if other.NetworkID == sn.NetworkID && netip.MustParsePrefix(other.CIDR).Overlaps(newPrefix) {
+				return nil, badRequest("InvalidInput", "Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet", sn.CIDR, sn.NetworkID)
+			}
+		}
+		return new(store.Txn).Require(model.KindNetwork, ne.Obj.Base().ID, ne.Rev).Create(model.KindSubnet, sn), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, subnetRes, http.StatusCreated, sn.ID)
+}
+
+// buildSubnet validates a subnet request and fills the defaults: gateway at
+// the first address, allocation from the one after it to the last but one.
+func buildSubnet(req *model.SubnetRequest) (*model.Subnet, error) {
+	if err := model.ValidateUUID("network_id", *req.NetworkID); err != nil {
+		return nil, err
+	}
+	if req.IPVersion != nil && *req.IPVersion != 4 {
+		return nil, badRequest("HTTPBadRequest", "Invalid input for ip_version. Reason: only IPv4 (4) is supported.")
+	}
+	prefix, err := model.ParseCIDR("cidr", *req.CIDR)
+	if err != nil {
+		return nil, err
+	}
+	sn := &model.Subnet{NetworkID: *req.NetworkID, CIDR: prefix.String(), IPVersion: 4, EnableDHCP: true}
+	if req.Name != nil {
+		if err := model.ValidateText("name", *req.Name, model.MaxNameLen); err != nil {
+			return nil, err
+		}
+		sn.Name = *req.Name
+	}
+	if req.EnableDHCP != nil {
+		sn.EnableDHCP = *req.EnableDHCP
+	}
+	first := prefix.Addr().Next()
+	last := lastAddr(prefix).Prev()
+	gw := first
+	if req.GatewayIP != nil && *req.GatewayIP != "" {
+		if gw, err = model.ParseIPv4("gateway_ip", *req.GatewayIP); err != nil {
+			return nil, err
+		}
+		if !prefix.Contains(gw) || gw == prefix.Addr() || gw == lastAddr(prefix) {
+			return nil, badRequest("HTTPBadRequest", "Invalid input for gateway_ip. Reason: %s is not a host address of %s.", gw, prefix)
+		}
+	}
+	if req.GatewayIP == nil || *req.GatewayIP != "" {
+		sn.GatewayIP = gw.String()
+	}
+	if req.AllocationPools != nil && len(*req.AllocationPools) > 0 {
+		for _, ap := range *req.AllocationPools {
+			start, err := model.ParseIPv4("allocation_pools", ap.Start)
+			if err != nil {
+				return nil, err
+			}
+			end, err := model.ParseIPv4("allocation_pools", ap.End)
+			if err != nil {
+				return nil, err
+			}
+			if !prefix.Contains(start) || !prefix.Contains(end) || end.Less(start) || start.Less(first) || last.Less(end) {
+				return nil, badRequest("HTTPBadRequest", "Invalid input for allocation_pools. Reason: %s-%s is not a range of host addresses of %s.", start, end, prefix)
+			}
+			if sn.GatewayIP != "" && !gw.Less(start) && !end.Less(gw) {
+				return nil, badRequest("HTTPBadRequest", "Invalid input for allocation_pools. Reason: the range %s-%s contains the gateway %s.", start, end, gw)
+			}
+			sn.AllocationPools = append(sn.AllocationPools, model.AllocationPool{Start: start.String(), End: end.String()})
+		}
+	} else {
+		start := first
+		if sn.GatewayIP != "" && gw == first {
+			start = first.Next()
+		}
+		sn.AllocationPools = []model.AllocationPool{{Start: start.String(), End: last.String()}}
+	}
+	return sn, nil
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	a := p.Addr().As4()
+	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	n |= (1 << (32 - p.Bits())) - 1
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+}
+
+func (s *Server) updateSubnet(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.SubnetRequest
+	if err := readBody(r, "subnet", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(subnetRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		sn := *e.Obj.(*model.Subnet)
+		if req.Name != nil {
+			if err := model.ValidateText("name", *req.Name, model.MaxNameLen); err != nil {
+				return nil, err
+			}
+			sn.Name = *req.Name
+		}
+		if req.EnableDHCP != nil {
+			sn.EnableDHCP = *req.EnableDHCP
+		}
+		sn.UpdatedAt = s.now()
+		return new(store.Txn).Update(model.KindSubnet, &sn, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, subnetRes, http.StatusOK, id)
+}
+
+func (s *Server) deleteSubnet(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(subnetRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.subnetInUse(id); err != nil {
+			return nil, err
+		}
+		return new(store.Txn).Delete(model.KindSubnet, id, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// allocateIP picks the lowest free address of a subnet's allocation pools.
+// The claim in the transaction makes two concurrent allocations of the same
+// address impossible: the loser retries and sees the winner's port.
+func (s *Server) allocateIP(sn *model.Subnet, want string) (netip.Addr, error) {
+	used := s.usedAddresses(sn.ID)
+	if want != "" {
+		a, err := model.ParseIPv4("address", want)
+		if err != nil {
+			return a, err
+		}
+		if !netip.MustParsePrefix(sn.CIDR).Contains(a) {
+			return a, badRequest("InvalidIpForSubnet", "IP address %s is not a valid IP for the specified subnet %s.", a, sn.CIDR)
+		}
+		if used[a] || a.String() == sn.GatewayIP {
+			return a, conflict("IpAddressInUse", "Unable to complete operation for network %s. The IP address %s is in use.", sn.NetworkID, a)
+		}
+		return a, nil
+	}
+	for _, ap := range sn.AllocationPools {
+		start, _ := netip.ParseAddr(ap.Start)
+		end, _ := netip.ParseAddr(ap.End)
+		for a := start; !end.Less(a); a = a.Next() {
+			if !used[a] && a.String() != sn.GatewayIP {
+				return a, nil
+			}
+		}
+	}
+	return netip.Addr{}, conflict("IpAddressGenerationFailure", "No more IP addresses available on subnet %s.", sn.ID)
+}
+
+func (s *Server) usedAddresses(subnetID string) map[netip.Addr]bool {
+	used := map[netip.Addr]bool{}
+	for _, pe := range s.st.List(model.KindPort) {
+		for _, f := range pe.Obj.(*model.Port).FixedIPs {
+			if f.SubnetID == subnetID {
+				used[netip.MustParseAddr(f.IPAddress)] = true
+			}
+		}
+	}
+	for _, fe := range s.st.List(model.KindFloatingIP) {
+		f := fe.Obj.(*model.FloatingIP)
+		if sn := s.externalSubnet(f.FloatingNetworkID); sn != nil && sn.ID == subnetID {
+			used[netip.MustParseAddr(f.FloatingIPAddress)] = true
+		}
+	}
+	return used
+}
+
+func ipClaim(subnetID string, a netip.Addr) string { return "ip/" + subnetID + "/" + a.String() }
+
+// externalSubnet is the subnet floating IPs of a network come from.
+func (s *Server) externalSubnet(networkID string) *model.Subnet {
+	var best *model.Subnet
+	for _, se := range s.st.List(model.KindSubnet) {
+		sn := se.Obj.(*model.Subnet)
+		if sn.NetworkID == networkID && (best == nil || sn.CreatedAt.Before(best.CreatedAt)) {
+			best = sn
+		}
+	}
+	return best
+}
+
+func (s *Server) createFloatingIP(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.FloatingIPRequest
+	if err := readBody(r, "floatingip", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := model.ValidateUUID("floating_network_id", *req.FloatingNetworkID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := &model.FloatingIP{Meta: s.newMeta(tenant), FloatingNetworkID: *req.FloatingNetworkID}
+	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		ne, err := s.lookup(networkRes, caller, f.FloatingNetworkID)
+		if err != nil {
+			return nil, err
+		}
+		if !ne.Obj.(*model.Network).RouterExternal {
+			return nil, badRequest("BadRequest", "Bad floatingip request: Network %s is not a valid external network.", f.FloatingNetworkID)
+		}
+		sn := s.externalSubnet(f.FloatingNetworkID)
+		if sn == nil {
+			return nil, badRequest("BadRequest", "Bad floatingip request: Network %s has no subnet to allocate from.", f.FloatingNetworkID)
+		}
+		a, err := s.allocateIP(sn, "")
+		if err != nil {
+			return nil, err
+		}
+		f.FloatingIPAddress = a.String()
+		t := new(store.Txn).Claim(ipClaim(sn.ID, a), f.ID)
+		if req.PortID != nil && *req.PortID != "" {
+			if err := s.bindFloatingIP(t, caller, f, *req.PortID); err != nil {
+				return nil, err
+			}
+		}
+		return t.Create(model.KindFloatingIP, f), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, floatingIPRes, http.StatusCreated, f.ID)
+}
+
+// bindFloatingIP points f at a port of the caller's, refusing a port that
+// another floating IP already maps.
+func (s *Server) bindFloatingIP(t *store.Txn, caller auth.Caller, f *model.FloatingIP, portID string) error {
+	if err := model.ValidateUUID("port_id", portID); err != nil {
+		return err
+	}
+	pe, err := s.lookupOwned(portRes, caller, portID)
+	if err != nil {
+		return err
+	}
+	p := pe.Obj.(*model.Port)
+	if len(p.FixedIPs) == 0 {
+		return badRequest("BadRequest", "Port %s has no fixed IP to map.", portID)
+	}
+	for _, fe := range s.st.List(model.KindFloatingIP) {
+		other := fe.Obj.(*model.FloatingIP)
+		if other.ID != f.ID && other.PortID == portID {
+			return conflict("FloatingIPPortAlreadyAssociated", "Cannot associate floating IP %s with port %s: floating IP %s already maps it.", f.FloatingIPAddress, portID, other.ID)
+		}
+	}
+	t.Require(model.KindPort, portID, pe.Rev)
+	f.PortID = portID
+	f.FixedIPAddress = p.FixedIPs[0].IPAddress
+	return nil
+}
+
+func (s *Server) updateFloatingIP(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.FloatingIPRequest
+	if err := readBody(r, "floatingip", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(floatingIPRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		f := *e.Obj.(*model.FloatingIP)
+		t := new(store.Txn)
+		if req.PortID != nil {
+			if *req.PortID == "" {
+				f.PortID, f.FixedIPAddress = "", ""
+			} else if err := s.bindFloatingIP(t, caller, &f, *req.PortID); err != nil {
+				return nil, err
+			}
+		}
+		f.UpdatedAt = s.now()
+		return t.Update(model.KindFloatingIP, &f, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, floatingIPRes, http.StatusOK, id)
+}
+
+func (s *Server) deleteFloatingIP(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(floatingIPRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		f := e.Obj.(*model.FloatingIP)
+		t := new(store.Txn).Delete(model.KindFloatingIP, id, e.Rev)
+		if sn := s.externalSubnet(f.FloatingNetworkID); sn != nil {
+			t.Release(ipClaim(sn.ID, netip.MustParseAddr(f.FloatingIPAddress)))
+		}
+		return t, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// EnsurePublicNetwork creates the shared external network that floating IPs
+// come from, unless a network of that name exists.
+func EnsurePublicNetwork(ctx context.Context, st *store.Store, name, cidr string) error {
+	for _, e := range st.List(model.KindNetwork) {
+		if e.Obj.(*model.Network).Name == name {
+			return nil
+		}
+	}
+	prefix, err := model.ParseCIDR("public cidr", cidr)
+	if err != nil {
+		return err
+	}
+	s := &Server{st: st, now: func() time.Time { return time.Now().UTC() }}
+	n := &model.Network{Meta: s.newMeta("admin"), Name: name, AdminStateUp: true, Shared: true, RouterExternal: true}
+	req := model.SubnetRequest{NetworkID: &n.ID, CIDR: ptr(prefix.String()), Name: ptr(name + "-subnet")}
+	sn, err := buildSubnet(&req)
+	if err != nil {
+		return err
+	}
+	sn.Meta = s.newMeta("admin")
+	sn.EnableDHCP = false
+	_, err = st.Commit(ctx, new(store.Txn).Create(model.KindNetwork, n).Create(model.KindSubnet, sn))
+	return err
+}
+
+func ptr[T any](v T) *T { return &v }

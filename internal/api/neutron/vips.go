@@ -1,0 +1,180 @@
+package neutron
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/netip"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// checkVIPPool checks that pool p can take VIP v: same protocol, no other
+// VIP. It adds the compares that keep that true until commit.
+func (s *Server) checkVIPPool(t *store.Txn, caller auth.Caller, v *model.VIP) error {
+	pe, err := s.lookupOwned(poolRes, caller, v.PoolID)
+	if err != nil {
+		return err
+	}
+	p := pe.Obj.(*model.Pool)
+	if p.Protocol != v.Protocol {
+		return badRequest("ProtocolMismatch", "Protocol %s does not match pool protocol %s", v.Protocol, p.Protocol)
+	}
+	if other := s.rel().vipByPool[p.ID]; other != "" && other != v.ID {
+		return conflict("VipExists", "Another Vip already exists for pool %s", p.ID)
+	}
+	t.Require(model.KindPool, p.ID, pe.Rev)
+	return nil
+}
+
+func (s *Server) checkCertificate(t *store.Txn, caller auth.Caller, ref string) error {
+	if ref == "" {
+		return nil
+	}
+	ce, err := s.lookupOwned(certRes, caller, ref)
+	if err != nil {
+		return err
+	}
+	t.Require(model.KindCertificate, ref, ce.Rev)
+	return nil
+}
+
+func (s *Server) createVIP(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.VIPRequest
+	if err := readBody(r, "vip", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tenant, err := tenantFor(caller, req.TenantID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := &model.VIP{Meta: s.newMeta(tenant), ConnectionLimit: -1, AdminStateUp: true}
+	req.Apply(v)
+	if err := model.ValidateVIP(v); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	port := &model.Port{Meta: s.newMeta(tenant), Name: "vip-" + v.ID, DeviceOwner: model.DeviceOwnerLoadBalancer, DeviceID: v.ID, AdminStateUp: true, MACAddress: randomMAC()}
+	v.PortID = port.ID
+	wantAddr := v.Address
+	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		t := new(store.Txn)
+		if err := s.checkVIPPool(t, caller, v); err != nil {
+			return nil, err
+		}
+		if err := s.checkCertificate(t, caller, v.TLSContainerRef); err != nil {
+			return nil, err
+		}
+		se, err := s.lookup(subnetRes, caller, v.SubnetID)
+		if err != nil {
+			return nil, err
+		}
+		sn := se.Obj.(*model.Subnet)
+		addr, err := s.allocateIP(sn, wantAddr)
+		if err != nil {
+			return nil, err
+		}
+		v.Address = addr.String()
+		port.NetworkID = sn.NetworkID
+		port.FixedIPs = []model.FixedIP{{SubnetID: sn.ID, IPAddress: v.Address}}
+		t.Require(model.KindSubnet, sn.ID, se.Rev).
+			Claim(ipClaim(sn.ID, addr), port.ID).
+			Claim(vipClaim(v.PoolID), v.ID).
+			Create(model.KindPort, port).
+			Create(model.KindVIP, v)
+		return t, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, vipRes, http.StatusCreated, v.ID)
+}
+
+// randomMAC returns a locally administered unicast MAC address.
+func randomMAC() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	b[0] = (b[0] | 0x02) & 0xfe
+	return fmt.Sprintf("fa:16:3e:%02x:%02x:%02x", b[3], b[4], b[5])
+}
+
+func (s *Server) updateVIP(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	var req model.VIPRequest
+	if err := readBody(r, "vip", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(vipRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		old := e.Obj.(*model.VIP)
+		v := *old
+		req.Apply(&v)
+		v.UpdatedAt = s.now()
+		if err := model.ValidateVIP(&v); err != nil {
+			return nil, err
+		}
+		t := new(store.Txn)
+		if v.PoolID != old.PoolID {
+			if err := s.checkVIPPool(t, caller, &v); err != nil {
+				return nil, err
+			}
+			t.Release(vipClaim(old.PoolID)).Claim(vipClaim(v.PoolID), v.ID)
+		}
+		if v.TLSContainerRef != old.TLSContainerRef {
+			if err := s.checkCertificate(t, caller, v.TLSContainerRef); err != nil {
+				return nil, err
+			}
+		}
+		return t.Update(model.KindVIP, &v, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, vipRes, http.StatusOK, id)
+}
+
+// deleteVIP removes the VIP with its port and address, and unmaps the
+// floating IPs that pointed at the port.
+func (s *Server) deleteVIP(w http.ResponseWriter, r *http.Request) {
+	caller := CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.lookupOwned(vipRes, caller, id)
+		if err != nil {
+			return nil, err
+		}
+		v := e.Obj.(*model.VIP)
+		t := new(store.Txn).Delete(model.KindVIP, id, e.Rev).Release(vipClaim(v.PoolID))
+		if pe, ok := s.st.Get(model.KindPort, v.PortID); ok {
+			t.Delete(model.KindPort, v.PortID, pe.Rev)
+			for _, f := range pe.Obj.(*model.Port).FixedIPs {
+				t.Release(ipClaim(f.SubnetID, netip.MustParseAddr(f.IPAddress)))
+			}
+		}
+		for _, fe := range s.st.List(model.KindFloatingIP) {
+			f := *fe.Obj.(*model.FloatingIP)
+			if f.PortID == v.PortID {
+				f.PortID, f.FixedIPAddress, f.UpdatedAt = "", "", s.now()
+				t.Update(model.KindFloatingIP, &f, fe.Rev)
+			}
+		}
+		return t, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

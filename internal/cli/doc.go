@@ -1,0 +1,11 @@
+// Package cli implements the client verbs of the lbaas binary.
+//
+// The verbs mirror the neutron CLI (python-neutronclient 8.1.0) closely
+// enough that scripts written for `neutron lb-pool-create ...` work with
+// `lbaas` in its place: same positional arguments and flags, the same
+// name-or-id resolution through list filters, and the same cliff-style
+// output (two-column tables for create/show, column tables for lists,
+// `-f json`, `-f value -c FIELD`). Two extension verb families,
+// cert-* and si-*, talk to the lbaas-specific certificate and
+// service-instance endpoints.
+package cli

@@ -1,0 +1,21 @@
+package model
+
+import "errors"
+
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// NotFoundError is answered with 404.
+type NotFoundError struct {
+	Type    string
+	Message string
+}
+
+func (e *NotFoundError) Error() string { return e.Message }
+
+// ConflictError is answered with 409.
+type ConflictError struct {
+	Type    string
+	Message string
+}
+
+func (e *ConflictError) Error() string { return e.Message }

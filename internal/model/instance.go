@@ -1,0 +1,46 @@
+package model
+
+import "time"
+
+// HA roles of the two VMs of a service instance, with the seed's priorities.
+const (
+	RoleActive  = "active"
+	RoleStandby = "standby"
+
+	PriorityActive  = 200
+	PriorityStandby = 100
+)
+
+// ServiceInstance is what the controller makes of a pool that has a VIP: the
+// set of VMs (HAProxy instances in namespaces) that serve it.
+type ServiceInstance struct {
+	Meta
+	Name              string    `json:"name"`
+	PoolID            string    `json:"pool_id"`
+	VIPID             string    `json:"vip_id"`
+	VMs               []SIVM    `json:"vms"`
+	Status            string    `json:"status"`
+	StatusDescription string    `json:"status_description"`
+	Generation        int64     `json:"generation"`
+	ScheduledAt       time.Time `json:"scheduled_at"`
+}
+
+// SIVM is one HAProxy instance of a service instance, on one node.
+type SIVM struct {
+	ID       string `json:"id"`
+	Node     string `json:"node"`
+	Role     string `json:"role"`
+	Priority int    `json:"priority"`
+}
+
+// Node is a compute node running an agent. Its liveness is a lease in the
+// store; the object itself records what the agent said about itself.
+type Node struct {
+	Meta
+	Name       string    `json:"name"`
+	Address    string    `json:"address"`
+	Version    string    `json:"version"`
+	LastSeen   time.Time `json:"last_seen"`
+	Alive      bool      `json:"alive"`
+	Registered time.Time `json:"registered"`
+}

@@ -1,0 +1,172 @@
+// Package server wires the control plane: the store (embedded or external
+// etcd), the Neutron API, and (when present) the controller.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/api/neutron"
+	"lbaas/internal/store"
+)
+
+// Options configure a control-plane process.
+type Options struct {
+	// Listen is the API address, 127.0.0.1:9696 by default.
+	Listen string
+	// DataDir holds the embedded etcd's data and the tokens file.
+	DataDir string
+	// EtcdEndpoints, when set, use an external etcd instead of the
+	// embedded one.
+	EtcdEndpoints []string
+	// NoAuth accepts every request as admin (local experiments only).
+	NoAuth bool
+	// TokensFile maps tokens to projects; <DataDir>/tokens.json by default.
+	TokensFile string
+	// PublicNetwork and PublicCIDR describe the external network created on
+	// first start; an empty PublicNetwork creates none.
+	PublicNetwork string
+	PublicCIDR    string
+	Logger        *slog.Logger
+}
+
+// Running is a started control plane.
+type Running struct {
+	Addr  string
+	Store *store.Store
+	API   *neutron.Server
+	// AdminToken is set when this start created the tokens file.
+	AdminToken string
+
+	srv      *http.Server
+	embedded *store.Embedded
+	cli      *clientv3.Client
+	log      *slog.Logger
+	stops    []func()
+}
+
+// Start opens the store, creates the public network if needed and starts
+// serving. It returns once the API accepts connections.
+func Start(ctx context.Context, o Options) (*Running, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:9696"
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("a data directory is required")
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	run := &Running{log: log}
+	if len(o.EtcdEndpoints) > 0 {
+		cli, err := store.Connect(o.EtcdEndpoints)
+		if err != nil {
+			return nil, fmt.Errorf("connect to etcd: %w", err)
+		}
+		run.cli = cli
+	} else {
+		e, err := store.StartEmbedded(ctx, o.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		run.embedded, run.cli = e, e.Client
+	}
+	st, err := store.Open(ctx, run.cli, log)
+	if err != nil {
+		run.Close()
+		return nil, err
+	}
+	run.Store = st
+	cfg := neutron.Config{NoAuth: o.NoAuth, Logger: log}
+	if !o.NoAuth {
+		a, token, err := loadOrCreateTokens(o)
+		if err != nil {
+			run.Close()
+			return nil, err
+		}
+		cfg.Auth, run.AdminToken = a, token
+	}
+	if o.PublicNetwork != "" {
+		if err := neutron.EnsurePublicNetwork(ctx, st, o.PublicNetwork, o.PublicCIDR); err != nil {
+			run.Close()
+			return nil, fmt.Errorf("create public network: %w", err)
+		}
+	}
+	run.API = neutron.New(st, cfg)
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		run.Close()
+		return nil, fmt.Errorf("listen on %s: %w", o.Listen, err)
+	}
+	run.Addr = ln.Addr().String()
+	run.srv = &http.Server{Handler: run.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		if err := run.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("API server stopped", "err", err)
+		}
+	}()
+	return run, nil
+}
+
+// OnClose registers a function Close runs first (controllers, analytics).
+func (r *Running) OnClose(f func()) { r.stops = append(r.stops, f) }
+
+// Close stops serving and closes the store.
+func (r *Running) Close() {
+	for i := len(r.stops) - 1; i >= 0; i-- {
+		r.stops[i]()
+	}
+	if r.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = r.srv.Shutdown(ctx)
+		cancel()
+	}
+	if r.Store != nil {
+		r.Store.Close()
+	}
+	if r.embedded != nil {
+		r.embedded.Close()
+	} else if r.cli != nil {
+		r.cli.Close()
+	}
+}
+
+// loadOrCreateTokens reads the tokens file; on first start it creates one
+// holding the hash of a fresh admin token, and writes the token itself to
+// an openrc file beside it (mode 0600) so that the operator can use it.
+func loadOrCreateTokens(o Options) (*auth.Authenticator, string, error) {
+	path := o.TokensFile
+	if path == "" {
+		path = filepath.Join(o.DataDir, "tokens.json")
+	}
+	if _, err := os.Stat(path); err == nil {
+		a, err := auth.Load(path)
+		return a, "", err
+	}
+	token := auth.NewToken()
+	entries := []auth.Entry{{TokenSHA256: auth.HashToken(token), Project: "admin", Role: auth.RoleAdmin}}
+	if err := auth.WriteFile(path, entries); err != nil {
+		return nil, "", err
+	}
+	rc := filepath.Join(filepath.Dir(path), "admin-openrc")
+	content := fmt.Sprintf("export OS_AUTH_TYPE=admin_token\nexport OS_URL=http://%s\nexport OS_TOKEN=%s\n", o.Listen, token)
+	if err := os.WriteFile(rc, []byte(content), 0o600); err != nil {
+		return nil, "", err
+	}
+	a, err := auth.New(entries)
+	return a, token, err
+}

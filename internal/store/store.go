@@ -1,0 +1,354 @@
+// Package store keeps the desired state in etcd and serves reads from an
+// in-memory cache that an etcd watch keeps current. Writes are etcd
+// transactions guarded by revisions (optimistic concurrency); a write
+// returns only after the cache has seen it, so a client reads its own
+// writes.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"lbaas/internal/model"
+)
+
+// ErrConflict means a compared revision changed under the transaction.
+var ErrConflict = errors.New("store: concurrent modification")
+
+const (
+	objPrefix = "/lbaas/obj/"
+	idxPrefix = "/lbaas/idx/"
+)
+
+// Entry is a cached object with the revision it was last modified at.
+type Entry struct {
+	Obj model.Object
+	Rev int64
+}
+
+// Store is the repository of all objects.
+type Store struct {
+	cli *clientv3.Client
+	log *slog.Logger
+
+	mu      sync.RWMutex
+	changed *sync.Cond // broadcast when rev advances
+	objs    map[model.Kind]map[string]Entry
+	rev     int64
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Open loads every object and starts the watch that keeps the cache current.
+func Open(ctx context.Context, cli *clientv3.Client, log *slog.Logger) (*Store, error) {
+	s := &Store{cli: cli, log: log, done: make(chan struct{})}
+	s.changed = sync.NewCond(s.mu.RLocker())
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.watchLoop(wctx)
+	return s, nil
+}
+
+// Close stops the watch.
+func (s *Store) Close() {
+	s.cancel()
+	<-s.done
+}
+
+func objKey(k model.Kind, id string) string { return objPrefix + string(k) + "/" + id }
+
+func (s *Store) load(ctx context.Context) error {
+	resp, err := s.cli.Get(ctx, objPrefix, clientv3.WithPrefix())
+	if err != nil {
+		return fmt.Errorf("store: load: %w", err)
+	}
+	objs := map[model.Kind]map[string]Entry{}
+	for _, kv := range resp.Kvs {
+		k, id, o, err := decode(kv.Key, kv.Value)
+		if err != nil {
+			s.log.Warn("skipping undecodable object", "key", string(kv.Key), "err", err)
+			continue
+		}
+		if objs[k] == nil {
+			objs[k] = map[string]Entry{}
+		}
+		objs[k][id] = Entry{Obj: o, Rev: kv.ModRevision}
+	}
+	s.mu.Lock()
+	s.objs = objs
+	s.rev = resp.Header.Revision
+	s.mu.Unlock()
+	s.changed.Broadcast()
+	return nil
+}
+
+func decode(key, value []byte) (model.Kind, string, model.Object, error) {
+	rest := strings.TrimPrefix(string(key), objPrefix)
+	kind, id, ok := strings.Cut(rest, "/")
+	if !ok {
+		return "", "", nil, fmt.Errorf("bad key")
+	}
+	o, err := model.New(model.Kind(kind))
+	if err != nil {
+		return "", "", nil, err
+	}
+	if value != nil {
+		if err := json.Unmarshal(value, o); err != nil {
+			return "", "", nil, err
+		}
+	}
+	return model.Kind(kind), id, o, nil
+}
+
+func (s *Store) watchLoop(ctx context.Context) {
+	defer close(s.done)
+	for ctx.Err() == nil {
+		s.mu.RLock()
+		from := s.rev + 1
+		s.mu.RUnlock()
+		wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), objPrefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify())
+		for resp := range wch {
+			if err := resp.Err(); err != nil {
+				if errors.Is(err, rpctypes.ErrCompacted) {
+					s.log.Warn("watch fell behind compaction; reloading")
+					if err := s.load(ctx); err != nil {
+						s.log.Error("reload after compaction", "err", err)
+					}
+				}
+				break
+			}
+			s.apply(resp)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) apply(resp clientv3.WatchResponse) {
+	s.mu.Lock()
+	for _, ev := range resp.Events {
+		k, id, o, err := decode(ev.Kv.Key, ev.Kv.Value)
+		if err != nil {
+			continue
+		}
+		m := s.objs[k]
+		if m == nil {
+			m = map[string]Entry{}
+			s.objs[k] = m
+		}
+		if ev.Type == mvccpb.DELETE {
+			delete(m, id)
+		} else {
+			m[id] = Entry{Obj: o, Rev: ev.Kv.ModRevision}
+		}
+	}
+	if resp.Header.Revision > s.rev {
+		s.rev = resp.Header.Revision
+	}
+	s.mu.Unlock()
+	s.changed.Broadcast()
+}
+
+// Rev is the revision the cache reflects.
+func (s *Store) Rev() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rev
+}
+
+// WaitRev blocks until the cache reflects revision rev or ctx ends.
+func (s *Store) WaitRev(ctx context.Context, rev int64) error {
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.mu.Unlock() //nolint:staticcheck // take the lock so the broadcast is not lost
+		s.changed.Broadcast()
+	})
+	defer stop()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for s.rev < rev {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.changed.Wait()
+	}
+	return nil
+}
+
+// WaitChange blocks until the cache moves past rev or ctx ends, and returns
+// the new revision.
+func (s *Store) WaitChange(ctx context.Context, rev int64) (int64, error) {
+	if err := s.WaitRev(ctx, rev+1); err != nil {
+		return s.Rev(), err
+	}
+	return s.Rev(), nil
+}
+
+// Get returns one cached object.
+func (s *Store) Get(k model.Kind, id string) (Entry, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.objs[k][id]
+	return e, ok
+}
+
+// List returns every cached object of kind k, sorted by id so that output
+// is stable.
+func (s *Store) List(k model.Kind) []Entry {
+	s.mu.RLock()
+	out := make([]Entry, 0, len(s.objs[k]))
+	for _, e := range s.objs[k] {
+		out = append(out, e)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Obj.Base().ID < out[j].Obj.Base().ID })
+	return out
+}
+
+// Txn collects compares and writes to commit atomically.
+type Txn struct {
+	cmps []clientv3.Cmp
+	ops  []clientv3.Op
+	err  error
+}
+
+func (t *Txn) put(o model.Object, kind model.Kind) string {
+	b, err := json.Marshal(o)
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	key := objKey(kind, o.Base().ID)
+	t.ops = append(t.ops, clientv3.OpPut(key, string(b)))
+	return key
+}
+
+// Create adds a new object; it fails if the id exists.
+func (t *Txn) Create(kind model.Kind, o model.Object) *Txn {
+	key := t.put(o, kind)
+	t.cmps = append(t.cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))
+	return t
+}
+
+// Update replaces an object last seen at rev.
+func (t *Txn) Update(kind model.Kind, o model.Object, rev int64) *Txn {
+	key := t.put(o, kind)
+	t.cmps = append(t.cmps, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
+	return t
+}
+
+// Put writes an object whatever its revision (for records only one writer
+// owns, like a node's observed state).
+func (t *Txn) Put(kind model.Kind, o model.Object) *Txn {
+	t.put(o, kind)
+	return t
+}
+
+// Delete removes an object last seen at rev.
+func (t *Txn) Delete(kind model.Kind, id string, rev int64) *Txn {
+	key := objKey(kind, id)
+	t.cmps = append(t.cmps, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
+	t.ops = append(t.ops, clientv3.OpDelete(key))
+	return t
+}
+
+// DeleteIfExists removes an object without a revision check.
+func (t *Txn) DeleteIfExists(kind model.Kind, id string) *Txn {
+	t.ops = append(t.ops, clientv3.OpDelete(objKey(kind, id)))
+	return t
+}
+
+// Require makes the transaction fail if the object changed since rev (or,
+// with rev 0, if it exists).
+func (t *Txn) Require(kind model.Kind, id string, rev int64) *Txn {
+	t.cmps = append(t.cmps, clientv3.Compare(clientv3.ModRevision(objKey(kind, id)), "=", rev))
+	return t
+}
+
+// Claim takes a uniqueness key (an address in a subnet, a member's
+// address:port in a pool); the transaction fails if someone holds it.
+func (t *Txn) Claim(key, owner string) *Txn {
+	k := idxPrefix + key
+	t.cmps = append(t.cmps, clientv3.Compare(clientv3.CreateRevision(k), "=", 0))
+	t.ops = append(t.ops, clientv3.OpPut(k, owner))
+	return t
+}
+
+// Release frees a uniqueness key.
+func (t *Txn) Release(key string) *Txn {
+	t.ops = append(t.ops, clientv3.OpDelete(idxPrefix+key))
+	return t
+}
+
+// Empty reports whether the transaction would write nothing.
+func (t *Txn) Empty() bool { return len(t.ops) == 0 }
+
+// Commit applies t and waits until the cache reflects it.
+func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
+	if t.err != nil {
+		return 0, t.err
+	}
+	resp, err := s.cli.Txn(ctx).If(t.cmps...).Then(t.ops...).Commit()
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	if !resp.Succeeded {
+		// Let the cache catch up with whatever beat us, so a retry sees it.
+		_ = s.WaitRev(ctx, resp.Header.Revision)
+		return resp.Header.Revision, ErrConflict
+	}
+	if err := s.WaitRev(ctx, resp.Header.Revision); err != nil {
+		return resp.Header.Revision, err
+	}
+	return resp.Header.Revision, nil
+}
+
+// Mutate runs build against the current cache and commits what it returns,
+// retrying when a concurrent writer changed a compared object. build must
+// read only through the store and have no side effects.
+func (s *Store) Mutate(ctx context.Context, build func() (*Txn, error)) (int64, error) {
+	for attempt := 0; ; attempt++ {
+		t, err := build()
+		if err != nil {
+			return 0, err
+		}
+		if t == nil || t.Empty() {
+			return s.Rev(), nil
+		}
+		rev, err := s.Commit(ctx, t)
+		if !errors.Is(err, ErrConflict) || attempt >= 20 {
+			return rev, err
+		}
+	}
+}
+
+// ClaimHolder returns who holds a uniqueness key, reading etcd directly.
+func (s *Store) ClaimHolder(ctx context.Context, key string) (string, bool, error) {
+	resp, err := s.cli.Get(ctx, idxPrefix+key)
+	if err != nil {
+		return "", false, err
+	}
+	if len(resp.Kvs) == 0 {
+		return "", false, nil
+	}
+	return string(resp.Kvs[0].Value), true, nil
+}
+
+// Client exposes the etcd client for leases and elections.
+func (s *Store) Client() *clientv3.Client { return s.cli }
