@@ -21,7 +21,9 @@ func main() {
 	root.AddCommand(serverCommand())
 	cli.Register(root)
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		if !cli.Reported(err) {
+			fmt.Fprintln(os.Stderr, "lbaas:", err)
+		}
 		os.Exit(cli.ExitCode(err))
 	}
 }

@@ -24,9 +24,12 @@ type fakeNeutron struct {
 	srv    *httptest.Server
 }
 
-var fakeCollections = map[string]string{ // path → singular
-	"networks": "network", "subnets": "subnet", "ports": "port", "floatingips": "floatingip",
-	"lb/pools": "pool", "lb/members": "member", "lb/vips": "vip", "lb/health_monitors": "health_monitor",
+// fakeCollections maps collection path → singular envelope key.
+func fakeCollections() map[string]string {
+	return map[string]string{
+		"networks": "network", "subnets": "subnet", "ports": "port", "floatingips": "floatingip",
+		"lb/pools": "pool", "lb/members": "member", "lb/vips": "vip", "lb/health_monitors": "health_monitor",
+	}
 }
 
 func newFakeNeutron(t *testing.T, tokens ...string) *fakeNeutron {
@@ -34,7 +37,7 @@ func newFakeNeutron(t *testing.T, tokens ...string) *fakeNeutron {
 	for _, tk := range tokens {
 		f.tokens[tk] = true
 	}
-	for c := range fakeCollections {
+	for c := range fakeCollections() {
 		f.colls[c] = map[string]map[string]any{}
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -79,11 +82,11 @@ func (f *fakeNeutron) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	coll, id := p, ""
 	if i := strings.LastIndex(p, "/"); i >= 0 {
-		if _, ok := fakeCollections[p[:i]]; ok {
+		if _, ok := fakeCollections()[p[:i]]; ok {
 			coll, id = p[:i], p[i+1:]
 		}
 	}
-	sing, ok := fakeCollections[coll]
+	sing, ok := fakeCollections()[coll]
 	if !ok {
 		neutronErr(w, 404, "HTTPNotFound", "no such resource "+p)
 		return

@@ -20,7 +20,7 @@ var (
 	uuidRE          = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	tenantRE        = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 	cookieRE        = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-	expectedListRE  = regexp.MustCompile(`^\d{3}(\s*,\s*\d{3})*$`)
+	expectedListRE  = regexp.MustCompile(`^\d{3}( *, *\d{3})*$`) // spaces only: a newline would end up in the HAProxy config
 	expectedRangeRE = regexp.MustCompile(`^(\d{3})-(\d{3})$`)
 	// url_path: RFC 3986 path and query characters, less those HAProxy's
 	// config grammar gives a meaning to (quotes, backslash, '#').

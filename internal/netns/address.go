@@ -90,12 +90,9 @@ func requireLink(h *netlink.Handle, namespace, ifname string) (netlink.Link, err
 	return l, nil
 }
 
+// ensureAddr makes want present on l, replacing the same IP with another
+// prefix length.
 func ensureAddr(h *netlink.Handle, l netlink.Link, want netip.Prefix) error {
-	return ensureAddrLabel(h, l, want, "")
-}
-
-// ensureAddrLabel makes want present on l, with label when non-empty.
-func ensureAddrLabel(h *netlink.Handle, l netlink.Link, want netip.Prefix, label string) error {
 	addrs, err := h.AddrList(l, netlink.FAMILY_V4)
 	if err != nil {
 		return fmt.Errorf("netns: list addresses of %s: %w", l.Attrs().Name, err)
@@ -105,14 +102,14 @@ func ensureAddrLabel(h *netlink.Handle, l netlink.Link, want netip.Prefix, label
 		if !ok || p.Addr() != want.Addr() {
 			continue
 		}
-		if p.Bits() == want.Bits() && (label == "" || a.Label == label) {
+		if p.Bits() == want.Bits() {
 			return nil
 		}
 		if err := h.AddrDel(l, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 			return fmt.Errorf("netns: replace address %v on %s: %w", p, l.Attrs().Name, err)
 		}
 	}
-	addr := &netlink.Addr{IPNet: ipNet(want), Label: label}
+	addr := &netlink.Addr{IPNet: ipNet(want)}
 	if err := h.AddrAdd(l, addr); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("netns: add address %v on %s: %w", want, l.Attrs().Name, err)
 	}

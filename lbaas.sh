@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# lbaas.sh - set up this machine and run lbaas, its tests or its benchmarks.
+#
+#   ./lbaas.sh up      install what is missing, build, run the all-in-one demo (root)
+#   ./lbaas.sh test    install what is missing, build, run every test (root for the data-plane tests)
+#   ./lbaas.sh bench   install what is missing, build, run the benchmarks and write bench/REPORT.md
+#
+# Setup installs Debian packages only when one is missing, so a second run
+# starts at once. Go comes from /usr/local/go (this machine's toolchain).
+set -euo pipefail
+cd "$(dirname "$0")"
+export PATH="/usr/local/go/bin:$PATH"
+
+PACKAGES=(haproxy keepalived python3-neutronclient nftables iproute2 iputils-ping curl wrk procps)
+
+setup() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "lbaas.sh: missing packages ${missing[*]}; run as root to install them" >&2
+            exit 1
+        fi
+        echo "lbaas.sh: installing ${missing[*]}"
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+    command -v go >/dev/null || { echo "lbaas.sh: Go is not installed (expected /usr/local/go)" >&2; exit 1; }
+    go mod download
+}
+
+build() {
+    mkdir -p bin
+    go build -o bin/lbaas ./cmd/lbaas
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+up)
+    setup; build
+    exec ./bin/lbaas up "$@"
+    ;;
+test)
+    setup; build
+    go vet ./...
+    # -p 2: the data-plane packages build namespaces of their own, with
+    # distinct prefixes, so two packages may run side by side.
+    go test -p 2 -count=1 -timeout 30m "$@" ./...
+    ;;
+bench)
+    setup; build
+    exec ./bin/lbaas bench "$@"
+    ;;
+*)
+    echo "usage: $0 up|test|bench" >&2
+    exit 2
+    ;;
+esac
