@@ -95,7 +95,7 @@ func decodeFields(fields map[string]json.RawMessage, op Op, dst any) error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return badInput("Unrecognized attribute(s) '%s'", strings.Join(unknown, ", "))
+		return badInput("Unrecognized attribute(s) '%s'", clipString(strings.Join(unknown, ", ")))
 	}
 	names := make([]string, 0, len(fields))
 	for name := range fields {

@@ -144,6 +144,19 @@ func TestDecodeErrorMessagesStayShortAndPrintable(t *testing.T) {
 	}
 }
 
+func TestUnknownAttributeNameIsNotEchoedRawOrWhole(t *testing.T) {
+	name := "evil\\n" + strings.Repeat("k", 100000)
+	body := `{"pool": {"` + name + `": 1}}`
+	var req PoolRequest
+	msg := inputError(t, DecodeBody([]byte(body), "pool", OpUpdate, &req))
+	if len(msg) > 200 || strings.ContainsRune(msg, '\n') {
+		t.Fatalf("message of %d bytes echoes the attribute name: %.100q", len(msg), msg)
+	}
+	if !strings.Contains(msg, "Unrecognized attribute") {
+		t.Fatalf("message %q does not say the attribute is unknown", msg)
+	}
+}
+
 // requestFor returns an empty request struct for an envelope.
 func requestFor(env string) any {
 	switch env {

@@ -29,6 +29,41 @@ func New(k Kind) (Object, error) {
 		return &Node{}, nil
 	case KindObserved:
 		return &Observed{}, nil
+	case KindVMReport:
+		return &VMReport{}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", k)
+}
+
+// KindOf returns the kind of a stored object.
+func KindOf(o Object) Kind {
+	switch o.(type) {
+	case *Network:
+		return KindNetwork
+	case *Subnet:
+		return KindSubnet
+	case *Port:
+		return KindPort
+	case *FloatingIP:
+		return KindFloatingIP
+	case *Pool:
+		return KindPool
+	case *Member:
+		return KindMember
+	case *VIP:
+		return KindVIP
+	case *HealthMonitor:
+		return KindHealthMonitor
+	case *Certificate:
+		return KindCertificate
+	case *ServiceInstance:
+		return KindServiceInstance
+	case *Node:
+		return KindNode
+	case *Observed:
+		return KindObserved
+	case *VMReport:
+		return KindVMReport
+	}
+	return ""
 }

@@ -12,9 +12,11 @@ import (
 )
 
 // DefaultCheckTimeout bounds one external check when nothing else sets it.
-// HAProxy 2.6 passes no timeout to external checks (its environment holds
-// only PATH and the HAPROXY_PROXY_* / HAPROXY_SERVER_* variables) and kills
-// a check that outlives "timeout check", so keep this below that value.
+// HAProxy 2.6 passes no timeout to external checks (their environment holds
+// only PATH and the HAPROXY_PROXY_* / HAPROXY_SERVER_* variables), and it
+// kills a check that outlives min(inter, timeout connect) (observed with
+// 2.6.12: "External check timeout" then, whatever "timeout check" says), so
+// both must exceed this value (or the -timeout given).
 const DefaultCheckTimeout = time.Second
 
 // TimeoutEnv optionally overrides the timeout (a Go duration such as

@@ -2,7 +2,6 @@ package probe
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"fmt"
 	"net"
@@ -50,28 +49,35 @@ func TestHAProxyExternalCheckMarksPingableServerUpAndSilentServerDown(t *testing
     maxconn 100
     external-check
     insecure-fork-wanted
-    stats socket %s mode 600 level admin
+    stats socket %[1]s mode 600 level admin
 
 defaults
     mode tcp
-    timeout connect 1s
+    timeout connect %[4]s
     timeout client 5s
     timeout server 5s
     timeout check 3s
+# HAProxy 2.6 kills an external check after min(inter, timeout connect), not
+# after "timeout check": both must exceed the ping timeout of the check.
 
 backend pool
     option external-check
-    external-check command %s
-    server alive 10.99.7.1:80 check inter 300ms fall 2 rise 2
-    server silent %s:80 check inter 300ms fall 2 rise 2
-`, sock, check, silentAddr)
+    external-check command %[2]s
+    server alive 10.99.7.1:80 check inter %[4]s fall 2 rise 2
+    server silent %[3]s:80 check inter %[4]s fall 2 rise 2
+`, sock, check, silentAddr, checkWindow)
 	cfgPath := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	// A file, not a buffer: haproxy writes while the test may read it.
+	logs, err := os.Create(filepath.Join(dir, "haproxy.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
 	cmd := exec.Command(haproxy, "-db", "-f", cfgPath)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{} // stay in our session: the test owns it
 	if err := netns.StartProcess(ns, cmd); err != nil {
 		t.Fatal(err)
@@ -88,7 +94,7 @@ backend pool
 		}
 	})
 
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	var last map[string][2]string
 	for time.Now().Before(deadline) {
 		time.Sleep(300 * time.Millisecond)
@@ -101,7 +107,8 @@ backend pool
 			return
 		}
 	}
-	t.Fatalf("servers never reached alive=UP/PROCOK silent=DOWN/PROCERR; last %v\nhaproxy output:\n%s", last, logs.String())
+	out, _ := os.ReadFile(logs.Name())
+	t.Fatalf("servers never reached alive=UP/PROCOK silent=DOWN/PROCERR; last %v\nhaproxy output:\n%s", last, out)
 }
 
 // serverStates returns status and check_status per server of backend pool

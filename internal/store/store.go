@@ -46,14 +46,22 @@ type Store struct {
 	changed *sync.Cond // broadcast when rev advances
 	objs    map[model.Kind]map[string]Entry
 	rev     int64
+	// indexes: kind -> index name -> key -> set of ids, kept current with
+	// every event so that "members of pool X" costs no scan.
+	indexers map[model.Kind]map[string]IndexFunc
+	indexes  map[model.Kind]map[string]map[string]map[string]struct{}
 
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
+// IndexFunc returns the keys an object is indexed under.
+type IndexFunc func(model.Object) []string
+
 // Open loads every object and starts the watch that keeps the cache current.
+// The secondary indexes of indexes.go are maintained (see ByIndex).
 func Open(ctx context.Context, cli *clientv3.Client, log *slog.Logger) (*Store, error) {
-	s := &Store{cli: cli, log: log, done: make(chan struct{})}
+	s := &Store{cli: cli, log: log, done: make(chan struct{}), indexers: indexers}
 	s.changed = sync.NewCond(s.mu.RLocker())
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -91,6 +99,12 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.objs = objs
+	s.indexes = map[model.Kind]map[string]map[string]map[string]struct{}{}
+	for _, m := range objs {
+		for _, e := range m {
+			s.index(e.Obj, model.KindOf(e.Obj), true)
+		}
+	}
 	s.rev = resp.Header.Revision
 	s.mu.Unlock()
 	s.changed.Broadcast()
@@ -153,10 +167,14 @@ func (s *Store) apply(resp clientv3.WatchResponse) {
 			m = map[string]Entry{}
 			s.objs[k] = m
 		}
+		if old, ok := m[id]; ok {
+			s.index(old.Obj, k, false)
+		}
 		if ev.Type == mvccpb.DELETE {
 			delete(m, id)
 		} else {
 			m[id] = Entry{Obj: o, Rev: ev.Kv.ModRevision}
+			s.index(o, k, true)
 		}
 	}
 	if resp.Header.Revision > s.rev {
@@ -164,6 +182,50 @@ func (s *Store) apply(resp clientv3.WatchResponse) {
 	}
 	s.mu.Unlock()
 	s.changed.Broadcast()
+}
+
+// index adds (or removes) o to the indexes of its kind. Called with mu held.
+func (s *Store) index(o model.Object, k model.Kind, add bool) {
+	for name, f := range s.indexers[k] {
+		if s.indexes[k] == nil {
+			s.indexes[k] = map[string]map[string]map[string]struct{}{}
+		}
+		byKey := s.indexes[k][name]
+		if byKey == nil {
+			byKey = map[string]map[string]struct{}{}
+			s.indexes[k][name] = byKey
+		}
+		id := o.Base().ID
+		for _, key := range f(o) {
+			if add {
+				if byKey[key] == nil {
+					byKey[key] = map[string]struct{}{}
+				}
+				byKey[key][id] = struct{}{}
+			} else if set := byKey[key]; set != nil {
+				delete(set, id)
+				if len(set) == 0 {
+					delete(byKey, key)
+				}
+			}
+		}
+	}
+}
+
+// ByIndex returns the objects of kind k whose index name holds key, sorted
+// by id.
+func (s *Store) ByIndex(k model.Kind, name, key string) []Entry {
+	s.mu.RLock()
+	set := s.indexes[k][name][key]
+	out := make([]Entry, 0, len(set))
+	for id := range set {
+		if e, ok := s.objs[k][id]; ok {
+			out = append(out, e)
+		}
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Obj.Base().ID < out[j].Obj.Base().ID })
+	return out
 }
 
 // Rev is the revision the cache reflects.

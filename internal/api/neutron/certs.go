@@ -160,10 +160,8 @@ func (s *Server) deleteCertificate(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		for _, ve := range s.st.List(model.KindVIP) {
-			if ve.Obj.(*model.VIP).TLSContainerRef == id {
-				return nil, conflict("CertificateInUse", "Certificate %s is used by VIP %s", id, ve.Obj.Base().ID)
-			}
+		for _, ve := range s.st.ByIndex(model.KindVIP, store.IdxCert, id) {
+			return nil, conflict("CertificateInUse", "Certificate %s is used by VIP %s", id, ve.Obj.Base().ID)
 		}
 		return new(store.Txn).Delete(model.KindCertificate, id, e.Rev), nil
 	})

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"lbaas/internal/api/auth"
+	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -15,24 +16,22 @@ var (
 	monitorRes = &resource{kind: model.KindHealthMonitor, singular: "health_monitor", plural: "health_monitors", what: "Health_monitor", notFound: "HealthMonitorNotFound", view: viewMonitor}
 )
 
-// Until the data plane reports, an object is PENDING_CREATE; the
-// description says what it waits for, so the status is never invented.
-const (
-	waitDataPlane = "waiting for the data plane to report"
-	waitVIP       = "not deployed: the pool has no VIP"
-)
+// Statuses come from what the agents report (see controller/status.go);
+// until they report, objects are PENDING_CREATE and the description says
+// what they wait for, so a status is never invented.
 
-func statusOf(s *Server, id, waiting string) (string, string) {
-	st, desc := s.observed(id)
-	if st == "" {
-		return model.StatusPendingCreate, waiting
+// observed returns what the data plane last reported for an object that is
+// not part of a service instance (a floating IP).
+func (s *Server) observed(id string) (string, string) {
+	if e, ok := s.st.Get(model.KindObserved, id); ok {
+		o := e.Obj.(*model.Observed)
+		return o.Status, o.StatusDescription
 	}
-	return st, desc
+	return "", ""
 }
 
 func viewPool(s *Server, e store.Entry) map[string]any {
 	p := e.Obj.(*model.Pool)
-	rel := s.rel()
 	v := commonView(&p.Meta)
 	v["name"] = p.Name
 	v["description"] = p.Description
@@ -42,20 +41,16 @@ func viewPool(s *Server, e store.Entry) map[string]any {
 	v["provider"] = p.Provider
 	v["admin_state_up"] = p.AdminStateUp
 	v["health_monitors"] = nonNil(p.HealthMonitors)
+	deployed := controller.InstanceStatus(s.st, p.ID)
 	hs := make([]map[string]any, 0, len(p.HealthMonitors))
 	for _, hm := range p.HealthMonitors {
-		st, desc := statusOf(s, p.ID+"/"+hm, waitDataPlane)
-		hs = append(hs, map[string]any{"monitor_id": hm, "status": st, "status_description": desc})
+		hs = append(hs, map[string]any{"monitor_id": hm, "status": deployed.Status, "status_description": deployed.Description})
 	}
 	v["health_monitors_status"] = hs
-	v["members"] = nonNil(rel.membersByPool[p.ID])
-	vip := rel.vipByPool[p.ID]
+	v["members"] = ids(s.st.ByIndex(model.KindMember, store.IdxPool, p.ID))
+	vip := s.vipOfPool(p.ID)
 	v["vip_id"] = nullable(vip)
-	wait := waitDataPlane
-	if vip == "" {
-		wait = waitVIP
-	}
-	v["status"], v["status_description"] = statusOf(s, p.ID, wait)
+	v["status"], v["status_description"] = deployed.Status, deployed.Description
 	return v
 }
 
@@ -66,6 +61,14 @@ func nonNil(ids []string) []string {
 	return ids
 }
 
+// vipOfPool returns the id of the pool's VIP, or "".
+func (s *Server) vipOfPool(poolID string) string {
+	if vs := s.st.ByIndex(model.KindVIP, store.IdxPool, poolID); len(vs) > 0 {
+		return vs[0].Obj.Base().ID
+	}
+	return ""
+}
+
 func viewMember(s *Server, e store.Entry) map[string]any {
 	m := e.Obj.(*model.Member)
 	v := commonView(&m.Meta)
@@ -74,7 +77,8 @@ func viewMember(s *Server, e store.Entry) map[string]any {
 	v["protocol_port"] = m.ProtocolPort
 	v["weight"] = m.Weight
 	v["admin_state_up"] = m.AdminStateUp
-	v["status"], v["status_description"] = statusOf(s, m.ID, waitDataPlane)
+	ms := controller.MemberStatus(s.st, m)
+	v["status"], v["status_description"] = ms.Status, ms.Description
 	return v
 }
 
@@ -97,7 +101,8 @@ func viewVIP(s *Server, e store.Entry) map[string]any {
 	v["connection_limit"] = x.ConnectionLimit
 	v["admin_state_up"] = x.AdminStateUp
 	v["default_tls_container_ref"] = nullable(x.TLSContainerRef)
-	v["status"], v["status_description"] = statusOf(s, x.ID, waitDataPlane)
+	vs := controller.InstanceStatus(s.st, x.PoolID)
+	v["status"], v["status_description"] = vs.Status, vs.Description
 	return v
 }
 
@@ -114,8 +119,9 @@ func viewMonitor(s *Server, e store.Entry) map[string]any {
 	v["admin_state_up"] = h.AdminStateUp
 	pools := []map[string]any{}
 	status, desc := model.StatusInactive, "not associated with any pool"
-	for _, pid := range s.rel().poolsByMonitor[h.ID] {
-		st, d := statusOf(s, pid+"/"+h.ID, waitDataPlane)
+	for _, pid := range ids(s.st.ByIndex(model.KindPool, store.IdxMonitor, h.ID)) {
+		ps := controller.InstanceStatus(s.st, pid)
+		st, d := ps.Status, ps.Description
 		pools = append(pools, map[string]any{"pool_id": pid, "status": st, "status_description": d})
 		// The monitor is as healthy as its least healthy association.
 		if status == model.StatusInactive || st != model.StatusActive {
@@ -223,18 +229,13 @@ func (s *Server) deletePool(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		rel := s.rel()
-		if rel.vipByPool[id] != "" {
+		if s.vipOfPool(id) != "" {
 			return nil, conflict("PoolInUse", "Pool %s is still in use", id)
 		}
 		t := new(store.Txn).Delete(model.KindPool, id, e.Rev).Release(vipClaim(id))
-		for _, mid := range rel.membersByPool[id] {
-			me, ok := s.st.Get(model.KindMember, mid)
-			if !ok {
-				continue
-			}
+		for _, me := range s.st.ByIndex(model.KindMember, store.IdxPool, id) {
 			m := me.Obj.(*model.Member)
-			t.Delete(model.KindMember, mid, me.Rev).Release(memberClaim(m))
+			t.Delete(model.KindMember, m.ID, me.Rev).Release(memberClaim(m))
 		}
 		return t, nil
 	})
@@ -252,15 +253,10 @@ func memberClaim(m *model.Member) string {
 func vipClaim(poolID string) string { return "vip/" + poolID }
 
 func (s *Server) checkMemberUnique(m *model.Member) error {
-	for _, mid := range s.rel().membersByPool[m.PoolID] {
-		if mid == m.ID {
-			continue
-		}
-		if oe, ok := s.st.Get(model.KindMember, mid); ok {
-			o := oe.Obj.(*model.Member)
-			if o.Address == m.Address && o.ProtocolPort == m.ProtocolPort {
-				return conflict("MemberExists", "Member with address %s and port %d already present in pool %s", m.Address, m.ProtocolPort, m.PoolID)
-			}
+	for _, oe := range s.st.ByIndex(model.KindMember, store.IdxPool, m.PoolID) {
+		o := oe.Obj.(*model.Member)
+		if o.ID != m.ID && o.Address == m.Address && o.ProtocolPort == m.ProtocolPort {
+			return conflict("MemberExists", "Member with address %s and port %d already present in pool %s", m.Address, m.ProtocolPort, m.PoolID)
 		}
 	}
 	return nil

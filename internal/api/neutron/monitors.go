@@ -3,6 +3,7 @@ package neutron
 import (
 	"net/http"
 
+	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -70,11 +71,7 @@ func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		t := new(store.Txn).Delete(model.KindHealthMonitor, id, e.Rev)
-		for _, pid := range s.rel().poolsByMonitor[id] {
-			pe, ok := s.st.Get(model.KindPool, pid)
-			if !ok {
-				continue
-			}
+		for _, pe := range s.st.ByIndex(model.KindPool, store.IdxMonitor, id) {
 			p := *pe.Obj.(*model.Pool)
 			p.HealthMonitors = without(p.HealthMonitors, id)
 			p.UpdatedAt = s.now()
@@ -170,9 +167,5 @@ func (s *Server) poolStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	st := model.Stats{}
-	if o := s.rel().observed[e.Obj.Base().ID]; o != nil && o.Stats != nil {
-		st = *o.Stats
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"stats": st})
+	writeJSON(w, http.StatusOK, map[string]any{"stats": controller.PoolStats(s.st, e.Obj.Base().ID)})
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 
 	"lbaas/internal/api/auth"
+	"lbaas/internal/controller"
+	"lbaas/internal/ipam"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -28,12 +30,7 @@ var (
 func viewNetwork(s *Server, e store.Entry) map[string]any {
 	n := e.Obj.(*model.Network)
 	v := commonView(&n.Meta)
-	subnets := []string{}
-	for _, se := range s.st.List(model.KindSubnet) {
-		if se.Obj.(*model.Subnet).NetworkID == n.ID {
-			subnets = append(subnets, se.Obj.Base().ID)
-		}
-	}
+	subnets := ids(s.st.ByIndex(model.KindSubnet, store.IdxNetwork, n.ID))
 	v["name"] = n.Name
 	v["admin_state_up"] = n.AdminStateUp
 	v["shared"] = n.Shared
@@ -68,7 +65,7 @@ func viewPort(s *Server, e store.Entry) map[string]any {
 	v["device_owner"] = p.DeviceOwner
 	v["device_id"] = p.DeviceID
 	v["admin_state_up"] = p.AdminStateUp
-	status, _ := s.observed(p.DeviceID)
+	status := s.portStatus(p)
 	if status == model.StatusActive {
 		v["status"] = model.StatusActive
 	} else {
@@ -174,16 +171,11 @@ func (s *Server) deleteNetwork(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		t := new(store.Txn).Delete(model.KindNetwork, id, e.Rev)
-		for _, pe := range s.st.List(model.KindPort) {
-			if pe.Obj.(*model.Port).NetworkID == id {
-				return nil, conflict("NetworkInUse", "Unable to complete operation on network %s. There are one or more ports still in use on the network.", id)
-			}
+		if len(s.st.ByIndex(model.KindPort, store.IdxNetwork, id)) > 0 {
+			return nil, conflict("NetworkInUse", "Unable to complete operation on network %s. There are one or more ports still in use on the network.", id)
 		}
-		for _, se := range s.st.List(model.KindSubnet) {
+		for _, se := range s.st.ByIndex(model.KindSubnet, store.IdxNetwork, id) {
 			sn := se.Obj.(*model.Subnet)
-			if sn.NetworkID != id {
-				continue
-			}
 			if err := s.subnetInUse(sn.ID); err != nil {
 				return nil, err
 			}
@@ -207,12 +199,8 @@ func (s *Server) subnetInUse(id string) error {
 			return inUse()
 		}
 	}
-	for _, pe := range s.st.List(model.KindPort) {
-		for _, f := range pe.Obj.(*model.Port).FixedIPs {
-			if f.SubnetID == id {
-				return inUse()
-			}
-		}
+	if len(s.st.ByIndex(model.KindPort, store.IdxSubnet, id)) > 0 {
+		return inUse()
 	}
 	return nil
 }
@@ -381,55 +369,38 @@ func (s *Server) deleteSubnet(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// allocateIP picks the lowest free address of a subnet's allocation pools.
-// The claim in the transaction makes two concurrent allocations of the same
-// address impossible: the loser retries and sees the winner's port.
+// allocateIP returns the wanted address if it is free, or the lowest free
+// one; the caller claims it in its transaction.
 func (s *Server) allocateIP(sn *model.Subnet, want string) (netip.Addr, error) {
-	used := s.usedAddresses(sn.ID)
-	if want != "" {
-		a, err := model.ParseIPv4("address", want)
+	if want == "" {
+		a, err := ipam.Next(s.st, sn)
 		if err != nil {
-			return a, err
-		}
-		if !netip.MustParsePrefix(sn.CIDR).Contains(a) {
-			return a, badRequest("InvalidIpForSubnet", "IP address %s is not a valid IP for the specified subnet %s.", a, sn.CIDR)
-		}
-		if used[a] || a.String() == sn.GatewayIP {
-			return a, conflict("IpAddressInUse", "Unable to complete operation for network %s. The IP address %s is in use.", sn.NetworkID, a)
+			return a, conflict("IpAddressGenerationFailure", "%s", err.Error())
 		}
 		return a, nil
 	}
-	for _, ap := range sn.AllocationPools {
-		start, _ := netip.ParseAddr(ap.Start)
-		end, _ := netip.ParseAddr(ap.End)
-		for a := start; !end.Less(a); a = a.Next() {
-			if !used[a] && a.String() != sn.GatewayIP {
-				return a, nil
-			}
-		}
+	a, err := model.ParseIPv4("address", want)
+	if err != nil {
+		return a, err
 	}
-	return netip.Addr{}, conflict("IpAddressGenerationFailure", "No more IP addresses available on subnet %s.", sn.ID)
+	if !netip.MustParsePrefix(sn.CIDR).Contains(a) {
+		return a, badRequest("InvalidIpForSubnet", "IP address %s is not a valid IP for the specified subnet %s.", a, sn.CIDR)
+	}
+	if ipam.Used(s.st, sn)[a] || a.String() == sn.GatewayIP {
+		return a, conflict("IpAddressInUse", "Unable to complete operation for network %s. The IP address %s is in use.", sn.NetworkID, a)
+	}
+	return a, nil
 }
 
-func (s *Server) usedAddresses(subnetID string) map[netip.Addr]bool {
-	used := map[netip.Addr]bool{}
-	for _, pe := range s.st.List(model.KindPort) {
-		for _, f := range pe.Obj.(*model.Port).FixedIPs {
-			if f.SubnetID == subnetID {
-				used[netip.MustParseAddr(f.IPAddress)] = true
-			}
-		}
-	}
-	for _, fe := range s.st.List(model.KindFloatingIP) {
-		f := fe.Obj.(*model.FloatingIP)
-		if sn := s.externalSubnet(f.FloatingNetworkID); sn != nil && sn.ID == subnetID {
-			used[netip.MustParseAddr(f.FloatingIPAddress)] = true
-		}
-	}
-	return used
-}
+func ipClaim(subnetID string, a netip.Addr) string { return ipam.Claim(subnetID, a) }
 
-func ipClaim(subnetID string, a netip.Addr) string { return "ip/" + subnetID + "/" + a.String() }
+func ids(es []store.Entry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Obj.Base().ID
+	}
+	return out
+}
 
 // externalSubnet is the subnet floating IPs of a network come from.
 func (s *Server) externalSubnet(networkID string) *model.Subnet {
@@ -506,9 +477,8 @@ func (s *Server) bindFloatingIP(t *store.Txn, caller auth.Caller, f *model.Float
 	if len(p.FixedIPs) == 0 {
 		return badRequest("BadRequest", "Port %s has no fixed IP to map.", portID)
 	}
-	for _, fe := range s.st.List(model.KindFloatingIP) {
-		other := fe.Obj.(*model.FloatingIP)
-		if other.ID != f.ID && other.PortID == portID {
+	for _, fe := range s.st.ByIndex(model.KindFloatingIP, store.IdxPort, portID) {
+		if other := fe.Obj.(*model.FloatingIP); other.ID != f.ID {
 			return conflict("FloatingIPPortAlreadyAssociated", "Cannot associate floating IP %s with port %s: floating IP %s already maps it.", f.FloatingIPAddress, portID, other.ID)
 		}
 	}
@@ -598,3 +568,16 @@ func EnsurePublicNetwork(ctx context.Context, st *store.Store, name, cidr string
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// portStatus is ACTIVE when what owns the port is deployed: a VIP whose
+// instance serves, or a VM that reports serving.
+func (s *Server) portStatus(p *model.Port) string {
+	if ve, ok := s.st.Get(model.KindVIP, p.DeviceID); ok {
+		return controller.InstanceStatus(s.st, ve.Obj.(*model.VIP).PoolID).Status
+	}
+	if re, ok := s.st.Get(model.KindVMReport, p.DeviceID); ok && re.Obj.(*model.VMReport).State == model.VMServing {
+		return model.StatusActive
+	}
+	return model.StatusDown
+}
+

@@ -38,12 +38,11 @@ type Config struct {
 
 // Server is the HTTP handler of the Neutron API.
 type Server struct {
-	cfg  Config
-	st   *store.Store
-	log  *slog.Logger
-	mux  *http.ServeMux
-	now  func() time.Time
-	rels relCache
+	cfg Config
+	st  *store.Store
+	log *slog.Logger
+	mux *http.ServeMux
+	now func() time.Time
 }
 
 // New builds the handler.

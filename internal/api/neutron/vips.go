@@ -22,7 +22,7 @@ func (s *Server) checkVIPPool(t *store.Txn, caller auth.Caller, v *model.VIP) er
 	if p.Protocol != v.Protocol {
 		return badRequest("ProtocolMismatch", "Protocol %s does not match pool protocol %s", v.Protocol, p.Protocol)
 	}
-	if other := s.rel().vipByPool[p.ID]; other != "" && other != v.ID {
+	if other := s.vipOfPool(p.ID); other != "" && other != v.ID {
 		return conflict("VipExists", "Another Vip already exists for pool %s", p.ID)
 	}
 	t.Require(model.KindPool, p.ID, pe.Rev)
@@ -163,12 +163,10 @@ func (s *Server) deleteVIP(w http.ResponseWriter, r *http.Request) {
 				t.Release(ipClaim(f.SubnetID, netip.MustParseAddr(f.IPAddress)))
 			}
 		}
-		for _, fe := range s.st.List(model.KindFloatingIP) {
+		for _, fe := range s.st.ByIndex(model.KindFloatingIP, store.IdxPort, v.PortID) {
 			f := *fe.Obj.(*model.FloatingIP)
-			if f.PortID == v.PortID {
-				f.PortID, f.FixedIPAddress, f.UpdatedAt = "", "", s.now()
-				t.Update(model.KindFloatingIP, &f, fe.Rev)
-			}
+			f.PortID, f.FixedIPAddress, f.UpdatedAt = "", "", s.now()
+			t.Update(model.KindFloatingIP, &f, fe.Rev)
 		}
 		return t, nil
 	})

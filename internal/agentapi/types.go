@@ -1,0 +1,134 @@
+// Package agentapi is the contract between the API server and the agents:
+// the desired state of one node, the reports an agent sends back, and the
+// HTTP client the agent uses. Agents never see the store.
+package agentapi
+
+import (
+	"time"
+
+	"lbaas/internal/model"
+)
+
+// Paths of the agent API; every one needs a node credential (or --auth none).
+const (
+	PathHeartbeat = "/agent/v1/nodes/{node}/heartbeat"
+	PathDesired   = "/agent/v1/nodes/{node}/desired"
+	PathReport    = "/agent/v1/nodes/{node}/report"
+)
+
+// Heartbeat registers the node and renews its liveness lease.
+type Heartbeat struct {
+	Version string `json:"version"`
+	// Roles of the node: "compute" (runs load balancers), "network"
+	// (runs the router namespace that holds floating IPs).
+	Roles []string `json:"roles"`
+}
+
+// HeartbeatReply tells the agent how often to beat.
+type HeartbeatReply struct {
+	Interval time.Duration `json:"interval"`
+	TTL      time.Duration `json:"ttl"`
+}
+
+// Desired is everything one node must run. The agent makes its node match
+// it, whole, each time it changes (level-triggered).
+type Desired struct {
+	// Revision is the store revision this state was computed at; the agent
+	// passes it back as `after` to wait for the next change.
+	Revision  int64      `json:"revision"`
+	Instances []Instance `json:"instances"`
+	// Router is set for a node with the network role.
+	Router *Router `json:"router,omitempty"`
+}
+
+// Network is a Neutron network with the one subnet an instance uses.
+type Network struct {
+	ID        string `json:"id"`
+	SubnetID  string `json:"subnet_id"`
+	CIDR      string `json:"cidr"`
+	GatewayIP string `json:"gateway_ip"`
+}
+
+// Instance is one VM of a service instance: one HAProxy in one namespace.
+type Instance struct {
+	VMID      string `json:"vm_id"`
+	SIID      string `json:"si_id"`
+	Namespace string `json:"namespace"`
+	Role      string `json:"role"`
+	Priority  int    `json:"priority"`
+	// Hash identifies this exact desired state; the agent reports the hash
+	// it applied, so the server knows when the data plane caught up.
+	Hash string `json:"hash"`
+
+	Pool     model.Pool            `json:"pool"`
+	Members  []model.Member        `json:"members"`
+	Monitors []model.HealthMonitor `json:"monitors"`
+	VIP      model.VIP             `json:"vip"`
+
+	VIPNetwork  Network `json:"vip_network"`
+	PoolNetwork Network `json:"pool_network"`
+	// VIPNetAddress and PoolNetAddress are this VM's own addresses (CIDR
+	// form) on the two networks.
+	VIPNetAddress  string `json:"vip_net_address"`
+	PoolNetAddress string `json:"pool_net_address"`
+	// Peers are the other VMs of the service instance.
+	Peers []Peer `json:"peers"`
+	// ExternalCIDRs are reached through the VIP network's gateway (the
+	// router), so that replies to floating-IP clients find their way.
+	ExternalCIDRs []string `json:"external_cidrs"`
+	// TLS is set when the VIP terminates TLS.
+	TLS *TLS `json:"tls,omitempty"`
+}
+
+// Peer is another VM of the same service instance.
+type Peer struct {
+	VMID          string `json:"vm_id"`
+	Node          string `json:"node"`
+	Priority      int    `json:"priority"`
+	VIPNetAddress string `json:"vip_net_address"`
+}
+
+// TLS is a certificate and its key, for the one agent that needs them.
+type TLS struct {
+	CertificateID string `json:"certificate_id"`
+	Certificate   string `json:"certificate"`
+	PrivateKey    string `json:"private_key"`
+	Intermediates string `json:"intermediates"`
+}
+
+// Router is the network node's floating-IP router.
+type Router struct {
+	// External is the public network (floating IPs live on it).
+	External Network `json:"external"`
+	// Internal are the networks that VIPs live on.
+	Internal    []Network    `json:"internal"`
+	FloatingIPs []FloatingIP `json:"floating_ips"`
+}
+
+// FloatingIP maps a public address to a fixed one.
+type FloatingIP struct {
+	ID         string `json:"id"`
+	FloatingIP string `json:"floating_ip"`
+	FixedIP    string `json:"fixed_ip"`
+}
+
+// Report is what an agent observed on its node.
+type Report struct {
+	VMs []VMStatus `json:"vms"`
+	// FloatingIPs maps floating IP ids to ACTIVE once their NAT is in place
+	// (network nodes only).
+	FloatingIPs map[string]string `json:"floating_ips,omitempty"`
+}
+
+// VMStatus is the state of one VM.
+type VMStatus struct {
+	VMID        string                        `json:"vm_id"`
+	SIID        string                        `json:"si_id"`
+	PoolID      string                        `json:"pool_id"`
+	State       string                        `json:"state"`
+	Error       string                        `json:"error,omitempty"`
+	AppliedHash string                        `json:"applied_hash"`
+	HAState     string                        `json:"ha_state,omitempty"`
+	Members     map[string]model.MemberHealth `json:"members"`
+	Stats       model.Stats                   `json:"stats"`
+}

@@ -1,0 +1,141 @@
+package controller
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// Status is a v1 status with its description.
+type Status struct {
+	Status      string
+	Description string
+}
+
+func pending(desc string) Status { return Status{model.StatusPendingCreate, desc} }
+
+// instanceOf returns the service instance of a pool, if any.
+func instanceOf(st *store.Store, poolID string) *model.ServiceInstance {
+	if es := st.ByIndex(model.KindServiceInstance, store.IdxPool, poolID); len(es) > 0 {
+		return es[0].Obj.(*model.ServiceInstance)
+	}
+	return nil
+}
+
+// reports returns the VM reports of a service instance by VM id.
+func reports(st *store.Store, siID string) map[string]*model.VMReport {
+	out := map[string]*model.VMReport{}
+	for _, e := range st.ByIndex(model.KindVMReport, store.IdxSI, siID) {
+		r := e.Obj.(*model.VMReport)
+		out[r.ID] = r
+	}
+	return out
+}
+
+// InstanceStatus is the status of a pool's deployment: ACTIVE only when
+// every VM of its service instance reports that HAProxy serves the current
+// desired config.
+func InstanceStatus(st *store.Store, poolID string) Status {
+	si := instanceOf(st, poolID)
+	if si == nil {
+		if len(st.ByIndex(model.KindVIP, store.IdxPool, poolID)) == 0 {
+			return pending("not deployed: the pool has no VIP")
+		}
+		return pending("waiting for the controller to schedule the pool")
+	}
+	if si.Status == model.StatusError {
+		return Status{model.StatusError, si.StatusDescription}
+	}
+	reps := reports(st, si.ID)
+	var waiting, serving []string
+	for _, vm := range si.VMs {
+		r := reps[vm.ID]
+		if r == nil {
+			waiting = append(waiting, fmt.Sprintf("%s on %s has not reported", vm.Role, vm.Node))
+			continue
+		}
+		if r.State == model.VMError {
+			return Status{model.StatusError, fmt.Sprintf("%s on %s: %s", vm.Role, vm.Node, r.Error)}
+		}
+		in, err := BuildInstance(st, si, vm)
+		if err != nil {
+			return Status{model.StatusError, err.Error()}
+		}
+		if r.State != model.VMServing || r.AppliedHash != in.Hash {
+			waiting = append(waiting, fmt.Sprintf("%s on %s is applying the latest change", vm.Role, vm.Node))
+			continue
+		}
+		serving = append(serving, fmt.Sprintf("%s on %s", vm.Role, vm.Node))
+	}
+	if len(waiting) > 0 {
+		st := model.StatusPendingUpdate
+		if len(serving) == 0 {
+			st = model.StatusPendingCreate
+		}
+		return Status{st, strings.Join(waiting, "; ")}
+	}
+	desc := "serving: " + strings.Join(serving, ", ")
+	if si.StatusDescription != "" {
+		desc += "; " + si.StatusDescription
+	}
+	return Status{model.StatusActive, desc}
+}
+
+// activeReport returns the report of the VM that holds the VIP (or the
+// highest-priority one when none says), which is what members' health is
+// read from.
+func activeReport(st *store.Store, si *model.ServiceInstance) *model.VMReport {
+	reps := reports(st, si.ID)
+	vms := append([]model.SIVM(nil), si.VMs...)
+	sort.Slice(vms, func(i, j int) bool { return vms[i].Priority > vms[j].Priority })
+	for _, vm := range vms {
+		if r := reps[vm.ID]; r != nil && r.HAState == "MASTER" {
+			return r
+		}
+	}
+	for _, vm := range vms {
+		if r := reps[vm.ID]; r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// MemberStatus is a member's health as the active HAProxy sees it.
+func MemberStatus(st *store.Store, m *model.Member) Status {
+	if !m.AdminStateUp {
+		return Status{model.StatusInactive, "administratively down"}
+	}
+	si := instanceOf(st, m.PoolID)
+	if si == nil {
+		return pending("the pool is not deployed")
+	}
+	r := activeReport(st, si)
+	if r == nil {
+		return pending("waiting for the data plane to report")
+	}
+	h, ok := r.Members[m.ID]
+	if !ok {
+		return pending("not yet in the running configuration")
+	}
+	return Status{h.Status, h.Description}
+}
+
+// PoolStats sums the traffic counters of every VM of a pool.
+func PoolStats(st *store.Store, poolID string) model.Stats {
+	var out model.Stats
+	si := instanceOf(st, poolID)
+	if si == nil {
+		return out
+	}
+	for _, r := range reports(st, si.ID) {
+		out.BytesIn += r.Stats.BytesIn
+		out.BytesOut += r.Stats.BytesOut
+		out.ActiveConnections += r.Stats.ActiveConnections
+		out.TotalConnections += r.Stats.TotalConnections
+	}
+	return out
+}

@@ -1,0 +1,62 @@
+// Package ipam hands out addresses of subnets. The store's claim keys make
+// allocation safe under concurrency: two transactions that pick the same
+// address cannot both commit, and the loser retries with the winner's port
+// in its cache.
+package ipam
+
+import (
+	"fmt"
+	"net/netip"
+
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// Claim is the uniqueness key of an address in a subnet.
+func Claim(subnetID string, a netip.Addr) string { return "ip/" + subnetID + "/" + a.String() }
+
+// ErrExhausted is returned when a subnet has no free address.
+type ErrExhausted struct{ SubnetID string }
+
+func (e *ErrExhausted) Error() string { return fmt.Sprintf("No more IP addresses available on subnet %s.", e.SubnetID) }
+
+// Used returns the addresses of a subnet held by ports and floating IPs.
+func Used(st *store.Store, sn *model.Subnet) map[netip.Addr]bool {
+	used := map[netip.Addr]bool{}
+	for _, pe := range st.ByIndex(model.KindPort, store.IdxSubnet, sn.ID) {
+		for _, f := range pe.Obj.(*model.Port).FixedIPs {
+			if f.SubnetID == sn.ID {
+				used[netip.MustParseAddr(f.IPAddress)] = true
+			}
+		}
+	}
+	prefix := netip.MustParsePrefix(sn.CIDR)
+	for _, fe := range st.List(model.KindFloatingIP) {
+		f := fe.Obj.(*model.FloatingIP)
+		if f.FloatingNetworkID != sn.NetworkID {
+			continue
+		}
+		if a, err := netip.ParseAddr(f.FloatingIPAddress); err == nil && prefix.Contains(a) {
+			used[a] = true
+		}
+	}
+	return used
+}
+
+// Next returns the lowest free address of the subnet's allocation pools.
+func Next(st *store.Store, sn *model.Subnet) (netip.Addr, error) {
+	used := Used(st, sn)
+	for _, ap := range sn.AllocationPools {
+		start, err1 := netip.ParseAddr(ap.Start)
+		end, err2 := netip.ParseAddr(ap.End)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		for a := start; !end.Less(a); a = a.Next() {
+			if !used[a] && a.String() != sn.GatewayIP {
+				return a, nil
+			}
+		}
+	}
+	return netip.Addr{}, &ErrExhausted{SubnetID: sn.ID}
+}

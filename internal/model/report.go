@@ -1,0 +1,36 @@
+package model
+
+import "time"
+
+// VM states an agent reports.
+const (
+	VMServing = "SERVING" // HAProxy runs the desired config and its frontend is open
+	VMPending = "PENDING" // being built or updated
+	VMError   = "ERROR"   // the agent could not realise the desired config
+)
+
+// MemberHealth is what one HAProxy instance sees of a member.
+type MemberHealth struct {
+	Status      string `json:"status"` // ACTIVE, INACTIVE or PENDING_CREATE (no check yet)
+	Description string `json:"description"`
+}
+
+// VMReport is the observed state of one VM of a service instance, written
+// only by the agent of the VM's node (through the API), never by a tenant.
+// Its ID is the VM's id.
+type VMReport struct {
+	Meta
+	Node        string                  `json:"node"`
+	SIID        string                  `json:"si_id"`
+	PoolID      string                  `json:"pool_id"`
+	State       string                  `json:"state"`
+	Error       string                  `json:"error,omitempty"`
+	AppliedHash string                  `json:"applied_hash"`
+	HAState     string                  `json:"ha_state,omitempty"`
+	Members     map[string]MemberHealth `json:"members"`
+	Stats       Stats                   `json:"stats"`
+	ReportedAt  time.Time               `json:"reported_at"`
+}
+
+// KindVMReport is the store kind of VMReport.
+const KindVMReport Kind = "vm_report"

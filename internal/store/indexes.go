@@ -1,0 +1,65 @@
+package store
+
+import "lbaas/internal/model"
+
+// Names of the secondary indexes.
+const (
+	// IdxPool indexes members, VIPs and service instances by pool id.
+	IdxPool = "pool"
+	// IdxMonitor indexes pools by the monitors associated with them.
+	IdxMonitor = "monitor"
+	// IdxNetwork indexes subnets and ports by network id.
+	IdxNetwork = "network"
+	// IdxSubnet indexes ports by the subnets of their fixed IPs.
+	IdxSubnet = "subnet"
+	// IdxDevice indexes ports by device id (the VIP or VM that owns them).
+	IdxDevice = "device"
+	// IdxPort indexes floating IPs by the port they map to.
+	IdxPort = "port"
+	// IdxSI indexes VM reports by service instance.
+	IdxSI = "si"
+	// IdxNode indexes service instances by the nodes of their VMs.
+	IdxNode = "node"
+	// IdxCert indexes VIPs by certificate.
+	IdxCert = "cert"
+)
+
+func one(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
+}
+
+var indexers = map[model.Kind]map[string]IndexFunc{
+	model.KindMember: {IdxPool: func(o model.Object) []string { return one(o.(*model.Member).PoolID) }},
+	model.KindVIP: {
+		IdxPool: func(o model.Object) []string { return one(o.(*model.VIP).PoolID) },
+		IdxCert: func(o model.Object) []string { return one(o.(*model.VIP).TLSContainerRef) },
+	},
+	model.KindPool:   {IdxMonitor: func(o model.Object) []string { return o.(*model.Pool).HealthMonitors }},
+	model.KindSubnet: {IdxNetwork: func(o model.Object) []string { return one(o.(*model.Subnet).NetworkID) }},
+	model.KindPort: {
+		IdxNetwork: func(o model.Object) []string { return one(o.(*model.Port).NetworkID) },
+		IdxDevice:  func(o model.Object) []string { return one(o.(*model.Port).DeviceID) },
+		IdxSubnet: func(o model.Object) []string {
+			var out []string
+			for _, f := range o.(*model.Port).FixedIPs {
+				out = append(out, f.SubnetID)
+			}
+			return out
+		},
+	},
+	model.KindFloatingIP: {IdxPort: func(o model.Object) []string { return one(o.(*model.FloatingIP).PortID) }},
+	model.KindVMReport:   {IdxSI: func(o model.Object) []string { return one(o.(*model.VMReport).SIID) }},
+	model.KindServiceInstance: {
+		IdxPool: func(o model.Object) []string { return one(o.(*model.ServiceInstance).PoolID) },
+		IdxNode: func(o model.Object) []string {
+			var out []string
+			for _, vm := range o.(*model.ServiceInstance).VMs {
+				out = append(out, vm.Node)
+			}
+			return out
+		},
+	},
+}
