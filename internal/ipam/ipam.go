@@ -18,7 +18,9 @@ func Claim(subnetID string, a netip.Addr) string { return "ip/" + subnetID + "/"
 // ErrExhausted is returned when a subnet has no free address.
 type ErrExhausted struct{ SubnetID string }
 
-func (e *ErrExhausted) Error() string { return fmt.Sprintf("No more IP addresses available on subnet %s.", e.SubnetID) }
+func (e *ErrExhausted) Error() string {
+	return fmt.Sprintf("No more IP addresses available on subnet %s.", e.SubnetID)
+}
 
 // Used returns the addresses of a subnet held by ports and floating IPs.
 func Used(st *store.Store, sn *model.Subnet) map[netip.Addr]bool {

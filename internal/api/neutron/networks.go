@@ -580,4 +580,3 @@ func (s *Server) portStatus(p *model.Port) string {
 	}
 	return model.StatusDown
 }
-
