@@ -18,7 +18,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand())
+	root.AddCommand(serverCommand(), agentCommand(), pingCheckCommand())
 	cli.Register(root)
 	if err := root.Execute(); err != nil {
 		if !cli.Reported(err) {

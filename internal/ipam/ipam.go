@@ -22,7 +22,9 @@ func (e *ErrExhausted) Error() string {
 	return fmt.Sprintf("No more IP addresses available on subnet %s.", e.SubnetID)
 }
 
-// Used returns the addresses of a subnet held by ports and floating IPs.
+// Used returns the addresses of a subnet held by ports, floating IPs and
+// pool members. Members are tenants' servers whose ports this service does
+// not see, so their addresses are never handed to anything else.
 func Used(st *store.Store, sn *model.Subnet) map[netip.Addr]bool {
 	used := map[netip.Addr]bool{}
 	for _, pe := range st.ByIndex(model.KindPort, store.IdxSubnet, sn.ID) {
@@ -33,6 +35,11 @@ func Used(st *store.Store, sn *model.Subnet) map[netip.Addr]bool {
 		}
 	}
 	prefix := netip.MustParsePrefix(sn.CIDR)
+	for _, me := range st.List(model.KindMember) {
+		if a, err := netip.ParseAddr(me.Obj.(*model.Member).Address); err == nil && prefix.Contains(a) {
+			used[a] = true
+		}
+	}
 	for _, fe := range st.List(model.KindFloatingIP) {
 		f := fe.Obj.(*model.FloatingIP)
 		if f.FloatingNetworkID != sn.NetworkID {
@@ -45,18 +52,43 @@ func Used(st *store.Store, sn *model.Subnet) map[netip.Addr]bool {
 	return used
 }
 
-// Next returns the lowest free address of the subnet's allocation pools.
+// Next returns the lowest free address of the subnet's allocation pools,
+// the way Neutron hands addresses to ports.
 func Next(st *store.Store, sn *model.Subnet) (netip.Addr, error) {
-	used := Used(st, sn)
-	for _, ap := range sn.AllocationPools {
+	return pick(sn, Used(st, sn), nil, false)
+}
+
+// NextFromTop returns the highest free address not in taken. Load-balancer
+// VMs take theirs from the top of the range so that they keep out of the
+// way of tenants' servers, which get the low ones.
+func NextFromTop(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool) (netip.Addr, error) {
+	return pick(sn, Used(st, sn), taken, true)
+}
+
+func pick(sn *model.Subnet, used, taken map[netip.Addr]bool, fromTop bool) (netip.Addr, error) {
+	free := func(a netip.Addr) bool { return !used[a] && !taken[a] && a.String() != sn.GatewayIP }
+	pools := sn.AllocationPools
+	for i := range pools {
+		ap := pools[i]
+		if fromTop {
+			ap = pools[len(pools)-1-i]
+		}
 		start, err1 := netip.ParseAddr(ap.Start)
 		end, err2 := netip.ParseAddr(ap.End)
-		if err1 != nil || err2 != nil {
+		if err1 != nil || err2 != nil || end.Less(start) {
 			continue
 		}
-		for a := start; !end.Less(a); a = a.Next() {
-			if !used[a] && a.String() != sn.GatewayIP {
-				return a, nil
+		if fromTop {
+			for a := end; !a.Less(start); a = a.Prev() {
+				if free(a) {
+					return a, nil
+				}
+			}
+		} else {
+			for a := start; !end.Less(a); a = a.Next() {
+				if free(a) {
+					return a, nil
+				}
 			}
 		}
 	}

@@ -40,6 +40,7 @@ type Node struct {
 	Name       string    `json:"name"`
 	Address    string    `json:"address"`
 	Version    string    `json:"version"`
+	Roles      []string  `json:"roles"`
 	LastSeen   time.Time `json:"last_seen"`
 	Alive      bool      `json:"alive"`
 	Registered time.Time `json:"registered"`

@@ -283,3 +283,8 @@ func ExpectedCodes(s string) []int {
 	}
 	return out
 }
+
+var nodeNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,63}$`)
+
+// ValidNodeName reports whether s can name a compute node.
+func ValidNodeName(s string) bool { return nodeNameRE.MatchString(s) }

@@ -15,8 +15,10 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"lbaas/internal/api/agentsrv"
 	"lbaas/internal/api/auth"
 	"lbaas/internal/api/neutron"
+	"lbaas/internal/controller"
 	"lbaas/internal/store"
 )
 
@@ -107,6 +109,16 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		}
 	}
 	run.API = neutron.New(st, cfg)
+	agentsrv.Register(run.API, st, controller.NewNodes(st, 0))
+	cctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := controller.New(st, log).Run(cctx); err != nil && cctx.Err() == nil {
+			log.Error("controller stopped", "err", err)
+		}
+	}()
+	run.OnClose(func() { cancel(); <-done })
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		run.Close()

@@ -322,6 +322,17 @@ func (t *Txn) Put(kind model.Kind, o model.Object) *Txn {
 	return t
 }
 
+// PutWithLease writes an object that disappears when the lease expires
+// (a node's liveness record).
+func (t *Txn) PutWithLease(kind model.Kind, o model.Object, lease clientv3.LeaseID) *Txn {
+	b, err := json.Marshal(o)
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	t.ops = append(t.ops, clientv3.OpPut(objKey(kind, o.Base().ID), string(b), clientv3.WithLease(lease)))
+	return t
+}
+
 // Delete removes an object last seen at rev.
 func (t *Txn) Delete(kind model.Kind, id string, rev int64) *Txn {
 	key := objKey(kind, id)

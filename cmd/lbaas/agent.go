@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"lbaas/internal/agent"
+	"lbaas/internal/agentapi"
+	"lbaas/internal/netns"
+	"lbaas/internal/probe"
+)
+
+func agentCommand() *cobra.Command {
+	var node, serverURL, tokenFile, stateDir, fabricNS, routerNS, logLevel string
+	var roles []string
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run a node's agent (root): HAProxy instances in network namespaces",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if os.Geteuid() != 0 {
+				return fmt.Errorf("the agent manages namespaces and processes and must run as root")
+			}
+			token := ""
+			if tokenFile != "" {
+				b, err := os.ReadFile(tokenFile)
+				if err != nil {
+					return fmt.Errorf("node credential: %w", err)
+				}
+				token = strings.TrimSpace(string(b))
+			}
+			fabric, err := netns.NewFabric(netns.FabricOptions{Namespace: fabricNS})
+			if err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if stateDir == "" {
+				stateDir = "/var/lib/lbaas/agent/" + node
+			}
+			log := newLogger(logLevel).With("component", "agent")
+			a, err := agent.New(agent.Options{
+				Node:            node,
+				Client:          &agentapi.Client{BaseURL: serverURL, Token: token, Node: node},
+				StateDir:        stateDir,
+				Roles:           roles,
+				Fabric:          fabric,
+				RouterNamespace: routerNS,
+				Executable:      exe,
+				Logger:          log,
+			})
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			log.Info("agent started", "node", node, "server", serverURL, "roles", roles, "state_dir", stateDir)
+			_ = a.Run(ctx)
+			log.Info("agent stopped; the load balancers it started keep running")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&node, "node", "", "this node's name (required)")
+	f.StringVar(&serverURL, "server", "http://127.0.0.1:9696", "URL of the API server")
+	f.StringVar(&tokenFile, "token-file", "", "file holding this node's credential")
+	f.StringVar(&stateDir, "state-dir", "", "where instances keep their files (default /var/lib/lbaas/agent/<node>)")
+	f.StringSliceVar(&roles, "roles", []string{"compute"}, "compute (runs load balancers), network (runs the floating-IP router), or both")
+	f.StringVar(&fabricNS, "fabric-namespace", netns.DefaultFabricNamespace, "namespace of the local network fabric (one bridge per network)")
+	f.StringVar(&routerNS, "router-namespace", agent.DefaultRouterNamespace, "namespace of the floating-IP router (network role)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	_ = cmd.MarkFlagRequired("node")
+	return cmd
+}
+
+// pingCheckCommand is what HAProxy runs for a PING health monitor.
+func pingCheckCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:                "ping-check [-timeout D] <proxy_addr> <proxy_port> <server_addr> <server_port>",
+		Short:              "HAProxy external check: one ICMP echo to the server (used by PING monitors)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			os.Exit(probe.RunPingCheck(args, os.Environ()))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,242 @@
+// Package agent runs on each compute node (as root). It receives the
+// node's desired state from the API through a long poll, makes the node
+// match it (namespaces, links, HAProxy), watches what runs, and reports.
+// Every pass is level-triggered: it compares the whole desired set with
+// what exists, so a restarted agent adopts what it finds instead of
+// rebuilding it.
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"lbaas/internal/agentapi"
+	"lbaas/internal/controller"
+	"lbaas/internal/netns"
+)
+
+// Options configure an agent.
+type Options struct {
+	// Node is this node's name; it must match the node credential.
+	Node string
+	// Client talks to the API.
+	Client *agentapi.Client
+	// StateDir holds every instance's files: <StateDir>/loadbalancer/<pool-id>/.
+	StateDir string
+	// Roles of the node: compute, network or both.
+	Roles []string
+	// Fabric is the local network driver.
+	Fabric *netns.Fabric
+	// RouterNamespace holds the floating-IP NAT (network role).
+	RouterNamespace string
+	// Executable is the lbaas binary (HAProxy's PING check runs it).
+	Executable string
+	// ObserveInterval is how often HAProxy's state is read; it bounds how
+	// late a member's health change is reported.
+	ObserveInterval time.Duration
+	Logger          *slog.Logger
+}
+
+// Agent is one node's agent.
+type Agent struct {
+	o   Options
+	log *slog.Logger
+
+	mu      sync.Mutex
+	desired agentapi.Desired
+	status  map[string]agentapi.VMStatus // by VM id: result of the last apply
+	applied map[string]string            // by VM id: hash last applied
+	fips    map[string]string
+	kick    chan struct{}
+}
+
+// New returns an agent.
+func New(o Options) (*Agent, error) {
+	if o.ObserveInterval <= 0 {
+		o.ObserveInterval = 250 * time.Millisecond
+	}
+	if o.RouterNamespace == "" {
+		o.RouterNamespace = DefaultRouterNamespace
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(filepath.Join(o.StateDir, "loadbalancer"), 0o700); err != nil {
+		return nil, err
+	}
+	return &Agent{o: o, log: o.Logger.With("node", o.Node), status: map[string]agentapi.VMStatus{}, applied: map[string]string{}, kick: make(chan struct{}, 1)}, nil
+}
+
+// Run beats, watches the desired state, reconciles and reports until ctx
+// ends. Stopping the agent leaves every HAProxy running: traffic does not
+// depend on the agent.
+func (a *Agent) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); a.heartbeatLoop(ctx) }()
+	go func() { defer wg.Done(); a.watchLoop(ctx) }()
+	go func() { defer wg.Done(); a.reconcileLoop(ctx) }()
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (a *Agent) heartbeatLoop(ctx context.Context) {
+	interval := controller.HeartbeatInterval
+	for fails := 0; ctx.Err() == nil; {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		r, err := a.o.Client.Heartbeat(cctx, agentapi.Heartbeat{Version: "lbaas", Roles: a.o.Roles})
+		cancel()
+		wait := interval
+		if err != nil {
+			fails++
+			if fails == 1 || fails%20 == 0 {
+				a.log.Warn("heartbeat failed", "err", err)
+			}
+		} else {
+			fails = 0
+			if r.Interval > 0 {
+				interval = r.Interval
+				wait = interval
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// watchLoop long-polls the desired state; each answer replaces the last.
+func (a *Agent) watchLoop(ctx context.Context) {
+	known := ""
+	for fails := 0; ctx.Err() == nil; {
+		d, hash, err := a.o.Client.Desired(ctx, known)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if fails == 0 {
+				a.log.Warn("cannot fetch desired state; the data plane keeps running as it is", "err", err)
+			}
+			fails++
+			select {
+			case <-ctx.Done():
+			case <-time.After(agentapi.Backoff(fails)):
+			}
+			continue
+		}
+		fails = 0
+		if hash == known {
+			continue
+		}
+		known = hash
+		a.mu.Lock()
+		a.desired = d
+		a.mu.Unlock()
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// reconcileLoop applies the desired state when it changes and, every
+// ObserveInterval, reads what runs and reports changes.
+func (a *Agent) reconcileLoop(ctx context.Context) {
+	tick := time.NewTicker(a.o.ObserveInterval)
+	defer tick.Stop()
+	haveDesired := false
+	lastFull := time.Time{}
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.kick:
+			haveDesired = true
+			a.reconcile(ctx)
+			lastFull = time.Now()
+		case <-tick.C:
+			// Converge again now and then even without news, so that a
+			// namespace deleted by hand or a dead HAProxy is rebuilt.
+			if haveDesired && time.Since(lastFull) > 5*time.Second {
+				a.reconcile(ctx)
+				lastFull = time.Now()
+			}
+		}
+		if haveDesired {
+			a.observeAndReport(ctx)
+		}
+	}
+}
+
+func (a *Agent) reconcile(ctx context.Context) {
+	a.mu.Lock()
+	d := a.desired
+	a.mu.Unlock()
+	want := map[string]bool{}
+	for _, in := range d.Instances {
+		want[in.VMID] = true
+		st := agentapi.VMStatus{VMID: in.VMID, SIID: in.SIID, PoolID: in.Pool.ID, State: "PENDING"}
+		if err := a.applyInstance(ctx, in); err != nil {
+			a.log.Error("apply failed", "vm", in.VMID, "pool", in.Pool.ID, "err", err)
+			st.State, st.Error = "ERROR", err.Error()
+		} else {
+			st.AppliedHash = in.Hash
+		}
+		a.mu.Lock()
+		a.status[in.VMID] = st
+		a.mu.Unlock()
+	}
+	for _, vm := range a.localVMs() {
+		if !want[vm.VMID] {
+			if err := a.removeInstance(vm); err != nil {
+				a.log.Error("remove failed", "vm", vm.VMID, "err", err)
+				continue
+			}
+			a.mu.Lock()
+			delete(a.status, vm.VMID)
+			a.mu.Unlock()
+		}
+	}
+	if d.Router != nil {
+		fips, err := a.applyRouter(*d.Router)
+		if err != nil {
+			a.log.Error("router apply failed", "err", err)
+		}
+		a.mu.Lock()
+		a.fips = fips
+		a.mu.Unlock()
+	}
+}
+
+func (a *Agent) observeAndReport(ctx context.Context) {
+	a.mu.Lock()
+	d := a.desired
+	fips := a.fips
+	a.mu.Unlock()
+	rep := agentapi.Report{FloatingIPs: fips}
+	for _, in := range d.Instances {
+		a.mu.Lock()
+		st, ok := a.status[in.VMID]
+		a.mu.Unlock()
+		if !ok {
+			continue
+		}
+		if st.State != "ERROR" {
+			st = a.observeInstance(in, st)
+		}
+		rep.VMs = append(rep.VMs, st)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := a.o.Client.Report(cctx, rep); err != nil && ctx.Err() == nil {
+		a.log.Debug("report failed", "err", err)
+	}
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,0 +1,371 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"lbaas/internal/agentapi"
+	"lbaas/internal/haproxy"
+	"lbaas/internal/model"
+	"lbaas/internal/netns"
+)
+
+// Interface names inside an instance's namespace.
+const (
+	ifVIP  = "vip0"
+	ifPool = "pool0"
+)
+
+// localVM is what the agent records about an instance it built, so that
+// after a restart it knows what is its own (several agents may share a
+// machine, and namespaces are global).
+type localVM struct {
+	VMID      string `json:"vm_id"`
+	SIID      string `json:"si_id"`
+	PoolID    string `json:"pool_id"`
+	Namespace string `json:"namespace"`
+}
+
+func (a *Agent) paths(poolID string) haproxy.Paths { return haproxy.DefaultPaths(a.o.StateDir, poolID) }
+
+func (a *Agent) manager(namespace string) *haproxy.Manager {
+	return haproxy.NewManager(haproxy.Options{Start: func(cmd *exec.Cmd) error { return netns.StartProcess(namespace, cmd) }})
+}
+
+// localVMs lists the instances this agent built.
+func (a *Agent) localVMs() []localVM {
+	dirs, _ := filepath.Glob(filepath.Join(a.o.StateDir, "loadbalancer", "*", "vm.json"))
+	var out []localVM
+	for _, p := range dirs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var vm localVM
+		if json.Unmarshal(b, &vm) == nil && model.IsUUID(vm.PoolID) {
+			out = append(out, vm)
+		}
+	}
+	return out
+}
+
+// applyInstance makes one VM match its desired state. Every step is
+// idempotent; a step that is already right costs a netlink read.
+func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
+	if !model.IsUUID(in.Pool.ID) || !model.IsUUID(in.VMID) || !model.IsUUID(in.SIID) {
+		return errors.New("desired state carries a malformed id")
+	}
+	paths := a.paths(in.Pool.ID)
+	if err := os.MkdirAll(paths.Dir, 0o700); err != nil {
+		return err
+	}
+	rec, _ := json.Marshal(localVM{VMID: in.VMID, SIID: in.SIID, PoolID: in.Pool.ID, Namespace: in.Namespace})
+	if err := writeFileAtomic(filepath.Join(paths.Dir, "vm.json"), rec, 0o600); err != nil {
+		return err
+	}
+	if err := a.plumb(in); err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	spec, err := a.spec(in, paths)
+	if err != nil {
+		return err
+	}
+	res, err := a.manager(in.Namespace).Apply(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("haproxy: %w", err)
+	}
+	if res.Action != haproxy.ActionNone {
+		a.log.Info("instance applied", "vm", in.VMID, "pool", in.Pool.ID, "action", res.Action, "reason", res.Reason, "runtime_commands", len(res.Commands))
+	}
+	return nil
+}
+
+// plumb builds the namespace and its links: vip0 on the VIP network (with
+// a route to the external networks through the router), pool0 on the pool
+// network.
+func (a *Agent) plumb(in agentapi.Instance) error {
+	if err := netns.Ensure(in.Namespace); err != nil {
+		return err
+	}
+	// The standby binds the VIP before it holds it, so that taking over
+	// is only moving an address.
+	if err := netns.SetSysctl(in.Namespace, "net.ipv4.ip_nonlocal_bind", "1"); err != nil {
+		return err
+	}
+	if err := a.attach(in.Namespace, ifVIP, in.VIPNetwork, in.VIPNetAddress, in.ExternalCIDRs); err != nil {
+		return err
+	}
+	if in.PoolNetwork.ID != in.VIPNetwork.ID {
+		if err := a.attach(in.Namespace, ifPool, in.PoolNetwork, in.PoolNetAddress, nil); err != nil {
+			return err
+		}
+	}
+	return a.placeVIP(in)
+}
+
+func (a *Agent) attach(ns, ifname string, nw agentapi.Network, addr string, routes []string) error {
+	if err := a.ensureNetwork(nw); err != nil {
+		return err
+	}
+	p, err := netip.ParsePrefix(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	spec := netns.AttachSpec{Namespace: ns, IfName: ifname, NetworkID: nw.ID, Address: p}
+	if gw, err := netip.ParseAddr(nw.GatewayIP); err == nil {
+		own := netip.MustParsePrefix(nw.CIDR)
+		for _, r := range routes {
+			rp, err := netip.ParsePrefix(r)
+			if err == nil && !rp.Overlaps(own) {
+				spec.Gateway = gw
+				spec.ExtraRoutes = append(spec.ExtraRoutes, rp)
+			}
+		}
+	}
+	return a.o.Fabric.Attach(spec)
+}
+
+// placeVIP puts the VIP on the active VM only. (VRRP takes this job over
+// when it runs; see internal/vrrp.)
+func (a *Agent) placeVIP(in agentapi.Instance) error {
+	vip, err := netip.ParseAddr(in.VIP.Address)
+	if err != nil {
+		return fmt.Errorf("VIP address %q: %w", in.VIP.Address, err)
+	}
+	p := netip.PrefixFrom(vip, netip.MustParsePrefix(in.VIPNetwork.CIDR).Bits())
+	if in.Role == model.RoleActive {
+		return netns.AddAddress(in.Namespace, ifVIP, p)
+	}
+	return netns.DelAddress(in.Namespace, ifVIP, p)
+}
+
+// spec turns the desired instance into HAProxy's typed spec, keeping each
+// member in the slot it had so that membership changes need no reload.
+func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, error) {
+	vip, err := netip.ParseAddr(in.VIP.Address)
+	if err != nil {
+		return haproxy.Spec{}, err
+	}
+	s := haproxy.Spec{
+		ID:    in.Pool.ID,
+		Paths: paths,
+		VIP: haproxy.VIP{
+			Address:   vip,
+			Port:      in.VIP.ProtocolPort,
+			Protocol:  haproxy.Protocol(in.VIP.Protocol),
+			ConnLimit: in.VIP.ConnectionLimit,
+			AdminUp:   in.VIP.AdminStateUp,
+		},
+		Pool: haproxy.Pool{Method: haproxy.Method(in.Pool.LBMethod), Protocol: haproxy.Protocol(in.Pool.Protocol), AdminUp: in.Pool.AdminStateUp},
+	}
+	if sp := in.VIP.SessionPersistence; sp != nil {
+		s.VIP.Persistence = haproxy.Persistence{Type: haproxy.PersistenceType(sp.Type), CookieName: sp.CookieName}
+	}
+	if in.TLS != nil {
+		pem, err := a.writeCertificate(paths, in.TLS)
+		if err != nil {
+			return s, err
+		}
+		s.VIP.TLSCertFile = pem
+	} else {
+		removeCertificates(paths, "")
+	}
+	for _, m := range in.Members {
+		addr, err := netip.ParseAddr(m.Address)
+		if err != nil {
+			return s, fmt.Errorf("member %s: %w", m.ID, err)
+		}
+		s.Members = append(s.Members, haproxy.Member{ID: m.ID, Address: addr, Port: m.ProtocolPort, Weight: m.Weight, AdminUp: m.AdminStateUp})
+	}
+	for _, h := range in.Monitors {
+		if !h.AdminStateUp {
+			continue
+		}
+		mon := &haproxy.Monitor{Type: haproxy.MonitorType(h.Type), Delay: h.Delay, Timeout: h.Timeout, MaxRetries: h.MaxRetries, HTTPMethod: h.HTTPMethod, URLPath: h.URLPath, ExpectedCodes: h.ExpectedCodes}
+		if h.Type == model.MonitorPING {
+			cmd, err := a.writePingCheck(paths, h.Timeout)
+			if err != nil {
+				return s, err
+			}
+			mon.PingCommand = cmd
+		}
+		s.Monitor = mon
+		break // HAProxy checks a server one way; the first enabled monitor wins
+	}
+	prevSlots, slots := map[string]int{}, 0
+	if prev, err := haproxy.LoadState(paths); err == nil {
+		prevSlots, slots = haproxy.SlotMap(prev.Members), prev.Slots
+	}
+	s.Members, s.Slots = haproxy.AssignSlots(prevSlots, s.Members, slots)
+	return s, nil
+}
+
+// writeCertificate writes the VIP's certificate, chain and key as one PEM
+// file readable by root only, named after the certificate so that a
+// replaced certificate is a new file (and a reload), never a half-written
+// one.
+func (a *Agent) writeCertificate(paths haproxy.Paths, t *agentapi.TLS) (string, error) {
+	if !model.IsUUID(t.CertificateID) {
+		return "", errors.New("malformed certificate id")
+	}
+	dir := filepath.Join(paths.Dir, "tls")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	name := filepath.Join(dir, t.CertificateID+".pem")
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(t.Certificate) + "\n")
+	if c := strings.TrimSpace(t.Intermediates); c != "" {
+		b.WriteString(c + "\n")
+	}
+	b.WriteString(strings.TrimSpace(t.PrivateKey) + "\n")
+	if old, err := os.ReadFile(name); err != nil || string(old) != b.String() {
+		if err := writeFileAtomic(name, []byte(b.String()), 0o600); err != nil {
+			return "", err
+		}
+	}
+	removeCertificates(paths, name)
+	return name, nil
+}
+
+// removeCertificates deletes certificate files other than keep.
+func removeCertificates(paths haproxy.Paths, keep string) {
+	old, _ := filepath.Glob(filepath.Join(paths.Dir, "tls", "*.pem"))
+	for _, p := range old {
+		if p != keep {
+			_ = os.Remove(p)
+		}
+	}
+}
+
+// writePingCheck writes the command HAProxy runs for a PING monitor: our
+// own binary doing one ICMP echo. HAProxy passes no timeout to external
+// checks, so the script carries it.
+func (a *Agent) writePingCheck(paths haproxy.Paths, timeout int) (string, error) {
+	exe := a.o.Executable
+	if exe == "" || strings.ContainsAny(exe, "'\n") {
+		return "", errors.New("no usable path to the lbaas binary for the PING check")
+	}
+	// Leave HAProxy time to collect the result within its own timeout.
+	d := time.Duration(timeout)*time.Second - 200*time.Millisecond
+	d = max(d, 300*time.Millisecond)
+	script := fmt.Sprintf("#!/bin/sh\nexec '%s' ping-check -timeout %s \"$@\"\n", exe, d)
+	p := filepath.Join(paths.Dir, "ping-check")
+	if old, err := os.ReadFile(p); err == nil && string(old) == script {
+		return p, nil
+	}
+	return p, writeFileAtomic(p, []byte(script), 0o700)
+}
+
+// removeInstance stops the VM's HAProxy and deletes its namespace (which
+// takes its links with it) and files.
+func (a *Agent) removeInstance(vm localVM) error {
+	paths := a.paths(vm.PoolID)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := a.manager(vm.Namespace).Stop(ctx, paths); err != nil && !errors.Is(err, haproxy.ErrNotRunning) {
+		return fmt.Errorf("stop haproxy: %w", err)
+	}
+	if vm.Namespace != "" {
+		if err := netns.Delete(vm.Namespace); err != nil {
+			return fmt.Errorf("delete namespace: %w", err)
+		}
+	}
+	a.log.Info("instance removed", "vm", vm.VMID, "pool", vm.PoolID)
+	return os.RemoveAll(paths.Dir)
+}
+
+// observeInstance reads HAProxy's view: is the frontend open, what does
+// each member's check say, and the traffic counters.
+func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agentapi.VMStatus {
+	paths := a.paths(in.Pool.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	stats, err := haproxy.Client{Socket: paths.Socket}.ShowStat(ctx)
+	if err != nil {
+		st.State, st.Error = model.VMError, "HAProxy does not answer on its runtime socket: "+err.Error()
+		return st
+	}
+	if in.Role == model.RoleActive {
+		st.HAState = "MASTER"
+	} else {
+		st.HAState = "BACKUP"
+	}
+	fe := haproxy.FrontendName(in.Pool.ID)
+	open := false
+	for _, f := range stats.Frontends {
+		if f.Proxy == fe {
+			open = f.Status == "OPEN"
+			st.Stats = model.Stats{BytesIn: int64(f.BytesIn), BytesOut: int64(f.BytesOut), ActiveConnections: int64(f.CurrentSessions), TotalConnections: int64(f.TotalSessions)}
+		}
+	}
+	if !open && in.VIP.AdminStateUp {
+		st.State, st.Error = model.VMError, "HAProxy's frontend is not open"
+		return st
+	}
+	st.State = model.VMServing
+	prev, _ := haproxy.LoadState(paths)
+	slots := haproxy.SlotMap(prev.Members)
+	be := haproxy.BackendName(in.Pool.ID)
+	st.Members = map[string]model.MemberHealth{}
+	for _, m := range in.Members {
+		slot, ok := slots[m.ID]
+		if !ok {
+			continue
+		}
+		sv, ok := stats.Server(be, haproxy.SlotName(slot))
+		if !ok {
+			continue
+		}
+		st.Members[m.ID] = memberHealth(sv)
+	}
+	return st
+}
+
+func memberHealth(sv haproxy.ServerStats) model.MemberHealth {
+	desc := strings.TrimSpace(strings.Join(nonEmpty(sv.CheckDesc, sv.LastCheck), ": "))
+	switch sv.Status {
+	case haproxy.StatusUp, haproxy.StatusDrain:
+		return model.MemberHealth{Status: model.StatusActive, Description: orText(desc, "health check passed")}
+	case haproxy.StatusNoCheck:
+		return model.MemberHealth{Status: model.StatusActive, Description: "no health monitor: assumed up"}
+	case haproxy.StatusMaint:
+		return model.MemberHealth{Status: model.StatusInactive, Description: "administratively down"}
+	case haproxy.StatusDown:
+		return model.MemberHealth{Status: model.StatusInactive, Description: orText(desc, "health check failed")}
+	}
+	return model.MemberHealth{Status: model.StatusPendingCreate, Description: "waiting for the first health check"}
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

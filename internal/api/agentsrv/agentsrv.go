@@ -1,0 +1,163 @@
+// Package agentsrv serves the agent API: heartbeats, the desired state of
+// a node (a long poll that answers when it changes) and the agents'
+// reports. Only node credentials bound to the node in the path (or admin)
+// may use it.
+package agentsrv
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"time"
+
+	"lbaas/internal/agentapi"
+	"lbaas/internal/api/auth"
+	"lbaas/internal/api/neutron"
+	"lbaas/internal/controller"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// statsEvery bounds how often counters alone cause a store write.
+const statsEvery = 2 * time.Second
+
+// maxWait bounds one long poll; the agent simply asks again.
+const maxWait = 25 * time.Second
+
+// Handler serves the agent API.
+type Handler struct {
+	st    *store.Store
+	nodes *controller.Nodes
+}
+
+// Register adds the agent routes to the API's mux.
+func Register(api *neutron.Server, st *store.Store, nodes *controller.Nodes) {
+	h := &Handler{st: st, nodes: nodes}
+	mux := api.Mux()
+	mux.HandleFunc("POST "+agentapi.PathHeartbeat, h.guard(h.heartbeat))
+	mux.HandleFunc("GET "+agentapi.PathDesired, h.guard(h.desired))
+	mux.HandleFunc("POST "+agentapi.PathReport, h.guard(h.report))
+}
+
+func writeErr(w http.ResponseWriter, code int, msg string) {
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{"NeutronError": map[string]string{"type": "AgentAPIError", "message": msg, "detail": ""}})
+}
+
+// guard admits the node itself and admins.
+func (h *Handler) guard(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := neutron.CallerFrom(r.Context())
+		node := r.PathValue("node")
+		if !model.ValidNodeName(node) {
+			writeErr(w, http.StatusBadRequest, "node names are 1-63 letters, digits, '-' or '_'")
+			return
+		}
+		if !(c.IsAdmin() || c.Role == auth.RoleNode && c.Node == node) {
+			writeErr(w, http.StatusForbidden, "this credential may not act for node "+node)
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
+	var hb agentapi.Heartbeat
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&hb); err != nil {
+		writeErr(w, http.StatusBadRequest, "malformed heartbeat: "+err.Error())
+		return
+	}
+	for _, role := range hb.Roles {
+		if role != controller.RoleCompute && role != controller.RoleNetwork {
+			writeErr(w, http.StatusBadRequest, "unknown role "+role)
+			return
+		}
+	}
+	if err := h.nodes.Beat(r.Context(), r.PathValue("node"), hb.Version, hb.Roles); err != nil {
+		writeErr(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	_ = json.NewEncoder(w).Encode(agentapi.HeartbeatReply{Interval: controller.HeartbeatInterval, TTL: h.nodes.TTL()})
+}
+
+// desired answers at once when the node's desired state differs from the
+// hash the agent knows, else when it changes, else after maxWait.
+func (h *Handler) desired(w http.ResponseWriter, r *http.Request) {
+	node := r.PathValue("node")
+	known := r.URL.Query().Get("known")
+	ctx, cancel := context.WithTimeout(r.Context(), maxWait)
+	defer cancel()
+	for {
+		rev := h.st.Rev()
+		d, hash := controller.DesiredFor(h.st, node)
+		if hash != known || ctx.Err() != nil {
+			w.Header().Set("X-Lbaas-Desired-Hash", hash)
+			_ = json.NewEncoder(w).Encode(d)
+			return
+		}
+		if _, err := h.st.WaitChange(ctx, rev); err != nil && r.Context().Err() != nil {
+			return
+		}
+	}
+}
+
+func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
+	node := r.PathValue("node")
+	var rep agentapi.Report
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<20)).Decode(&rep); err != nil {
+		writeErr(w, http.StatusBadRequest, "malformed report: "+err.Error())
+		return
+	}
+	now := time.Now().UTC()
+	t := new(store.Txn)
+	for _, vs := range rep.VMs {
+		si, ok := h.st.Get(model.KindServiceInstance, vs.SIID)
+		if !ok || !hasVM(si.Obj.(*model.ServiceInstance), vs.VMID, node) {
+			continue // a VM this node no longer runs: the agent will remove it
+		}
+		next := &model.VMReport{
+			Meta: model.Meta{ID: vs.VMID, TenantID: si.Obj.Base().TenantID, CreatedAt: now, UpdatedAt: now},
+			Node: node, SIID: vs.SIID, PoolID: vs.PoolID, State: vs.State, Error: vs.Error,
+			AppliedHash: vs.AppliedHash, HAState: vs.HAState, Members: vs.Members, Stats: vs.Stats, ReportedAt: now,
+		}
+		if old, ok := h.st.Get(model.KindVMReport, vs.VMID); ok {
+			prev := old.Obj.(*model.VMReport)
+			next.CreatedAt = prev.CreatedAt
+			if sameHealth(prev, next) && (prev.Stats == next.Stats || now.Sub(prev.ReportedAt) < statsEvery) {
+				continue
+			}
+		}
+		t.Put(model.KindVMReport, next)
+	}
+	for id, status := range rep.FloatingIPs {
+		if _, ok := h.st.Get(model.KindFloatingIP, id); !ok {
+			continue
+		}
+		if old, ok := h.st.Get(model.KindObserved, id); ok && old.Obj.(*model.Observed).Status == status {
+			continue
+		}
+		t.Put(model.KindObserved, &model.Observed{Meta: model.Meta{ID: id, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Status: status, ReportedAt: now})
+	}
+	if !t.Empty() {
+		if _, err := h.st.Commit(r.Context(), t); err != nil {
+			writeErr(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func hasVM(si *model.ServiceInstance, vmID, node string) bool {
+	for _, vm := range si.VMs {
+		if vm.ID == vmID && vm.Node == node {
+			return true
+		}
+	}
+	return false
+}
+
+func sameHealth(a, b *model.VMReport) bool {
+	return a.State == b.State && a.Error == b.Error && a.AppliedHash == b.AppliedHash &&
+		a.HAState == b.HAState && maps.Equal(a.Members, b.Members)
+}

@@ -1,0 +1,327 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"lbaas/internal/ipam"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// DeviceOwnerVM marks the ports of service-instance VMs.
+const DeviceOwnerVM = "lbaas:vm"
+
+// VMsPerInstance is the size of a whole pair: one active, one standby.
+const VMsPerInstance = 2
+
+// Controller keeps service instances in line with the VIPs and the live
+// nodes. Several servers may share a store: only the elected one acts.
+type Controller struct {
+	st  *store.Store
+	log *slog.Logger
+}
+
+// New returns a controller.
+func New(st *store.Store, log *slog.Logger) *Controller {
+	return &Controller{st: st, log: log}
+}
+
+// Run campaigns for leadership and, once leader, reconciles after every
+// store change until ctx ends.
+func (c *Controller) Run(ctx context.Context) error {
+	sess, err := concurrency.NewSession(c.st.Client(), concurrency.WithTTL(5), concurrency.WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("controller session: %w", err)
+	}
+	defer sess.Close()
+	el := concurrency.NewElection(sess, "/lbaas/election/controller")
+	if err := el.Campaign(ctx, uuid.NewString()); err != nil {
+		return err
+	}
+	c.log.Info("controller is leader")
+	rev := int64(0)
+	for ctx.Err() == nil {
+		select {
+		case <-sess.Done():
+			return errors.New("controller lost its etcd session")
+		default:
+		}
+		if err := c.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("reconcile", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		next := c.st.Rev()
+		if next == rev {
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			next, _ = c.st.WaitChange(wctx, rev)
+			cancel()
+		}
+		rev = next
+	}
+	return ctx.Err()
+}
+
+// Reconcile makes one level-triggered pass over every VIP and instance.
+func (c *Controller) Reconcile(ctx context.Context) error {
+	var errs []error
+	want := map[string]bool{}
+	for _, ve := range c.st.List(model.KindVIP) {
+		v := ve.Obj.(*model.VIP)
+		want[v.PoolID] = true
+		if err := c.reconcileVIP(ctx, v.ID); err != nil {
+			errs = append(errs, fmt.Errorf("vip %s: %w", v.ID, err))
+		}
+	}
+	for _, se := range c.st.List(model.KindServiceInstance) {
+		si := se.Obj.(*model.ServiceInstance)
+		if !want[si.PoolID] || c.vipGone(si) {
+			if err := c.deleteInstance(ctx, si.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	errs = append(errs, c.collectGarbage(ctx))
+	return errors.Join(errs...)
+}
+
+func (c *Controller) vipGone(si *model.ServiceInstance) bool {
+	ve, ok := c.st.Get(model.KindVIP, si.VIPID)
+	return !ok || ve.Obj.(*model.VIP).PoolID != si.PoolID
+}
+
+// load counts the VMs each node runs, to spread new ones.
+func (c *Controller) load() map[string]int {
+	n := map[string]int{}
+	for _, se := range c.st.List(model.KindServiceInstance) {
+		for _, vm := range se.Obj.(*model.ServiceInstance).VMs {
+			n[vm.Node]++
+		}
+	}
+	return n
+}
+
+func (c *Controller) reconcileVIP(ctx context.Context, vipID string) error {
+	_, err := c.st.Mutate(ctx, func() (*store.Txn, error) {
+		ve, ok := c.st.Get(model.KindVIP, vipID)
+		if !ok {
+			return nil, nil
+		}
+		v := ve.Obj.(*model.VIP)
+		t := new(store.Txn).Require(model.KindVIP, v.ID, ve.Rev)
+		var si model.ServiceInstance
+		rev := int64(0)
+		if old := instanceOf(c.st, v.PoolID); old != nil {
+			si = *old
+			si.VMs = append([]model.SIVM(nil), old.VMs...)
+			e, _ := c.st.Get(model.KindServiceInstance, si.ID)
+			rev = e.Rev
+		} else {
+			now := time.Now().UTC()
+			si = model.ServiceInstance{
+				Meta:   model.Meta{ID: uuid.NewString(), TenantID: v.TenantID, CreatedAt: now, UpdatedAt: now},
+				Name:   "default-domain:" + v.TenantID + ":" + v.PoolID,
+				PoolID: v.PoolID,
+			}
+		}
+		si.VIPID = v.ID
+		changed := rev == 0
+		if c.schedule(&si) {
+			changed = true
+		}
+		portsChanged, err := c.ensurePorts(t, &si, v)
+		if err != nil {
+			return nil, err
+		}
+		if !changed && !portsChanged {
+			return nil, nil
+		}
+		si.UpdatedAt = time.Now().UTC()
+		si.Generation++
+		if rev == 0 {
+			t.Create(model.KindServiceInstance, &si)
+		} else {
+			t.Update(model.KindServiceInstance, &si, rev)
+		}
+		return t, nil
+	})
+	return err
+}
+
+// schedule drops VMs on dead nodes, promotes a survivor when the active is
+// gone, and adds standbys on the least loaded live nodes that the
+// instance does not use yet. It reports whether anything changed.
+func (c *Controller) schedule(si *model.ServiceInstance) bool {
+	alive := map[string]bool{}
+	live := Alive(c.st, RoleCompute)
+	for _, n := range live {
+		alive[n.Name] = true
+	}
+	before := fmt.Sprint(si.VMs, si.Status, si.StatusDescription)
+	kept := si.VMs[:0]
+	for _, vm := range si.VMs {
+		if alive[vm.Node] {
+			kept = append(kept, vm)
+		}
+	}
+	si.VMs = kept
+	if len(si.VMs) > 0 && !slices.ContainsFunc(si.VMs, func(vm model.SIVM) bool { return vm.Role == model.RoleActive }) {
+		// The survivor already holds the VIP (VRRP moved it); the record
+		// follows the traffic.
+		si.VMs[0].Role, si.VMs[0].Priority = model.RoleActive, model.PriorityActive
+	}
+	load := c.load()
+	for len(si.VMs) < VMsPerInstance {
+		var best string
+		for _, n := range live {
+			if slices.ContainsFunc(si.VMs, func(vm model.SIVM) bool { return vm.Node == n.Name }) {
+				continue
+			}
+			if best == "" || load[n.Name] < load[best] {
+				best = n.Name
+			}
+		}
+		if best == "" {
+			break
+		}
+		role, prio := model.RoleStandby, model.PriorityStandby
+		if len(si.VMs) == 0 {
+			role, prio = model.RoleActive, model.PriorityActive
+		}
+		si.VMs = append(si.VMs, model.SIVM{ID: uuid.NewString(), Node: best, Role: role, Priority: prio})
+		load[best]++
+	}
+	switch len(si.VMs) {
+	case 0:
+		si.Status, si.StatusDescription = model.StatusError, "no live compute node to run the load balancer on"
+	case 1:
+		si.Status, si.StatusDescription = model.StatusActive, "DEGRADED: only one live compute node, running without a standby"
+	default:
+		si.Status, si.StatusDescription = model.StatusActive, ""
+	}
+	return fmt.Sprint(si.VMs, si.Status, si.StatusDescription) != before
+}
+
+// ensurePorts gives every VM an address on the VIP network and on the pool
+// network. Ports of VMs that left the instance go in collectGarbage.
+func (c *Controller) ensurePorts(t *store.Txn, si *model.ServiceInstance, v *model.VIP) (bool, error) {
+	pe, ok := c.st.Get(model.KindPool, si.PoolID)
+	if !ok {
+		return false, fmt.Errorf("pool %s is gone", si.PoolID)
+	}
+	subnets := []string{v.SubnetID}
+	if ps := pe.Obj.(*model.Pool).SubnetID; ps != v.SubnetID {
+		subnets = append(subnets, ps)
+	}
+	changed := false
+	taken := map[string]map[netip.Addr]bool{}
+	for _, vm := range si.VMs {
+		have := map[string]bool{}
+		for _, pe := range c.st.ByIndex(model.KindPort, store.IdxDevice, vm.ID) {
+			for _, f := range pe.Obj.(*model.Port).FixedIPs {
+				have[f.SubnetID] = true
+			}
+		}
+		for _, sid := range subnets {
+			if have[sid] {
+				continue
+			}
+			se, ok := c.st.Get(model.KindSubnet, sid)
+			if !ok {
+				return false, fmt.Errorf("subnet %s is gone", sid)
+			}
+			sn := se.Obj.(*model.Subnet)
+			a, err := ipam.NextFromTop(c.st, sn, taken[sid])
+			if err != nil {
+				return false, err
+			}
+			if taken[sid] == nil {
+				taken[sid] = map[netip.Addr]bool{}
+			}
+			taken[sid][a] = true
+			now := time.Now().UTC()
+			port := &model.Port{
+				Meta: model.Meta{ID: uuid.NewString(), TenantID: si.TenantID, CreatedAt: now, UpdatedAt: now},
+				Name: "lbaas-vm-" + vm.ID[:8], NetworkID: sn.NetworkID, DeviceOwner: DeviceOwnerVM, DeviceID: vm.ID,
+				AdminStateUp: true, FixedIPs: []model.FixedIP{{SubnetID: sn.ID, IPAddress: a.String()}},
+			}
+			t.Require(model.KindSubnet, sn.ID, se.Rev).Claim(ipam.Claim(sn.ID, a), port.ID).Create(model.KindPort, port)
+			changed = true
+		}
+	}
+	return changed, nil
+}
+
+func releasePort(t *store.Txn, p *model.Port, rev int64) {
+	t.Delete(model.KindPort, p.ID, rev)
+	for _, f := range p.FixedIPs {
+		if a, err := netip.ParseAddr(f.IPAddress); err == nil {
+			t.Release(ipam.Claim(f.SubnetID, a))
+		}
+	}
+}
+
+func (c *Controller) deleteInstance(ctx context.Context, siID string) error {
+	_, err := c.st.Mutate(ctx, func() (*store.Txn, error) {
+		se, ok := c.st.Get(model.KindServiceInstance, siID)
+		if !ok {
+			return nil, nil
+		}
+		si := se.Obj.(*model.ServiceInstance)
+		t := new(store.Txn).Delete(model.KindServiceInstance, siID, se.Rev)
+		for _, vm := range si.VMs {
+			for _, pe := range c.st.ByIndex(model.KindPort, store.IdxDevice, vm.ID) {
+				releasePort(t, pe.Obj.(*model.Port), pe.Rev)
+			}
+		}
+		return t, nil
+	})
+	return err
+}
+
+// collectGarbage removes reports of VMs that no instance has, ports of
+// such VMs, and observations of floating IPs that are gone.
+func (c *Controller) collectGarbage(ctx context.Context) error {
+	vms := map[string]bool{}
+	for _, se := range c.st.List(model.KindServiceInstance) {
+		for _, vm := range se.Obj.(*model.ServiceInstance).VMs {
+			vms[vm.ID] = true
+		}
+	}
+	t := new(store.Txn)
+	for _, re := range c.st.List(model.KindVMReport) {
+		if !vms[re.Obj.Base().ID] {
+			t.Delete(model.KindVMReport, re.Obj.Base().ID, re.Rev)
+		}
+	}
+	for _, pe := range c.st.List(model.KindPort) {
+		p := pe.Obj.(*model.Port)
+		if p.DeviceOwner == DeviceOwnerVM && !vms[p.DeviceID] {
+			releasePort(t, p, pe.Rev)
+		}
+	}
+	for _, oe := range c.st.List(model.KindObserved) {
+		if _, ok := c.st.Get(model.KindFloatingIP, oe.Obj.Base().ID); !ok {
+			t.Delete(model.KindObserved, oe.Obj.Base().ID, oe.Rev)
+		}
+	}
+	if t.Empty() {
+		return nil
+	}
+	_, err := c.st.Commit(ctx, t)
+	if errors.Is(err, store.ErrConflict) {
+		return nil // the next pass sees the newer state
+	}
+	return err
+}

@@ -1,0 +1,95 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"sort"
+
+	"lbaas/internal/agentapi"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// DesiredFor computes everything node must run, and a hash of it that
+// changes exactly when the agent has something to do.
+func DesiredFor(st *store.Store, node string) (agentapi.Desired, string) {
+	d := agentapi.Desired{Revision: st.Rev(), Instances: []agentapi.Instance{}}
+	for _, se := range st.ByIndex(model.KindServiceInstance, store.IdxNode, node) {
+		si := se.Obj.(*model.ServiceInstance)
+		for _, vm := range si.VMs {
+			if vm.Node != node {
+				continue
+			}
+			in, err := BuildInstance(st, si, vm)
+			if err != nil {
+				// Not buildable yet (ports being allocated, a certificate
+				// missing): InstanceStatus reports why; the agent is told
+				// nothing until it is.
+				continue
+			}
+			d.Instances = append(d.Instances, in)
+		}
+	}
+	sort.Slice(d.Instances, func(i, j int) bool { return d.Instances[i].VMID < d.Instances[j].VMID })
+	if ne, ok := st.Get(model.KindNode, node); ok && slices.Contains(ne.Obj.(*model.Node).Roles, RoleNetwork) {
+		d.Router = router(st)
+	}
+	b, _ := json.Marshal(struct {
+		I []string
+		R *agentapi.Router
+	}{hashes(d.Instances), d.Router})
+	sum := sha256.Sum256(b)
+	return d, hex.EncodeToString(sum[:12])
+}
+
+func hashes(ins []agentapi.Instance) []string {
+	out := make([]string, len(ins))
+	for i, in := range ins {
+		out[i] = in.VMID + "=" + in.Hash
+	}
+	return out
+}
+
+// router is the network node's view: the external network, the networks
+// VIPs live on, and every floating IP mapped to a VIP port.
+func router(st *store.Store) *agentapi.Router {
+	var r *agentapi.Router
+	for _, ne := range st.List(model.KindNetwork) {
+		n := ne.Obj.(*model.Network)
+		if !n.RouterExternal {
+			continue
+		}
+		subs := st.ByIndex(model.KindSubnet, store.IdxNetwork, n.ID)
+		if len(subs) == 0 {
+			continue
+		}
+		sn := subs[0].Obj.(*model.Subnet)
+		r = &agentapi.Router{External: agentapi.Network{ID: n.ID, SubnetID: sn.ID, CIDR: sn.CIDR, GatewayIP: sn.GatewayIP}}
+		break
+	}
+	if r == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, ve := range st.List(model.KindVIP) {
+		v := ve.Obj.(*model.VIP)
+		if seen[v.SubnetID] {
+			continue
+		}
+		seen[v.SubnetID] = true
+		if nw, err := network(st, v.SubnetID); err == nil {
+			r.Internal = append(r.Internal, nw)
+		}
+	}
+	sort.Slice(r.Internal, func(i, j int) bool { return r.Internal[i].SubnetID < r.Internal[j].SubnetID })
+	for _, fe := range st.List(model.KindFloatingIP) {
+		f := fe.Obj.(*model.FloatingIP)
+		if f.PortID == "" || f.FixedIPAddress == "" {
+			continue
+		}
+		r.FloatingIPs = append(r.FloatingIPs, agentapi.FloatingIP{ID: f.ID, FloatingIP: f.FloatingIPAddress, FixedIP: f.FixedIPAddress})
+	}
+	return r
+}

@@ -1,0 +1,97 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// Node roles.
+const (
+	RoleCompute = "compute"
+	RoleNetwork = "network"
+)
+
+// Liveness defaults: an agent beats every HeartbeatInterval; a node whose
+// lease (NodeTTL) runs out is dead and its VMs are rescheduled.
+const (
+	HeartbeatInterval = 500 * time.Millisecond
+	NodeTTL           = 2 * time.Second
+)
+
+// Nodes keeps each node's liveness record attached to an etcd lease that
+// its heartbeats renew, so a node that stops beating vanishes from the
+// store by itself, whichever server it talked to.
+type Nodes struct {
+	st  *store.Store
+	ttl time.Duration
+
+	mu     sync.Mutex
+	leases map[string]clientv3.LeaseID
+	roles  map[string][]string
+}
+
+// NewNodes returns the liveness keeper.
+func NewNodes(st *store.Store, ttl time.Duration) *Nodes {
+	if ttl <= 0 {
+		ttl = NodeTTL
+	}
+	return &Nodes{st: st, ttl: ttl, leases: map[string]clientv3.LeaseID{}, roles: map[string][]string{}}
+}
+
+// TTL is the lease length.
+func (n *Nodes) TTL() time.Duration { return n.ttl }
+
+// Beat renews (or creates) the node's lease and record.
+func (n *Nodes) Beat(ctx context.Context, name, version string, roles []string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cli := n.st.Client()
+	if id, ok := n.leases[name]; ok && slices.Equal(n.roles[name], roles) {
+		if _, err := cli.KeepAliveOnce(ctx, id); err == nil {
+			if _, alive := n.st.Get(model.KindNode, name); alive {
+				return nil
+			}
+		}
+	}
+	lease, err := cli.Grant(ctx, int64((n.ttl+time.Second-1)/time.Second))
+	if err != nil {
+		return fmt.Errorf("grant lease: %w", err)
+	}
+	now := time.Now().UTC()
+	node := &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Name: name, Version: version, Roles: roles, Alive: true, Registered: now, LastSeen: now}
+	if _, err := n.st.Commit(ctx, new(store.Txn).PutWithLease(model.KindNode, node, lease.ID)); err != nil {
+		return err
+	}
+	n.leases[name] = lease.ID
+	n.roles[name] = roles
+	return nil
+}
+
+// Alive returns the live nodes with a role, sorted by name.
+func Alive(st *store.Store, role string) []*model.Node {
+	var out []*model.Node
+	for _, e := range st.List(model.KindNode) {
+		nd := e.Obj.(*model.Node)
+		if slices.Contains(nd.Roles, role) {
+			out = append(out, nd)
+		}
+	}
+	slices.SortFunc(out, func(a, b *model.Node) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out
+}
