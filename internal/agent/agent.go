@@ -8,6 +8,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -44,8 +46,9 @@ type Options struct {
 
 // Agent is one node's agent.
 type Agent struct {
-	o   Options
-	log *slog.Logger
+	o      Options
+	log    *slog.Logger
+	runDir string // sockets; see paths()
 
 	mu      sync.Mutex
 	desired agentapi.Desired
@@ -69,7 +72,12 @@ func New(o Options) (*Agent, error) {
 	if err := os.MkdirAll(filepath.Join(o.StateDir, "loadbalancer"), 0o700); err != nil {
 		return nil, err
 	}
-	return &Agent{o: o, log: o.Logger.With("node", o.Node), status: map[string]agentapi.VMStatus{}, applied: map[string]string{}, kick: make(chan struct{}, 1)}, nil
+	sum := sha256.Sum256([]byte(o.StateDir))
+	runDir := filepath.Join("/run/lbaas", hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(runDir, 0o700); err != nil {
+		return nil, err
+	}
+	return &Agent{o: o, runDir: runDir, log: o.Logger.With("node", o.Node), status: map[string]agentapi.VMStatus{}, applied: map[string]string{}, kick: make(chan struct{}, 1)}, nil
 }
 
 // Run beats, watches the desired state, reconciles and reports until ctx

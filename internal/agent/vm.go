@@ -34,7 +34,15 @@ type localVM struct {
 	Namespace string `json:"namespace"`
 }
 
-func (a *Agent) paths(poolID string) haproxy.Paths { return haproxy.DefaultPaths(a.o.StateDir, poolID) }
+// paths puts an instance's files under the state dir, except its sockets:
+// a unix socket path must fit in 107 bytes, so they live in a short
+// per-agent run directory.
+func (a *Agent) paths(poolID string) haproxy.Paths {
+	p := haproxy.DefaultPaths(a.o.StateDir, poolID)
+	p.Socket = filepath.Join(a.runDir, poolID+".sock")
+	p.MasterSocket = filepath.Join(a.runDir, poolID+".master")
+	return p
+}
 
 func (a *Agent) manager(namespace string) *haproxy.Manager {
 	return haproxy.NewManager(haproxy.Options{Start: func(cmd *exec.Cmd) error { return netns.StartProcess(namespace, cmd) }})

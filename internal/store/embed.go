@@ -32,7 +32,9 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 	cfg := embed.NewConfig()
 	cfg.Name = "lbaas"
 	cfg.Dir = filepath.Join(dir, "etcd")
-	cfg.LogLevel = "error"
+	cfg.LogLevel = "warn"
+	// etcd's own log goes beside its data, not into the server's output.
+	cfg.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
 	cfg.AutoCompactionMode = "revision"
 	cfg.AutoCompactionRetention = "10000"
 	sock := url.URL{Scheme: "unix", Host: filepath.Join(dir, "etcd-client.sock")}

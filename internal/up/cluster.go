@@ -1,0 +1,435 @@
+// Package up runs a whole lbaas deployment on one machine: the API server,
+// several agents (as separate processes, as on separate nodes), the
+// network fabric, demo backends and a client namespace. `lbaas up` and the
+// end-to-end tests use it.
+package up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/haproxy"
+	"lbaas/internal/model"
+	"lbaas/internal/netns"
+	"lbaas/internal/server"
+)
+
+// Options configure a cluster.
+type Options struct {
+	// Dir holds everything the cluster writes; it is removed by Close.
+	Dir string
+	// Listen is the API address (default 127.0.0.1:9696).
+	Listen string
+	// Nodes is the number of compute agents (default 3: compute-1..3).
+	Nodes int
+	// Prefix starts the names of the fabric, router, client and backend
+	// namespaces (default "lbaas-"; tests use their own).
+	Prefix string
+	// Binary is the lbaas executable the agents run (default: this one).
+	Binary string
+	// PublicCIDR is the external network's subnet (default 172.24.4.0/24).
+	PublicCIDR string
+	Logger     *slog.Logger
+}
+
+// Cluster is a running deployment.
+type Cluster struct {
+	o          Options
+	Server     *server.Running
+	URL        string
+	AdminToken string
+	Fabric     *netns.Fabric
+
+	mu       sync.Mutex
+	agents   map[string]*Agent
+	backends []*Backend
+	extraNS  []string
+}
+
+// Agent is an `lbaas agent` child process.
+type Agent struct {
+	Node     string
+	StateDir string
+	args     []string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	log      *os.File
+}
+
+// FabricNamespace and friends derive the names from the prefix.
+func (c *Cluster) FabricNamespace() string { return c.o.Prefix + "fabric" }
+
+// RouterNamespace holds the floating-IP NAT.
+func (c *Cluster) RouterNamespace() string { return c.o.Prefix + "router" }
+
+// Start brings the cluster up and returns once the API answers and every
+// agent has registered.
+func Start(ctx context.Context, o Options) (*Cluster, error) {
+	if os.Geteuid() != 0 {
+		return nil, errors.New("lbaas up builds namespaces and runs agents: run it as root")
+	}
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		return nil, errors.New("haproxy is not installed (apt-get install haproxy)")
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:9696"
+	}
+	if o.Nodes <= 0 {
+		o.Nodes = 3
+	}
+	if o.Prefix == "" {
+		o.Prefix = "lbaas-"
+	}
+	if o.PublicCIDR == "" {
+		o.PublicCIDR = "172.24.4.0/24"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		o.Binary = exe
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	c := &Cluster{o: o, agents: map[string]*Agent{}}
+	fabric, err := netns.NewFabric(netns.FabricOptions{Namespace: c.FabricNamespace()})
+	if err != nil {
+		return nil, err
+	}
+	c.Fabric = fabric
+
+	// Credentials: an admin token and one node credential per agent.
+	c.AdminToken = auth.NewToken()
+	entries := []auth.Entry{{TokenSHA256: auth.HashToken(c.AdminToken), Project: "admin", Role: auth.RoleAdmin}}
+	nodes := c.nodeNames()
+	for _, n := range nodes {
+		tok := auth.NewToken()
+		entries = append(entries, auth.Entry{TokenSHA256: auth.HashToken(tok), Project: "infra", Role: auth.RoleNode, Node: n})
+		if err := os.WriteFile(filepath.Join(o.Dir, n+".token"), []byte(tok+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	tokens := filepath.Join(o.Dir, "tokens.json")
+	if err := auth.WriteFile(tokens, entries); err != nil {
+		return nil, err
+	}
+	srv, err := server.Start(ctx, server.Options{
+		Listen: o.Listen, DataDir: filepath.Join(o.Dir, "server"), TokensFile: tokens,
+		PublicNetwork: "Public", PublicCIDR: o.PublicCIDR, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Server = srv
+	c.URL = "http://" + srv.Addr
+	for _, n := range nodes {
+		roles := "compute"
+		if strings.HasPrefix(n, "network-") {
+			roles = "network"
+		}
+		a := &Agent{Node: n, StateDir: filepath.Join(o.Dir, "agents", n)}
+		a.args = []string{"agent", "--node", n, "--server", c.URL, "--token-file", filepath.Join(o.Dir, n+".token"),
+			"--state-dir", a.StateDir, "--roles", roles, "--fabric-namespace", c.FabricNamespace(),
+			"--router-namespace", c.RouterNamespace(), "--log-level", "info"}
+		c.agents[n] = a
+		if err := c.StartAgent(n); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	if err := c.waitNodes(ctx, len(nodes)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) nodeNames() []string {
+	var out []string
+	for i := 1; i <= c.o.Nodes; i++ {
+		out = append(out, fmt.Sprintf("compute-%d", i))
+	}
+	return append(out, "network-1")
+}
+
+// Agents returns the agent processes by node name.
+func (c *Cluster) Agents() map[string]*Agent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]*Agent{}
+	for k, v := range c.agents {
+		out[k] = v
+	}
+	return out
+}
+
+// StartAgent (re)starts a node's agent process.
+func (c *Cluster) StartAgent(node string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agents[node]
+	if a == nil {
+		return fmt.Errorf("no node %s", node)
+	}
+	if a.cmd != nil && a.done != nil {
+		select {
+		case <-a.done:
+		default:
+			return fmt.Errorf("agent %s is running", node)
+		}
+	}
+	if err := os.MkdirAll(a.StateDir, 0o700); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(c.o.Dir, node+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(c.o.Binary, a.args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group, so that a node can be killed whole.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	a.cmd, a.log, a.done = cmd, logf, make(chan struct{})
+	done := a.done
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	return nil
+}
+
+// StopAgent stops a node's agent (SIGTERM, or SIGKILL when hard), leaving
+// what it started running, as a crashed or upgraded agent would.
+func (c *Cluster) StopAgent(node string, hard bool) {
+	c.mu.Lock()
+	a := c.agents[node]
+	c.mu.Unlock()
+	if a == nil || a.cmd == nil {
+		return
+	}
+	sig := syscall.SIGTERM
+	if hard {
+		sig = syscall.SIGKILL
+	}
+	_ = a.cmd.Process.Signal(sig)
+	select {
+	case <-a.done:
+	case <-time.After(10 * time.Second):
+		_ = a.cmd.Process.Kill()
+		<-a.done
+	}
+}
+
+// AgentLog returns what a node's agent printed.
+func (c *Cluster) AgentLog(node string) string {
+	b, _ := os.ReadFile(filepath.Join(c.o.Dir, node+".log"))
+	return string(b)
+}
+
+func (c *Cluster) waitNodes(ctx context.Context, n int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if len(c.Server.Store.List(model.KindNode)) >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("only %d of %d agents registered within 30s; see %s/*.log", len(c.Server.Store.List(model.KindNode)), n, c.o.Dir)
+}
+
+// Close removes everything the cluster made: load balancers (through the
+// agents, which stop their HAProxy), agents, namespaces, files.
+func (c *Cluster) Close() {
+	c.deleteLoadBalancers()
+	for _, n := range c.nodeNames() {
+		c.StopAgent(n, false)
+	}
+	// Anything an agent could not remove: stop its HAProxy by pid file
+	// (checked against /proc) and delete its namespaces.
+	for _, a := range c.Agents() {
+		dirs, _ := filepath.Glob(filepath.Join(a.StateDir, "loadbalancer", "*"))
+		for _, d := range dirs {
+			paths := haproxy.DefaultPaths(a.StateDir, filepath.Base(d))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = haproxy.NewManager(haproxy.Options{}).Stop(ctx, paths)
+			cancel()
+			if ns := recordedNamespace(d); ns != "" {
+				_ = netns.Delete(ns)
+			}
+		}
+	}
+	for _, b := range c.backends {
+		b.Close()
+	}
+	c.mu.Lock()
+	extra := c.extraNS
+	c.mu.Unlock()
+	for _, ns := range extra {
+		_ = netns.Delete(ns)
+	}
+	_ = netns.Delete(c.RouterNamespace())
+	if c.Fabric != nil {
+		_ = c.Fabric.Teardown()
+	}
+	if c.Server != nil {
+		c.Server.Close()
+	}
+	_ = os.RemoveAll(c.o.Dir)
+}
+
+// deleteLoadBalancers deletes every VIP through the API and waits (a
+// bounded time) for the agents to remove their instances.
+func (c *Cluster) deleteLoadBalancers() {
+	if c.Server == nil {
+		return
+	}
+	api := c.API()
+	var vips struct {
+		VIPs []struct {
+			ID string `json:"id"`
+		} `json:"vips"`
+	}
+	if err := api.Call("GET", "/v2.0/lb/vips?fields=id", nil, &vips); err != nil {
+		return
+	}
+	for _, v := range vips.VIPs {
+		_ = api.Call("DELETE", "/v2.0/lb/vips/"+v.ID, nil, nil)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		left := 0
+		for _, a := range c.Agents() {
+			d, _ := filepath.Glob(filepath.Join(a.StateDir, "loadbalancer", "*"))
+			left += len(d)
+		}
+		if left == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func recordedNamespace(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "vm.json"))
+	if err != nil {
+		return ""
+	}
+	const key = `"namespace":"`
+	s := string(b)
+	i := strings.Index(s, key)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(key):]
+	if j := strings.IndexByte(s, '"'); j >= 0 {
+		return s[:j]
+	}
+	return ""
+}
+
+// AddNamespace makes a namespace attached to a network (a client or a
+// backend host) that Close removes.
+func (c *Cluster) AddNamespace(name, networkID, cidr string, addr netip.Prefix) error {
+	if err := netns.Ensure(name); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.extraNS = append(c.extraNS, name)
+	c.mu.Unlock()
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return err
+	}
+	if err := c.Fabric.EnsureNetwork(netns.NetworkSpec{ID: networkID, CIDR: prefix}); err != nil {
+		return err
+	}
+	return c.Fabric.Attach(netns.AttachSpec{Namespace: name, IfName: "eth0", NetworkID: networkID, Address: addr})
+}
+
+// Backend is a small HTTP server in a namespace of its own.
+type Backend struct {
+	Namespace string
+	Addr      netip.Addr
+	srv       *http.Server
+	ln        net.Listener
+}
+
+// StartBackend runs an HTTP server at addr:80 in a new namespace on the
+// network; it answers "backend <addr>\n" to every request.
+func (c *Cluster) StartBackend(name, networkID, cidr string, addr netip.Prefix) (*Backend, error) {
+	if err := c.AddNamespace(name, networkID, cidr, addr); err != nil {
+		return nil, err
+	}
+	b := &Backend{Namespace: name, Addr: addr.Addr()}
+	if err := b.Start(); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.backends = append(c.backends, b)
+	c.mu.Unlock()
+	return b, nil
+}
+
+// Start (re)opens the backend's listener.
+func (b *Backend) Start() error {
+	var ln net.Listener
+	err := netns.Do(b.Namespace, func() error {
+		var err error
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(b.Addr, 80).String())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	body := "backend " + b.Addr.String() + "\n"
+	b.ln = ln
+	b.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := r.URL.Query().Get("sleep"); d != "" {
+			if t, err := time.ParseDuration(d); err == nil && t <= 10*time.Second {
+				time.Sleep(t)
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, body)
+	})}
+	go func() { _ = b.srv.Serve(ln) }()
+	return nil
+}
+
+// Stop closes the listener: connections are refused, as when a server
+// process dies.
+func (b *Backend) Stop() {
+	if b.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = b.srv.Shutdown(ctx)
+		cancel()
+		b.srv = nil
+	}
+}
+
+// Close stops the server.
+func (b *Backend) Close() { b.Stop() }

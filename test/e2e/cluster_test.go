@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"lbaas/internal/netns"
+	"lbaas/internal/up"
+)
+
+// Namespaces of these tests start with this prefix (the instances' own are
+// vrouter-<vm>:<si>, as the seed names them).
+const nsPrefix = "lbt-e2e-"
+
+// topo is a running cluster with the seed's networks, two backends and a
+// client on the public network.
+type topo struct {
+	t        *testing.T
+	c        *up.Cluster
+	api      *up.API
+	vipSub   string
+	poolSub  string
+	poolNet  string
+	backends []*up.Backend
+	client   string
+}
+
+func needDataPlane(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("data-plane tests build namespaces and need root")
+	}
+	for _, bin := range []string{"haproxy", "ip"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed", bin)
+		}
+	}
+}
+
+// startTopo brings up a cluster (server, 3 compute agents, network agent)
+// and the seed's networks with two backends, 10.1.1.2 and 10.1.1.3.
+func startTopo(t *testing.T) *topo {
+	needDataPlane(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := up.Start(ctx, up.Options{Dir: t.TempDir() + "/cluster", Listen: freeAddr(t), Prefix: nsPrefix, Binary: lbaasBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := &topo{t: t, c: c, api: c.API()}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for n := range c.Agents() {
+				t.Logf("--- log of %s (tail)\n%s", n, tail(c.AgentLog(n), 40))
+			}
+		}
+		c.Close()
+		left, _ := netns.List(nsPrefix)
+		if len(left) > 0 {
+			t.Errorf("namespaces left behind: %v", left)
+		}
+	})
+	vipnet := tp.create("/v2.0/networks", "network", map[string]any{"name": "vipnet"})
+	tp.vipSub = tp.create("/v2.0/subnets", "subnet", map[string]any{"name": "vipsubnet", "network_id": vipnet["id"], "cidr": "20.1.1.0/24", "ip_version": 4})["id"].(string)
+	poolnet := tp.create("/v2.0/networks", "network", map[string]any{"name": "poolnet"})
+	tp.poolNet = poolnet["id"].(string)
+	tp.poolSub = tp.create("/v2.0/subnets", "subnet", map[string]any{"name": "poolsubnet", "network_id": tp.poolNet, "cidr": "10.1.1.0/24", "ip_version": 4})["id"].(string)
+	for i, a := range []string{"10.1.1.2/24", "10.1.1.3/24"} {
+		b, err := c.StartBackend(fmt.Sprintf("%sbackend%d", nsPrefix, i+1), tp.poolNet, "10.1.1.0/24", netip.MustParsePrefix(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp.backends = append(tp.backends, b)
+	}
+	var pub struct {
+		Networks []map[string]any `json:"networks"`
+	}
+	if err := tp.api.Call("GET", "/v2.0/networks?name=Public", nil, &pub); err != nil || len(pub.Networks) != 1 {
+		t.Fatalf("no Public network: %v", err)
+	}
+	tp.client = nsPrefix + "client"
+	if err := c.AddNamespace(tp.client, pub.Networks[0]["id"].(string), "172.24.4.0/24", netip.MustParsePrefix("172.24.4.254/24")); err != nil {
+		t.Fatal(err)
+	}
+	return tp
+}
+
+func (tp *topo) create(path, kind string, fields map[string]any) map[string]any {
+	tp.t.Helper()
+	obj, err := tp.api.Create(path, kind, fields)
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	return obj
+}
+
+// lb creates a pool with both backends as members, a VIP and a floating
+// IP, and waits until the pool is ACTIVE. It returns pool, vip and the
+// floating address.
+func (tp *topo) lb(name string, pool, vip map[string]any) (map[string]any, map[string]any, string) {
+	tp.t.Helper()
+	pool["name"] = name
+	pool["subnet_id"] = tp.poolSub
+	if pool["protocol"] == nil {
+		pool["protocol"] = "HTTP"
+	}
+	if pool["lb_method"] == nil {
+		pool["lb_method"] = "ROUND_ROBIN"
+	}
+	p := tp.create("/v2.0/lb/pools", "pool", pool)
+	for _, b := range tp.backends {
+		tp.create("/v2.0/lb/members", "member", map[string]any{"pool_id": p["id"], "address": b.Addr.String(), "protocol_port": 80})
+	}
+	vip["name"] = name + "-vip"
+	vip["subnet_id"] = tp.vipSub
+	vip["pool_id"] = p["id"]
+	if vip["protocol"] == nil {
+		vip["protocol"] = pool["protocol"]
+	}
+	if vip["protocol_port"] == nil {
+		vip["protocol_port"] = 80
+	}
+	v := tp.create("/v2.0/lb/vips", "vip", vip)
+	var pub struct {
+		Networks []map[string]any `json:"networks"`
+	}
+	_ = tp.api.Call("GET", "/v2.0/networks?name=Public", nil, &pub)
+	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": pub.Networks[0]["id"], "port_id": v["port_id"]})
+	tp.waitStatus("/v2.0/lb/pools/"+p["id"].(string), "pool", "ACTIVE", 30*time.Second)
+	return p, v, fip["floating_ip_address"].(string)
+}
+
+// waitStatus polls an object until its status is want.
+func (tp *topo) waitStatus(path, kind, want string, limit time.Duration) map[string]any {
+	tp.t.Helper()
+	deadline := time.Now().Add(limit)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		obj, err := tp.api.Get(path, kind)
+		if err == nil {
+			last = obj
+			if obj["status"] == want {
+				return obj
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tp.t.Fatalf("%s did not become %s within %s; last: status=%v %v", path, want, limit, last["status"], last["status_description"])
+	return nil
+}
+
+// httpClient returns a client whose connections start in the client
+// namespace: traffic to our namespaces' addresses never leaves the host.
+func httpClient(ns string, timeout time.Duration) *http.Client {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var conn net.Conn
+		err := netns.Do(ns, func() error {
+			var err error
+			d := net.Dialer{Timeout: timeout}
+			conn, err = d.DialContext(ctx, network, addr)
+			return err
+		})
+		return conn, err
+	}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
+}
+
+// get fetches a URL from the client namespace and returns the body.
+func (tp *topo) get(url string) (string, error) {
+	resp, err := httpClient(tp.client, 3*time.Second).Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return string(b), fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return strings.TrimSpace(string(b)), err
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
