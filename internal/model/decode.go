@@ -222,7 +222,7 @@ func clip(raw json.RawMessage) string { return clipString(string(raw)) }
 // clipString keeps error messages short and printable whatever the client sent.
 func clipString(s string) string {
 	const max = 64
-	s = strconv.Quote(s)
+	s = strconv.QuoteToASCII(s) // ASCII, so that clipping below cannot split a rune
 	s = s[1 : len(s)-1]
 	if len(s) > max {
 		s = s[:max] + "..."
@@ -254,5 +254,5 @@ func jsonReason(err error) string {
 		}
 		return fmt.Sprintf("expected %s, got %s", te.Type, te.Value)
 	}
-	return err.Error()
+	return clipString(err.Error()) // e.g. a nested unknown field: never echo it whole
 }

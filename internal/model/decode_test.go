@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // inputError asserts err is a non-empty *InputError and returns its message.
@@ -154,6 +155,32 @@ func TestUnknownAttributeNameIsNotEchoedRawOrWhole(t *testing.T) {
 	}
 	if !strings.Contains(msg, "Unrecognized attribute") {
 		t.Fatalf("message %q does not say the attribute is unknown", msg)
+	}
+}
+
+func TestNestedUnknownFieldIsNotEchoedWhole(t *testing.T) {
+	body := `{"vip": {"session_persistence": {"type": "SOURCE_IP", "` + strings.Repeat("z", 5000) + `\u0007": 1}}}`
+	var req VIPRequest
+	msg := inputError(t, DecodeBody([]byte(body), "vip", OpUpdate, &req))
+	if len(msg) > 200 || strings.ContainsRune(msg, '\a') {
+		t.Fatalf("message of %d bytes echoes the nested field: %.100q", len(msg), msg)
+	}
+	if !strings.Contains(msg, "session_persistence") {
+		t.Fatalf("message %q does not name session_persistence", msg)
+	}
+}
+
+func TestLongNonASCIIValueIsClippedToValidUTF8(t *testing.T) {
+	body := `{"pool": {"name": "a` + strings.Repeat("é", MaxNameLen) + `"}}` // odd offset: a byte cut splits a rune
+	var req PoolRequest
+	if err := DecodeBody([]byte(body), "pool", OpUpdate, &req); err != nil {
+		t.Fatal(err)
+	}
+	p := goodPool()
+	req.Apply(&p)
+	msg := inputError(t, ValidatePool(&p))
+	if !utf8.ValidString(msg) {
+		t.Fatalf("message is not valid UTF-8: %q", msg)
 	}
 }
 

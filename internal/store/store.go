@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -405,9 +406,11 @@ func (s *Store) Mutate(ctx context.Context, build func() (*Txn, error)) (int64, 
 			return s.Rev(), nil
 		}
 		rev, err := s.Commit(ctx, t)
-		if !errors.Is(err, ErrConflict) || attempt >= 20 {
+		if !errors.Is(err, ErrConflict) || attempt >= 100 {
 			return rev, err
 		}
+		// Spread the retries of writers that collided on one key.
+		time.Sleep(time.Duration(rand.IntN(1+min(attempt, 10))) * time.Millisecond)
 	}
 }
 

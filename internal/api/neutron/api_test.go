@@ -312,7 +312,7 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 }
 
 func TestMissingOrWrongTokenIs401InNeutronFormat(t *testing.T) {
-	for _, tok := range []string{"", "wrong-token-0123456789", alphaToken + " ", strings.ToUpper(alphaToken), alphaToken[:10]} {
+	for _, tok := range []string{"", "wrong-token-0123456789", strings.ToUpper(alphaToken), alphaToken[:10], alphaToken + "x"} {
 		for _, rq := range []struct{ method, path string }{
 			{"GET", "/v2.0/lb/pools"}, {"GET", "/v2.0/networks"}, {"POST", "/v2.0/lb/health_monitors"}, {"GET", "/v2.0/nothing-here"},
 		} {
@@ -821,22 +821,43 @@ func TestStatusIsPendingUntilTheDataPlaneReports(t *testing.T) {
 		}
 	}
 
-	// When an agent reports, the report is what the API shows.
-	reportStatus(t, poolID, model.StatusActive)
-	reportStatus(t, v["id"].(string), model.StatusActive)
-	reportStatus(t, m, model.StatusInactive)
-	reportStatus(t, poolID+"/"+hm, model.StatusActive)
-	if got := show(t, alphaToken, "/v2.0/lb/pools/"+poolID, "pool"); got["status"] != model.StatusActive || got["status_description"] != "reported by test" {
-		t.Fatalf("pool after report: %v (%v)", got["status"], got["status_description"])
+	// Scheduled but not reported: still pending, and the reason says so.
+	si := scheduleInstance(t, poolID, v["id"].(string))
+	if got := show(t, alphaToken, "/v2.0/lb/pools/"+poolID, "pool"); got["status"] != model.StatusPendingCreate || !strings.Contains(got["status_description"].(string), "has not reported") {
+		t.Fatalf("scheduled pool: %v (%v)", got["status"], got["status_description"])
 	}
-	if got := show(t, alphaToken, "/v2.0/lb/members/"+m, "member")["status"]; got != model.StatusInactive {
-		t.Fatalf("member after report: %v", got)
+	// When the agents report, the reports are what the API shows.
+	putReport(t, &model.VMReport{
+		Meta: model.Meta{ID: si.VMs[0].ID, TenantID: "admin"}, Node: si.VMs[0].Node, SIID: si.ID, PoolID: poolID,
+		State: model.VMError, Error: "haproxy refused the config", HAState: "MASTER",
+		Members: map[string]model.MemberHealth{m: {Status: model.StatusInactive, Description: "L4 connection refused"}},
+		Stats:   model.Stats{BytesIn: 10, BytesOut: 20, ActiveConnections: 1, TotalConnections: 3},
+	})
+	putReport(t, &model.VMReport{
+		Meta: model.Meta{ID: si.VMs[1].ID, TenantID: "admin"}, Node: si.VMs[1].Node, SIID: si.ID, PoolID: poolID,
+		State: model.VMPending, Stats: model.Stats{BytesIn: 1, BytesOut: 2, TotalConnections: 1},
+	})
+	for _, o := range []struct{ path, env string }{
+		{"/v2.0/lb/pools/" + poolID, "pool"}, {"/v2.0/lb/vips/" + v["id"].(string), "vip"}, {"/v2.0/lb/health_monitors/" + hm, "health_monitor"},
+	} {
+		got := show(t, alphaToken, o.path, o.env)
+		if got["status"] != model.StatusError || !strings.Contains(got["status_description"].(string), "haproxy refused the config") {
+			t.Fatalf("%s after an error report: %v (%v)", o.env, got["status"], got["status_description"])
+		}
 	}
-	if got := show(t, alphaToken, "/v2.0/lb/health_monitors/"+hm, "health_monitor")["status"]; got != model.StatusActive {
-		t.Fatalf("monitor after report: %v", got)
+	if got := show(t, alphaToken, "/v2.0/lb/members/"+m, "member"); got["status"] != model.StatusInactive || got["status_description"] != "L4 connection refused" {
+		t.Fatalf("member after report: %v (%v)", got["status"], got["status_description"])
 	}
-	if got := show(t, alphaToken, "/v2.0/ports/"+v["port_id"].(string), "port")["status"]; got != model.StatusActive {
-		t.Fatalf("vip port after report: %v", got)
+	if got := show(t, alphaToken, "/v2.0/ports/"+v["port_id"].(string), "port")["status"]; got != model.StatusDown {
+		t.Fatalf("vip port of a failed instance: %v", got)
+	}
+	stats = call(t, alphaToken, "GET", "/v2.0/lb/pools/"+poolID+"/stats", nil)
+	expect(t, stats, http.StatusOK)
+	want := map[string]float64{"bytes_in": 11, "bytes_out": 22, "active_connections": 1, "total_connections": 4}
+	for k, w := range want {
+		if stats.body["stats"].(obj)[k] != w {
+			t.Fatalf("stats after reports %v, want %v", stats.body["stats"], want)
+		}
 	}
 }
 

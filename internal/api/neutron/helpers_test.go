@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"lbaas/internal/api/auth"
 	"lbaas/internal/api/neutron"
 	"lbaas/internal/model"
@@ -275,13 +277,37 @@ func monitor(t *testing.T, token string) string {
 	return h["id"].(string)
 }
 
-// reportStatus stores what an agent would report about an object.
-func reportStatus(t *testing.T, id, status string) {
+// scheduleInstance stores the service instance the controller would make
+// of a pool with a VIP: an active and a standby VM.
+func scheduleInstance(t *testing.T, poolID, vipID string) *model.ServiceInstance {
 	t.Helper()
-	o := &model.Observed{Meta: model.Meta{ID: id, TenantID: "admin"}, Status: status, StatusDescription: "reported by test", ReportedAt: time.Now().UTC()}
+	si := &model.ServiceInstance{
+		Meta:   model.Meta{ID: uuid.NewString(), TenantID: "admin", CreatedAt: time.Now().UTC()},
+		Name:   "si-" + poolID,
+		PoolID: poolID,
+		VIPID:  vipID,
+		VMs: []model.SIVM{
+			{ID: uuid.NewString(), Node: "lbt-node-a", Role: model.RoleActive, Priority: model.PriorityActive},
+			{ID: uuid.NewString(), Node: "lbt-node-b", Role: model.RoleStandby, Priority: model.PriorityStandby},
+		},
+		Status: model.StatusPendingCreate,
+	}
+	putObject(t, model.KindServiceInstance, si)
+	return si
+}
+
+// putReport stores what an agent would report about one VM.
+func putReport(t *testing.T, r *model.VMReport) {
+	t.Helper()
+	r.ReportedAt = time.Now().UTC()
+	putObject(t, model.KindVMReport, r)
+}
+
+func putObject(t *testing.T, kind model.Kind, o model.Object) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := env.st.Commit(ctx, new(store.Txn).Put(model.KindObserved, o)); err != nil {
+	if _, err := env.st.Commit(ctx, new(store.Txn).Put(kind, o)); err != nil {
 		t.Fatal(err)
 	}
 }

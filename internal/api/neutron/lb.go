@@ -262,6 +262,19 @@ func (s *Server) checkMemberUnique(m *model.Member) error {
 	return nil
 }
 
+// checkNotLBAddress refuses a member at an address the load balancer's own
+// ports hold on the pool's subnet: traffic to it would loop into HAProxy.
+func (s *Server) checkNotLBAddress(subnetID, addr string) error {
+	for _, pe := range s.st.ByIndex(model.KindPort, store.IdxSubnet, subnetID) {
+		for _, f := range pe.Obj.(*model.Port).FixedIPs {
+			if f.IPAddress == addr {
+				return conflict("IpAddressInUse", "Address %s is held by port %s (%s) on subnet %s; a member cannot use it", addr, pe.Obj.Base().ID, pe.Obj.(*model.Port).DeviceOwner, subnetID)
+			}
+		}
+	}
+	return nil
+}
+
 func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 	caller := CallerFrom(r.Context())
 	var req model.MemberRequest
@@ -286,6 +299,9 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		if err := s.checkMemberUnique(m); err != nil {
+			return nil, err
+		}
+		if err := s.checkNotLBAddress(pe.Obj.(*model.Pool).SubnetID, m.Address); err != nil {
 			return nil, err
 		}
 		return new(store.Txn).Require(model.KindPool, m.PoolID, pe.Rev).Claim(memberClaim(m), m.ID).Create(model.KindMember, m), nil

@@ -202,6 +202,13 @@ func (s *Server) subnetInUse(id string) error {
 	if len(s.st.ByIndex(model.KindPort, store.IdxSubnet, id)) > 0 {
 		return inUse()
 	}
+	if se, ok := s.st.Get(model.KindSubnet, id); ok {
+		for _, fe := range s.st.List(model.KindFloatingIP) {
+			if fe.Obj.(*model.FloatingIP).FloatingNetworkID == se.Obj.(*model.Subnet).NetworkID {
+				return inUse()
+			}
+		}
+	}
 	return nil
 }
 
@@ -235,7 +242,11 @@ func (s *Server) createSubnet(w http.ResponseWriter, r *http.Request) {
 				return nil, badRequest("InvalidInput", "Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet", sn.CIDR, sn.NetworkID)
 			}
 		}
-		return new(store.Txn).Require(model.KindNetwork, ne.Obj.Base().ID, ne.Rev).Create(model.KindSubnet, sn), nil
+		// Rewriting the network makes concurrent subnet creates on it
+		// conflict, so two overlapping subnets cannot both pass the check.
+		n := *ne.Obj.(*model.Network)
+		n.UpdatedAt = s.now()
+		return new(store.Txn).Update(model.KindNetwork, &n, ne.Rev).Create(model.KindSubnet, sn), nil
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -383,7 +394,7 @@ func (s *Server) allocateIP(sn *model.Subnet, want string) (netip.Addr, error) {
 	if err != nil {
 		return a, err
 	}
-	if !netip.MustParsePrefix(sn.CIDR).Contains(a) {
+	if p := netip.MustParsePrefix(sn.CIDR); !p.Contains(a) || a == p.Addr() || a == lastAddr(p) {
 		return a, badRequest("InvalidIpForSubnet", "IP address %s is not a valid IP for the specified subnet %s.", a, sn.CIDR)
 	}
 	if ipam.Used(s.st, sn)[a] || a.String() == sn.GatewayIP {
@@ -563,6 +574,15 @@ func EnsurePublicNetwork(ctx context.Context, st *store.Store, name, cidr string
 	}
 	sn.Meta = s.newMeta("admin")
 	sn.EnableDHCP = false
+	// Keep the top of the range out of allocation: external hosts (the
+	// demo's client namespace, an operator's test box) live there.
+	if prefix.Bits() <= 26 {
+		end := lastAddr(prefix)
+		for i := 0; i < 16; i++ {
+			end = end.Prev()
+		}
+		sn.AllocationPools[0].End = end.String()
+	}
 	_, err = st.Commit(ctx, new(store.Txn).Create(model.KindNetwork, n).Create(model.KindSubnet, sn))
 	return err
 }

@@ -239,6 +239,15 @@ func (s *Server) writeOne(w http.ResponseWriter, res *resource, code int, id str
 // tenantFor decides the owner of a new object: the caller's project, or
 // the one an admin names.
 func tenantFor(caller auth.Caller, requested ...*string) (string, error) {
+	var first *string
+	for _, r := range requested {
+		if r != nil && first != nil && *r != *first {
+			return "", badRequest("HTTPBadRequest", "tenant_id '%s' and project_id '%s' differ; send one of them", *first, *r)
+		}
+		if r != nil && first == nil {
+			first = r
+		}
+	}
 	for _, r := range requested {
 		if r == nil {
 			continue

@@ -125,6 +125,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var cf *model.ConflictError
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.As(err, &in) && in.Type == "HTTPForbidden":
+		writeError(w, http.StatusForbidden, in.Type, in.Message)
 	case errors.As(err, &in):
 		writeError(w, http.StatusBadRequest, in.Type, in.Message)
 	case errors.As(err, &nf):
@@ -132,7 +134,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &cf):
 		writeError(w, http.StatusConflict, cf.Type, cf.Message)
 	case errors.As(err, &mbe):
-		writeError(w, http.StatusRequestEntityTooLarge, "HTTPRequestEntityTooLarge", fmt.Sprintf("Request body is larger than %d bytes", model.MaxBodyBytes))
+		writeError(w, http.StatusBadRequest, "HTTPBadRequest", fmt.Sprintf("Request body is larger than %d bytes", model.MaxBodyBytes))
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "Conflict", "The object was changed by a concurrent request; retry.")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
