@@ -183,6 +183,9 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 			return s, err
 		}
 		s.VIP.TLSCertFile = pem
+		// A VIP that terminates TLS is HTTPS to its clients whatever its
+		// protocol says (the seed's HTTP VIP on 443), and HTTP to members.
+		s.VIP.Protocol, s.Pool.Protocol = haproxy.ProtocolHTTPS, haproxy.ProtocolHTTPS
 	} else {
 		removeCertificates(paths, "")
 	}
@@ -197,7 +200,7 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 		if !h.AdminStateUp {
 			continue
 		}
-		mon := &haproxy.Monitor{Type: haproxy.MonitorType(h.Type), Delay: h.Delay, Timeout: h.Timeout, MaxRetries: h.MaxRetries, HTTPMethod: h.HTTPMethod, URLPath: h.URLPath, ExpectedCodes: h.ExpectedCodes}
+		mon := &haproxy.Monitor{Type: haproxy.MonitorType(h.Type), Delay: h.Delay, Timeout: h.Timeout, MaxRetries: h.MaxRetries, HTTPMethod: h.HTTPMethod, URLPath: h.URLPath, ExpectedCodes: strings.ReplaceAll(h.ExpectedCodes, " ", "")}
 		if h.Type == model.MonitorPING {
 			cmd, err := a.writePingCheck(paths, h.Timeout)
 			if err != nil {

@@ -23,8 +23,8 @@ var (
 	expectedListRE  = regexp.MustCompile(`^\d{3}( *, *\d{3})*$`) // spaces only: a newline would end up in the HAProxy config
 	expectedRangeRE = regexp.MustCompile(`^(\d{3})-(\d{3})$`)
 	// url_path: RFC 3986 path and query characters, less those HAProxy's
-	// config grammar gives a meaning to (quotes, backslash, '#').
-	urlPathRE = regexp.MustCompile(`^/[A-Za-z0-9\-._~!$&()*+,;=:@/%?]*$`)
+	// config grammar gives a meaning to (quotes, backslash, '#', '$').
+	urlPathRE = regexp.MustCompile(`^/[A-Za-z0-9\-._~!&()*+,;=:@/%?]*$`)
 )
 
 var httpMethods = map[string]bool{

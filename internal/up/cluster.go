@@ -107,10 +107,16 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		}
 		o.Binary = exe
 	}
-	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+	if err := claimDir(o.Dir); err != nil {
 		return nil, err
 	}
 	c := &Cluster{o: o, agents: map[string]*Agent{}}
+	// Namespaces with our prefix are leftovers of a crashed run.
+	if stale, _ := netns.List(o.Prefix); len(stale) > 0 {
+		for _, ns := range stale {
+			_ = netns.Delete(ns)
+		}
+	}
 	fabric, err := netns.NewFabric(netns.FabricOptions{Namespace: c.FabricNamespace()})
 	if err != nil {
 		return nil, err
@@ -161,6 +167,34 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// claimDir makes dir ours: it refuses while another live process owns it,
+// and clears what a crashed owner left.
+func claimDir(dir string) error {
+	pidFile := filepath.Join(dir, "up.pid")
+	if b, err := os.ReadFile(pidFile); err == nil {
+		var pid int
+		if _, err := fmt.Sscan(string(b), &pid); err == nil && pid != os.Getpid() && syscall.Kill(pid, 0) == nil {
+			return fmt.Errorf("%s belongs to a running lbaas up (pid %d); stop it first or use --dir", dir, pid)
+		}
+		// A crashed run: its agents' instances may still run.
+		stale := &Cluster{o: Options{Dir: dir}, agents: map[string]*Agent{}}
+		for _, d := range mustGlob(filepath.Join(dir, "agents", "*")) {
+			stale.agents[filepath.Base(d)] = &Agent{Node: filepath.Base(d), StateDir: d}
+		}
+		stale.removeLeftovers()
+		_ = os.RemoveAll(dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(pidFile, []byte(fmt.Sprint(os.Getpid())), 0o600)
+}
+
+func mustGlob(pattern string) []string {
+	m, _ := filepath.Glob(pattern)
+	return m
 }
 
 func (c *Cluster) nodeNames() []string {
@@ -268,20 +302,7 @@ func (c *Cluster) Close() {
 	for _, n := range c.nodeNames() {
 		c.StopAgent(n, false)
 	}
-	// Anything an agent could not remove: stop its HAProxy by pid file
-	// (checked against /proc) and delete its namespaces.
-	for _, a := range c.Agents() {
-		dirs, _ := filepath.Glob(filepath.Join(a.StateDir, "loadbalancer", "*"))
-		for _, d := range dirs {
-			paths := haproxy.DefaultPaths(a.StateDir, filepath.Base(d))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_ = haproxy.NewManager(haproxy.Options{}).Stop(ctx, paths)
-			cancel()
-			if ns := recordedNamespace(d); ns != "" {
-				_ = netns.Delete(ns)
-			}
-		}
-	}
+	c.removeLeftovers()
 	for _, b := range c.backends {
 		b.Close()
 	}
@@ -299,6 +320,22 @@ func (c *Cluster) Close() {
 		c.Server.Close()
 	}
 	_ = os.RemoveAll(c.o.Dir)
+}
+
+// removeLeftovers stops what agents could not remove: HAProxy by its pid
+// file (checked against /proc) and the instances' namespaces.
+func (c *Cluster) removeLeftovers() {
+	for _, a := range c.Agents() {
+		for _, d := range mustGlob(filepath.Join(a.StateDir, "loadbalancer", "*")) {
+			paths := haproxy.DefaultPaths(a.StateDir, filepath.Base(d))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = haproxy.NewManager(haproxy.Options{}).Stop(ctx, paths)
+			cancel()
+			if ns := recordedNamespace(d); ns != "" {
+				_ = netns.Delete(ns)
+			}
+		}
+	}
 }
 
 // deleteLoadBalancers deletes every VIP through the API and waits (a

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"bufio"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Machine records where a benchmark ran, so that numbers from different
+// machines are never compared by accident.
+type Machine struct {
+	NumCPU     int
+	GOMAXPROCS int
+	GoVersion  string
+	OSArch     string
+	Kernel     string
+	CPUModel   string
+	// TempFS is the file-system type under the data directories; tmpfs
+	// would make every fsync free and the create numbers meaningless.
+	TempFS string
+	// LoadAvg is /proc/loadavg's 1/5/15-minute load when the run started:
+	// the machine is shared, and a busy one slows ours and the baseline
+	// alike, which is why the report leans on ratios.
+	LoadAvg string
+	Date    time.Time
+}
+
+func describeMachine(tempDir string) Machine {
+	m := Machine{
+		NumCPU:     runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		GoVersion:  runtime.Version(),
+		OSArch:     runtime.GOOS + "/" + runtime.GOARCH,
+		Date:       time.Now().UTC(),
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	m.TempFS = fsType(tempDir)
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.LoadAvg = strings.Join(f[:3], " ")
+		}
+	}
+	return m
+}
+
+// fsType names the common file-system magic numbers; anything else is
+// shown in hex.
+func fsType(dir string) string {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return "unknown"
+	}
+	switch uint64(st.Type) {
+	case 0xEF53:
+		return "ext4"
+	case 0x01021994:
+		return "tmpfs"
+	case 0x58465342:
+		return "xfs"
+	case 0x9123683E:
+		return "btrfs"
+	case 0x794C7630:
+		return "overlayfs"
+	}
+	return "0x" + strconv.FormatUint(uint64(st.Type), 16)
+}

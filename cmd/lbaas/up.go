@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"lbaas/internal/up"
+)
+
+func upCommand() *cobra.Command {
+	var o up.Options
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run everything on this machine (root): API server, 3 agents, fabric, demo web servers, the seed workflow",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Logger = newLogger(logLevel)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "== Starting the API server on %s, agents compute-1..%d and network-1 (state in %s)\n", o.Listen, o.Nodes, o.Dir)
+			start := time.Now()
+			c, err := up.Start(ctx, o)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				fmt.Fprintln(out, "\n== Cleaning up: deleting the load balancers, stopping the agents, removing namespaces")
+				c.Close()
+				fmt.Fprintln(out, "== Done")
+			}()
+			fmt.Fprintf(out, "== Up in %s\n", time.Since(start).Round(time.Millisecond))
+			demo, err := c.RunDemo(ctx, out)
+			if err != nil {
+				return err
+			}
+			ns := demo.ClientNamespace
+			fmt.Fprintf(out, `
+== Both load balancers are ACTIVE: each runs as an active/standby pair of HAProxy instances.
+
+  HTTP through its floating IP (round robin over 10.1.1.2 and 10.1.1.3):
+    ip netns exec %[1]s curl -s http://%[2]s/
+
+  HTTPS, terminated with the project's certificate, verified with the demo CA:
+    ip netns exec %[1]s curl -s --cacert %[3]s --resolve %[4]s:443:%[5]s https://%[4]s/
+
+  The API, with the real neutron client or ours:
+    export OS_AUTH_TYPE=admin_token OS_URL=%[6]s OS_TOKEN=%[7]s
+    neutron lb-pool-list        # or: %[8]s lb-pool-list
+    %[8]s si-list
+
+Ctrl-C stops everything and cleans up.
+`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0])
+			<-ctx.Done()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Dir, "dir", "/run/lbaas-up", "where the all-in-one keeps its state (removed on exit)")
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:9696", "address of the API")
+	f.IntVar(&o.Nodes, "nodes", 3, "number of compute agents")
+	f.StringVar(&logLevel, "log-level", "warn", "server log level")
+	return cmd
+}

@@ -1,0 +1,57 @@
+package haproxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// LoadState returns the Spec last applied by Manager.Apply for these paths
+// (read from Paths.StateFile). Its members carry their slots: SlotMap of them is
+// the previous assignment to feed AssignSlots after an agent restart.
+func LoadState(paths Paths) (Spec, error) {
+	b, err := os.ReadFile(paths.StateFile())
+	if err != nil {
+		return Spec{}, err
+	}
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Spec{}, fmt.Errorf("state file %s: %w", paths.StateFile(), err)
+	}
+	return s, nil
+}
+
+func marshalState(s Spec) ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// writeAtomic replaces path with data so readers see either the old or the new
+// content, never a mix.
+func writeAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,159 @@
+package haproxy
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ServerStatus is a server's operational state as "show stat" reports it.
+type ServerStatus string
+
+// Server states. Transitional states ("UP 1/3", going down; "DOWN 1/2", coming
+// up) are reported as the state they are leaving.
+const (
+	StatusUp      ServerStatus = "UP"
+	StatusDown    ServerStatus = "DOWN"
+	StatusMaint   ServerStatus = "MAINT"
+	StatusDrain   ServerStatus = "DRAIN"
+	StatusNoLB    ServerStatus = "NOLB"
+	StatusNoCheck ServerStatus = "no check"
+	StatusUnknown ServerStatus = "UNKNOWN"
+)
+
+// Counters are the traffic counters shared by frontends, backends and servers.
+type Counters struct {
+	BytesIn         uint64 // bin
+	BytesOut        uint64 // bout
+	CurrentSessions uint64 // scur
+	TotalSessions   uint64 // stot
+}
+
+// ProxyStats is one FRONTEND or BACKEND row.
+type ProxyStats struct {
+	Proxy  string // pxname
+	Status string // OPEN, STOP, UP, DOWN...
+	Counters
+}
+
+// ServerStats is one server row.
+type ServerStats struct {
+	Proxy     string       // backend name
+	Name      string       // slot name
+	Status    ServerStatus // normalised status
+	RawStatus string       // status column as sent
+	Weight    int
+	Addr      string // addr column, "ip:port"
+	// CheckStatus is HAProxy's last check code (L4OK, L4CON, L7OK, L7STS, INI...).
+	CheckStatus string
+	// CheckDesc is the human description (check_desc) of CheckStatus.
+	CheckDesc string
+	// LastCheck is last_chk: the last check's detail (e.g. "HTTP status check returned code <503>").
+	LastCheck string
+	Counters
+}
+
+// Stats is the parsed "show stat" output.
+type Stats struct {
+	Frontends []ProxyStats
+	Backends  []ProxyStats
+	Servers   []ServerStats
+}
+
+// Server returns the stats of backend/name.
+func (s Stats) Server(backend, name string) (ServerStats, bool) {
+	for _, sv := range s.Servers {
+		if sv.Proxy == backend && sv.Name == name {
+			return sv, true
+		}
+	}
+	return ServerStats{}, false
+}
+
+// ShowStat runs "show stat" and parses it.
+func (c Client) ShowStat(ctx context.Context) (Stats, error) {
+	reply, err := c.Exec(ctx, "show stat")
+	if err != nil {
+		return Stats{}, err
+	}
+	return ParseStat(reply)
+}
+
+// ParseStat parses "show stat" CSV by column name, so columns HAProxy adds in
+// later versions do not shift anything.
+func ParseStat(text string) (Stats, error) {
+	text = strings.TrimLeft(text, " ")
+	if !strings.HasPrefix(text, "# ") {
+		return Stats{}, fmt.Errorf("show stat: unexpected reply %q", firstLine(text))
+	}
+	r := csv.NewReader(strings.NewReader(text[2:]))
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		return Stats{}, fmt.Errorf("show stat: %w", err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	for _, need := range []string{"pxname", "svname", "status", "bin", "bout", "scur", "stot"} {
+		if _, ok := col[need]; !ok {
+			return Stats{}, fmt.Errorf("show stat: no %q column", need)
+		}
+	}
+	var st Stats
+	for _, row := range rows[1:] {
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(row) {
+				return row[i]
+			}
+			return ""
+		}
+		num := func(name string) uint64 {
+			n, _ := strconv.ParseUint(get(name), 10, 64)
+			return n
+		}
+		ctr := Counters{BytesIn: num("bin"), BytesOut: num("bout"), CurrentSessions: num("scur"), TotalSessions: num("stot")}
+		switch sv := get("svname"); sv {
+		case "FRONTEND":
+			st.Frontends = append(st.Frontends, ProxyStats{Proxy: get("pxname"), Status: get("status"), Counters: ctr})
+		case "BACKEND":
+			st.Backends = append(st.Backends, ProxyStats{Proxy: get("pxname"), Status: get("status"), Counters: ctr})
+		default:
+			w, _ := strconv.Atoi(get("weight"))
+			st.Servers = append(st.Servers, ServerStats{
+				Proxy:       get("pxname"),
+				Name:        sv,
+				Status:      normaliseStatus(get("status")),
+				RawStatus:   get("status"),
+				Weight:      w,
+				Addr:        get("addr"),
+				CheckStatus: strings.TrimPrefix(get("check_status"), "* "),
+				CheckDesc:   get("check_desc"),
+				LastCheck:   get("last_chk"),
+				Counters:    ctr,
+			})
+		}
+	}
+	return st, nil
+}
+
+func normaliseStatus(s string) ServerStatus {
+	switch {
+	case s == "no check":
+		return StatusNoCheck
+	case strings.HasPrefix(s, "UP"):
+		return StatusUp
+	case strings.HasPrefix(s, "DOWN"):
+		return StatusDown
+	case strings.HasPrefix(s, "MAINT"):
+		return StatusMaint
+	case strings.HasPrefix(s, "DRAIN"):
+		return StatusDrain
+	case strings.HasPrefix(s, "NOLB"):
+		return StatusNoLB
+	}
+	return StatusUnknown
+}
