@@ -52,7 +52,7 @@ test)
     ;;
 bench)
     setup; build
-    exec ./bin/lbaas bench "$@"
+    ./bin/lbaas bench api "$@"
     ;;
 *)
     echo "usage: $0 up|test|bench" >&2

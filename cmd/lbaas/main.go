@@ -18,7 +18,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), agentCommand(), upCommand(), pingCheckCommand())
+	root.AddCommand(serverCommand(), agentCommand(), upCommand(), benchCommand(), pingCheckCommand())
 	cli.Register(root)
 	if err := root.Execute(); err != nil {
 		if !cli.Reported(err) {

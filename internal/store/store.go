@@ -51,6 +51,8 @@ type Store struct {
 	// every event so that "members of pool X" costs no scan.
 	indexers map[model.Kind]map[string]IndexFunc
 	indexes  map[model.Kind]map[string]map[string]map[string]struct{}
+	// sorted caches List's answer per kind until the kind changes.
+	sorted map[model.Kind][]Entry
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -100,6 +102,7 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.objs = objs
+	s.sorted = map[model.Kind][]Entry{}
 	s.indexes = map[model.Kind]map[string]map[string]map[string]struct{}{}
 	for _, m := range objs {
 		for _, e := range m {
@@ -168,6 +171,7 @@ func (s *Store) apply(resp clientv3.WatchResponse) {
 			m = map[string]Entry{}
 			s.objs[k] = m
 		}
+		delete(s.sorted, k)
 		if old, ok := m[id]; ok {
 			s.index(old.Obj, k, false)
 		}
@@ -273,15 +277,26 @@ func (s *Store) Get(k model.Kind, id string) (Entry, bool) {
 }
 
 // List returns every cached object of kind k, sorted by id so that output
-// is stable.
+// is stable. The slice is shared between callers until the kind changes:
+// callers must not modify it.
 func (s *Store) List(k model.Kind) []Entry {
 	s.mu.RLock()
-	out := make([]Entry, 0, len(s.objs[k]))
+	out, ok := s.sorted[k]
+	s.mu.RUnlock()
+	if ok {
+		return out
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if out, ok := s.sorted[k]; ok {
+		return out
+	}
+	out = make([]Entry, 0, len(s.objs[k]))
 	for _, e := range s.objs[k] {
 		out = append(out, e)
 	}
-	s.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Obj.Base().ID < out[j].Obj.Base().ID })
+	s.sorted[k] = out
 	return out
 }
 

@@ -2,6 +2,7 @@ package neutron
 
 import (
 	"fmt"
+	"sort"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,6 +25,34 @@ type resource struct {
 	view func(s *Server, e store.Entry) map[string]any
 	// public reports objects every project may read (shared networks).
 	public func(s *Server, o model.Object) bool
+	// attrs are attributes readable without rendering the object: filters
+	// on them, and `fields` made only of them, skip the view entirely.
+	attrs map[string]func(model.Object) any
+	// indexed maps a filter attribute to the store index that answers it.
+	indexed map[string]string
+	// typed renders the object as a struct (faster to encode than the
+	// view's map) for unprojected lists; nil means use view.
+	typed func(s *Server, e store.Entry) any
+}
+
+// cheap reports whether name is readable without rendering.
+func (res *resource) cheap(name string) bool {
+	_, ok := res.attrs[name]
+	return ok || name == "id" || name == "tenant_id" || name == "project_id"
+}
+
+// attr returns a cheap attribute of o: id, tenant_id, or one of res.attrs.
+func (res *resource) attr(o model.Object, name string) (any, bool) {
+	switch name {
+	case "id":
+		return o.Base().ID, true
+	case "tenant_id", "project_id":
+		return o.Base().TenantID, true
+	}
+	if f, ok := res.attrs[name]; ok {
+		return f(o), true
+	}
+	return nil, false
 }
 
 // visible reports whether caller may read o.
@@ -87,28 +116,55 @@ func (s *Server) handleList(res *resource) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		entries := s.st.List(res.kind)
-		out := make([]map[string]any, 0, len(entries))
+		fields := q["fields"]
+		cheapFields := len(fields) > 0
+		for _, f := range fields {
+			if !res.cheap(f) {
+				cheapFields = false
+			}
+		}
+		slow := false // a filter that needs the rendered view
+		for k := range filters {
+			if !res.cheap(k) {
+				slow = true
+			}
+		}
+		out := make([]any, 0, 16)
+		lastID := ""
 		more := false
-		for _, e := range entries {
-			if marker != "" && e.Obj.Base().ID <= marker {
+		for _, e := range s.candidates(res, filters) {
+			o := e.Obj
+			if marker != "" && o.Base().ID <= marker {
 				continue
 			}
-			if !s.visible(res, caller, e.Obj) {
+			if !s.visible(res, caller, o) || !res.quickMatch(o, filters) {
 				continue
 			}
-			if !quickMatch(e.Obj, filters) {
-				continue
-			}
-			v := res.view(s, e)
-			if !matches(v, filters) {
-				continue
+			var item any
+			switch {
+			case slow:
+				v := res.view(s, e)
+				if !matches(v, filters) {
+					continue
+				}
+				item = project(v, fields)
+			case cheapFields:
+				m := make(map[string]any, len(fields))
+				for _, f := range fields {
+					m[f], _ = res.attr(o, f)
+				}
+				item = m
+			case len(fields) == 0 && res.typed != nil:
+				item = res.typed(s, e)
+			default:
+				item = project(res.view(s, e), fields)
 			}
 			if limit > 0 && len(out) == limit {
 				more = true
 				break
 			}
-			out = append(out, project(v, q["fields"]))
+			out = append(out, item)
+			lastID = o.Base().ID
 		}
 		body := map[string]any{res.plural: out}
 		if more {
@@ -118,11 +174,38 @@ func (s *Server) handleList(res *resource) http.HandlerFunc {
 					next[k] = vs
 				}
 			}
-			next.Set("marker", out[len(out)-1]["id"].(string))
+			next.Set("marker", lastID)
 			body[res.plural+"_links"] = []map[string]string{{"rel": "next", "href": r.URL.Path + "?" + next.Encode()}}
 		}
 		writeJSON(w, http.StatusOK, body)
 	}
+}
+
+// candidates narrows a list through a store index when a filter allows it.
+func (s *Server) candidates(res *resource, filters map[string]map[string]bool) []store.Entry {
+	for attr, idx := range res.indexed {
+		set, ok := filters[attr]
+		if !ok {
+			continue
+		}
+		var out []store.Entry
+		for v := range set {
+			out = append(out, s.st.ByIndex(res.kind, idx, v)...)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Obj.Base().ID < out[j].Obj.Base().ID })
+		return out
+	}
+	if set, ok := filters["id"]; ok && len(set) <= 64 {
+		var out []store.Entry
+		for id := range set {
+			if e, ok := s.st.Get(res.kind, id); ok {
+				out = append(out, e)
+			}
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Obj.Base().ID < out[j].Obj.Base().ID })
+		return out
+	}
+	return s.st.List(res.kind)
 }
 
 func paging(q url.Values) (int, string, error) {
@@ -141,14 +224,17 @@ func paging(q url.Values) (int, string, error) {
 	return limit, marker, nil
 }
 
-// quickMatch rejects objects on id and tenant_id without rendering them,
-// which keeps name-or-id lookups cheap on large collections.
-func quickMatch(o model.Object, filters map[string]map[string]bool) bool {
-	if set, ok := filters["id"]; ok && !set[o.Base().ID] {
-		return false
-	}
-	if set, ok := filters["tenant_id"]; ok && !set[o.Base().TenantID] {
-		return false
+// quickMatch applies the filters on cheap attributes, before any
+// rendering; the others are left to matches.
+func (res *resource) quickMatch(o model.Object, filters map[string]map[string]bool) bool {
+	for k, set := range filters {
+		v, ok := res.attr(o, k)
+		if !ok {
+			continue
+		}
+		if !set[filterString(v)] && !matchesFold(set, v) {
+			return false
+		}
 	}
 	return true
 }
@@ -269,7 +355,10 @@ func commonView(m *model.Meta) map[string]any {
 		"id":         m.ID,
 		"tenant_id":  m.TenantID,
 		"project_id": m.TenantID,
-		"created_at": m.CreatedAt.Format("2006-01-02T15:04:05Z"),
-		"updated_at": m.UpdatedAt.Format("2006-01-02T15:04:05Z"),
+		"created_at": m.CreatedAt.Format(timeFormat),
+		"updated_at": m.UpdatedAt.Format(timeFormat),
 	}
 }
+
+// timeFormat is how Neutron writes timestamps.
+const timeFormat = "2006-01-02T15:04:05Z"
