@@ -46,6 +46,7 @@ func serverCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:9696", "address of the Neutron API")
+	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs); empty: off")
 	f.StringVar(&o.DataDir, "data-dir", "/var/lib/lbaas", "directory of the embedded etcd and the tokens file")
 	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of the embedded one")
 	f.StringVar(&authMode, "auth", "token", "token: X-Auth-Token required; none: everyone is admin (local experiments only)")

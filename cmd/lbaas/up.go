@@ -55,9 +55,10 @@ func upCommand() *cobra.Command {
     export OS_AUTH_TYPE=admin_token OS_URL=%[6]s OS_TOKEN=%[7]s
     neutron lb-pool-list        # or: %[8]s lb-pool-list
     %[8]s si-list
+    curl -s -H "X-Auth-Token: $OS_TOKEN" http://%[9]s/analytics/uves/service-instances?flat
 
 Ctrl-C stops everything and cleans up.
-`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0])
+`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.Server.AnalyticsAddr)
 			<-ctx.Done()
 			return nil
 		},
@@ -65,6 +66,7 @@ Ctrl-C stops everything and cleans up.
 	f := cmd.Flags()
 	f.StringVar(&o.Dir, "dir", "/run/lbaas-up", "where the all-in-one keeps its state (removed on exit)")
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:9696", "address of the API")
+	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs)")
 	f.IntVar(&o.Nodes, "nodes", 3, "number of compute agents")
 	f.StringVar(&logLevel, "log-level", "warn", "server log level")
 	return cmd

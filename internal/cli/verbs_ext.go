@@ -18,7 +18,7 @@ func extensionVerbs(c *catalog) []*verb {
 		showVerb(c.certificates, "cert-show", "Show a TLS certificate (never its key)", true),
 		deleteVerb(c.certificates, "cert-delete", "Delete a TLS certificate", true),
 		listVerb(c.serviceInstances, "si-list", "List service instances", listOptions{
-			columns: []string{"id", "name", "pool_id", "vip_id", "status"},
+			columns: []string{"id", "name", "status", "ha"},
 		}),
 		showVerb(c.serviceInstances, "si-show", "Show a service instance and its VMs", true),
 	}

@@ -129,8 +129,10 @@ func (c *Controller) reconcileVIP(ctx context.Context, vipID string) error {
 			rev = e.Rev
 		} else {
 			now := time.Now().UTC()
+			// As in OpenContrail, the instance is named and identified
+			// by its pool: the namespace is vrouter-<vm>:<pool>.
 			si = model.ServiceInstance{
-				Meta:   model.Meta{ID: uuid.NewString(), TenantID: v.TenantID, CreatedAt: now, UpdatedAt: now},
+				Meta:   model.Meta{ID: v.PoolID, TenantID: v.TenantID, CreatedAt: now, UpdatedAt: now},
 				Name:   "default-domain:" + v.TenantID + ":" + v.PoolID,
 				PoolID: v.PoolID,
 			}

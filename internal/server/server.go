@@ -26,6 +26,9 @@ import (
 type Options struct {
 	// Listen is the API address, 127.0.0.1:9696 by default.
 	Listen string
+	// AnalyticsListen serves the service-instance UVEs
+	// (/analytics/uves/...); empty: not served.
+	AnalyticsListen string
 	// DataDir holds the embedded etcd's data and the tokens file.
 	DataDir string
 	// EtcdEndpoints, when set, use an external etcd instead of the
@@ -44,8 +47,10 @@ type Options struct {
 
 // Running is a started control plane.
 type Running struct {
-	Addr  string
-	Store *store.Store
+	Addr string
+	// AnalyticsAddr is where the analytics API listens ("" if it does not).
+	AnalyticsAddr string
+	Store         *store.Store
 	API   *neutron.Server
 	// AdminToken is set when this start created the tokens file.
 	AdminToken string
@@ -131,6 +136,17 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			log.Error("API server stopped", "err", err)
 		}
 	}()
+	if o.AnalyticsListen != "" {
+		aln, err := net.Listen("tcp", o.AnalyticsListen)
+		if err != nil {
+			run.Close()
+			return nil, fmt.Errorf("analytics listen on %s: %w", o.AnalyticsListen, err)
+		}
+		run.AnalyticsAddr = aln.Addr().String()
+		asrv := &http.Server{Handler: run.API.Analytics(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = asrv.Serve(aln) }()
+		run.OnClose(func() { _ = asrv.Close() })
+	}
 	return run, nil
 }
 

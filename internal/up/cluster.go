@@ -34,6 +34,8 @@ type Options struct {
 	Dir string
 	// Listen is the API address (default 127.0.0.1:9696).
 	Listen string
+	// AnalyticsListen is the analytics API address (default: none).
+	AnalyticsListen string
 	// Nodes is the number of compute agents (default 3: compute-1..3).
 	Nodes int
 	// Prefix starts the names of the fabric, router, client and backend
@@ -139,7 +141,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	srv, err := server.Start(ctx, server.Options{
-		Listen: o.Listen, DataDir: filepath.Join(o.Dir, "server"), TokensFile: tokens,
+		Listen: o.Listen, AnalyticsListen: o.AnalyticsListen, DataDir: filepath.Join(o.Dir, "server"), TokensFile: tokens,
 		PublicNetwork: "Public", PublicCIDR: o.PublicCIDR, Logger: o.Logger,
 	})
 	if err != nil {
