@@ -72,8 +72,7 @@ func New(o Options) (*Agent, error) {
 	if err := os.MkdirAll(filepath.Join(o.StateDir, "loadbalancer"), 0o700); err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(o.StateDir))
-	runDir := filepath.Join("/run/lbaas", hex.EncodeToString(sum[:6]))
+	runDir := RunDir(o.StateDir)
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -245,6 +244,14 @@ func (a *Agent) observeAndReport(ctx context.Context) {
 	if err := a.o.Client.Report(cctx, rep); err != nil && ctx.Err() == nil {
 		a.log.Debug("report failed", "err", err)
 	}
+}
+
+// RunDir is where an agent with this state directory keeps its instances'
+// sockets (a unix socket path must fit in 107 bytes; state dirs can be
+// long).
+func RunDir(stateDir string) string {
+	sum := sha256.Sum256([]byte(stateDir))
+	return filepath.Join("/run/lbaas", hex.EncodeToString(sum[:6]))
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"lbaas/internal/agent"
 	"lbaas/internal/api/auth"
 	"lbaas/internal/haproxy"
 	"lbaas/internal/model"
@@ -305,6 +306,9 @@ func (c *Cluster) Close() {
 		c.StopAgent(n, false)
 	}
 	c.removeLeftovers()
+	for _, a := range c.Agents() {
+		_ = os.RemoveAll(agent.RunDir(a.StateDir))
+	}
 	for _, b := range c.backends {
 		b.Close()
 	}

@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -18,7 +21,9 @@ import (
 )
 
 // Namespaces of these tests start with this prefix (the instances' own are
-// vrouter-<vm>:<si>, as the seed names them).
+// vrouter-<vm>:<si>, as the seed names them). Each cluster adds a random
+// part (see startTopo), so that two runs on one machine never share or
+// delete each other's namespaces.
 const nsPrefix = "lbt-e2e-"
 
 // topo is a running cluster with the seed's networks, two backends and a
@@ -32,6 +37,8 @@ type topo struct {
 	poolNet  string
 	backends []*up.Backend
 	client   string
+	public   string // the Public network's id
+	prefix   string // of this cluster's namespaces: nsPrefix + random
 }
 
 func needDataPlane(t *testing.T) {
@@ -52,11 +59,19 @@ func startTopo(t *testing.T) *topo {
 	needDataPlane(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := up.Start(ctx, up.Options{Dir: t.TempDir() + "/cluster", Listen: freeAddr(t), Prefix: nsPrefix, Binary: lbaasBin})
+	// Not t.TempDir(): it holds the test's name, and the embedded etcd's
+	// unix socket under it must fit in 107 bytes.
+	dir, err := os.MkdirTemp("", "lbt-e2e")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &topo{t: t, c: c, api: c.API()}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	prefix := fmt.Sprintf("%s%06x-", nsPrefix, rand.Uint32()&0xffffff)
+	c, err := up.Start(ctx, up.Options{Dir: dir + "/cluster", Listen: freeAddr(t), Prefix: prefix, Binary: lbaasBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := &topo{t: t, c: c, api: c.API(), prefix: prefix}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for n := range c.Agents() {
@@ -64,7 +79,7 @@ func startTopo(t *testing.T) *topo {
 			}
 		}
 		c.Close()
-		left, _ := netns.List(nsPrefix)
+		left, _ := netns.List(prefix)
 		if len(left) > 0 {
 			t.Errorf("namespaces left behind: %v", left)
 		}
@@ -75,7 +90,7 @@ func startTopo(t *testing.T) *topo {
 	tp.poolNet = poolnet["id"].(string)
 	tp.poolSub = tp.create("/v2.0/subnets", "subnet", map[string]any{"name": "poolsubnet", "network_id": tp.poolNet, "cidr": "10.1.1.0/24", "ip_version": 4})["id"].(string)
 	for i, a := range []string{"10.1.1.2/24", "10.1.1.3/24"} {
-		b, err := c.StartBackend(fmt.Sprintf("%sbackend%d", nsPrefix, i+1), tp.poolNet, "10.1.1.0/24", netip.MustParsePrefix(a))
+		b, err := c.StartBackend(fmt.Sprintf("%sbackend%d", prefix, i+1), tp.poolNet, "10.1.1.0/24", netip.MustParsePrefix(a))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,8 +102,9 @@ func startTopo(t *testing.T) *topo {
 	if err := tp.api.Call("GET", "/v2.0/networks?name=Public", nil, &pub); err != nil || len(pub.Networks) != 1 {
 		t.Fatalf("no Public network: %v", err)
 	}
-	tp.client = nsPrefix + "client"
-	if err := c.AddNamespace(tp.client, pub.Networks[0]["id"].(string), "172.24.4.0/24", netip.MustParsePrefix("172.24.4.254/24")); err != nil {
+	tp.public = pub.Networks[0]["id"].(string)
+	tp.client = prefix + "client"
+	if err := c.AddNamespace(tp.client, tp.public, "172.24.4.0/24", netip.MustParsePrefix("172.24.4.254/24")); err != nil {
 		t.Fatal(err)
 	}
 	return tp
@@ -108,6 +124,16 @@ func (tp *topo) create(path, kind string, fields map[string]any) map[string]any 
 // floating address.
 func (tp *topo) lb(name string, pool, vip map[string]any) (map[string]any, map[string]any, string) {
 	tp.t.Helper()
+	var addrs []netip.Addr
+	for _, b := range tp.backends {
+		addrs = append(addrs, b.Addr)
+	}
+	return tp.lbOf(name, pool, vip, addrs)
+}
+
+// lbOf is lb with the members at addrs (port 80).
+func (tp *topo) lbOf(name string, pool, vip map[string]any, addrs []netip.Addr) (map[string]any, map[string]any, string) {
+	tp.t.Helper()
 	pool["name"] = name
 	pool["subnet_id"] = tp.poolSub
 	if pool["protocol"] == nil {
@@ -117,8 +143,8 @@ func (tp *topo) lb(name string, pool, vip map[string]any) (map[string]any, map[s
 		pool["lb_method"] = "ROUND_ROBIN"
 	}
 	p := tp.create("/v2.0/lb/pools", "pool", pool)
-	for _, b := range tp.backends {
-		tp.create("/v2.0/lb/members", "member", map[string]any{"pool_id": p["id"], "address": b.Addr.String(), "protocol_port": 80})
+	for _, a := range addrs {
+		tp.member(p["id"].(string), a)
 	}
 	vip["name"] = name + "-vip"
 	vip["subnet_id"] = tp.vipSub
@@ -130,13 +156,66 @@ func (tp *topo) lb(name string, pool, vip map[string]any) (map[string]any, map[s
 		vip["protocol_port"] = 80
 	}
 	v := tp.create("/v2.0/lb/vips", "vip", vip)
-	var pub struct {
-		Networks []map[string]any `json:"networks"`
-	}
-	_ = tp.api.Call("GET", "/v2.0/networks?name=Public", nil, &pub)
-	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": pub.Networks[0]["id"], "port_id": v["port_id"]})
+	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": v["port_id"]})
 	tp.waitStatus("/v2.0/lb/pools/"+p["id"].(string), "pool", "ACTIVE", 30*time.Second)
 	return p, v, fip["floating_ip_address"].(string)
+}
+
+// member adds addr:80 to a pool and returns the member's id.
+func (tp *topo) member(poolID string, addr netip.Addr) string {
+	tp.t.Helper()
+	return tp.create("/v2.0/lb/members", "member", map[string]any{"pool_id": poolID, "address": addr.String(), "protocol_port": 80})["id"].(string)
+}
+
+// memberID finds the id of the pool's member at addr.
+func (tp *topo) memberID(poolID string, addr netip.Addr) string {
+	tp.t.Helper()
+	var out struct {
+		Members []map[string]any `json:"members"`
+	}
+	if err := tp.api.Call("GET", "/v2.0/lb/members?pool_id="+poolID, nil, &out); err != nil {
+		tp.t.Fatal(err)
+	}
+	for _, m := range out.Members {
+		if m["pool_id"] == poolID && m["address"] == addr.String() {
+			return m["id"].(string)
+		}
+	}
+	tp.t.Fatalf("pool %s has no member at %s", poolID, addr)
+	return ""
+}
+
+// monitor creates a health monitor and associates it with the pool.
+func (tp *topo) monitor(poolID string, fields map[string]any) string {
+	tp.t.Helper()
+	id := tp.create("/v2.0/lb/health_monitors", "health_monitor", fields)["id"].(string)
+	if err := tp.api.Call("POST", "/v2.0/lb/pools/"+poolID+"/health_monitors", map[string]any{"health_monitor": map[string]any{"id": id}}, nil); err != nil {
+		tp.t.Fatal(err)
+	}
+	return id
+}
+
+// code sends a request and returns only the HTTP status (for requests
+// the API must refuse).
+func (tp *topo) code(method, path string, body any) int {
+	tp.t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, tp.api.URL+path, bytes.NewReader(b))
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", tp.api.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := tp.api.HTTP.Do(req)
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
 }
 
 // waitStatus polls an object until its status is want.
@@ -176,16 +255,23 @@ func httpClient(ns string, timeout time.Duration) *http.Client {
 
 // get fetches a URL from the client namespace and returns the body.
 func (tp *topo) get(url string) (string, error) {
-	resp, err := httpClient(tp.client, 3*time.Second).Get(url)
+	return bodyOf(httpClient(tp.client, 3*time.Second).Get(url))
+}
+
+// bodyOf reads a 200 answer's trimmed body.
+func bodyOf(resp *http.Response, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return string(b), fmt.Errorf("status %d", resp.StatusCode)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimSpace(string(b)), err
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 func tail(s string, n int) string {
