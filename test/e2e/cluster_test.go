@@ -67,7 +67,7 @@ func startTopo(t *testing.T) *topo {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	prefix := fmt.Sprintf("%s%06x-", nsPrefix, rand.Uint32()&0xffffff)
-	c, err := up.Start(ctx, up.Options{Dir: dir + "/cluster", Listen: freeAddr(t), Prefix: prefix, Binary: lbaasBin})
+	c, err := up.Start(ctx, up.Options{Dir: dir + "/cluster", Listen: freeAddr(t), AnalyticsListen: freeAddr(t), Prefix: prefix, Binary: lbaasBin})
 	if err != nil {
 		t.Fatal(err)
 	}
