@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,8 @@ import (
 func agentCommand() *cobra.Command {
 	var node, serverURL, tokenFile, stateDir, fabricNS, routerNS, logLevel string
 	var roles []string
+	var advert time.Duration
+	var noVRRP bool
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a node's agent (root): HAProxy instances in network namespaces",
@@ -55,6 +58,8 @@ func agentCommand() *cobra.Command {
 				Fabric:          fabric,
 				RouterNamespace: routerNS,
 				Executable:      exe,
+				AdvertInterval:  advert,
+				NoVRRP:          noVRRP,
 				Logger:          log,
 			})
 			if err != nil {
@@ -76,6 +81,8 @@ func agentCommand() *cobra.Command {
 	f.StringSliceVar(&roles, "roles", []string{"compute"}, "compute (runs load balancers), network (runs the floating-IP router), or both")
 	f.StringVar(&fabricNS, "fabric-namespace", netns.DefaultFabricNamespace, "namespace of the local network fabric (one bridge per network)")
 	f.StringVar(&routerNS, "router-namespace", agent.DefaultRouterNamespace, "namespace of the floating-IP router (network role)")
+	f.DurationVar(&advert, "advert-interval", 0, "VRRP advertisement interval between the two VMs of a load balancer (default 50ms)")
+	f.BoolVar(&noVRRP, "no-vrrp", false, "do not run keepalived: the active VM holds the VIP and only the controller moves it")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("node")
 	return cmd

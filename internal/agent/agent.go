@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"lbaas/internal/agentapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/netns"
+	"lbaas/internal/vrrp"
 )
 
 // Options configure an agent.
@@ -41,14 +43,22 @@ type Options struct {
 	// ObserveInterval is how often HAProxy's state is read; it bounds how
 	// late a member's health change is reported.
 	ObserveInterval time.Duration
-	Logger          *slog.Logger
+	// AdvertInterval is the VRRP advertisement interval (0: the vrrp
+	// package's default). It sets how fast a dead node is noticed.
+	AdvertInterval time.Duration
+	// NoVRRP places the VIP on the active VM without keepalived (also
+	// the behaviour when keepalived is not installed).
+	NoVRRP bool
+	Logger *slog.Logger
 }
 
 // Agent is one node's agent.
 type Agent struct {
-	o      Options
-	log    *slog.Logger
-	runDir string // sockets; see paths()
+	o          Options
+	log        *slog.Logger
+	runDir     string        // sockets; see paths()
+	vrrp       *vrrp.Manager // nil: no keepalived, the VIP is placed by role
+	haproxyBin string        // as the haproxy manager runs it (keepalived matches it)
 
 	mu      sync.Mutex
 	desired agentapi.Desired
@@ -76,7 +86,17 @@ func New(o Options) (*Agent, error) {
 	if err := os.MkdirAll(runDir, 0o700); err != nil {
 		return nil, err
 	}
-	return &Agent{o: o, runDir: runDir, log: o.Logger.With("node", o.Node), status: map[string]agentapi.VMStatus{}, applied: map[string]string{}, kick: make(chan struct{}, 1)}, nil
+	a := &Agent{o: o, runDir: runDir, log: o.Logger.With("node", o.Node), haproxyBin: "haproxy"}
+	if p, err := exec.LookPath("haproxy"); err == nil {
+		a.haproxyBin = p
+	}
+	if _, err := exec.LookPath("keepalived"); err == nil && !o.NoVRRP {
+		a.vrrp = vrrp.NewManager(vrrp.Options{})
+	} else {
+		a.log.Warn("running without VRRP: the active VM holds the VIP and failover needs the controller", "keepalived_installed", err == nil)
+	}
+	a.status, a.applied, a.kick = map[string]agentapi.VMStatus{}, map[string]string{}, make(chan struct{}, 1)
+	return a, nil
 }
 
 // Run beats, watches the desired state, reconciles and reports until ctx

@@ -16,6 +16,7 @@ import (
 	"lbaas/internal/haproxy"
 	"lbaas/internal/model"
 	"lbaas/internal/netns"
+	"lbaas/internal/vrrp"
 )
 
 // Interface names inside an instance's namespace.
@@ -93,6 +94,71 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 	if res.Action != haproxy.ActionNone {
 		a.log.Info("instance applied", "vm", in.VMID, "pool", in.Pool.ID, "action", res.Action, "reason", res.Reason, "runtime_commands", len(res.Commands))
 	}
+	// HAProxy runs first: keepalived tracks it from its first breath.
+	if err := a.applyVRRP(ctx, in, paths); err != nil {
+		return fmt.Errorf("vrrp: %w", err)
+	}
+	return nil
+}
+
+// applyVRRP hands the VIP to keepalived, which moves it between the two
+// VMs by itself (VRRP, unicast, priorities 200/100, nopreempt, tracking
+// this VM's HAProxy process). A VM without a peer holds the VIP itself,
+// unless its keepalived already does (the survivor of a failover keeps
+// its VIP untouched until a new standby arrives).
+func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.Paths) error {
+	vpaths := vrrp.DefaultPaths(a.o.StateDir, in.Pool.ID)
+	var peers []netip.Addr
+	for _, p := range in.Peers {
+		if pp, err := netip.ParsePrefix(p.VIPNetAddress); err == nil {
+			peers = append(peers, pp.Addr())
+		}
+	}
+	if a.vrrp == nil || len(peers) == 0 {
+		if a.vrrp != nil {
+			if _, err := a.vrrp.Adopt(vpaths); err == nil {
+				return nil
+			}
+		}
+		return a.placeVIP(in)
+	}
+	own, err := netip.ParsePrefix(in.VIPNetAddress)
+	if err != nil {
+		return err
+	}
+	vip, err := netip.ParseAddr(in.VIP.Address)
+	if err != nil {
+		return err
+	}
+	vrid, err := vrrp.VirtualRouterID(in.SIID)
+	if err != nil {
+		return err
+	}
+	name, err := vrrp.InstanceName(in.VMID, in.SIID)
+	if err != nil {
+		return err
+	}
+	cfg := vrrp.Config{
+		InstanceName:    name,
+		Interface:       ifVIP,
+		VirtualRouterID: vrid,
+		Priority:        uint8(in.Priority),
+		UnicastSrc:      own.Addr(),
+		UnicastPeers:    peers,
+		VIP:             netip.PrefixFrom(vip, own.Bits()),
+		AdvertInterval:  a.o.AdvertInterval,
+		TrackProcess:    vrrp.HAProxyProcess(a.haproxyBin, hp),
+	}
+	if in.Priority < model.PriorityActive {
+		cfg.StartupDelay = time.Second
+	}
+	res, err := a.vrrp.Apply(ctx, vrrp.Spec{Namespace: in.Namespace, Paths: vpaths, Config: cfg})
+	if err != nil {
+		return err
+	}
+	if res.Action != "none" {
+		a.log.Info("vrrp applied", "vm", in.VMID, "pool", in.Pool.ID, "action", res.Action, "priority", in.Priority)
+	}
 	return nil
 }
 
@@ -116,7 +182,7 @@ func (a *Agent) plumb(in agentapi.Instance) error {
 			return err
 		}
 	}
-	return a.placeVIP(in)
+	return nil
 }
 
 func (a *Agent) attach(ns, ifname string, nw agentapi.Network, addr string, routes []string) error {
@@ -282,6 +348,12 @@ func (a *Agent) removeInstance(vm localVM) error {
 	paths := a.paths(vm.PoolID)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// keepalived first: the peer takes the VIP over at once.
+	if a.vrrp != nil {
+		if err := a.vrrp.Stop(ctx, vrrp.DefaultPaths(a.o.StateDir, vm.PoolID)); err != nil && !errors.Is(err, vrrp.ErrNotRunning) {
+			return fmt.Errorf("stop keepalived: %w", err)
+		}
+	}
 	if err := a.manager(vm.Namespace).Stop(ctx, paths); err != nil && !errors.Is(err, haproxy.ErrNotRunning) {
 		return fmt.Errorf("stop haproxy: %w", err)
 	}
@@ -305,10 +377,15 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 		st.State, st.Error = model.VMError, "HAProxy does not answer on its runtime socket: "+err.Error()
 		return st
 	}
-	if in.Role == model.RoleActive {
-		st.HAState = "MASTER"
-	} else {
-		st.HAState = "BACKUP"
+	st.HAState = "BACKUP"
+	if vip, err := netip.ParseAddr(in.VIP.Address); err == nil {
+		if addrs, err := netns.Addresses(in.Namespace, ifVIP); err == nil {
+			for _, p := range addrs {
+				if p.Addr() == vip {
+					st.HAState = "MASTER"
+				}
+			}
+		}
 	}
 	fe := haproxy.FrontendName(in.Pool.ID)
 	open := false

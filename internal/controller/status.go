@@ -51,6 +51,7 @@ func InstanceStatus(st *store.Store, poolID string) Status {
 	}
 	reps := reports(st, si.ID)
 	var waiting, serving []string
+	masters := 0
 	for _, vm := range si.VMs {
 		r := reps[vm.ID]
 		if r == nil {
@@ -68,7 +69,15 @@ func InstanceStatus(st *store.Store, poolID string) Status {
 			waiting = append(waiting, fmt.Sprintf("%s on %s is applying the latest change", vm.Role, vm.Node))
 			continue
 		}
-		serving = append(serving, fmt.Sprintf("%s on %s", vm.Role, vm.Node))
+		role := "standby"
+		if r.HAState == "MASTER" {
+			role = "active"
+			masters++
+		}
+		serving = append(serving, fmt.Sprintf("%s on %s", role, vm.Node))
+	}
+	if len(waiting) == 0 && masters == 0 {
+		waiting = append(waiting, "waiting for VRRP to elect the VM that holds the VIP")
 	}
 	if len(waiting) > 0 {
 		st := model.StatusPendingUpdate
@@ -78,6 +87,9 @@ func InstanceStatus(st *store.Store, poolID string) Status {
 		return Status{st, strings.Join(waiting, "; ")}
 	}
 	desc := "serving: " + strings.Join(serving, ", ")
+	if masters > 1 {
+		desc += "; WARNING: more than one VM holds the VIP"
+	}
 	if si.StatusDescription != "" {
 		desc += "; " + si.StatusDescription
 	}

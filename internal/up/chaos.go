@@ -31,7 +31,7 @@ func (c *Cluster) KillNode(node string) ([]int, error) {
 		killed = append(killed, a.cmd.Process.Pid)
 	}
 	for _, d := range mustGlob(filepath.Join(a.StateDir, "loadbalancer", "*")) {
-		for _, pidFile := range mustGlob(filepath.Join(d, "*.pid")) {
+		for _, pidFile := range append(mustGlob(filepath.Join(d, "*.pid")), mustGlob(filepath.Join(d, "keepalived", "*.pid"))...) {
 			pid, ok := ownedPid(pidFile, d)
 			if !ok {
 				continue

@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"lbaas/internal/netns"
+)
+
+func needDataplane(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the data-plane benchmark builds namespaces and needs root")
+	}
+	for _, bin := range []string{"haproxy", "wrk", "ip", "go"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("the data-plane benchmark needs %s", bin)
+		}
+	}
+}
+
+func TestDataplaneBenchQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("brings up a whole deployment")
+	}
+	needDataplane(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	before, _ := netns.List(DataplaneNSPrefix)
+	rep, err := RunDataplane(ctx, DataplaneOptions{Quick: true, Progress: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := rep.Markdown()
+	t.Log("\n" + md)
+
+	for _, name := range []string{TargetFloatingIP, TargetVIP, TargetHand, TargetHandThread1, TargetDirect} {
+		x := rep.Throughput.Target(name)
+		if len(x.Runs) != 1 || x.ReqPerSec() <= 0 || x.P50() <= 0 || x.P99() < x.P50() || x.Err != "" {
+			t.Errorf("throughput %q: %+v", name, x)
+		}
+	}
+	if rep.Throughput.Ratio(TargetVIP, TargetHand) <= 0 || rep.Throughput.Ratio(TargetVIP, TargetDirect) <= 0 {
+		t.Error("throughput ratios missing")
+	}
+
+	p := rep.Provisioning
+	if p.Err != "" || len(p.Runs) != 3 || p.FirstServed.N != 3 || p.Active.N != 3 || p.FirstServed.P50 <= 0 || p.Active.P50 <= 0 {
+		t.Errorf("provisioning: %+v", p)
+	}
+	for i, run := range p.Runs {
+		if run.Cleanup <= 0 {
+			t.Errorf("provisioning run %d: instances not removed after the VIP was deleted", i+1)
+		}
+	}
+
+	c := rep.Changes
+	if c.Err != "" || len(c.Changes) != 4 || c.Requests == 0 {
+		t.Errorf("member changes: %+v", c)
+	}
+	for _, x := range c.Changes {
+		// A removal's effect may be 0 (no request sent after the call
+		// reached the member); the add must show a positive time.
+		if !x.Effective || x.API <= 0 || x.Requests == 0 {
+			t.Errorf("change %q: %+v", x.Name, x)
+		}
+	}
+	if len(c.Changes) > 0 && c.Changes[0].Effect <= 0 {
+		t.Errorf("adding a member showed no delay at all: %+v", c.Changes[0])
+	}
+	if len(c.Before) != 2 {
+		t.Errorf("want the 2 instances' processes, got %v", c.Before)
+	}
+
+	f := rep.Footprint
+	if f.Err != "" || f.Created != 4 || f.Instances != 8 || f.Processes < 16 || f.HAProxyPSS == 0 || f.HAProxyPerLB() == 0 ||
+		f.MemAvailableBefore == 0 || f.ProjectedInstances(f.HAProxyPerLB()) == 0 {
+		t.Errorf("footprint: %+v", f)
+	}
+	if f.TeardownTime <= 0 {
+		t.Error("footprint: teardown not timed")
+	}
+
+	for _, want := range []string{"## Throughput", "## Provisioning", "## Member changes under load", "## Footprint", "## Against the aims",
+		"load average at start / end", "Quick mode", "Extrapolation", rep.HAProxyVersion} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if left, _ := netns.List(DataplaneNSPrefix); len(left) > len(before) {
+		t.Errorf("namespaces left behind: %v (before the run: %v)", left, before)
+	}
+}
+
+// TestDataplaneBenchFull is the real benchmark, run on request only:
+// LBAAS_BENCH_FULL=1 go test -run TestDataplaneBenchFull -timeout 30m ./bench/
+// It writes REPORT-dataplane.md here (or to LBAAS_BENCH_REPORT).
+func TestDataplaneBenchFull(t *testing.T) {
+	if os.Getenv("LBAAS_BENCH_FULL") != "1" {
+		t.Skip("the full data-plane benchmark runs only with LBAAS_BENCH_FULL=1")
+	}
+	needDataplane(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	rep, err := RunDataplane(ctx, DataplaneOptions{Progress: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := os.Getenv("LBAAS_BENCH_REPORT")
+	if out == "" {
+		out = "REPORT-dataplane.md"
+	}
+	if err := rep.WriteReport(out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + rep.Markdown())
+}
+
+func TestWrkSummaryIsParsed(t *testing.T) {
+	out := `Running 8s test @ http://20.1.1.2/
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.52ms    2.01ms  47.10ms   93.12%
+    Req/Sec    12.34k     1.02k   14.00k    70.00%
+  Latency Distribution
+     50%  812.00us
+     75%    1.50ms
+     90%    3.10ms
+     99%    1.20s
+  196543 requests in 8.00s, 27.12MB read
+  Socket errors: connect 1, read 2, write 0, timeout 3
+  Non-2xx or 3xx responses: 4
+Requests/sec:  24567.89
+Transfer/sec:      3.39MB
+`
+	r, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := WrkResult{Requests: 196543, ReqPerSec: 24567.89, P50: 812 * time.Microsecond, P90: 3100 * time.Microsecond, P99: 1200 * time.Millisecond, Errors: 10}
+	if r != want {
+		t.Errorf("parseWrk = %+v, want %+v", r, want)
+	}
+	if _, err := parseWrk("unable to connect to 20.1.1.2:80 Connection refused\n"); err == nil {
+		t.Error("output without a summary parsed without error")
+	}
+}

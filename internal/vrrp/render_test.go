@@ -1,0 +1,199 @@
+package vrrp
+
+import (
+	"bytes"
+	"flag"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"lbaas/internal/haproxy"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+const (
+	vmA  = "0b8a3f4e-2c1d-4e5f-9a8b-7c6d5e4f3a2b"
+	vmB  = "7d1e2f30-4a5b-4c6d-8e7f-901a2b3c4d5e"
+	siID = "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+)
+
+func baseConfig(t *testing.T) Config {
+	t.Helper()
+	name, err := InstanceName(vmA, siID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vrid, err := VirtualRouterID(siID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{
+		InstanceName:    name,
+		Interface:       "vip0",
+		VirtualRouterID: vrid,
+		Priority:        PriorityActive,
+		UnicastSrc:      netip.MustParseAddr("20.1.1.254"),
+		UnicastPeers:    []netip.Addr{netip.MustParseAddr("20.1.1.253")},
+		VIP:             netip.MustParsePrefix("20.1.1.2/24"),
+		NotifyScript:    "/var/lib/lbaas/loadbalancer/p1/keepalived/notify.sh",
+	}
+}
+
+func TestRenderMatchesGoldenFiles(t *testing.T) {
+	hp := haproxy.DefaultPaths("/var/lib/lbaas", "8f0e1d2c-3b4a-4596-8877-665544332211")
+	cases := map[string]func(*Config){
+		"minimal": func(*Config) {},
+		"tracked": func(c *Config) {
+			c.TrackProcess = HAProxyProcess("/usr/sbin/haproxy", hp)
+			c.TrackFile = "/var/lib/lbaas/loadbalancer/p1/keepalived/health"
+			c.AdvertInterval = time.Second
+			c.GARP = GARP{Repeat: 5, SecondSetDelay: 2 * time.Second, Refresh: 60 * time.Second}
+		},
+		"standby": func(c *Config) {
+			c.Priority = PriorityStandby
+			c.UnicastSrc, c.UnicastPeers[0] = c.UnicastPeers[0], c.UnicastSrc
+			c.AdvertInterval = 30 * time.Millisecond
+		},
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := baseConfig(t)
+			mutate(&c)
+			got, err := Render(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _ := Render(c)
+			if !bytes.Equal(got, again) {
+				t.Fatal("two renders of one Config differ")
+			}
+			golden := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("render differs from %s:\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func TestRenderedConfigHasNoPasswordAndStartsAsNonPreemptingBackup(t *testing.T) {
+	out, err := Render(baseConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, bad := range []string{"auth_pass", "authentication", "state MASTER", "vrrp_strict", "preempt_delay"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("rendered config contains %q", bad)
+		}
+	}
+	for _, want := range []string{"state BACKUP", "nopreempt", "vrrp_version 3", "advert_int 0.05", "vrrp_garp_master_delay 0"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("rendered config lacks %q", want)
+		}
+	}
+}
+
+func TestConfigValuesThatCouldChangeKeepalivedGrammarAreRejected(t *testing.T) {
+	cases := map[string]func(*Config){
+		"instance name with brace":   func(c *Config) { c.InstanceName = "x}\nvrrp_instance y {" },
+		"instance name with space":   func(c *Config) { c.InstanceName = "a b" },
+		"interface with hash":        func(c *Config) { c.Interface = "vip#0" },
+		"interface too long":         func(c *Config) { c.Interface = "a23456789012345x" },
+		"notify script with newline": func(c *Config) { c.NotifyScript = "/x\nnotify_master /bin/evil" },
+		"notify script relative":     func(c *Config) { c.NotifyScript = "notify.sh" },
+		"notify script with quote":   func(c *Config) { c.NotifyScript = "/x/\"a" },
+		"track file with dollar":     func(c *Config) { c.TrackFile = "/x/$HOME" },
+		"tracked arg with comment": func(c *Config) {
+			c.TrackProcess = &ProcessMatch{Path: "/usr/sbin/haproxy", Args: []string{"-f", "/a#b"}}
+		},
+		"tracked arg with bang":         func(c *Config) { c.TrackProcess = &ProcessMatch{Path: "/usr/sbin/haproxy", Args: []string{"!x"}} },
+		"tracked arg empty":             func(c *Config) { c.TrackProcess = &ProcessMatch{Path: "/usr/sbin/haproxy", Args: []string{""}} },
+		"tracked path unclean":          func(c *Config) { c.TrackProcess = &ProcessMatch{Path: "/usr/../sbin/haproxy"} },
+		"VRID zero":                     func(c *Config) { c.VirtualRouterID = 0 },
+		"address owner priority":        func(c *Config) { c.Priority = 255 },
+		"priority zero":                 func(c *Config) { c.Priority = 0 },
+		"no peers":                      func(c *Config) { c.UnicastPeers = nil },
+		"peer equals source":            func(c *Config) { c.UnicastPeers = []netip.Addr{c.UnicastSrc} },
+		"peer is the VIP":               func(c *Config) { c.UnicastPeers = []netip.Addr{c.VIP.Addr()} },
+		"peer outside network":          func(c *Config) { c.UnicastPeers = []netip.Addr{netip.MustParseAddr("20.1.2.1")} },
+		"IPv6 VIP":                      func(c *Config) { c.VIP = netip.MustParsePrefix("fd00::2/64") },
+		"VIP without length":            func(c *Config) { c.VIP = netip.Prefix{} },
+		"zero source":                   func(c *Config) { c.UnicastSrc = netip.Addr{} },
+		"advert not in centiseconds":    func(c *Config) { c.AdvertInterval = 55 * time.Millisecond },
+		"advert beyond VRRPv3 field":    func(c *Config) { c.AdvertInterval = 41 * time.Second },
+		"negative advert":               func(c *Config) { c.AdvertInterval = -time.Second },
+		"fractional GARP delay":         func(c *Config) { c.GARP.SecondSetDelay = 1500 * time.Millisecond },
+		"too many GARPs":                func(c *Config) { c.GARP.Repeat = 1000 },
+		"track quorum beyond the limit": func(c *Config) { c.TrackProcess = &ProcessMatch{Path: "/bin/x", Quorum: -1} },
+	}
+	for name, mutate := range cases {
+		c := baseConfig(t)
+		mutate(&c)
+		if out, err := Render(c); err == nil {
+			t.Errorf("%s: accepted:\n%s", name, out)
+		}
+	}
+}
+
+func TestVirtualRouterIDIsStableInRangeAndCaseInsensitive(t *testing.T) {
+	a, err := VirtualRouterID(siID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := VirtualRouterID(strings.ToUpper(siID))
+	if a != b || a == 0 {
+		t.Fatalf("VRID %d / %d: want equal and non-zero", a, b)
+	}
+	if _, err := VirtualRouterID("not-a-uuid"); err == nil {
+		t.Fatal("non-UUID accepted")
+	}
+	// Spread: 2000 random-looking ids must use most of the 255 values.
+	seen := map[uint8]bool{}
+	for i := range 2000 {
+		id := strings.Replace(siID, "0a1b2c3d4e5f", fmtHex12(i), 1)
+		v, err := VirtualRouterID(id)
+		if err != nil || v == 0 {
+			t.Fatalf("id %s: %d %v", id, v, err)
+		}
+		seen[v] = true
+	}
+	if len(seen) < 240 {
+		t.Fatalf("only %d distinct VRIDs over 2000 ids", len(seen))
+	}
+}
+
+func fmtHex12(i int) string {
+	const hex = "0123456789abcdef"
+	b := []byte("000000000000")
+	for p := 11; p >= 0 && i > 0; p-- {
+		b[p] = hex[i%16]
+		i /= 16
+	}
+	return string(b)
+}
+
+func TestNotifyScriptOnlyWritesKnownStates(t *testing.T) {
+	s, err := renderNotifyScript("/var/lib/x/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(s), "#!/bin/sh\n") || !strings.Contains(string(s), "MASTER|BACKUP|FAULT|STOP") {
+		t.Fatalf("script:\n%s", s)
+	}
+	if _, err := renderNotifyScript("/x/'; rm -rf /"); err == nil {
+		t.Fatal("state path with a quote accepted")
+	}
+}
