@@ -51,7 +51,7 @@ type Running struct {
 	// AnalyticsAddr is where the analytics API listens ("" if it does not).
 	AnalyticsAddr string
 	Store         *store.Store
-	API   *neutron.Server
+	API           *neutron.Server
 	// AdminToken is set when this start created the tokens file.
 	AdminToken string
 

@@ -2,9 +2,9 @@ package neutron
 
 import (
 	"fmt"
-	"sort"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
