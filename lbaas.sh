@@ -53,6 +53,7 @@ test)
 bench)
     setup; build
     ./bin/lbaas bench api "$@"
+    ./bin/lbaas bench dataplane "$@"
     ;;
 *)
     echo "usage: $0 up|test|bench" >&2

@@ -39,6 +39,33 @@ func benchCommand() *cobra.Command {
 	}
 	api.Flags().StringVar(&out, "out", "bench/REPORT-api.md", "report file")
 	api.Flags().BoolVar(&quick, "quick", false, "a small run (10 pools x 20 members)")
-	cmd.AddCommand(api)
+	var dpOut string
+	var lbs int
+	dp := &cobra.Command{
+		Use:   "dataplane",
+		Short: "Data plane (root): req/s through the VIP beside hand-written HAProxy and direct, provisioning time, member changes under load, footprint",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			rep, err := bench.RunDataplane(ctx, bench.DataplaneOptions{Binary: exe, Quick: quick, LoadBalancers: lbs, Progress: os.Stderr})
+			if err != nil {
+				return err
+			}
+			if err := rep.WriteReport(dpOut); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dpOut)
+			return nil
+		},
+	}
+	dp.Flags().StringVar(&dpOut, "out", "bench/REPORT-dataplane.md", "report file")
+	dp.Flags().BoolVar(&quick, "quick", false, "a small run")
+	dp.Flags().IntVar(&lbs, "load-balancers", 50, "load balancers created for the footprint measure")
+	cmd.AddCommand(api, dp)
 	return cmd
 }

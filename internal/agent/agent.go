@@ -64,6 +64,7 @@ type Agent struct {
 	desired agentapi.Desired
 	status  map[string]agentapi.VMStatus // by VM id: result of the last apply
 	applied map[string]string            // by VM id: hash last applied
+	plumbed map[string]string            // by VM id: network part last plumbed
 	fips    map[string]string
 	kick    chan struct{}
 }
@@ -95,7 +96,7 @@ func New(o Options) (*Agent, error) {
 	} else {
 		a.log.Warn("running without VRRP: the active VM holds the VIP and failover needs the controller", "keepalived_installed", err == nil)
 	}
-	a.status, a.applied, a.kick = map[string]agentapi.VMStatus{}, map[string]string{}, make(chan struct{}, 1)
+	a.status, a.applied, a.plumbed, a.kick = map[string]agentapi.VMStatus{}, map[string]string{}, map[string]string{}, make(chan struct{}, 1)
 	return a, nil
 }
 
@@ -185,13 +186,12 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 			return
 		case <-a.kick:
 			haveDesired = true
-			a.reconcile(ctx)
-			lastFull = time.Now()
+			a.reconcile(ctx, false)
 		case <-tick.C:
 			// Converge again now and then even without news, so that a
 			// namespace deleted by hand or a dead HAProxy is rebuilt.
 			if haveDesired && time.Since(lastFull) > 5*time.Second {
-				a.reconcile(ctx)
+				a.reconcile(ctx, true)
 				lastFull = time.Now()
 			}
 		}
@@ -201,7 +201,16 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 	}
 }
 
-func (a *Agent) reconcile(ctx context.Context) {
+// reconcile converges every instance. A full pass re-checks each
+// namespace and link too; otherwise an instance whose network part did not
+// change since it was last plumbed goes straight to HAProxy, which keeps
+// member changes fast.
+func (a *Agent) reconcile(ctx context.Context, full bool) {
+	if full {
+		a.mu.Lock()
+		a.plumbed = map[string]string{}
+		a.mu.Unlock()
+	}
 	a.mu.Lock()
 	d := a.desired
 	a.mu.Unlock()
@@ -212,6 +221,9 @@ func (a *Agent) reconcile(ctx context.Context) {
 		if err := a.applyInstance(ctx, in); err != nil {
 			a.log.Error("apply failed", "vm", in.VMID, "pool", in.Pool.ID, "err", err)
 			st.State, st.Error = "ERROR", err.Error()
+			a.mu.Lock()
+			delete(a.plumbed, in.VMID) // re-check the network next time
+			a.mu.Unlock()
 		} else {
 			st.AppliedHash = in.Hash
 		}

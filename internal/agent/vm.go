@@ -80,8 +80,17 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 	if err := writeFileAtomic(filepath.Join(paths.Dir, "vm.json"), rec, 0o600); err != nil {
 		return err
 	}
-	if err := a.plumb(in); err != nil {
-		return fmt.Errorf("network: %w", err)
+	netKey := fmt.Sprint(in.Namespace, in.VIPNetwork, in.PoolNetwork, in.VIPNetAddress, in.PoolNetAddress, in.ExternalCIDRs)
+	a.mu.Lock()
+	done := a.plumbed[in.VMID] == netKey
+	a.mu.Unlock()
+	if !done {
+		if err := a.plumb(in); err != nil {
+			return fmt.Errorf("network: %w", err)
+		}
+		a.mu.Lock()
+		a.plumbed[in.VMID] = netKey
+		a.mu.Unlock()
 	}
 	spec, err := a.spec(in, paths)
 	if err != nil {

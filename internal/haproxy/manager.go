@@ -119,6 +119,23 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 		}
 		return Result{Action: ActionNone, Process: proc}, nil
 	}
+	// A change the runtime API can make (members, weights, admin states)
+	// goes to the running process first, so traffic reflects it within a
+	// millisecond, and then to the files. The new file differs from the
+	// validated one only in typed server values, so it skips "haproxy -c".
+	if running && prevErr == nil {
+		if prevCfg, err := Render(prev); err == nil && bytes.Equal(prevCfg, onDisk) {
+			if change, err := Plan(prev, spec); err == nil && !change.Reload {
+				if err := m.client(paths.Socket).Apply(ctx, change.Commands); err == nil {
+					if _, err := install(paths, cfg, onDisk, state, prevState); err != nil {
+						return Result{}, err
+					}
+					return Result{Action: ActionRuntime, Commands: change.Commands, Process: proc}, nil
+				}
+				// Fall through: a reload brings the process to the file.
+			}
+		}
+	}
 	if err := m.validate(ctx, paths.Config, cfg); err != nil {
 		return Result{}, err
 	}
