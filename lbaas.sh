@@ -3,7 +3,7 @@
 #
 #   ./lbaas.sh up      install what is missing, build, run the all-in-one demo (root)
 #   ./lbaas.sh test    install what is missing, build, run every test (root for the data-plane tests)
-#   ./lbaas.sh bench   install what is missing, build, run the benchmarks and write bench/REPORT.md
+#   ./lbaas.sh bench   install what is missing, build, run the benchmarks and write bench/REPORT-*.md
 #
 # Setup installs Debian packages only when one is missing, so a second run
 # starts at once. Go comes from /usr/local/go (this machine's toolchain).
