@@ -28,7 +28,16 @@ const VMsPerInstance = 2
 type Controller struct {
 	st  *store.Store
 	log *slog.Logger
+	// leaderSince is when this controller took over. Until StartupGrace
+	// has passed, a node missing from the store may just not have beaten
+	// yet against a restarted server, so its VMs are not moved.
+	leaderSince time.Time
 }
+
+// StartupGrace is how long a new leader waits before it believes a node
+// is dead: agents need a heartbeat or two to re-register after the server
+// (and its embedded store) restarted.
+const StartupGrace = 2 * NodeTTL
 
 // New returns a controller.
 func New(st *store.Store, log *slog.Logger) *Controller {
@@ -48,6 +57,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		return err
 	}
 	c.log.Info("controller is leader")
+	c.leaderSince = time.Now()
 	rev := int64(0)
 	for ctx.Err() == nil {
 		select {
@@ -173,8 +183,10 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 	before := fmt.Sprint(si.VMs, si.Status, si.StatusDescription)
 	kept := si.VMs[:0]
 	for _, vm := range si.VMs {
-		if alive[vm.Node] {
+		if alive[vm.Node] || time.Since(c.leaderSince) < StartupGrace {
 			kept = append(kept, vm)
+		} else {
+			c.log.Info("node is not alive: dropping its VM", "pool", si.PoolID, "vm", vm.ID, "node", vm.Node, "role", vm.Role)
 		}
 	}
 	si.VMs = kept
@@ -182,6 +194,7 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 		// The survivor already holds the VIP (VRRP moved it); the record
 		// follows the traffic.
 		si.VMs[0].Role, si.VMs[0].Priority = model.RoleActive, model.PriorityActive
+		c.log.Info("promoting the surviving VM to active", "pool", si.PoolID, "vm", si.VMs[0].ID, "node", si.VMs[0].Node)
 	}
 	load := c.load()
 	for len(si.VMs) < VMsPerInstance {
@@ -202,6 +215,7 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 			role, prio = model.RoleActive, model.PriorityActive
 		}
 		si.VMs = append(si.VMs, model.SIVM{ID: uuid.NewString(), Node: best, Role: role, Priority: prio})
+		c.log.Info("scheduled a VM", "pool", si.PoolID, "vm", si.VMs[len(si.VMs)-1].ID, "node", best, "role", role)
 		load[best]++
 	}
 	switch len(si.VMs) {

@@ -27,6 +27,7 @@ import (
 	"lbaas/internal/model"
 	"lbaas/internal/netns"
 	"lbaas/internal/server"
+	"lbaas/internal/vrrp"
 )
 
 // Options configure a cluster.
@@ -56,6 +57,8 @@ type Cluster struct {
 	URL        string
 	AdminToken string
 	Fabric     *netns.Fabric
+
+	srvOpts server.Options
 
 	mu       sync.Mutex
 	agents   map[string]*Agent
@@ -100,8 +103,16 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if o.PublicCIDR == "" {
 		o.PublicCIDR = "172.24.4.0/24"
 	}
+	if err := claimDir(o.Dir); err != nil {
+		return nil, err
+	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		// The server's log goes beside the agents' logs.
+		f, err := os.OpenFile(filepath.Join(o.Dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		o.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	if o.Binary == "" {
 		exe, err := os.Executable()
@@ -109,9 +120,6 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			return nil, err
 		}
 		o.Binary = exe
-	}
-	if err := claimDir(o.Dir); err != nil {
-		return nil, err
 	}
 	c := &Cluster{o: o, agents: map[string]*Agent{}}
 	// Namespaces with our prefix are leftovers of a crashed run.
@@ -141,15 +149,18 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := auth.WriteFile(tokens, entries); err != nil {
 		return nil, err
 	}
-	srv, err := server.Start(ctx, server.Options{
+	c.srvOpts = server.Options{
 		Listen: o.Listen, AnalyticsListen: o.AnalyticsListen, DataDir: filepath.Join(o.Dir, "server"), TokensFile: tokens,
 		PublicNetwork: "Public", PublicCIDR: o.PublicCIDR, Logger: o.Logger,
-	})
+	}
+	srv, err := server.Start(ctx, c.srvOpts)
 	if err != nil {
 		return nil, err
 	}
 	c.Server = srv
 	c.URL = "http://" + srv.Addr
+	// A restart must find the same addresses.
+	c.srvOpts.Listen, c.srvOpts.AnalyticsListen = srv.Addr, srv.AnalyticsAddr
 	for _, n := range nodes {
 		roles := "compute"
 		if strings.HasPrefix(n, "network-") {
@@ -208,6 +219,28 @@ func (c *Cluster) nodeNames() []string {
 	return append(out, "network-1")
 }
 
+// StopServer stops the API server and the controller (the store's data
+// stays); agents and the data plane keep running without them.
+func (c *Cluster) StopServer() {
+	if c.Server != nil {
+		c.Server.Close()
+		c.Server = nil
+	}
+}
+
+// StartServer starts the API server again on the same data and address.
+func (c *Cluster) StartServer(ctx context.Context) error {
+	if c.Server != nil {
+		return nil
+	}
+	srv, err := server.Start(ctx, c.srvOpts)
+	if err != nil {
+		return err
+	}
+	c.Server = srv
+	return nil
+}
+
 // Agents returns the agent processes by node name.
 func (c *Cluster) Agents() map[string]*Agent {
 	c.mu.Lock()
@@ -253,6 +286,18 @@ func (c *Cluster) StartAgent(node string) error {
 	done := a.done
 	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
 	return nil
+}
+
+func (a *Agent) running() bool {
+	if a.done == nil {
+		return false
+	}
+	select {
+	case <-a.done:
+		return false
+	default:
+		return true
+	}
 }
 
 // StopAgent stops a node's agent (SIGTERM, or SIGKILL when hard), leaving
@@ -335,6 +380,7 @@ func (c *Cluster) removeLeftovers() {
 		for _, d := range mustGlob(filepath.Join(a.StateDir, "loadbalancer", "*")) {
 			paths := haproxy.DefaultPaths(a.StateDir, filepath.Base(d))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_ = vrrp.NewManager(vrrp.Options{}).Stop(ctx, vrrp.DefaultPaths(a.StateDir, filepath.Base(d)))
 			_ = haproxy.NewManager(haproxy.Options{}).Stop(ctx, paths)
 			cancel()
 			if ns := recordedNamespace(d); ns != "" {
@@ -366,6 +412,9 @@ func (c *Cluster) deleteLoadBalancers() {
 	for time.Now().Before(deadline) {
 		left := 0
 		for _, a := range c.Agents() {
+			if !a.running() {
+				continue // a killed node removes nothing; removeLeftovers will
+			}
 			d, _ := filepath.Glob(filepath.Join(a.StateDir, "loadbalancer", "*"))
 			left += len(d)
 		}

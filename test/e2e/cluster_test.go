@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"strings"
 	"testing"
@@ -74,6 +75,8 @@ func startTopo(t *testing.T) *topo {
 	tp := &topo{t: t, c: c, api: c.API(), prefix: prefix}
 	t.Cleanup(func() {
 		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "cluster", "server.log"))
+			t.Logf("--- server log (tail)\n%s", tail(string(b), 30))
 			for n := range c.Agents() {
 				t.Logf("--- log of %s (tail)\n%s", n, tail(c.AgentLog(n), 40))
 			}

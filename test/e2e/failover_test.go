@@ -1,0 +1,305 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// prober sends one request every interval (a new connection each time) to
+// a URL from the client namespace and records every outcome, bounded by
+// count and by its context.
+type prober struct {
+	mu      sync.Mutex
+	results []probeResult
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+type probeResult struct {
+	at time.Time
+	ok bool
+}
+
+// window is a run of failed requests, from the last success before it to
+// the first success after it.
+type window struct {
+	from, to time.Time
+	failures int
+}
+
+func (w window) length() time.Duration { return w.to.Sub(w.from) }
+
+func (tp *topo) probe(url string, every time.Duration, limit time.Duration) *prober {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	p := &prober{cancel: cancel, done: make(chan struct{})}
+	client := httpClient(tp.client, 300*time.Millisecond)
+	go func() {
+		defer close(p.done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for n := 0; n < int(limit/every)+1; n++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			body, err := bodyOf(client.Get(url))
+			ok := err == nil && strings.HasPrefix(body, "backend ")
+			p.mu.Lock()
+			p.results = append(p.results, probeResult{at: time.Now(), ok: ok})
+			p.mu.Unlock()
+		}
+	}()
+	return p
+}
+
+// stop ends the probe and returns its windows of failure.
+func (p *prober) stop() []window {
+	p.cancel()
+	<-p.done
+	return p.windows()
+}
+
+func (p *prober) windows() []window {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []window
+	var cur *window
+	var lastOK time.Time
+	for _, r := range p.results {
+		switch {
+		case !r.ok && cur == nil:
+			cur = &window{from: lastOK, failures: 1}
+			if lastOK.IsZero() {
+				cur.from = r.at
+			}
+		case !r.ok:
+			cur.failures++
+		case r.ok && cur != nil:
+			cur.to = r.at
+			out = append(out, *cur)
+			cur = nil
+		}
+		if r.ok {
+			lastOK = r.at
+		}
+	}
+	if cur != nil {
+		cur.to = time.Now()
+		out = append(out, *cur)
+	}
+	return out
+}
+
+func (p *prober) count() (ok, failed int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.results {
+		if r.ok {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return ok, failed
+}
+
+// waitProbeOK waits until the probe has seen n successes in a row.
+func (p *prober) waitOK(t *testing.T, n int, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		run := 0
+		for i := len(p.results) - 1; i >= 0 && p.results[i].ok; i-- {
+			run++
+		}
+		p.mu.Unlock()
+		if run >= n {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the load balancer did not answer %d requests in a row within %s", n, limit)
+}
+
+// killHAProxy kills an instance's HAProxy master and workers, as a crash.
+func killHAProxy(t *testing.T, in instance) {
+	t.Helper()
+	p := in.processOf(t)
+	for _, pid := range append(p.workers, p.master) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// failoverBound is generous: these machines are small and shared; the
+// benchmark, not the test, measures how fast failover is.
+const failoverBound = 3 * time.Second
+
+func TestActiveHAProxyDeathFailsOverToTheStandby(t *testing.T) {
+	tp := startTopo(t)
+	pool, vip, fip := tp.lb("ha", map[string]any{}, map[string]any{})
+	poolID := pool["id"].(string)
+	before := tp.active(poolID, vip["address"].(string))
+	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 60*time.Second)
+	p.waitOK(t, 20, 10*time.Second)
+
+	killHAProxy(t, before)
+	p.waitOK(t, 50, 10*time.Second)
+	after := tp.active(poolID, vip["address"].(string))
+	if after.node == before.node {
+		t.Fatalf("the VIP is still on %s after its HAProxy died", before.node)
+	}
+	// The agent restarts the dead HAProxy; the old active comes back as a
+	// standby and does not take the VIP back (no second interruption).
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && !pidAlive(masterOf(before)) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !pidAlive(masterOf(before)) {
+		t.Fatalf("the agent on %s did not restart the dead HAProxy", before.node)
+	}
+	time.Sleep(2 * time.Second)
+	ws := p.stop()
+	if now := tp.active(poolID, vip["address"].(string)); now.node != after.node {
+		t.Fatalf("the old active %s took the VIP back from %s", now.node, after.node)
+	}
+	if len(ws) != 1 {
+		t.Fatalf("want exactly one failure window (the failover), got %d: %v", len(ws), ws)
+	}
+	t.Logf("HAProxy death: traffic moved from %s to %s; failure window %s (%d failed requests)", before.node, after.node, ws[0].length().Round(time.Millisecond), ws[0].failures)
+	if ws[0].length() > failoverBound {
+		t.Fatalf("failover took %s (bound %s)", ws[0].length(), failoverBound)
+	}
+}
+
+func masterOf(in instance) int {
+	pid, _ := readPid(in.dir + "/haproxy.pid")
+	return pid
+}
+
+func TestActiveNodeDeathFailsOverAndThePairIsRepaired(t *testing.T) {
+	tp := startTopo(t)
+	pool, vip, fip := tp.lb("node", map[string]any{}, map[string]any{})
+	poolID := pool["id"].(string)
+	before := tp.active(poolID, vip["address"].(string))
+	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 60*time.Second)
+	p.waitOK(t, 20, 10*time.Second)
+
+	killed := time.Now()
+	if _, err := tp.c.KillNode(before.node); err != nil {
+		t.Fatal(err)
+	}
+	p.waitOK(t, 30, 10*time.Second)
+	// The controller notices the dead node (its lease expires), promotes
+	// the survivor and puts a new standby on the third node.
+	var whole time.Duration
+	for time.Since(killed) < 20*time.Second {
+		ins := tp.instances(poolID)
+		nodes := map[string]bool{}
+		for _, in := range ins {
+			if in.node != before.node {
+				nodes[in.node] = true
+			}
+		}
+		si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance")
+		if err == nil && len(nodes) == 2 && si["status"] == "ACTIVE" && !strings.Contains(fmt.Sprint(si["ha"]), before.node) {
+			whole = time.Since(killed)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ws := p.stop()
+	if whole == 0 {
+		si, _ := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance")
+		t.Fatalf("the pair was not whole again within 20s: %v", si)
+	}
+	if len(ws) != 1 {
+		t.Fatalf("want exactly one failure window, got %v", ws)
+	}
+	t.Logf("node death of %s: failure window %s (%d failed requests); pair whole again after %s", before.node, ws[0].length().Round(time.Millisecond), ws[0].failures, whole.Round(time.Millisecond))
+	if ws[0].length() > failoverBound {
+		t.Fatalf("failover took %s (bound %s)", ws[0].length(), failoverBound)
+	}
+	if whole > 10*time.Second {
+		t.Fatalf("repair took %s", whole)
+	}
+}
+
+func TestFailoverNeedsNoControlPlane(t *testing.T) {
+	tp := startTopo(t)
+	pool, vip, fip := tp.lb("nocp", map[string]any{}, map[string]any{})
+	before := tp.active(pool["id"].(string), vip["address"].(string))
+	tp.c.StopServer() // API server and controller gone
+	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 30*time.Second)
+	p.waitOK(t, 20, 10*time.Second)
+	killHAProxy(t, before)
+	p.waitOK(t, 50, 10*time.Second)
+	ws := p.stop()
+	if len(ws) != 1 || ws[0].length() > failoverBound {
+		t.Fatalf("with the control plane stopped, want one failover window under %s, got %v", failoverBound, ws)
+	}
+	t.Logf("failover with the API server and controller stopped: %s (%d failed requests)", ws[0].length().Round(time.Millisecond), ws[0].failures)
+	if err := tp.c.StartServer(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRestartsOfAgentsAndServerDoNotInterruptTraffic(t *testing.T) {
+	tp := startTopo(t)
+	pool, vip, fip := tp.lb("restarts", map[string]any{}, map[string]any{})
+	poolID := pool["id"].(string)
+	before := tp.active(poolID, vip["address"].(string))
+	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 60*time.Second)
+	p.waitOK(t, 20, 10*time.Second)
+	for _, in := range tp.instances(poolID) {
+		tp.c.StopAgent(in.node, false)
+		if err := tp.c.StartAgent(in.node); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tp.c.StopServer()
+	time.Sleep(time.Second)
+	if err := tp.c.StartServer(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Both together: the agent of the active while the server is down.
+	tp.c.StopServer()
+	tp.c.StopAgent(before.node, true)
+	if err := tp.c.StartAgent(before.node); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if err := tp.c.StartServer(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tp.waitStatus("/v2.0/lb/pools/"+poolID, "pool", "ACTIVE", 20*time.Second)
+	time.Sleep(2 * time.Second) // the controller and agents have converged again
+	ws := p.stop()
+	ok, failed := p.count()
+	if len(ws) != 0 || failed != 0 {
+		t.Fatalf("restarts interrupted traffic: %d failed of %d, windows %v", failed, ok+failed, ws)
+	}
+	if after := tp.active(poolID, vip["address"].(string)); after.node != before.node {
+		t.Fatalf("restarts caused a failover from %s to %s", before.node, after.node)
+	}
+	if si, _ := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance"); si["status"] != "ACTIVE" {
+		t.Fatalf("service instance after restarts: %v", si)
+	}
+	t.Logf("agents restarted, server restarted, both at once: %d requests, 0 failed, VIP stayed on %s", ok, before.node)
+}
+
+func readPid(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
