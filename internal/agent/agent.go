@@ -268,6 +268,14 @@ func (a *Agent) observeAndReport(ctx context.Context) {
 		}
 		if st.State != "ERROR" {
 			st = a.observeInstance(in, st)
+			if st.State == "ERROR" {
+				// HAProxy died or hangs: rebuild now rather than at the
+				// next periodic pass, so the pair is whole again fast.
+				select {
+				case a.kick <- struct{}{}:
+				default:
+				}
+			}
 		}
 		rep.VMs = append(rep.VMs, st)
 	}
