@@ -18,7 +18,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), agentCommand(), upCommand(), benchCommand(), pingCheckCommand())
+	root.AddCommand(serverCommand(), agentCommand(), upCommand(), benchCommand(), pingCheckCommand(), arbiterCommand())
 	cli.Register(root)
 	if err := root.Execute(); err != nil {
 		if !cli.Reported(err) {

@@ -19,6 +19,7 @@ func (a *Agent) applyRouter(r agentapi.Router) (map[string]string, error) {
 		return nil, err
 	}
 	nets := append([]agentapi.Network{r.External}, r.Internal...)
+	ifnames := map[string]string{}
 	for i, nw := range nets {
 		if err := a.ensureNetwork(nw); err != nil {
 			return nil, err
@@ -35,6 +36,10 @@ func (a *Agent) applyRouter(r agentapi.Router) (map[string]string, error) {
 		if err := a.o.Fabric.Attach(netns.AttachSpec{Namespace: a.o.RouterNamespace, IfName: ifname, NetworkID: nw.ID, Address: netip.PrefixFrom(gw, prefix.Bits())}); err != nil {
 			return nil, err
 		}
+		ifnames[nw.SubnetID] = ifname
+	}
+	if err := a.applyArbiter(r, ifnames); err != nil {
+		return nil, err
 	}
 	rules := make([]netns.NATRule, 0, len(r.FloatingIPs))
 	fips := map[string]string{}

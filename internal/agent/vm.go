@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -80,7 +81,7 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 	if err := writeFileAtomic(filepath.Join(paths.Dir, "vm.json"), rec, 0o600); err != nil {
 		return err
 	}
-	netKey := fmt.Sprint(in.Namespace, in.VIPNetwork, in.PoolNetwork, in.VIPNetAddress, in.PoolNetAddress, in.ExternalCIDRs)
+	netKey := fmt.Sprint(in.Namespace, in.VIPNetwork, in.PoolNetwork, in.VIPNetAddress, in.PoolNetAddress, in.VIPNetMAC, in.PoolNetMAC, in.ExternalCIDRs)
 	a.mu.Lock()
 	done := a.plumbed[in.VMID] == netKey
 	a.mu.Unlock()
@@ -122,6 +123,11 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 		if pp, err := netip.ParsePrefix(p.VIPNetAddress); err == nil {
 			peers = append(peers, pp.Addr())
 		}
+	}
+	// The router listens too: its arbiter follows the adverts to decide
+	// which VM gets the VIP's traffic (internal/arbiter).
+	if gw, err := netip.ParseAddr(in.VIPNetwork.GatewayIP); err == nil && len(peers) > 0 {
+		peers = append(peers, gw)
 	}
 	if a.vrrp == nil || len(peers) == 0 {
 		if a.vrrp != nil {
@@ -183,18 +189,18 @@ func (a *Agent) plumb(in agentapi.Instance) error {
 	if err := netns.SetSysctl(in.Namespace, "net.ipv4.ip_nonlocal_bind", "1"); err != nil {
 		return err
 	}
-	if err := a.attach(in.Namespace, ifVIP, in.VIPNetwork, in.VIPNetAddress, in.ExternalCIDRs); err != nil {
+	if err := a.attach(in.Namespace, ifVIP, in.VIPNetwork, in.VIPNetAddress, in.VIPNetMAC, in.ExternalCIDRs); err != nil {
 		return err
 	}
 	if in.PoolNetwork.ID != in.VIPNetwork.ID {
-		if err := a.attach(in.Namespace, ifPool, in.PoolNetwork, in.PoolNetAddress, nil); err != nil {
+		if err := a.attach(in.Namespace, ifPool, in.PoolNetwork, in.PoolNetAddress, in.PoolNetMAC, nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (a *Agent) attach(ns, ifname string, nw agentapi.Network, addr string, routes []string) error {
+func (a *Agent) attach(ns, ifname string, nw agentapi.Network, addr, mac string, routes []string) error {
 	if err := a.ensureNetwork(nw); err != nil {
 		return err
 	}
@@ -203,6 +209,9 @@ func (a *Agent) attach(ns, ifname string, nw agentapi.Network, addr string, rout
 		return fmt.Errorf("address %q: %w", addr, err)
 	}
 	spec := netns.AttachSpec{Namespace: ns, IfName: ifname, NetworkID: nw.ID, Address: p}
+	if hw, err := net.ParseMAC(mac); err == nil {
+		spec.MAC = hw // the port's MAC: the router's arbiter pins the VIP to it
+	}
 	if gw, err := netip.ParseAddr(nw.GatewayIP); err == nil {
 		own := netip.MustParsePrefix(nw.CIDR)
 		for _, r := range routes {

@@ -71,6 +71,10 @@ type Instance struct {
 	// form) on the two networks.
 	VIPNetAddress  string `json:"vip_net_address"`
 	PoolNetAddress string `json:"pool_net_address"`
+	// VIPNetMAC and PoolNetMAC are the MACs of this VM's ports; the
+	// router's arbiter pins the VIP to the holder's VIP-network MAC.
+	VIPNetMAC  string `json:"vip_net_mac"`
+	PoolNetMAC string `json:"pool_net_mac"`
 	// Peers are the other VMs of the service instance.
 	Peers []Peer `json:"peers"`
 	// ExternalCIDRs are reached through the VIP network's gateway (the
@@ -103,6 +107,23 @@ type Router struct {
 	// Internal are the networks that VIPs live on.
 	Internal    []Network    `json:"internal"`
 	FloatingIPs []FloatingIP `json:"floating_ips"`
+	// VIPs are arbitrated: the router sends each one's traffic to the VM
+	// that holds it (see internal/arbiter).
+	VIPs []RouterVIP `json:"vips"`
+}
+
+// RouterVIP is a VIP and the VMs that may hold it.
+type RouterVIP struct {
+	Address   string         `json:"address"`
+	NetworkID string         `json:"network_id"`
+	SubnetID  string         `json:"subnet_id"`
+	Members   []RouterMember `json:"members"`
+}
+
+// RouterMember is one VM's address and MAC on the VIP network.
+type RouterMember struct {
+	Address string `json:"address"`
+	MAC     string `json:"mac"`
 }
 
 // FloatingIP maps a public address to a fixed one.

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"crypto/sha256"
+	"net/netip"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
@@ -84,6 +85,26 @@ func router(st *store.Store) *agentapi.Router {
 		}
 	}
 	sort.Slice(r.Internal, func(i, j int) bool { return r.Internal[i].SubnetID < r.Internal[j].SubnetID })
+	for _, se := range st.List(model.KindServiceInstance) {
+		si := se.Obj.(*model.ServiceInstance)
+		ve, ok := st.Get(model.KindVIP, si.VIPID)
+		if !ok {
+			continue
+		}
+		v := ve.Obj.(*model.VIP)
+		nw, err := network(st, v.SubnetID)
+		if err != nil {
+			continue
+		}
+		rv := agentapi.RouterVIP{Address: v.Address, NetworkID: nw.ID, SubnetID: nw.SubnetID}
+		for _, vm := range si.VMs {
+			addr, mac := vmPort(st, vm.ID, nw)
+			if p, err := netip.ParsePrefix(addr); err == nil && mac != "" {
+				rv.Members = append(rv.Members, agentapi.RouterMember{Address: p.Addr().String(), MAC: mac})
+			}
+		}
+		r.VIPs = append(r.VIPs, rv)
+	}
 	for _, fe := range st.List(model.KindFloatingIP) {
 		f := fe.Obj.(*model.FloatingIP)
 		if f.PortID == "" || f.FixedIPAddress == "" {

@@ -34,14 +34,21 @@ func network(st *store.Store, subnetID string) (agentapi.Network, error) {
 
 // vmAddress returns the address (CIDR form) of a VM's port on a subnet.
 func vmAddress(st *store.Store, vmID string, nw agentapi.Network) string {
+	a, _ := vmPort(st, vmID, nw)
+	return a
+}
+
+// vmPort returns the address (CIDR form) and MAC of a VM's port on a subnet.
+func vmPort(st *store.Store, vmID string, nw agentapi.Network) (string, string) {
 	for _, pe := range st.ByIndex(model.KindPort, store.IdxDevice, vmID) {
-		for _, f := range pe.Obj.(*model.Port).FixedIPs {
+		p := pe.Obj.(*model.Port)
+		for _, f := range p.FixedIPs {
 			if f.SubnetID == nw.SubnetID {
-				return f.IPAddress + "/" + prefixLen(nw.CIDR)
+				return f.IPAddress + "/" + prefixLen(nw.CIDR), p.MACAddress
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func prefixLen(cidr string) string {
@@ -112,8 +119,8 @@ func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (a
 	if in.PoolNetwork, err = network(st, in.Pool.SubnetID); err != nil {
 		return in, err
 	}
-	in.VIPNetAddress = vmAddress(st, vm.ID, in.VIPNetwork)
-	in.PoolNetAddress = vmAddress(st, vm.ID, in.PoolNetwork)
+	in.VIPNetAddress, in.VIPNetMAC = vmPort(st, vm.ID, in.VIPNetwork)
+	in.PoolNetAddress, in.PoolNetMAC = vmPort(st, vm.ID, in.PoolNetwork)
 	if in.VIPNetAddress == "" || in.PoolNetAddress == "" {
 		return in, fmt.Errorf("VM %s has no port yet", vm.ID)
 	}

@@ -5,6 +5,7 @@
 package ipam
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/netip"
 
@@ -93,4 +94,12 @@ func pick(sn *model.Subnet, used, taken map[netip.Addr]bool, fromTop bool) (neti
 		}
 	}
 	return netip.Addr{}, &ErrExhausted{SubnetID: sn.ID}
+}
+
+// RandomMAC returns a locally administered unicast MAC address in the
+// prefix OpenStack uses for ports.
+func RandomMAC() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("fa:16:3e:%02x:%02x:%02x", b[0], b[1], b[2])
 }

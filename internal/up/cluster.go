@@ -377,6 +377,12 @@ func (c *Cluster) Close() {
 // file (checked against /proc) and the instances' namespaces.
 func (c *Cluster) removeLeftovers() {
 	for _, a := range c.Agents() {
+		// A network node's arbiter.
+		for _, pidFile := range mustGlob(filepath.Join(a.StateDir, "router", "*.pid")) {
+			if pid, ok := ownedPid(pidFile, a.StateDir); ok {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
 		for _, d := range mustGlob(filepath.Join(a.StateDir, "loadbalancer", "*")) {
 			paths := haproxy.DefaultPaths(a.StateDir, filepath.Base(d))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

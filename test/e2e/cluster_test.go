@@ -77,7 +77,11 @@ func startTopo(t *testing.T) *topo {
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(dir, "cluster", "server.log"))
 			t.Logf("--- server log (tail)\n%s", tail(string(b), 30))
-			for n := range c.Agents() {
+			for n, a := range c.Agents() {
+				for _, kl := range globAll(filepath.Join(a.StateDir, "loadbalancer", "*", "keepalived", "keepalived.log")) {
+					b, _ := os.ReadFile(kl)
+					t.Logf("--- keepalived of %s (tail)\n%s", n, tail(string(b), 15))
+				}
 				t.Logf("--- log of %s (tail)\n%s", n, tail(c.AgentLog(n), 40))
 			}
 		}
@@ -283,4 +287,9 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+func globAll(pattern string) []string {
+	m, _ := filepath.Glob(pattern)
+	return m
 }

@@ -143,7 +143,7 @@ func killHAProxy(t *testing.T, in instance) {
 // benchmark, not the test, measures how fast failover is.
 const failoverBound = 3 * time.Second
 
-func TestActiveHAProxyDeathFailsOverToTheStandby(t *testing.T) {
+func TestActiveHAProxyDeathEndsWithinTheBound(t *testing.T) {
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("ha", map[string]any{}, map[string]any{})
 	poolID := pool["id"].(string)
@@ -153,12 +153,11 @@ func TestActiveHAProxyDeathFailsOverToTheStandby(t *testing.T) {
 
 	killHAProxy(t, before)
 	p.waitOK(t, 50, 10*time.Second)
+	// Either keepalived saw the death and the standby took the VIP, or the
+	// agent rebuilt the HAProxy before keepalived's process tracking
+	// counted it gone; both end the outage, and neither may be followed by
+	// a second one when the old active is back.
 	after := tp.active(poolID, vip["address"].(string))
-	if after.node == before.node {
-		t.Fatalf("the VIP is still on %s after its HAProxy died", before.node)
-	}
-	// The agent restarts the dead HAProxy; the old active comes back as a
-	// standby and does not take the VIP back (no second interruption).
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) && !pidAlive(masterOf(before)) {
 		time.Sleep(100 * time.Millisecond)
@@ -169,12 +168,12 @@ func TestActiveHAProxyDeathFailsOverToTheStandby(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	ws := p.stop()
 	if now := tp.active(poolID, vip["address"].(string)); now.node != after.node {
-		t.Fatalf("the old active %s took the VIP back from %s", now.node, after.node)
+		t.Fatalf("the VIP moved again, from %s to %s, after the old active came back", after.node, now.node)
 	}
 	if len(ws) != 1 {
-		t.Fatalf("want exactly one failure window (the failover), got %d: %v", len(ws), ws)
+		t.Fatalf("want exactly one failure window, got %d: %v", len(ws), ws)
 	}
-	t.Logf("HAProxy death: traffic moved from %s to %s; failure window %s (%d failed requests)", before.node, after.node, ws[0].length().Round(time.Millisecond), ws[0].failures)
+	t.Logf("HAProxy death on %s: the VIP is now on %s; failure window %s (%d failed requests)", before.node, after.node, ws[0].length().Round(time.Millisecond), ws[0].failures)
 	if ws[0].length() > failoverBound {
 		t.Fatalf("failover took %s (bound %s)", ws[0].length(), failoverBound)
 	}
@@ -238,16 +237,25 @@ func TestFailoverNeedsNoControlPlane(t *testing.T) {
 	pool, vip, fip := tp.lb("nocp", map[string]any{}, map[string]any{})
 	before := tp.active(pool["id"].(string), vip["address"].(string))
 	tp.c.StopServer() // API server and controller gone
+	// And the active's agent, so that nothing rebuilds the HAProxy: only
+	// VRRP between the two VMs can move the VIP.
+	tp.c.StopAgent(before.node, false)
 	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 30*time.Second)
 	p.waitOK(t, 20, 10*time.Second)
 	killHAProxy(t, before)
 	p.waitOK(t, 50, 10*time.Second)
 	ws := p.stop()
+	if after := tp.active(pool["id"].(string), vip["address"].(string)); after.node == before.node {
+		t.Fatalf("the VIP stayed on %s, whose HAProxy is dead", before.node)
+	}
 	if len(ws) != 1 || ws[0].length() > failoverBound {
 		t.Fatalf("with the control plane stopped, want one failover window under %s, got %v", failoverBound, ws)
 	}
 	t.Logf("failover with the API server and controller stopped: %s (%d failed requests)", ws[0].length().Round(time.Millisecond), ws[0].failures)
 	if err := tp.c.StartServer(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tp.c.StartAgent(before.node); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,12 +1,11 @@
 package neutron
 
 import (
-	"crypto/rand"
-	"fmt"
 	"net/http"
 	"net/netip"
 
 	"lbaas/internal/api/auth"
+	"lbaas/internal/ipam"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -59,7 +58,7 @@ func (s *Server) createVIP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	port := &model.Port{Meta: s.newMeta(tenant), Name: "vip-" + v.ID, DeviceOwner: model.DeviceOwnerLoadBalancer, DeviceID: v.ID, AdminStateUp: true, MACAddress: randomMAC()}
+	port := &model.Port{Meta: s.newMeta(tenant), Name: "vip-" + v.ID, DeviceOwner: model.DeviceOwnerLoadBalancer, DeviceID: v.ID, AdminStateUp: true, MACAddress: ipam.RandomMAC()}
 	v.PortID = port.ID
 	wantAddr := v.Address
 	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
@@ -94,14 +93,6 @@ func (s *Server) createVIP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeOne(w, vipRes, http.StatusCreated, v.ID)
-}
-
-// randomMAC returns a locally administered unicast MAC address.
-func randomMAC() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	b[0] = (b[0] | 0x02) & 0xfe
-	return fmt.Sprintf("fa:16:3e:%02x:%02x:%02x", b[3], b[4], b[5])
 }
 
 func (s *Server) updateVIP(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,102 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"lbaas/internal/agentapi"
+	"lbaas/internal/arbiter"
+	"lbaas/internal/netns"
+	"lbaas/internal/vrrp"
+)
+
+// arbiterDir holds the arbiter's config, pid file and log.
+func (a *Agent) arbiterDir() string { return filepath.Join(a.o.StateDir, "router") }
+
+// applyArbiter writes the arbiter's config (the VIPs, their VMs' addresses
+// and MACs, the router interface of each VIP network) and makes sure the
+// arbiter process runs. The arbiter is a process of its own, like HAProxy,
+// so that restarting the agent does not pause it.
+func (a *Agent) applyArbiter(r agentapi.Router, ifnames map[string]string) error {
+	dir := a.arbiterDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	cfg := arbiter.Config{AdvertTimeout: a.advertTimeout()}
+	for _, v := range r.VIPs {
+		addr, err := netip.ParseAddr(v.Address)
+		if err != nil || ifnames[v.SubnetID] == "" {
+			continue
+		}
+		av := arbiter.VIP{Address: addr, Interface: ifnames[v.SubnetID]}
+		for _, m := range v.Members {
+			if ma, err := netip.ParseAddr(m.Address); err == nil {
+				av.Members = append(av.Members, arbiter.Member{Address: ma, MAC: m.MAC})
+			}
+		}
+		cfg.VIPs = append(cfg.VIPs, av)
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "arbiter.json")
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, b) {
+		if err := writeFileAtomic(path, b, 0o600); err != nil {
+			return err
+		}
+	}
+	if _, ok := a.arbiterPID(); ok {
+		return nil
+	}
+	logf, err := os.OpenFile(filepath.Join(dir, "arbiter.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(a.o.Executable, "vrrp-arbiter", "--namespace", a.o.RouterNamespace, "--config", path, "--pid-file", filepath.Join(dir, "arbiter.pid"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := netns.StartProcess(a.o.RouterNamespace, cmd); err != nil {
+		return fmt.Errorf("start the arbiter: %w", err)
+	}
+	go func() { _ = cmd.Wait() }() // reap it if it dies while we run
+	a.log.Info("arbiter started", "pid", cmd.Process.Pid)
+	return nil
+}
+
+// advertTimeout is how long the arbiter lets a holder be silent: a bit
+// more than keepalived's own master-down interval.
+func (a *Agent) advertTimeout() time.Duration {
+	adv := a.o.AdvertInterval
+	if adv <= 0 {
+		adv = vrrp.DefaultAdvertInterval
+	}
+	return adv*7/2 + 10*time.Millisecond
+}
+
+// arbiterPID returns the running arbiter's pid, checked against its
+// command line so that a recycled pid is never taken for it.
+func (a *Agent) arbiterPID() (int, bool) {
+	b, err := os.ReadFile(filepath.Join(a.arbiterDir(), "arbiter.pid"))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 || syscall.Kill(pid, 0) != nil {
+		return 0, false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte(filepath.Join(a.arbiterDir(), "arbiter.json"))) {
+		return 0, false
+	}
+	return pid, true
+}

@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"lbaas/internal/agent"
+	"lbaas/internal/haproxy"
+	"lbaas/internal/netns"
+)
+
+// partition drops VRRP between two instances, in both directions, inside
+// their own namespaces: each stops hearing the other while the router
+// still hears both.
+func partition(t *testing.T, a, b instance, aAddr, bAddr string) func() {
+	t.Helper()
+	rule := func(in instance, from string) {
+		script := fmt.Sprintf("table ip lbt_partition {\n chain in {\n  type filter hook input priority 0;\n  ip saddr %s ip protocol 112 drop\n }\n}\n", from)
+		cmd := exec.Command("ip", "netns", "exec", in.namespace, "nft", "-f", "-")
+		cmd.Stdin = strings.NewReader(script)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("partition %s: %v %s", in.namespace, err, out)
+		}
+	}
+	rule(a, bAddr)
+	rule(b, aAddr)
+	return func() {
+		for _, in := range []instance{a, b} {
+			_ = exec.Command("ip", "netns", "exec", in.namespace, "nft", "delete", "table", "ip", "lbt_partition").Run()
+		}
+	}
+}
+
+// sessions is the total of sessions an instance's frontend served.
+func (tp *topo) sessions(t *testing.T, in instance, poolID string) uint64 {
+	t.Helper()
+	sock := filepath.Join(agent.RunDir(tp.c.Agents()[in.node].StateDir), poolID+".sock")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := haproxy.Client{Socket: sock}.ShowStat(ctx)
+	if err != nil {
+		t.Fatalf("stats of %s: %v", in.node, err)
+	}
+	for _, f := range st.Frontends {
+		if f.Proxy == haproxy.FrontendName(poolID) {
+			return f.TotalSessions
+		}
+	}
+	t.Fatalf("no frontend in the stats of %s", in.node)
+	return 0
+}
+
+func holdsVIP(in instance, vip string) bool {
+	addrs, _ := netns.Addresses(in.namespace, "vip0")
+	for _, a := range addrs {
+		if a.Addr().String() == vip {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPartitionBetweenTheVMsCreatesNoSecondActive cuts VRRP between the
+// two VMs of a load balancer (the router still reaches both). The standby
+// stops hearing the active and becomes MASTER too; the router's arbiter
+// keeps sending the VIP's traffic to the VM that held it, so the second
+// MASTER serves nothing and no request fails.
+func TestPartitionBetweenTheVMsCreatesNoSecondActive(t *testing.T) {
+	tp := startTopo(t)
+	pool, vip, fip := tp.lb("split", map[string]any{}, map[string]any{})
+	poolID, vipAddr := pool["id"].(string), vip["address"].(string)
+	active := tp.active(poolID, vipAddr)
+	var standby instance
+	for _, in := range tp.instances(poolID) {
+		if in.node != active.node {
+			standby = in
+		}
+	}
+	addrOf := func(in instance) string {
+		addrs, _ := netns.Addresses(in.namespace, "vip0")
+		for _, a := range addrs {
+			if a.Addr().String() != vipAddr {
+				return a.Addr().String()
+			}
+		}
+		t.Fatalf("no own address on %s", in.namespace)
+		return ""
+	}
+	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 60*time.Second)
+	p.waitOK(t, 30, 10*time.Second)
+	standbyBefore := tp.sessions(t, standby, poolID)
+
+	heal := partition(t, active, standby, addrOf(active), addrOf(standby))
+	defer heal()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && !holdsVIP(standby, vipAddr) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !holdsVIP(standby, vipAddr) || !holdsVIP(active, vipAddr) {
+		t.Fatalf("the partition did not make both VMs MASTER (active holds VIP: %v, standby: %v); the test proves nothing", holdsVIP(active, vipAddr), holdsVIP(standby, vipAddr))
+	}
+	time.Sleep(3 * time.Second) // both MASTER, both sending gratuitous ARPs
+	served := tp.sessions(t, standby, poolID) - standbyBefore
+	heal()
+	time.Sleep(time.Second)
+	ws := p.stop()
+	ok, failed := p.count()
+	t.Logf("partition: both VMs held the VIP for 3s; the second MASTER (%s) served %d sessions; %d requests, %d failed", standby.node, served, ok+failed, failed)
+	if served != 0 {
+		t.Fatalf("the second MASTER on %s took %d sessions", standby.node, served)
+	}
+	if failed != 0 || len(ws) != 0 {
+		t.Fatalf("requests failed during the partition: %d, windows %v", failed, ws)
+	}
+	// After healing, one VM yields; traffic keeps flowing (checked above)
+	// and a single VM holds the VIP again.
+	deadline = time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && holdsVIP(active, vipAddr) && holdsVIP(standby, vipAddr) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if holdsVIP(active, vipAddr) && holdsVIP(standby, vipAddr) {
+		t.Fatal("both VMs still hold the VIP after the partition healed")
+	}
+}
