@@ -2,9 +2,9 @@ package controller
 
 import (
 	"crypto/sha256"
-	"net/netip"
 	"encoding/hex"
 	"encoding/json"
+	"net/netip"
 	"slices"
 	"sort"
 
