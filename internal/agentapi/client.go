@@ -12,6 +12,11 @@ import (
 	"time"
 )
 
+// defaultHTTP bounds every call, long polls included (the server answers
+// those within 25 s), so a vanished server never hangs the agent. It is
+// never modified.
+var defaultHTTP = &http.Client{Timeout: 40 * time.Second}
+
 // Client is the agent's side of the agent API.
 type Client struct {
 	// BaseURL is the API root, e.g. http://127.0.0.1:9696.
@@ -45,7 +50,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (http
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = defaultHTTP
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -55,11 +55,12 @@ type Running struct {
 	// AdminToken is set when this start created the tokens file.
 	AdminToken string
 
-	srv      *http.Server
-	embedded *store.Embedded
-	cli      *clientv3.Client
-	log      *slog.Logger
-	stops    []func()
+	srv        *http.Server
+	cancelBase context.CancelFunc
+	embedded   *store.Embedded
+	cli        *clientv3.Client
+	log        *slog.Logger
+	stops      []func()
 }
 
 // Start opens the store, creates the public network if needed and starts
@@ -130,7 +131,12 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		return nil, fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
 	run.Addr = ln.Addr().String()
-	run.srv = &http.Server{Handler: run.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	// Requests run under a context that Close cancels: agents' long polls
+	// end at once instead of holding the shutdown (and the agents) up.
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	run.cancelBase = cancelBase
+	run.srv = &http.Server{Handler: run.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return baseCtx }}
 	go func() {
 		if err := run.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API server stopped", "err", err)
@@ -159,8 +165,11 @@ func (r *Running) Close() {
 		r.stops[i]()
 	}
 	if r.srv != nil {
+		r.cancelBase()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = r.srv.Shutdown(ctx)
+		if err := r.srv.Shutdown(ctx); err != nil {
+			_ = r.srv.Close()
+		}
 		cancel()
 	}
 	if r.Store != nil {
