@@ -47,6 +47,8 @@ type Options struct {
 	Binary string
 	// PublicCIDR is the external network's subnet (default 172.24.4.0/24).
 	PublicCIDR string
+	// AdvertInterval is the agents' VRRP advert interval (0: default).
+	AdvertInterval time.Duration
 	Logger     *slog.Logger
 }
 
@@ -170,6 +172,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		a.args = []string{"agent", "--node", n, "--server", c.URL, "--token-file", filepath.Join(o.Dir, n+".token"),
 			"--state-dir", a.StateDir, "--roles", roles, "--fabric-namespace", c.FabricNamespace(),
 			"--router-namespace", c.RouterNamespace(), "--log-level", "info"}
+		if o.AdvertInterval > 0 {
+			a.args = append(a.args, "--advert-interval", o.AdvertInterval.String())
+		}
 		c.agents[n] = a
 		if err := c.StartAgent(n); err != nil {
 			c.Close()
