@@ -56,9 +56,15 @@ func (n *Nodes) Beat(ctx context.Context, name, version string, roles []string) 
 	cli := n.st.Client()
 	if id, ok := n.leases[name]; ok && slices.Equal(n.roles[name], roles) {
 		if _, err := cli.KeepAliveOnce(ctx, id); err == nil {
-			if _, alive := n.st.Get(model.KindNode, name); alive {
+			// Renewing our lease keeps the node alive only if the record
+			// is attached to it (another server may have re-attached it).
+			if e, ok := n.st.Get(model.KindNode, name); ok && e.Obj.(*model.Node).LeaseID == int64(id) {
 				return nil
 			}
+			now := time.Now().UTC()
+			node := &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Name: name, Version: version, Roles: roles, Alive: true, Registered: now, LastSeen: now, LeaseID: int64(id)}
+			_, err := n.st.Commit(ctx, new(store.Txn).PutWithLease(model.KindNode, node, id))
+			return err
 		}
 	}
 	lease, err := cli.Grant(ctx, int64((n.ttl+time.Second-1)/time.Second))
@@ -66,7 +72,7 @@ func (n *Nodes) Beat(ctx context.Context, name, version string, roles []string) 
 		return fmt.Errorf("grant lease: %w", err)
 	}
 	now := time.Now().UTC()
-	node := &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Name: name, Version: version, Roles: roles, Alive: true, Registered: now, LastSeen: now}
+	node := &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Name: name, Version: version, Roles: roles, Alive: true, Registered: now, LastSeen: now, LeaseID: int64(lease.ID)}
 	if _, err := n.st.Commit(ctx, new(store.Txn).PutWithLease(model.KindNode, node, lease.ID)); err != nil {
 		return err
 	}

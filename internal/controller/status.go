@@ -80,9 +80,13 @@ func InstanceStatus(st *store.Store, poolID string) Status {
 		waiting = append(waiting, "waiting for VRRP to elect the VM that holds the VIP")
 	}
 	if len(waiting) > 0 {
-		st := model.StatusPendingUpdate
-		if len(serving) == 0 {
-			st = model.StatusPendingCreate
+		// PENDING_CREATE until some VM has served; after that a change is
+		// an update of something running.
+		st := model.StatusPendingCreate
+		for _, r := range reps {
+			if r.State == model.VMServing {
+				st = model.StatusPendingUpdate
+			}
 		}
 		return Status{st, strings.Join(waiting, "; ")}
 	}

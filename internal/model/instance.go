@@ -37,10 +37,13 @@ type SIVM struct {
 // store; the object itself records what the agent said about itself.
 type Node struct {
 	Meta
-	Name       string    `json:"name"`
-	Address    string    `json:"address"`
-	Version    string    `json:"version"`
-	Roles      []string  `json:"roles"`
+	Name    string   `json:"name"`
+	Address string   `json:"address"`
+	Version string   `json:"version"`
+	Roles   []string `json:"roles"`
+	// LeaseID is the etcd lease the record is attached to; a server that
+	// renews another lease re-attaches the record to its own.
+	LeaseID    int64     `json:"lease_id"`
 	LastSeen   time.Time `json:"last_seen"`
 	Alive      bool      `json:"alive"`
 	Registered time.Time `json:"registered"`

@@ -28,7 +28,8 @@ import (
 var ErrConflict = errors.New("store: concurrent modification")
 
 const (
-	objPrefix = "/lbaas/obj/"
+	rootPrefix = "/lbaas/"
+	objPrefix  = "/lbaas/obj/"
 	idxPrefix = "/lbaas/idx/"
 )
 
@@ -139,7 +140,10 @@ func (s *Store) watchLoop(ctx context.Context) {
 		s.mu.RLock()
 		from := s.rev + 1
 		s.mu.RUnlock()
-		wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), objPrefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify())
+		// The whole /lbaas/ tree, not only objects: a transaction of
+		// claims alone, or an election key, must advance the cache's
+		// revision too, or a writer waiting for its revision would wait.
+		wch := s.cli.Watch(clientv3.WithRequireLeader(ctx), rootPrefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify())
 		for resp := range wch {
 			if err := resp.Err(); err != nil {
 				if errors.Is(err, rpctypes.ErrCompacted) {
@@ -162,6 +166,9 @@ func (s *Store) watchLoop(ctx context.Context) {
 func (s *Store) apply(resp clientv3.WatchResponse) {
 	s.mu.Lock()
 	for _, ev := range resp.Events {
+		if !strings.HasPrefix(string(ev.Kv.Key), objPrefix) {
+			continue
+		}
 		k, id, o, err := decode(ev.Kv.Key, ev.Kv.Value)
 		if err != nil {
 			continue
@@ -257,6 +264,31 @@ func (s *Store) WaitRev(ctx context.Context, rev int64) error {
 		s.changed.Wait()
 	}
 	return nil
+}
+
+// waitRevNudged is WaitRev for a writer: if the revision is not in the
+// cache at once (the newest write may be outside the watched tree, in a
+// shared etcd), it asks etcd for a progress notification, which carries
+// the current revision to the watch.
+func (s *Store) waitRevNudged(ctx context.Context, rev int64) error {
+	if s.Rev() >= rev {
+		return nil
+	}
+	nctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-nctx.Done():
+				return
+			case <-t.C:
+				_ = s.cli.RequestProgress(nctx)
+			}
+		}
+	}()
+	return s.WaitRev(ctx, rev)
 }
 
 // WaitChange blocks until the cache moves past rev or ctx ends, and returns
@@ -399,10 +431,10 @@ func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 	}
 	if !resp.Succeeded {
 		// Let the cache catch up with whatever beat us, so a retry sees it.
-		_ = s.WaitRev(ctx, resp.Header.Revision)
+		_ = s.waitRevNudged(ctx, resp.Header.Revision)
 		return resp.Header.Revision, ErrConflict
 	}
-	if err := s.WaitRev(ctx, resp.Header.Revision); err != nil {
+	if err := s.waitRevNudged(ctx, resp.Header.Revision); err != nil {
 		return resp.Header.Revision, err
 	}
 	return resp.Header.Revision, nil

@@ -1,0 +1,180 @@
+package auth_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"lbaas/internal/api/auth"
+)
+
+const (
+	adminToken  = "admin-token-0123456789"
+	memberToken = "member-token-0123456789"
+	nodeToken   = "node-token-0123456789ab"
+)
+
+func writeTokens(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tokens.json")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadAcceptsHashedAndClearTokens(t *testing.T) {
+	p := writeTokens(t, `{"tokens": [
+		{"token_sha256": "`+auth.HashToken(adminToken)+`", "project": "admin", "role": "admin"},
+		{"token": "`+memberToken+`", "project": "alpha", "role": "member"},
+		{"token_sha256": "`+strings.ToUpper(auth.HashToken(nodeToken))+`", "project": "admin", "role": "node", "node": "compute-1"}
+	]}`)
+	a, err := auth.Load(p)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, tc := range []struct {
+		token string
+		want  auth.Caller
+	}{
+		{adminToken, auth.Caller{Project: "admin", Role: auth.RoleAdmin}},
+		{memberToken, auth.Caller{Project: "alpha", Role: auth.RoleMember}},
+		{nodeToken, auth.Caller{Project: "admin", Role: auth.RoleNode, Node: "compute-1"}},
+	} {
+		got, err := a.Authenticate(tc.token)
+		if err != nil {
+			t.Fatalf("Authenticate(%q): %v", tc.token, err)
+		}
+		if got != tc.want {
+			t.Fatalf("Authenticate(%q) = %+v, want %+v", tc.token, got, tc.want)
+		}
+	}
+	if c, _ := a.Authenticate(adminToken); !c.IsAdmin() {
+		t.Fatal("the admin token's caller is not admin")
+	}
+	if c, _ := a.Authenticate(memberToken); c.IsAdmin() {
+		t.Fatal("a member token's caller is admin")
+	}
+}
+
+func TestWrongOrEmptyTokenIsUnauthorized(t *testing.T) {
+	a, err := auth.New([]auth.Entry{{Token: memberToken, Project: "alpha", Role: auth.RoleMember}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{"", "nope", memberToken + "x", memberToken[:len(memberToken)-1], auth.HashToken(memberToken)} {
+		c, err := a.Authenticate(tok)
+		if !errors.Is(err, auth.ErrUnauthorized) {
+			t.Fatalf("Authenticate(%q) = %+v, %v; want ErrUnauthorized", tok, c, err)
+		}
+		if c != (auth.Caller{}) {
+			t.Fatalf("Authenticate(%q) returned caller %+v with its error", tok, c)
+		}
+	}
+}
+
+func TestInvalidEntriesAreRefusedWithTheirIndexAndReason(t *testing.T) {
+	good := auth.Entry{Token: memberToken, Project: "alpha", Role: auth.RoleMember}
+	for _, tc := range []struct {
+		name  string
+		entry auth.Entry
+		want  string
+	}{
+		{"hash not hex", auth.Entry{TokenSHA256: strings.Repeat("zz", 32), Project: "p", Role: auth.RoleMember}, "64 hex"},
+		{"hash too short", auth.Entry{TokenSHA256: "abcd", Project: "p", Role: auth.RoleMember}, "64 hex"},
+		{"clear token too short", auth.Entry{Token: "short", Project: "p", Role: auth.RoleMember}, "16 characters"},
+		{"no token at all", auth.Entry{Project: "p", Role: auth.RoleMember}, "token"},
+		{"unknown role", auth.Entry{Token: adminToken, Project: "p", Role: "root"}, `"root"`},
+		{"empty role", auth.Entry{Token: adminToken, Project: "p"}, "role"},
+		{"node token without a node", auth.Entry{Token: nodeToken, Project: "p", Role: auth.RoleNode}, "names its node"},
+		{"project with a slash", auth.Entry{Token: adminToken, Project: "a/b", Role: auth.RoleMember}, "project"},
+		{"empty project", auth.Entry{Token: adminToken, Role: auth.RoleMember}, "project"},
+		{"project too long", auth.Entry{Token: adminToken, Project: strings.Repeat("p", 65), Role: auth.RoleMember}, "project"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := auth.New([]auth.Entry{good, tc.entry})
+			if err == nil {
+				t.Fatalf("entry %+v was accepted", tc.entry)
+			}
+			if !strings.Contains(err.Error(), "token 1") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not name entry 1 and %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadReportsAMissingOrMalformedFile(t *testing.T) {
+	if _, err := auth.Load(filepath.Join(t.TempDir(), "absent.json")); err == nil || !strings.Contains(err.Error(), "tokens file") {
+		t.Fatalf("Load of a missing file: %v", err)
+	}
+	if _, err := auth.Load(writeTokens(t, `{"tokens": [`)); err == nil {
+		t.Fatal("Load of truncated JSON succeeded")
+	}
+	if _, err := auth.Load(writeTokens(t, `{"tokens": [{"token": "short", "project": "p", "role": "member"}]}`)); err == nil {
+		t.Fatal("Load of a file with an invalid entry succeeded")
+	}
+}
+
+func TestWriteFileIsPrivateAndRoundTrips(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tokens.json")
+	// An older, world-readable file is replaced, not reused.
+	if err := os.WriteFile(p, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	entries := []auth.Entry{
+		{TokenSHA256: auth.HashToken(adminToken), Project: "admin", Role: auth.RoleAdmin},
+		{TokenSHA256: auth.HashToken(nodeToken), Project: "admin", Role: auth.RoleNode, Node: "compute-1"},
+	}
+	if err := auth.WriteFile(p, entries); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("tokens file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if _, err := os.Stat(p + ".tmp"); !os.IsNotExist(err) {
+		t.Fatalf("the temporary file is left behind: %v", err)
+	}
+	b, _ := os.ReadFile(p)
+	if strings.Contains(string(b), adminToken) || strings.Contains(string(b), nodeToken) {
+		t.Fatal("the written file holds a token in clear")
+	}
+	a, err := auth.Load(p)
+	if err != nil {
+		t.Fatalf("Load of the written file: %v", err)
+	}
+	c, err := a.Authenticate(nodeToken)
+	if err != nil || c.Node != "compute-1" || c.Role != auth.RoleNode {
+		t.Fatalf("round-tripped node token = %+v, %v", c, err)
+	}
+	if c, err := a.Authenticate(adminToken); err != nil || !c.IsAdmin() {
+		t.Fatalf("round-tripped admin token = %+v, %v", c, err)
+	}
+}
+
+func TestNewTokenIsRandomHexThatTheHashFormAccepts(t *testing.T) {
+	t1, t2 := auth.NewToken(), auth.NewToken()
+	if t1 == t2 {
+		t.Fatal("two NewToken calls returned the same token")
+	}
+	if b, err := hex.DecodeString(t1); err != nil || len(b) != 32 {
+		t.Fatalf("NewToken() = %q, want 64 hex digits", t1)
+	}
+	a, err := auth.New([]auth.Entry{{TokenSHA256: auth.HashToken(t1), Project: "p", Role: auth.RoleMember}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(t1); err != nil {
+		t.Fatalf("a token stored by its HashToken is not accepted: %v", err)
+	}
+	if _, err := a.Authenticate(t2); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Fatalf("another token is accepted: %v", err)
+	}
+}
