@@ -30,7 +30,7 @@ var ErrConflict = errors.New("store: concurrent modification")
 const (
 	rootPrefix = "/lbaas/"
 	objPrefix  = "/lbaas/obj/"
-	idxPrefix = "/lbaas/idx/"
+	idxPrefix  = "/lbaas/idx/"
 )
 
 // Entry is a cached object with the revision it was last modified at.

@@ -49,7 +49,7 @@ type Options struct {
 	PublicCIDR string
 	// AdvertInterval is the agents' VRRP advert interval (0: default).
 	AdvertInterval time.Duration
-	Logger     *slog.Logger
+	Logger         *slog.Logger
 }
 
 // Cluster is a running deployment.
