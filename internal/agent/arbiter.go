@@ -8,14 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"lbaas/internal/agentapi"
 	"lbaas/internal/arbiter"
 	"lbaas/internal/netns"
+	"lbaas/internal/proc"
 	"lbaas/internal/vrrp"
 )
 
@@ -86,16 +84,8 @@ func (a *Agent) advertTimeout() time.Duration {
 // arbiterPID returns the running arbiter's pid, checked against its
 // command line so that a recycled pid is never taken for it.
 func (a *Agent) arbiterPID() (int, bool) {
-	b, err := os.ReadFile(filepath.Join(a.arbiterDir(), "arbiter.pid"))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 || syscall.Kill(pid, 0) != nil {
-		return 0, false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !bytes.Contains(cmdline, []byte(filepath.Join(a.arbiterDir(), "arbiter.json"))) {
+	pid, err := proc.ReadPidFile(filepath.Join(a.arbiterDir(), "arbiter.pid"))
+	if err != nil || !proc.Mentions(pid, filepath.Join(a.arbiterDir(), "arbiter.json")) {
 		return 0, false
 	}
 	return pid, true

@@ -17,6 +17,7 @@ import (
 	"lbaas/internal/haproxy"
 	"lbaas/internal/model"
 	"lbaas/internal/netns"
+	"lbaas/internal/proc"
 	"lbaas/internal/vrrp"
 )
 
@@ -469,9 +470,5 @@ func orText(s, def string) string {
 }
 
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return proc.WriteFileAtomic(path, data, perm)
 }

@@ -1,6 +1,8 @@
 package haproxy
 
 import (
+	"lbaas/internal/proc"
+
 	"context"
 	"errors"
 	"fmt"
@@ -36,11 +38,11 @@ func TestStopNeverSignalsAPidThatIsNotOurHAProxy(t *testing.T) {
 func TestCmdlineCheckWantsOurConfigAndPidFile(t *testing.T) {
 	paths := DefaultPaths("/s", poolID)
 	ok := []string{"/usr/sbin/haproxy", "-W", "-D", "-p", paths.PidFile, "-S", paths.MasterSocket + ",mode,600", "-f", paths.Config}
-	if !hasFlag(ok, "-f", paths.Config) || !hasFlag(ok, "-p", paths.PidFile) {
+	if !proc.HasFlag(ok, "-f", paths.Config) || !proc.HasFlag(ok, "-p", paths.PidFile) {
 		t.Error("own command line not recognised")
 	}
 	other := DefaultPaths("/s", "00000000-0000-4000-8000-000000000000")
-	if hasFlag(ok, "-f", other.Config) {
+	if proc.HasFlag(ok, "-f", other.Config) {
 		t.Error("another instance's config matched")
 	}
 }

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"lbaas/internal/proc"
 )
 
 // LoadState returns the Spec last applied by Manager.Apply for these paths
@@ -30,28 +31,6 @@ func marshalState(s Spec) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// writeAtomic replaces path with data so readers see either the old or the new
-// content, never a mix.
 func writeAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return proc.WriteFileAtomic(path, data, perm)
 }

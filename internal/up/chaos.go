@@ -1,15 +1,12 @@
 package up
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"lbaas/internal/netns"
+	"lbaas/internal/proc"
 )
 
 // KillNode simulates the sudden death of a node: its agent and every
@@ -36,7 +33,7 @@ func (c *Cluster) KillNode(node string) ([]int, error) {
 			if !ok {
 				continue
 			}
-			for _, p := range append(children(pid), pid) {
+			for _, p := range append(proc.Children(pid), pid) {
 				if syscall.Kill(p, syscall.SIGKILL) == nil {
 					killed = append(killed, p)
 				}
@@ -52,40 +49,9 @@ func (c *Cluster) KillNode(node string) ([]int, error) {
 // ownedPid reads a pid file and checks that the process's command line
 // names a file under dir, so that a recycled pid is never signalled.
 func ownedPid(pidFile, dir string) (int, bool) {
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return 0, false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !bytes.Contains(cmdline, []byte(dir)) {
+	pid, err := proc.ReadPidFile(pidFile)
+	if err != nil || !proc.Mentions(pid, dir) {
 		return 0, false
 	}
 	return pid, true
-}
-
-// children returns the pids whose parent is pid.
-func children(pid int) []int {
-	var out []int
-	for _, stat := range mustGlob("/proc/[0-9]*/stat") {
-		b, err := os.ReadFile(stat)
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may contain spaces, so cut at ')'.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			if p, err := strconv.Atoi(filepath.Base(filepath.Dir(stat))); err == nil {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }

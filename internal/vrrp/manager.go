@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"lbaas/internal/netns"
+
+	"lbaas/internal/proc"
 )
 
 // Options configure a Manager. Zero fields take defaults.
@@ -275,22 +276,6 @@ func (p Paths) validate() error {
 	return nil
 }
 
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+func writeAtomic(path string, data []byte, perm os.FileMode) error {
+	return proc.WriteFileAtomic(path, data, perm)
 }

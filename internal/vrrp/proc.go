@@ -1,68 +1,28 @@
 package vrrp
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"lbaas/internal/proc"
 )
 
 // ErrNotRunning means no keepalived of ours runs for an instance.
 var ErrNotRunning = errors.New("vrrp: keepalived instance is not running")
 
-func readPidFile(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return 0, fmt.Errorf("vrrp: pid file %s: bad content %q", path, b)
-	}
-	return pid, nil
-}
+func readPidFile(path string) (int, error) { return proc.ReadPidFile(path) }
 
-// alive reports whether pid exists and is not a zombie (an orphan reparented
-// to a pid 1 that never reaps stays a zombie).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return false
-	}
-	return b[i+2] != 'Z' && b[i+2] != 'X'
-}
+func alive(pid int) bool { return proc.Alive(pid) }
 
 // isOurs checks /proc/<pid>/cmdline: a keepalived started with our -f and -p.
 // The VRRP child is forked without exec and has the same command line. This
 // keeps a recycled pid from being signalled or mistaken for a live instance.
 func isOurs(pid int, p Paths) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(b) == 0 {
-		return false
-	}
-	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	if !strings.HasPrefix(filepath.Base(args[0]), "keepalived") {
-		return false
-	}
-	return hasFlag(args, "-f", p.Config) && hasFlag(args, "-p", p.PidFile)
-}
-
-func hasFlag(args []string, flag, value string) bool {
-	for i := 0; i+1 < len(args); i++ {
-		if args[i] == flag && args[i+1] == value {
-			return true
-		}
-	}
-	return false
+	return proc.Runs(pid, "keepalived", [2]string{"-f", p.Config}, [2]string{"-p", p.PidFile})
 }
 
 // livePid returns the pid in path if it is a live keepalived of ours.

@@ -1,0 +1,139 @@
+// Package proc holds what every supervisor here needs to find its own
+// processes again without keeping state: pid files, liveness, command
+// lines checked before a signal (so a recycled pid is never hit), and
+// atomic file replacement.
+package proc
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ReadPidFile returns the pid recorded in path.
+func ReadPidFile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return 0, fmt.Errorf("pid file %s: bad content %q", path, b)
+	}
+	return pid, nil
+}
+
+// Alive reports whether pid exists and is not a zombie: a daemon
+// reparented to a pid 1 that never reaps stays a zombie, and counts as
+// gone.
+func Alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the last ')': the command name may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	return b[i+2] != 'Z' && b[i+2] != 'X'
+}
+
+// Args returns a process's command line.
+func Args(pid int) ([]string, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(b) == 0 {
+		return nil, false
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), true
+}
+
+// HasFlag reports whether args hold flag followed by value.
+func HasFlag(args []string, flag, value string) bool {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag && args[i+1] == value {
+			return true
+		}
+	}
+	return false
+}
+
+// Runs reports whether pid is a live program whose name starts with
+// program and whose command line holds every flag/value pair given.
+func Runs(pid int, program string, flags ...[2]string) bool {
+	if !Alive(pid) {
+		return false
+	}
+	args, ok := Args(pid)
+	if !ok || !strings.HasPrefix(filepath.Base(args[0]), program) {
+		return false
+	}
+	for _, f := range flags {
+		if !HasFlag(args, f[0], f[1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Mentions reports whether pid is alive and its command line contains s
+// (a path of ours).
+func Mentions(pid int, s string) bool {
+	if !Alive(pid) {
+		return false
+	}
+	args, ok := Args(pid)
+	return ok && strings.Contains(strings.Join(args, "\x00"), s)
+}
+
+// Children returns the pids whose parent is pid.
+func Children(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, stat := range stats {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			if p, err := strconv.Atoi(filepath.Base(filepath.Dir(stat))); err == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// WriteFileAtomic replaces path with data so that readers see the old or
+// the new content, never a mix, even after a crash.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
