@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
+	"lbaas/internal/store/storetest"
 )
 
 // env is the embedded etcd, store and Neutron API the package's tests
@@ -33,40 +33,16 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	// Short: the etcd client socket lives in it (107-byte path limit).
-	dir, err := os.MkdirTemp("", "lbt-ctl")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e, err := store.StartEmbedded(ctx, dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
-		return 1
-	}
-	defer e.Close()
-	st, err := store.Open(ctx, e.Client, quiet())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "open store:", err)
-		return 1
-	}
-	defer st.Close()
-	env.st = st
-	env.api = neutron.New(st, neutron.Config{NoAuth: true, Logger: quiet()})
-	return m.Run()
+	return storetest.Main(m, "lbt-ctl", func(x *storetest.Env) {
+		st := x.Store
+		env.st = st
+		env.api = neutron.New(st, neutron.Config{NoAuth: true, Logger: quiet()})
+	})
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return storetest.Quiet() }
 
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { t.Helper(); return storetest.Ctx(t) }
 
 // reset empties the store and kills every node, so that a test schedules
 // onto exactly the nodes it registers.

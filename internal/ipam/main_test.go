@@ -2,14 +2,12 @@ package ipam_test
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"testing"
-	"time"
 
 	"lbaas/internal/store"
+	"lbaas/internal/store/storetest"
 )
 
 // env is the one embedded etcd and store the package's tests share:
@@ -23,39 +21,14 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	// A short directory: the client listener is a unix socket in it, and
-	// socket paths are limited to 107 bytes.
-	dir, err := os.MkdirTemp("", "lbt-ipam")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e, err := store.StartEmbedded(ctx, dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
-		return 1
-	}
-	defer e.Close()
-	st, err := store.Open(ctx, e.Client, quiet())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "open store:", err)
-		return 1
-	}
-	defer st.Close()
-	env.etcd, env.st = e, st
-	return m.Run()
+	return storetest.Main(m, "lbt-ipam", func(x *storetest.Env) {
+		e, st := x.Etcd, x.Store
+		env.etcd, env.st = e, st
+	})
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return storetest.Quiet() }
 
 // testCtx bounds every store call of a test so that a lost watch event
 // fails the test instead of hanging the suite.
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { t.Helper(); return storetest.Ctx(t) }

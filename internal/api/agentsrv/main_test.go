@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -22,6 +21,7 @@ import (
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
+	"lbaas/internal/store/storetest"
 )
 
 // Tokens of the callers the tests use.
@@ -42,27 +42,13 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	// Short: the etcd client socket lives in it (107-byte path limit).
-	dir, err := os.MkdirTemp("", "lbt-ag")
+	e, err := storetest.Start("lbt-ag")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e, err := store.StartEmbedded(ctx, dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
-		return 1
-	}
 	defer e.Close()
-	st, err := store.Open(ctx, e.Client, quiet())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "open store:", err)
-		return 1
-	}
-	defer st.Close()
+	st := e.Store
 	a, err := auth.New([]auth.Entry{
 		{Token: adminToken, Project: "admin", Role: auth.RoleAdmin},
 		{Token: memberToken, Project: "alpha", Role: auth.RoleMember},
@@ -80,14 +66,9 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return storetest.Quiet() }
 
-func testCtx(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testCtx(t *testing.T) context.Context { t.Helper(); return storetest.Ctx(t) }
 
 // reset empties the store and kills every node.
 func reset(t *testing.T) {
