@@ -56,7 +56,10 @@ func TestExternalEtcdKeepsStateAcrossServers(t *testing.T) {
 		t.Fatalf("the second server does not see the first one's network: %v %v", out, err)
 	}
 	// The public network was created once, not once per server.
-	resp2, _ := http.Get("http://" + second.Addr + "/v2.0/networks?name=Public")
+	resp2, err := http.Get("http://" + second.Addr + "/v2.0/networks?name=Public")
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer resp2.Body.Close()
 	var pub struct {
 		Networks []map[string]any `json:"networks"`

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"lbaas/internal/api/auth"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -152,22 +153,12 @@ func (s *Server) createCertificate(w http.ResponseWriter, r *http.Request) {
 	s.writeOne(w, certRes, http.StatusCreated, c.ID)
 }
 
-func (s *Server) deleteCertificate(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(certRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) deleteCertificate() http.HandlerFunc {
+	return s.handleDelete(certRes, func(_ auth.Caller, e store.Entry, _ *store.Txn) error {
+		id := e.Obj.Base().ID
 		for _, ve := range s.st.ByIndex(model.KindVIP, store.IdxCert, id) {
-			return nil, conflict("CertificateInUse", "Certificate %s is used by VIP %s", id, ve.Obj.Base().ID)
+			return conflict("CertificateInUse", "Certificate %s is used by VIP %s", id, ve.Obj.Base().ID)
 		}
-		return new(store.Txn).Delete(model.KindCertificate, id, e.Rev), nil
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -185,65 +185,37 @@ func (s *Server) requireMonitors(t *store.Txn, caller auth.Caller, ids []string)
 	return nil
 }
 
-func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.PoolRequest
-	if err := readBody(r, "pool", model.OpUpdate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(poolRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) updatePool() http.HandlerFunc {
+	return handleUpdate(s, poolRes, func(caller auth.Caller, req *model.PoolRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		p := *e.Obj.(*model.Pool)
 		req.Apply(&p)
-		p.UpdatedAt = s.now()
 		if err := model.ValidatePool(&p); err != nil {
 			return nil, err
 		}
-		t := new(store.Txn)
 		if req.HealthMonitors != nil {
 			if err := s.requireMonitors(t, caller, p.HealthMonitors); err != nil {
 				return nil, err
 			}
 		}
-		return t.Update(model.KindPool, &p, e.Rev), nil
+		return &p, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, poolRes, http.StatusOK, id)
 }
 
 // deletePool cascades to the pool's members, as neutron v1 did (the seed
 // deletes a pool that still has one), and refuses while a VIP uses it.
-func (s *Server) deletePool(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(poolRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) deletePool() http.HandlerFunc {
+	return s.handleDelete(poolRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+		id := e.Obj.Base().ID
 		if s.vipOfPool(id) != "" {
-			return nil, conflict("PoolInUse", "Pool %s is still in use", id)
+			return conflict("PoolInUse", "Pool %s is still in use", id)
 		}
-		t := new(store.Txn).Delete(model.KindPool, id, e.Rev).Release(vipClaim(id))
+		t.Release(vipClaim(id))
 		for _, me := range s.st.ByIndex(model.KindMember, store.IdxPool, id) {
 			m := me.Obj.(*model.Member)
 			t.Delete(model.KindMember, m.ID, me.Rev).Release(memberClaim(m))
 		}
-		return t, nil
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func memberClaim(m *model.Member) string {
@@ -313,27 +285,14 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 	s.writeOne(w, memberRes, http.StatusCreated, m.ID)
 }
 
-func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.MemberRequest
-	if err := readBody(r, "member", model.OpUpdate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(memberRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) updateMember() http.HandlerFunc {
+	return handleUpdate(s, memberRes, func(caller auth.Caller, req *model.MemberRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		old := e.Obj.(*model.Member)
 		m := *old
 		req.Apply(&m)
-		m.UpdatedAt = s.now()
 		if err := model.ValidateMember(&m); err != nil {
 			return nil, err
 		}
-		t := new(store.Txn)
 		if m.PoolID != old.PoolID {
 			pe, err := s.lookupOwned(poolRes, caller, m.PoolID)
 			if err != nil {
@@ -344,28 +303,13 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
 			}
 			t.Require(model.KindPool, m.PoolID, pe.Rev).Release(memberClaim(old)).Claim(memberClaim(&m), m.ID)
 		}
-		return t.Update(model.KindMember, &m, e.Rev), nil
+		return &m, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, memberRes, http.StatusOK, id)
 }
 
-func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(memberRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
-		return new(store.Txn).Delete(model.KindMember, id, e.Rev).Release(memberClaim(e.Obj.(*model.Member))), nil
+func (s *Server) deleteMember() http.HandlerFunc {
+	return s.handleDelete(memberRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+		t.Release(memberClaim(e.Obj.(*model.Member)))
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -3,6 +3,7 @@ package neutron
 import (
 	"net/http"
 
+	"lbaas/internal/api/auth"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -33,57 +34,26 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 	s.writeOne(w, monitorRes, http.StatusCreated, h.ID)
 }
 
-func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.HealthMonitorRequest
-	if err := readBody(r, "health_monitor", model.OpUpdate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(monitorRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) updateMonitor() http.HandlerFunc {
+	return handleUpdate(s, monitorRes, func(_ auth.Caller, req *model.HealthMonitorRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
 		h := *e.Obj.(*model.HealthMonitor)
 		req.Apply(&h)
-		h.UpdatedAt = s.now()
-		if err := model.ValidateHealthMonitor(&h); err != nil {
-			return nil, err
-		}
-		return new(store.Txn).Update(model.KindHealthMonitor, &h, e.Rev), nil
+		return &h, model.ValidateHealthMonitor(&h)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, monitorRes, http.StatusOK, id)
 }
 
 // deleteMonitor also removes the monitor from every pool it was on.
-func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(monitorRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
-		t := new(store.Txn).Delete(model.KindHealthMonitor, id, e.Rev)
+func (s *Server) deleteMonitor() http.HandlerFunc {
+	return s.handleDelete(monitorRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+		id := e.Obj.Base().ID
 		for _, pe := range s.st.ByIndex(model.KindPool, store.IdxMonitor, id) {
 			p := *pe.Obj.(*model.Pool)
 			p.HealthMonitors = without(p.HealthMonitors, id)
 			p.UpdatedAt = s.now()
 			t.Update(model.KindPool, &p, pe.Rev)
 		}
-		return t, nil
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func without(ids []string, id string) []string {

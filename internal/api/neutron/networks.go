@@ -132,62 +132,30 @@ func (s *Server) newMeta(tenant string) model.Meta {
 	return model.Meta{ID: uuid.NewString(), TenantID: tenant, CreatedAt: now, UpdatedAt: now}
 }
 
-func (s *Server) updateNetwork(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.NetworkRequest
-	if err := readBody(r, "network", model.OpUpdate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(networkRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) updateNetwork() http.HandlerFunc {
+	return handleUpdate(s, networkRes, func(_ auth.Caller, req *model.NetworkRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
 		n := *e.Obj.(*model.Network)
 		req.Apply(&n)
-		n.UpdatedAt = s.now()
-		if err := model.ValidateNetwork(&n); err != nil {
-			return nil, err
-		}
-		return new(store.Txn).Update(model.KindNetwork, &n, e.Rev), nil
+		return &n, model.ValidateNetwork(&n)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, networkRes, http.StatusOK, id)
 }
 
 // deleteNetwork removes a network and its subnets, as Neutron does; it
 // refuses while a port, pool or VIP still uses one of them.
-func (s *Server) deleteNetwork(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(networkRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
-		t := new(store.Txn).Delete(model.KindNetwork, id, e.Rev)
+func (s *Server) deleteNetwork() http.HandlerFunc {
+	return s.handleDelete(networkRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+		id := e.Obj.Base().ID
 		if len(s.st.ByIndex(model.KindPort, store.IdxNetwork, id)) > 0 {
-			return nil, conflict("NetworkInUse", "Unable to complete operation on network %s. There are one or more ports still in use on the network.", id)
+			return conflict("NetworkInUse", "Unable to complete operation on network %s. There are one or more ports still in use on the network.", id)
 		}
 		for _, se := range s.st.ByIndex(model.KindSubnet, store.IdxNetwork, id) {
-			sn := se.Obj.(*model.Subnet)
-			if err := s.subnetInUse(sn.ID); err != nil {
-				return nil, err
+			if err := s.subnetInUse(se.Obj.Base().ID); err != nil {
+				return err
 			}
-			t.Delete(model.KindSubnet, sn.ID, se.Rev)
+			t.Delete(model.KindSubnet, se.Obj.Base().ID, se.Rev)
 		}
-		return t, nil
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) subnetInUse(id string) error {
@@ -327,19 +295,8 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
-func (s *Server) updateSubnet(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.SubnetRequest
-	if err := readBody(r, "subnet", model.OpUpdate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(subnetRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) updateSubnet() http.HandlerFunc {
+	return handleUpdate(s, subnetRes, func(_ auth.Caller, req *model.SubnetRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
 		sn := *e.Obj.(*model.Subnet)
 		if req.Name != nil {
 			if err := model.ValidateText("name", *req.Name, model.MaxNameLen); err != nil {
@@ -350,34 +307,14 @@ func (s *Server) updateSubnet(w http.ResponseWriter, r *http.Request) {
 		if req.EnableDHCP != nil {
 			sn.EnableDHCP = *req.EnableDHCP
 		}
-		sn.UpdatedAt = s.now()
-		return new(store.Txn).Update(model.KindSubnet, &sn, e.Rev), nil
+		return &sn, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, subnetRes, http.StatusOK, id)
 }
 
-func (s *Server) deleteSubnet(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(subnetRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.subnetInUse(id); err != nil {
-			return nil, err
-		}
-		return new(store.Txn).Delete(model.KindSubnet, id, e.Rev), nil
+func (s *Server) deleteSubnet() http.HandlerFunc {
+	return s.handleDelete(subnetRes, func(_ auth.Caller, e store.Entry, _ *store.Txn) error {
+		return s.subnetInUse(e.Obj.Base().ID)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // allocateIP returns the wanted address if it is free, or the lowest free
@@ -499,21 +436,9 @@ func (s *Server) bindFloatingIP(t *store.Txn, caller auth.Caller, f *model.Float
 	return nil
 }
 
-func (s *Server) updateFloatingIP(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.FloatingIPRequest
-	if err := readBody(r, "floatingip", model.OpUpdate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(floatingIPRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) updateFloatingIP() http.HandlerFunc {
+	return handleUpdate(s, floatingIPRes, func(caller auth.Caller, req *model.FloatingIPRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		f := *e.Obj.(*model.FloatingIP)
-		t := new(store.Txn)
 		if req.PortID != nil {
 			if *req.PortID == "" {
 				f.PortID, f.FixedIPAddress = "", ""
@@ -521,36 +446,18 @@ func (s *Server) updateFloatingIP(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 		}
-		f.UpdatedAt = s.now()
-		return t.Update(model.KindFloatingIP, &f, e.Rev), nil
+		return &f, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, floatingIPRes, http.StatusOK, id)
 }
 
-func (s *Server) deleteFloatingIP(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(floatingIPRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) deleteFloatingIP() http.HandlerFunc {
+	return s.handleDelete(floatingIPRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
 		f := e.Obj.(*model.FloatingIP)
-		t := new(store.Txn).Delete(model.KindFloatingIP, id, e.Rev)
 		if sn := s.externalSubnet(f.FloatingNetworkID); sn != nil {
 			t.Release(ipClaim(sn.ID, netip.MustParseAddr(f.FloatingIPAddress)))
 		}
-		return t, nil
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // EnsurePublicNetwork creates the shared external network that floating IPs

@@ -95,27 +95,14 @@ func (s *Server) createVIP(w http.ResponseWriter, r *http.Request) {
 	s.writeOne(w, vipRes, http.StatusCreated, v.ID)
 }
 
-func (s *Server) updateVIP(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.VIPRequest
-	if err := readBody(r, "vip", model.OpUpdate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(vipRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) updateVIP() http.HandlerFunc {
+	return handleUpdate(s, vipRes, func(caller auth.Caller, req *model.VIPRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		old := e.Obj.(*model.VIP)
 		v := *old
 		req.Apply(&v)
-		v.UpdatedAt = s.now()
 		if err := model.ValidateVIP(&v); err != nil {
 			return nil, err
 		}
-		t := new(store.Txn)
 		if v.PoolID != old.PoolID {
 			if err := s.checkVIPPool(t, caller, &v); err != nil {
 				return nil, err
@@ -127,27 +114,16 @@ func (s *Server) updateVIP(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 		}
-		return t.Update(model.KindVIP, &v, e.Rev), nil
+		return &v, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, vipRes, http.StatusOK, id)
 }
 
 // deleteVIP removes the VIP with its port and address, and unmaps the
 // floating IPs that pointed at the port.
-func (s *Server) deleteVIP(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		e, err := s.lookupOwned(vipRes, caller, id)
-		if err != nil {
-			return nil, err
-		}
+func (s *Server) deleteVIP() http.HandlerFunc {
+	return s.handleDelete(vipRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
 		v := e.Obj.(*model.VIP)
-		t := new(store.Txn).Delete(model.KindVIP, id, e.Rev).Release(vipClaim(v.PoolID))
+		t.Release(vipClaim(v.PoolID))
 		if pe, ok := s.st.Get(model.KindPort, v.PortID); ok {
 			t.Delete(model.KindPort, v.PortID, pe.Rev)
 			for _, f := range pe.Obj.(*model.Port).FixedIPs {
@@ -159,11 +135,6 @@ func (s *Server) deleteVIP(w http.ResponseWriter, r *http.Request) {
 			f.PortID, f.FixedIPAddress, f.UpdatedAt = "", "", s.now()
 			t.Update(model.KindFloatingIP, &f, fe.Rev)
 		}
-		return t, nil
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -1,0 +1,70 @@
+package neutron
+
+import (
+	"net/http"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// handleUpdate is the shape of every PUT: decode the envelope into an R,
+// then (again on each conflict) look up the caller's object and let change
+// build its new version and any compares the write depends on; answer with
+// the object as stored.
+func handleUpdate[R any](s *Server, res *resource, change func(c auth.Caller, req *R, e store.Entry, t *store.Txn) (model.Object, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		caller := CallerFrom(r.Context())
+		var req R
+		if err := readBody(r, res.singular, model.OpUpdate, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		id := r.PathValue("id")
+		_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+			e, err := s.lookupOwned(res, caller, id)
+			if err != nil {
+				return nil, err
+			}
+			t := new(store.Txn)
+			o, err := change(caller, &req, e, t)
+			if err != nil {
+				return nil, err
+			}
+			o.Base().UpdatedAt = s.now()
+			return t.Update(res.kind, o, e.Rev), nil
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.writeOne(w, res, http.StatusOK, id)
+	}
+}
+
+// handleDelete is the shape of every DELETE: look up the caller's object,
+// let remove add what goes with it (claims, children, references), delete.
+func (s *Server) handleDelete(res *resource, remove func(c auth.Caller, e store.Entry, t *store.Txn) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		caller := CallerFrom(r.Context())
+		id := r.PathValue("id")
+		_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+			e, err := s.lookupOwned(res, caller, id)
+			if err != nil {
+				return nil, err
+			}
+			t := new(store.Txn).Delete(res.kind, id, e.Rev)
+			if remove != nil {
+				if err := remove(caller, e, t); err != nil {
+					return nil, err
+				}
+			}
+			return t, nil
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
