@@ -128,29 +128,19 @@ func keyMatches(leaf *x509.Certificate, key crypto.PrivateKey) bool {
 	return false
 }
 
-func (s *Server) createCertificate(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.CertificateRequest
-	if err := readBody(r, "certificate", model.OpCreate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tenant, err := tenantFor(caller, req.TenantID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c, err := parseCertificate(&req, s.now())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	c.Meta = s.newMeta(tenant)
-	if _, err := s.st.Commit(r.Context(), new(store.Txn).Create(model.KindCertificate, c)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, certRes, http.StatusCreated, c.ID)
+func (s *Server) createCertificate() http.HandlerFunc {
+	return handleCreate(s, certRes, func(caller auth.Caller, req *model.CertificateRequest) (model.Object, error) {
+		tenant, err := tenantFor(caller, req.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		c, err := parseCertificate(req, s.now())
+		if err != nil {
+			return nil, err
+		}
+		c.Meta = s.newMeta(tenant)
+		return c, nil
+	}, nil)
 }
 
 func (s *Server) deleteCertificate() http.HandlerFunc {

@@ -133,45 +133,30 @@ func viewMonitor(s *Server, e store.Entry) map[string]any {
 	return v
 }
 
-func (s *Server) createPool(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.PoolRequest
-	if err := readBody(r, "pool", model.OpCreate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tenant, err := tenantFor(caller, req.TenantID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := &model.Pool{Meta: s.newMeta(tenant), AdminStateUp: true, Provider: "lbaas", HealthMonitors: []string{}}
-	req.Apply(p)
-	if err := model.ValidatePool(p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if p.Provider != "lbaas" && p.Provider != "haproxy" {
-		s.fail(w, r, badRequest("ServiceProviderNotFound", "Service provider '%s' could not be found; the provider is 'lbaas'", p.Provider))
-		return
-	}
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		t := new(store.Txn)
-		se, err := s.lookup(subnetRes, caller, p.SubnetID)
+func (s *Server) createPool() http.HandlerFunc {
+	return handleCreate(s, poolRes, func(caller auth.Caller, req *model.PoolRequest) (model.Object, error) {
+		tenant, err := tenantFor(caller, req.TenantID)
 		if err != nil {
 			return nil, err
 		}
-		t.Require(model.KindSubnet, p.SubnetID, se.Rev)
-		if err := s.requireMonitors(t, caller, p.HealthMonitors); err != nil {
+		p := &model.Pool{Meta: s.newMeta(tenant), AdminStateUp: true, Provider: "lbaas", HealthMonitors: []string{}}
+		req.Apply(p)
+		if err := model.ValidatePool(p); err != nil {
 			return nil, err
 		}
-		return t.Create(model.KindPool, p), nil
+		if p.Provider != "lbaas" && p.Provider != "haproxy" {
+			return nil, badRequest("ServiceProviderNotFound", "Service provider '%s' could not be found; the provider is 'lbaas'", p.Provider)
+		}
+		return p, nil
+	}, func(caller auth.Caller, _ *model.PoolRequest, o model.Object, t *store.Txn) error {
+		p := o.(*model.Pool)
+		se, err := s.lookup(subnetRes, caller, p.SubnetID)
+		if err != nil {
+			return err
+		}
+		t.Require(model.KindSubnet, p.SubnetID, se.Rev)
+		return s.requireMonitors(t, caller, p.HealthMonitors)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, poolRes, http.StatusCreated, p.ID)
 }
 
 func (s *Server) requireMonitors(t *store.Txn, caller auth.Caller, ids []string) error {
@@ -247,42 +232,30 @@ func (s *Server) checkNotLBAddress(subnetID, addr string) error {
 	return nil
 }
 
-func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.MemberRequest
-	if err := readBody(r, "member", model.OpCreate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tenant, err := tenantFor(caller, req.TenantID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	m := &model.Member{Meta: s.newMeta(tenant), Weight: 1, AdminStateUp: true}
-	req.Apply(m)
-	if err := model.ValidateMember(m); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		pe, err := s.lookupOwned(poolRes, caller, m.PoolID)
+func (s *Server) createMember() http.HandlerFunc {
+	return handleCreate(s, memberRes, func(caller auth.Caller, req *model.MemberRequest) (model.Object, error) {
+		tenant, err := tenantFor(caller, req.TenantID)
 		if err != nil {
 			return nil, err
 		}
+		m := &model.Member{Meta: s.newMeta(tenant), Weight: 1, AdminStateUp: true}
+		req.Apply(m)
+		return m, model.ValidateMember(m)
+	}, func(caller auth.Caller, _ *model.MemberRequest, o model.Object, t *store.Txn) error {
+		m := o.(*model.Member)
+		pe, err := s.lookupOwned(poolRes, caller, m.PoolID)
+		if err != nil {
+			return err
+		}
 		if err := s.checkMemberUnique(m); err != nil {
-			return nil, err
+			return err
 		}
 		if err := s.checkNotLBAddress(pe.Obj.(*model.Pool).SubnetID, m.Address); err != nil {
-			return nil, err
+			return err
 		}
-		return new(store.Txn).Require(model.KindPool, m.PoolID, pe.Rev).Claim(memberClaim(m), m.ID).Create(model.KindMember, m), nil
+		t.Require(model.KindPool, m.PoolID, pe.Rev).Claim(memberClaim(m), m.ID)
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, memberRes, http.StatusCreated, m.ID)
 }
 
 func (s *Server) updateMember() http.HandlerFunc {

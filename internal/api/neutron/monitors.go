@@ -9,29 +9,16 @@ import (
 	"lbaas/internal/store"
 )
 
-func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.HealthMonitorRequest
-	if err := readBody(r, "health_monitor", model.OpCreate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tenant, err := tenantFor(caller, req.TenantID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	h := &model.HealthMonitor{Meta: s.newMeta(tenant), HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200", AdminStateUp: true}
-	req.Apply(h)
-	if err := model.ValidateHealthMonitor(h); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.st.Commit(r.Context(), new(store.Txn).Create(model.KindHealthMonitor, h)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, monitorRes, http.StatusCreated, h.ID)
+func (s *Server) createMonitor() http.HandlerFunc {
+	return handleCreate(s, monitorRes, func(caller auth.Caller, req *model.HealthMonitorRequest) (model.Object, error) {
+		tenant, err := tenantFor(caller, req.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		h := &model.HealthMonitor{Meta: s.newMeta(tenant), HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200", AdminStateUp: true}
+		req.Apply(h)
+		return h, model.ValidateHealthMonitor(h)
+	}, nil)
 }
 
 func (s *Server) updateMonitor() http.HandlerFunc {

@@ -98,33 +98,19 @@ func nullable(s string) any {
 	return s
 }
 
-func (s *Server) createNetwork(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.NetworkRequest
-	if err := readBody(r, "network", model.OpCreate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if (req.RouterExternal != nil && *req.RouterExternal || req.Shared != nil && *req.Shared) && !caller.IsAdmin() {
-		s.fail(w, r, badRequest("HTTPForbidden", "Only an admin may create shared or external networks"))
-		return
-	}
-	n := &model.Network{Meta: s.newMeta(tenant), AdminStateUp: true}
-	req.Apply(n)
-	if err := model.ValidateNetwork(n); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.st.Commit(r.Context(), new(store.Txn).Create(model.KindNetwork, n)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, networkRes, http.StatusCreated, n.ID)
+func (s *Server) createNetwork() http.HandlerFunc {
+	return handleCreate(s, networkRes, func(caller auth.Caller, req *model.NetworkRequest) (model.Object, error) {
+		tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
+		if err != nil {
+			return nil, err
+		}
+		if (req.RouterExternal != nil && *req.RouterExternal || req.Shared != nil && *req.Shared) && !caller.IsAdmin() {
+			return nil, badRequest("HTTPForbidden", "Only an admin may create shared or external networks")
+		}
+		n := &model.Network{Meta: s.newMeta(tenant), AdminStateUp: true}
+		req.Apply(n)
+		return n, model.ValidateNetwork(n)
+	}, nil)
 }
 
 func (s *Server) newMeta(tenant string) model.Meta {
@@ -180,47 +166,37 @@ func (s *Server) subnetInUse(id string) error {
 	return nil
 }
 
-func (s *Server) createSubnet(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.SubnetRequest
-	if err := readBody(r, "subnet", model.OpCreate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sn, err := buildSubnet(&req)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	sn.Meta = s.newMeta(tenant)
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		ne, err := s.lookupOwned(networkRes, caller, *req.NetworkID)
+func (s *Server) createSubnet() http.HandlerFunc {
+	return handleCreate(s, subnetRes, func(caller auth.Caller, req *model.SubnetRequest) (model.Object, error) {
+		tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
 		if err != nil {
 			return nil, err
 		}
+		sn, err := buildSubnet(req)
+		if err != nil {
+			return nil, err
+		}
+		sn.Meta = s.newMeta(tenant)
+		return sn, nil
+	}, func(caller auth.Caller, req *model.SubnetRequest, o model.Object, t *store.Txn) error {
+		sn := o.(*model.Subnet)
+		ne, err := s.lookupOwned(networkRes, caller, sn.NetworkID)
+		if err != nil {
+			return err
+		}
 		newPrefix := netip.MustParsePrefix(sn.CIDR)
-		for _, se := range s.st.List(model.KindSubnet) {
-			other := se.Obj.(*model.Subnet)
-			if other.NetworkID == sn.NetworkID && netip.MustParsePrefix(other.CIDR).Overlaps(newPrefix) {
-				return nil, badRequest("InvalidInput", "Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet", sn.CIDR, sn.NetworkID)
+		for _, se := range s.st.ByIndex(model.KindSubnet, store.IdxNetwork, sn.NetworkID) {
+			if netip.MustParsePrefix(se.Obj.(*model.Subnet).CIDR).Overlaps(newPrefix) {
+				return badRequest("InvalidInput", "Invalid input for operation: Requested subnet with cidr: %s for network: %s overlaps with another subnet", sn.CIDR, sn.NetworkID)
 			}
 		}
 		// Rewriting the network makes concurrent subnet creates on it
 		// conflict, so two overlapping subnets cannot both pass the check.
 		n := *ne.Obj.(*model.Network)
 		n.UpdatedAt = s.now()
-		return new(store.Txn).Update(model.KindNetwork, &n, ne.Rev).Create(model.KindSubnet, sn), nil
+		t.Update(model.KindNetwork, &n, ne.Rev)
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, subnetRes, http.StatusCreated, sn.ID)
 }
 
 // buildSubnet validates a subnet request and fills the defaults: gateway at
@@ -362,53 +338,40 @@ func (s *Server) externalSubnet(networkID string) *model.Subnet {
 	return best
 }
 
-func (s *Server) createFloatingIP(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.FloatingIPRequest
-	if err := readBody(r, "floatingip", model.OpCreate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := model.ValidateUUID("floating_network_id", *req.FloatingNetworkID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f := &model.FloatingIP{Meta: s.newMeta(tenant), FloatingNetworkID: *req.FloatingNetworkID}
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		ne, err := s.lookup(networkRes, caller, f.FloatingNetworkID)
+func (s *Server) createFloatingIP() http.HandlerFunc {
+	return handleCreate(s, floatingIPRes, func(caller auth.Caller, req *model.FloatingIPRequest) (model.Object, error) {
+		tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
 		if err != nil {
 			return nil, err
 		}
+		if err := model.ValidateUUID("floating_network_id", *req.FloatingNetworkID); err != nil {
+			return nil, err
+		}
+		return &model.FloatingIP{Meta: s.newMeta(tenant), FloatingNetworkID: *req.FloatingNetworkID}, nil
+	}, func(caller auth.Caller, req *model.FloatingIPRequest, o model.Object, t *store.Txn) error {
+		f := o.(*model.FloatingIP)
+		ne, err := s.lookup(networkRes, caller, f.FloatingNetworkID)
+		if err != nil {
+			return err
+		}
 		if !ne.Obj.(*model.Network).RouterExternal {
-			return nil, badRequest("BadRequest", "Bad floatingip request: Network %s is not a valid external network.", f.FloatingNetworkID)
+			return badRequest("BadRequest", "Bad floatingip request: Network %s is not a valid external network.", f.FloatingNetworkID)
 		}
 		sn := s.externalSubnet(f.FloatingNetworkID)
 		if sn == nil {
-			return nil, badRequest("BadRequest", "Bad floatingip request: Network %s has no subnet to allocate from.", f.FloatingNetworkID)
+			return badRequest("BadRequest", "Bad floatingip request: Network %s has no subnet to allocate from.", f.FloatingNetworkID)
 		}
 		a, err := s.allocateIP(sn, "")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		f.FloatingIPAddress = a.String()
-		t := new(store.Txn).Claim(ipClaim(sn.ID, a), f.ID)
+		t.Claim(ipClaim(sn.ID, a), f.ID)
 		if req.PortID != nil && *req.PortID != "" {
-			if err := s.bindFloatingIP(t, caller, f, *req.PortID); err != nil {
-				return nil, err
-			}
+			return s.bindFloatingIP(t, caller, f, *req.PortID)
 		}
-		return t.Create(model.KindFloatingIP, f), nil
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, floatingIPRes, http.StatusCreated, f.ID)
 }
 
 // bindFloatingIP points f at a port of the caller's, refusing a port that

@@ -40,59 +40,50 @@ func (s *Server) checkCertificate(t *store.Txn, caller auth.Caller, ref string) 
 	return nil
 }
 
-func (s *Server) createVIP(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
-	var req model.VIPRequest
-	if err := readBody(r, "vip", model.OpCreate, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	tenant, err := tenantFor(caller, req.TenantID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v := &model.VIP{Meta: s.newMeta(tenant), ConnectionLimit: -1, AdminStateUp: true}
-	req.Apply(v)
-	if err := model.ValidateVIP(v); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	port := &model.Port{Meta: s.newMeta(tenant), Name: "vip-" + v.ID, DeviceOwner: model.DeviceOwnerLoadBalancer, DeviceID: v.ID, AdminStateUp: true, MACAddress: ipam.RandomMAC()}
-	v.PortID = port.ID
-	wantAddr := v.Address
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
-		t := new(store.Txn)
-		if err := s.checkVIPPool(t, caller, v); err != nil {
+func (s *Server) createVIP() http.HandlerFunc {
+	return handleCreate(s, vipRes, func(caller auth.Caller, req *model.VIPRequest) (model.Object, error) {
+		tenant, err := tenantFor(caller, req.TenantID)
+		if err != nil {
 			return nil, err
 		}
-		if err := s.checkCertificate(t, caller, v.TLSContainerRef); err != nil {
+		v := &model.VIP{Meta: s.newMeta(tenant), ConnectionLimit: -1, AdminStateUp: true}
+		req.Apply(v)
+		if err := model.ValidateVIP(v); err != nil {
 			return nil, err
+		}
+		v.PortID = s.newMeta(tenant).ID
+		return v, nil
+	}, func(caller auth.Caller, req *model.VIPRequest, o model.Object, t *store.Txn) error {
+		v := o.(*model.VIP)
+		if err := s.checkVIPPool(t, caller, v); err != nil {
+			return err
+		}
+		if err := s.checkCertificate(t, caller, v.TLSContainerRef); err != nil {
+			return err
 		}
 		se, err := s.lookup(subnetRes, caller, v.SubnetID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sn := se.Obj.(*model.Subnet)
-		addr, err := s.allocateIP(sn, wantAddr)
+		want := ""
+		if req.Address != nil {
+			want = *req.Address
+		}
+		addr, err := s.allocateIP(sn, want)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		v.Address = addr.String()
-		port.NetworkID = sn.NetworkID
-		port.FixedIPs = []model.FixedIP{{SubnetID: sn.ID, IPAddress: v.Address}}
+		port := &model.Port{Meta: v.Meta, Name: "vip-" + v.ID, NetworkID: sn.NetworkID, DeviceOwner: model.DeviceOwnerLoadBalancer,
+			DeviceID: v.ID, AdminStateUp: true, MACAddress: ipam.RandomMAC(), FixedIPs: []model.FixedIP{{SubnetID: sn.ID, IPAddress: v.Address}}}
+		port.ID = v.PortID
 		t.Require(model.KindSubnet, sn.ID, se.Rev).
 			Claim(ipClaim(sn.ID, addr), port.ID).
 			Claim(vipClaim(v.PoolID), v.ID).
-			Create(model.KindPort, port).
-			Create(model.KindVIP, v)
-		return t, nil
+			Create(model.KindPort, port)
+		return nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, vipRes, http.StatusCreated, v.ID)
 }
 
 func (s *Server) updateVIP() http.HandlerFunc {

@@ -68,3 +68,37 @@ func (s *Server) handleDelete(res *resource, remove func(c auth.Caller, e store.
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
+
+// handleCreate is the shape of every POST: decode the envelope into an R;
+// prepare checks it and builds the new object (with its owner and id);
+// then (again on each conflict) depend adds the compares and claims the
+// object needs, and the object is created. Answers 201 with it.
+func handleCreate[R any](s *Server, res *resource, prepare func(c auth.Caller, req *R) (model.Object, error), depend func(c auth.Caller, req *R, o model.Object, t *store.Txn) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		caller := CallerFrom(r.Context())
+		var req R
+		if err := readBody(r, res.singular, model.OpCreate, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		o, err := prepare(caller, &req)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+			t := new(store.Txn)
+			if depend != nil {
+				if err := depend(caller, &req, o, t); err != nil {
+					return nil, err
+				}
+			}
+			return t.Create(res.kind, o), nil
+		})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.writeOne(w, res, http.StatusCreated, o.Base().ID)
+	}
+}
