@@ -54,6 +54,7 @@ bench)
     setup; build
     ./bin/lbaas bench api "$@"
     ./bin/lbaas bench dataplane "$@"
+    ./bin/lbaas bench failover "$@"
     ;;
 *)
     echo "usage: $0 up|test|bench" >&2

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -66,6 +67,33 @@ func benchCommand() *cobra.Command {
 	dp.Flags().StringVar(&dpOut, "out", "bench/REPORT-dataplane.md", "report file")
 	dp.Flags().BoolVar(&quick, "quick", false, "a small run")
 	dp.Flags().IntVar(&lbs, "load-balancers", 50, "load balancers created for the footprint measure")
-	cmd.AddCommand(api, dp)
+	var foOut string
+	var spurious time.Duration
+	fo := &cobra.Command{
+		Use:   "failover",
+		Short: "Failover (root): the outage of each trigger beside keepalived with a 1 s advert, restarts, spurious failovers under load",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			rep, err := bench.RunFailover(ctx, bench.FailoverOptions{Binary: exe, Quick: quick, SpuriousDuration: spurious, Progress: os.Stderr})
+			if err != nil {
+				return err
+			}
+			if err := rep.WriteReport(foOut); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", foOut)
+			return nil
+		},
+	}
+	fo.Flags().StringVar(&foOut, "out", "bench/REPORT-failover.md", "report file")
+	fo.Flags().BoolVar(&quick, "quick", false, "a small run")
+	fo.Flags().DurationVar(&spurious, "spurious-duration", time.Minute, "how long to watch for spurious failovers under saturating load (the goal asks for 10m)")
+	cmd.AddCommand(api, dp, fo)
 	return cmd
 }

@@ -65,8 +65,10 @@ type Agent struct {
 	status  map[string]agentapi.VMStatus // by VM id: result of the last apply
 	applied map[string]string            // by VM id: hash last applied
 	plumbed map[string]string            // by VM id: network part last plumbed
-	fips    map[string]string
-	kick    chan struct{}
+	// vipIndex is vip0's link index when keepalived last ran on it.
+	vipIndex map[string]int
+	fips     map[string]string
+	kick     chan struct{}
 }
 
 // New returns an agent.
@@ -97,6 +99,7 @@ func New(o Options) (*Agent, error) {
 		a.log.Warn("running without VRRP: the active VM holds the VIP and failover needs the controller", "keepalived_installed", err == nil)
 	}
 	a.status, a.applied, a.plumbed, a.kick = map[string]agentapi.VMStatus{}, map[string]string{}, map[string]string{}, make(chan struct{}, 1)
+	a.vipIndex = map[string]int{}
 	return a, nil
 }
 
@@ -269,8 +272,12 @@ func (a *Agent) observeAndReport(ctx context.Context) {
 		if st.State != "ERROR" {
 			st = a.observeInstance(in, st)
 			if st.State == "ERROR" {
-				// HAProxy died or hangs: rebuild now rather than at the
-				// next periodic pass, so the pair is whole again fast.
+				// HAProxy died or hangs, or a link is gone: rebuild now
+				// rather than at the next periodic pass, so the pair is
+				// whole again fast.
+				a.mu.Lock()
+				delete(a.plumbed, in.VMID)
+				a.mu.Unlock()
 				select {
 				case a.kick <- struct{}{}:
 				default:

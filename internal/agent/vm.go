@@ -168,6 +168,20 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 	if in.Priority < model.PriorityActive {
 		cfg.StartupDelay = time.Second
 	}
+	// keepalived keeps its sockets on the vip0 it started with; when the
+	// link was re-created (deleted by hand, repaired by us) it must start
+	// again on the new one, or it neither hears nor sends adverts.
+	idx := linkIndex(in.Namespace, ifVIP)
+	a.mu.Lock()
+	seen, known := a.vipIndex[in.VMID]
+	a.vipIndex[in.VMID] = idx
+	a.mu.Unlock()
+	if known && seen != idx && idx != 0 {
+		a.log.Info("vip0 was re-created: restarting keepalived", "vm", in.VMID, "pool", in.Pool.ID)
+		if err := a.vrrp.Stop(ctx, vpaths); err != nil && !errors.Is(err, vrrp.ErrNotRunning) {
+			return err
+		}
+	}
 	res, err := a.vrrp.Apply(ctx, vrrp.Spec{Namespace: in.Namespace, Paths: vpaths, Config: cfg})
 	if err != nil {
 		return err
@@ -398,11 +412,14 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 	}
 	st.HAState = "BACKUP"
 	if vip, err := netip.ParseAddr(in.VIP.Address); err == nil {
-		if addrs, err := netns.Addresses(in.Namespace, ifVIP); err == nil {
-			for _, p := range addrs {
-				if p.Addr() == vip {
-					st.HAState = "MASTER"
-				}
+		addrs, err := netns.Addresses(in.Namespace, ifVIP)
+		if err != nil {
+			st.State, st.Error = model.VMError, "the VIP network link is missing: "+err.Error()
+			return st
+		}
+		for _, p := range addrs {
+			if p.Addr() == vip {
+				st.HAState = "MASTER"
 			}
 		}
 	}
@@ -471,4 +488,16 @@ func orText(s, def string) string {
 
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return proc.WriteFileAtomic(path, data, perm)
+}
+
+// linkIndex returns the index of a link inside a namespace (0 if absent).
+func linkIndex(ns, ifname string) int {
+	idx := 0
+	_ = netns.Do(ns, func() error {
+		if ifc, err := net.InterfaceByName(ifname); err == nil {
+			idx = ifc.Index
+		}
+		return nil
+	})
+	return idx
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +40,7 @@ func (w window) length() time.Duration { return w.to.Sub(w.from) }
 func (tp *topo) probe(url string, every time.Duration, limit time.Duration) *prober {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	p := &prober{cancel: cancel, done: make(chan struct{})}
-	client := httpClient(tp.client, 300*time.Millisecond)
+	client := httpClient(tp.client, 150*time.Millisecond)
 	go func() {
 		defer close(p.done)
 		tick := time.NewTicker(every)
@@ -111,14 +112,18 @@ func (p *prober) count() (ok, failed int) {
 	return ok, failed
 }
 
-// waitProbeOK waits until the probe has seen n successes in a row.
+// waitOK waits until the probe has seen n successes in a row, all sent
+// after the call (so that a run from before a blow does not count).
 func (p *prober) waitOK(t *testing.T, n int, limit time.Duration) {
 	t.Helper()
+	p.mu.Lock()
+	from := len(p.results)
+	p.mu.Unlock()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
 		run := 0
-		for i := len(p.results) - 1; i >= 0 && p.results[i].ok; i-- {
+		for i := len(p.results) - 1; i >= from && p.results[i].ok; i-- {
 			run++
 		}
 		p.mu.Unlock()
@@ -310,4 +315,38 @@ func readPid(path string) (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+// TestLostLinksAreRepairedAndFailOverEachTime deletes the VIP link of the
+// VM that holds the VIP, twice: each time the other VM takes over, and the
+// agent rebuilds the link (and restarts keepalived on it) so that the pair
+// can fail over again.
+func TestLostLinksAreRepairedAndFailOverEachTime(t *testing.T) {
+	tp := startTopo(t)
+	pool, vip, fip := tp.lb("links", map[string]any{}, map[string]any{})
+	poolID, vipAddr := pool["id"].(string), vip["address"].(string)
+	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 90*time.Second)
+	p.waitOK(t, 20, 10*time.Second)
+	for round := 1; round <= 2; round++ {
+		before := tp.active(poolID, vipAddr)
+		if out, err := exec.Command("ip", "netns", "exec", before.namespace, "ip", "link", "del", "vip0").CombinedOutput(); err != nil {
+			t.Fatalf("delete vip0: %v %s", err, out)
+		}
+		p.waitOK(t, 50, 10*time.Second)
+		if after := tp.active(poolID, vipAddr); after.node == before.node {
+			t.Fatalf("round %d: the VIP stayed on %s without its link", round, before.node)
+		}
+		// Whole again: both VMs serve (the pool is ACTIVE only then).
+		tp.waitStatus("/v2.0/lb/pools/"+poolID, "pool", "ACTIVE", 30*time.Second)
+	}
+	ws := p.stop()
+	if len(ws) != 2 {
+		t.Fatalf("want one failure window per lost link, got %v", ws)
+	}
+	for i, w := range ws {
+		t.Logf("lost link %d: failure window %s (%d failed requests)", i+1, w.length().Round(time.Millisecond), w.failures)
+		if w.length() > failoverBound {
+			t.Fatalf("window %s exceeds %s", w.length(), failoverBound)
+		}
+	}
 }
