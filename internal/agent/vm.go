@@ -166,7 +166,9 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 		TrackProcess:    vrrp.HAProxyProcess(a.haproxyBin, hp),
 	}
 	if in.Priority < model.PriorityActive {
-		cfg.StartupDelay = time.Second
+		// Long enough for the active (started at about the same time) to
+		// win the first election, short enough not to delay a repair.
+		cfg.StartupDelay = 300 * time.Millisecond
 	}
 	// keepalived keeps its sockets on the vip0 it started with; when the
 	// link was re-created (deleted by hand, repaired by us) it must start
