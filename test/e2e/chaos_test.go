@@ -11,6 +11,7 @@ import (
 // server. Every failure window is measured and printed; each must be short
 // and no request may fail outside them.
 func TestChaos(t *testing.T) {
+	needKeepalived(t)
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("chaos", map[string]any{}, map[string]any{})
 	poolID, vipAddr := pool["id"].(string), vip["address"].(string)

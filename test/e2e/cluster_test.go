@@ -54,6 +54,15 @@ func needDataPlane(t *testing.T) {
 	}
 }
 
+// needKeepalived skips failover tests where keepalived is missing (the
+// agents then run without VRRP).
+func needKeepalived(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("keepalived is not installed: failover needs it")
+	}
+}
+
 // startTopo brings up a cluster (server, 3 compute agents, network agent)
 // and the seed's networks with two backends, 10.1.1.2 and 10.1.1.3.
 func startTopo(t *testing.T) *topo {

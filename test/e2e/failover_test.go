@@ -149,6 +149,7 @@ func killHAProxy(t *testing.T, in instance) {
 const failoverBound = 3 * time.Second
 
 func TestActiveHAProxyDeathEndsWithinTheBound(t *testing.T) {
+	needKeepalived(t)
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("ha", map[string]any{}, map[string]any{})
 	poolID := pool["id"].(string)
@@ -190,6 +191,7 @@ func masterOf(in instance) int {
 }
 
 func TestActiveNodeDeathFailsOverAndThePairIsRepaired(t *testing.T) {
+	needKeepalived(t)
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("node", map[string]any{}, map[string]any{})
 	poolID := pool["id"].(string)
@@ -238,6 +240,7 @@ func TestActiveNodeDeathFailsOverAndThePairIsRepaired(t *testing.T) {
 }
 
 func TestFailoverNeedsNoControlPlane(t *testing.T) {
+	needKeepalived(t)
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("nocp", map[string]any{}, map[string]any{})
 	before := tp.active(pool["id"].(string), vip["address"].(string))
@@ -266,6 +269,7 @@ func TestFailoverNeedsNoControlPlane(t *testing.T) {
 }
 
 func TestRestartsOfAgentsAndServerDoNotInterruptTraffic(t *testing.T) {
+	needKeepalived(t)
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("restarts", map[string]any{}, map[string]any{})
 	poolID := pool["id"].(string)
@@ -322,6 +326,7 @@ func readPid(path string) (int, error) {
 // agent rebuilds the link (and restarts keepalived on it) so that the pair
 // can fail over again.
 func TestLostLinksAreRepairedAndFailOverEachTime(t *testing.T) {
+	needKeepalived(t)
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("links", map[string]any{}, map[string]any{})
 	poolID, vipAddr := pool["id"].(string), vip["address"].(string)

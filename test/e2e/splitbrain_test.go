@@ -71,6 +71,7 @@ func holdsVIP(in instance, vip string) bool {
 // keeps sending the VIP's traffic to the VM that held it, so the second
 // MASTER serves nothing and no request fails.
 func TestPartitionBetweenTheVMsCreatesNoSecondActive(t *testing.T) {
+	needKeepalived(t)
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("split", map[string]any{}, map[string]any{})
 	poolID, vipAddr := pool["id"].(string), vip["address"].(string)
