@@ -237,10 +237,9 @@ func (r *FailoverReport) timeMarkdown(w writer) {
 			w("  At advert %v, %d of %d node-death runs closed sooner than the master-down interval (the dying VM resigned).", c.Advert, resigned, runs)
 		}
 	}
-	w("- After a link repair: the agent re-creates vip0 and that VM's keepalived goes FAULT → BACKUP, but when its peer fails later it")
-	w("  does not take over until the agent reloads it (seen while building this benchmark: a node kill after a link repair took 2.2 s,")
-	w("  keepalived entering MASTER only when the controller's promotion reloaded it). The link trigger therefore runs last, and its")
-	w("  runs after the first strike the peer of a VM re-plumbed in the run before: their gaps show this defect, not VRRP's timing.")
+	w("- After a link repair: the agent re-creates vip0 and, seeing a new link index, restarts that VM's keepalived on it (a")
+	w("  keepalived left on the deleted link would never hear or send an advert again); every link run strikes the VM that was")
+	w("  repaired in the run before, so each gap also shows that the repaired VM takes over.")
 	w("- Pair whole again after a node death: the node's lease (controller.NodeTTL, 2 s, granted in whole seconds by etcd) must")
 	w("  run out before the controller reschedules the dead VM onto the third node, which then starts HAProxy and keepalived and reports.")
 	w("")
