@@ -136,8 +136,12 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 			}
 		}
 	}
-	if err := m.validate(ctx, paths.Config, cfg); err != nil {
-		return Result{}, err
+	// Nothing runs: starting HAProxy checks the file itself (and reports
+	// why it refuses), so "haproxy -c" would only delay the first start.
+	if running {
+		if err := m.validate(ctx, paths.Config, cfg); err != nil {
+			return Result{}, err
+		}
 	}
 	undo, err := install(paths, cfg, onDisk, state, prevState)
 	if err != nil {

@@ -154,6 +154,9 @@ func TestActiveHAProxyDeathEndsWithinTheBound(t *testing.T) {
 	pool, vip, fip := tp.lb("ha", map[string]any{}, map[string]any{})
 	poolID := pool["id"].(string)
 	before := tp.active(poolID, vip["address"].(string))
+	// A new active starts as MASTER to serve at once, then settles to the
+	// ordinary BACKUP + nopreempt so that it never takes the VIP back.
+	waitNopreempt(t, before)
 	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 60*time.Second)
 	p.waitOK(t, 20, 10*time.Second)
 
@@ -354,4 +357,19 @@ func TestLostLinksAreRepairedAndFailOverEachTime(t *testing.T) {
 			t.Fatalf("window %s exceeds %s", w.length(), failoverBound)
 		}
 	}
+}
+
+// waitNopreempt waits until an instance's keepalived config has nopreempt.
+func waitNopreempt(t *testing.T, in instance) {
+	t.Helper()
+	conf := in.dir + "/keepalived/keepalived.conf"
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(conf); err == nil && strings.Contains(string(b), "nopreempt") && strings.Contains(string(b), "state BACKUP") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(conf)
+	t.Fatalf("the active's keepalived never settled to BACKUP + nopreempt:\n%s", b)
 }
