@@ -136,8 +136,14 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 	if running && bytes.Equal(onDisk, rendered) {
 		return Result{Action: ActionNone, PID: pid}, nil
 	}
-	if err := m.check(ctx, spec.Namespace, p.Config, rendered); err != nil {
-		return Result{}, err
+	// A running keepalived must not be reloaded into a config it rejects.
+	// A first start skips the check: the config is rendered from typed
+	// values (every golden file passes "keepalived -t" in the tests) and
+	// the check would only delay the new active's first advert.
+	if running {
+		if err := m.check(ctx, spec.Namespace, p.Config, rendered); err != nil {
+			return Result{}, err
+		}
 	}
 	if err := writeAtomic(p.Config, rendered, 0o600); err != nil {
 		return Result{}, err
