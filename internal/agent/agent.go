@@ -67,11 +67,8 @@ type Agent struct {
 	plumbed map[string]string            // by VM id: network part last plumbed
 	// vipIndex is vip0's link index when keepalived last ran on it.
 	vipIndex map[string]int
-	// initialMaster marks VMs whose keepalived runs the start-as-MASTER
-	// config and must get nopreempt as soon as they hold the VIP.
-	initialMaster map[string]bool
-	fips          map[string]string
-	kick          chan struct{}
+	fips     map[string]string
+	kick     chan struct{}
 }
 
 // New returns an agent.
@@ -103,7 +100,6 @@ func New(o Options) (*Agent, error) {
 	}
 	a.status, a.applied, a.plumbed, a.kick = map[string]agentapi.VMStatus{}, map[string]string{}, map[string]string{}, make(chan struct{}, 1)
 	a.vipIndex = map[string]int{}
-	a.initialMaster = map[string]bool{}
 	return a, nil
 }
 

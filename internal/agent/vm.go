@@ -165,14 +165,6 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 		AdvertInterval:  a.o.AdvertInterval,
 		TrackProcess:    vrrp.HAProxyProcess(a.haproxyBin, hp),
 	}
-	// The first keepalived of a new active takes the VIP at once; from the
-	// moment it holds it (or whenever keepalived ran before) it is the
-	// ordinary BACKUP + nopreempt.
-	if in.Priority >= model.PriorityActive {
-		if _, err := os.Stat(vpaths.StateFile); err != nil && !vipHeld(in) {
-			cfg.InitialMaster = true
-		}
-	}
 	if in.Priority < model.PriorityActive {
 		// Long enough for the active (started at about the same time) to
 		// win the first election, short enough not to delay a repair.
@@ -193,9 +185,6 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 		}
 	}
 	res, err := a.vrrp.Apply(ctx, vrrp.Spec{Namespace: in.Namespace, Paths: vpaths, Config: cfg})
-	a.mu.Lock()
-	a.initialMaster[in.VMID] = err == nil && cfg.InitialMaster
-	a.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -436,16 +425,6 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 			}
 		}
 	}
-	a.mu.Lock()
-	settle := st.HAState == "MASTER" && a.initialMaster[in.VMID]
-	a.mu.Unlock()
-	if settle {
-		// The new active holds the VIP: give it nopreempt now (a reload).
-		select {
-		case a.kick <- struct{}{}:
-		default:
-		}
-	}
 	fe := haproxy.FrontendName(in.Pool.ID)
 	open := false
 	for _, f := range stats.Frontends {
@@ -523,19 +502,4 @@ func linkIndex(ns, ifname string) int {
 		return nil
 	})
 	return idx
-}
-
-// vipHeld reports whether the VM's vip0 holds the VIP.
-func vipHeld(in agentapi.Instance) bool {
-	vip, err := netip.ParseAddr(in.VIP.Address)
-	if err != nil {
-		return false
-	}
-	addrs, _ := netns.Addresses(in.Namespace, ifVIP)
-	for _, p := range addrs {
-		if p.Addr() == vip {
-			return true
-		}
-	}
-	return false
 }

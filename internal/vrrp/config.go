@@ -52,10 +52,6 @@ type Config struct {
 	Priority uint8
 	// UnicastSrc is this VM's own address on Interface.
 	UnicastSrc netip.Addr
-	// InitialMaster starts the instance as MASTER, without nopreempt: only
-	// for the first start of a new active, which then gets the ordinary
-	// BACKUP + nopreempt config by a reload once it holds the VIP.
-	InitialMaster bool
 	// StartupDelay holds VRRP back after keepalived starts. The standby
 	// gets one so that when both VMs start together the active (200) wins
 	// the first election, which nopreempt then keeps.

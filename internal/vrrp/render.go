@@ -77,16 +77,8 @@ func Render(c Config) ([]byte, error) {
 	w(0, "vrrp_instance %s {", c.InstanceName)
 	// Both VMs start as BACKUP with nopreempt: the first election goes to the
 	// higher priority, and afterwards a returning VM never takes the VIP back.
-	if c.InitialMaster {
-		// A brand-new active: take the VIP at once instead of waiting a
-		// master-down interval. keepalived ignores nopreempt with state
-		// MASTER, so the agent rewrites this to BACKUP + nopreempt (a
-		// reload keeps the MASTER state) as soon as the VIP is held.
-		w(1, "state MASTER")
-	} else {
-		w(1, "state BACKUP")
-		w(1, "nopreempt")
-	}
+	w(1, "state BACKUP")
+	w(1, "nopreempt")
 	w(1, "interface %s", c.Interface)
 	w(1, "virtual_router_id %d", c.VirtualRouterID)
 	w(1, "priority %d", c.Priority)

@@ -154,8 +154,7 @@ func TestActiveHAProxyDeathEndsWithinTheBound(t *testing.T) {
 	pool, vip, fip := tp.lb("ha", map[string]any{}, map[string]any{})
 	poolID := pool["id"].(string)
 	before := tp.active(poolID, vip["address"].(string))
-	// A new active starts as MASTER to serve at once, then settles to the
-	// ordinary BACKUP + nopreempt so that it never takes the VIP back.
+	// nopreempt: the old active must never take the VIP back.
 	waitNopreempt(t, before)
 	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 60*time.Second)
 	p.waitOK(t, 20, 10*time.Second)
