@@ -21,10 +21,12 @@ const (
 	PriorityStandby uint8 = 100
 )
 
-// DefaultAdvertInterval is used when Config.AdvertInterval is zero. 50 ms
-// gives a master-down time of 3 intervals plus skew, about 0.18 s, and was
-// free of spurious transitions in TestNoSpuriousTransitionsUnderCPULoad.
-const DefaultAdvertInterval = 50 * time.Millisecond
+// DefaultAdvertInterval is used when Config.AdvertInterval is zero. 30 ms
+// gives a master-down time of 3 intervals plus skew, about 0.11 s (the
+// first election of a new load balancer, and a silent node's death), and
+// was free of spurious transitions under saturating load (the failover
+// benchmark and TestNoSpuriousTransitionsUnderCPULoad).
+const DefaultAdvertInterval = 30 * time.Millisecond
 
 // DefaultGARPRepeat is the number of gratuitous ARPs sent at once when an
 // instance becomes MASTER (and when it sees a lower-priority advert as
