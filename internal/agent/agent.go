@@ -181,6 +181,12 @@ func (a *Agent) watchLoop(ctx context.Context) {
 func (a *Agent) reconcileLoop(ctx context.Context) {
 	tick := time.NewTicker(a.o.ObserveInterval)
 	defer tick.Stop()
+	// Right after a change, observe often for a short while: the VRRP
+	// election and the first checks settle within a few hundred
+	// milliseconds, and the API should say ACTIVE as soon as they do.
+	fast := time.NewTicker(25 * time.Millisecond)
+	defer fast.Stop()
+	var fastUntil time.Time
 	haveDesired := false
 	lastFull := time.Time{}
 	for ctx.Err() == nil {
@@ -190,12 +196,17 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 		case <-a.kick:
 			haveDesired = true
 			a.reconcile(ctx, false)
+			fastUntil = time.Now().Add(time.Second)
 		case <-tick.C:
 			// Converge again now and then even without news, so that a
 			// namespace deleted by hand or a dead HAProxy is rebuilt.
 			if haveDesired && time.Since(lastFull) > 5*time.Second {
 				a.reconcile(ctx, true)
 				lastFull = time.Now()
+			}
+		case <-fast.C:
+			if time.Now().After(fastUntil) {
+				continue
 			}
 		}
 		if haveDesired {
