@@ -53,19 +53,24 @@ func (a *Agent) manager(namespace string) *haproxy.Manager {
 
 // localVMs lists the instances this agent built.
 func (a *Agent) localVMs() []localVM {
-	dirs, _ := filepath.Glob(filepath.Join(a.o.StateDir, "loadbalancer", "*", "vm.json"))
+	dirs, _ := filepath.Glob(filepath.Join(a.o.StateDir, "loadbalancer", "*"))
 	var out []localVM
-	for _, p := range dirs {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		var vm localVM
-		if json.Unmarshal(b, &vm) == nil && model.IsUUID(vm.PoolID) {
+	for _, d := range dirs {
+		if vm, ok := readLocalVM(d); ok {
 			out = append(out, vm)
 		}
 	}
 	return out
+}
+
+// readLocalVM reads an instance directory's record.
+func readLocalVM(dir string) (localVM, bool) {
+	var vm localVM
+	b, err := os.ReadFile(filepath.Join(dir, "vm.json"))
+	if err != nil || json.Unmarshal(b, &vm) != nil || !model.IsUUID(vm.PoolID) {
+		return localVM{}, false
+	}
+	return vm, true
 }
 
 // applyInstance makes one VM match its desired state. Every step is
@@ -75,6 +80,16 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 		return errors.New("desired state carries a malformed id")
 	}
 	paths := a.paths(in.Pool.ID)
+	// The node ran another VM of this pool before (it was dropped while the
+	// node seemed dead, and now a new one is scheduled here): remove the old
+	// one first, or its namespace and processes would be left behind and
+	// the new VM would adopt an HAProxy living in the old namespace.
+	if old, ok := readLocalVM(paths.Dir); ok && old.VMID != in.VMID {
+		a.log.Info("replacing an older VM of the pool on this node", "old_vm", old.VMID, "vm", in.VMID, "pool", in.Pool.ID)
+		if err := a.removeInstance(old); err != nil {
+			return fmt.Errorf("remove the older VM %s: %w", old.VMID, err)
+		}
+	}
 	if err := os.MkdirAll(paths.Dir, 0o700); err != nil {
 		return err
 	}
