@@ -9,91 +9,78 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"lbaas/bench"
 )
+
+// report is what every benchmark returns.
+type report interface{ WriteReport(path string) error }
+
+// benchVerb builds one `lbaas bench <name>` command: run it beside its
+// baseline, write its report.
+func benchVerb(name, short, out string, flags func(*pflag.FlagSet), run func(ctx context.Context, exe string, quick bool) (report, error)) *cobra.Command {
+	var path string
+	var quick bool
+	cmd := &cobra.Command{
+		Use:   name,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			rep, err := run(ctx, exe, quick)
+			if err != nil {
+				return err
+			}
+			if err := rep.WriteReport(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", path)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&path, "out", out, "report file")
+	cmd.Flags().BoolVar(&quick, "quick", false, "a small run")
+	if flags != nil {
+		flags(cmd.Flags())
+	}
+	return cmd
+}
 
 func benchCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Run the benchmarks beside their baselines and write their reports",
 	}
-	var out string
-	var quick bool
-	api := &cobra.Command{
-		Use:   "api",
-		Short: "API create and list throughput: 10,000 members in 100 pools, beside raw etcd and plain net/http",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			rep, err := bench.RunAPI(ctx, bench.APIOptions{Progress: os.Stderr, Quick: quick})
-			if err != nil {
-				return err
-			}
-			if err := rep.WriteReport(out); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
-			return nil
-		},
-	}
-	api.Flags().StringVar(&out, "out", "bench/REPORT-api.md", "report file")
-	api.Flags().BoolVar(&quick, "quick", false, "a small run (10 pools x 20 members)")
-	var dpOut string
 	var lbs int
-	dp := &cobra.Command{
-		Use:   "dataplane",
-		Short: "Data plane (root): req/s through the VIP beside hand-written HAProxy and direct, provisioning time, member changes under load, footprint",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			rep, err := bench.RunDataplane(ctx, bench.DataplaneOptions{Binary: exe, Quick: quick, LoadBalancers: lbs, Progress: os.Stderr})
-			if err != nil {
-				return err
-			}
-			if err := rep.WriteReport(dpOut); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", dpOut)
-			return nil
-		},
-	}
-	dp.Flags().StringVar(&dpOut, "out", "bench/REPORT-dataplane.md", "report file")
-	dp.Flags().BoolVar(&quick, "quick", false, "a small run")
-	dp.Flags().IntVar(&lbs, "load-balancers", 50, "load balancers created for the footprint measure")
-	var foOut string
 	var spurious time.Duration
-	fo := &cobra.Command{
-		Use:   "failover",
-		Short: "Failover (root): the outage of each trigger beside keepalived with a 1 s advert, restarts, spurious failovers under load",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			exe, err := os.Executable()
-			if err != nil {
-				return err
-			}
-			rep, err := bench.RunFailover(ctx, bench.FailoverOptions{Binary: exe, Quick: quick, SpuriousDuration: spurious, Progress: os.Stderr})
-			if err != nil {
-				return err
-			}
-			if err := rep.WriteReport(foOut); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", foOut)
-			return nil
-		},
-	}
-	fo.Flags().StringVar(&foOut, "out", "bench/REPORT-failover.md", "report file")
-	fo.Flags().BoolVar(&quick, "quick", false, "a small run")
-	fo.Flags().DurationVar(&spurious, "spurious-duration", time.Minute, "how long to watch for spurious failovers under saturating load (the goal asks for 10m)")
-	cmd.AddCommand(api, dp, fo)
+	cmd.AddCommand(
+		benchVerb("api", "API create and list throughput: 10,000 members in 100 pools, beside raw etcd and plain net/http",
+			"bench/REPORT-api.md", nil,
+			func(ctx context.Context, _ string, quick bool) (report, error) {
+				return bench.RunAPI(ctx, bench.APIOptions{Progress: os.Stderr, Quick: quick})
+			}),
+		benchVerb("dataplane", "Data plane (root): req/s through the VIP beside hand-written HAProxy and direct, provisioning time, member changes under load, footprint",
+			"bench/REPORT-dataplane.md",
+			func(f *pflag.FlagSet) {
+				f.IntVar(&lbs, "load-balancers", 50, "load balancers created for the footprint measure")
+			},
+			func(ctx context.Context, exe string, quick bool) (report, error) {
+				return bench.RunDataplane(ctx, bench.DataplaneOptions{Binary: exe, Quick: quick, LoadBalancers: lbs, Progress: os.Stderr})
+			}),
+		benchVerb("failover", "Failover (root): the outage of each trigger beside keepalived with a 1 s advert, restarts, spurious failovers under load",
+			"bench/REPORT-failover.md",
+			func(f *pflag.FlagSet) {
+				f.DurationVar(&spurious, "spurious-duration", time.Minute, "how long to watch for spurious failovers under saturating load (the goal asks for 10m)")
+			},
+			func(ctx context.Context, exe string, quick bool) (report, error) {
+				return bench.RunFailover(ctx, bench.FailoverOptions{Binary: exe, Quick: quick, SpuriousDuration: spurious, Progress: os.Stderr})
+			}),
+	)
 	return cmd
 }
