@@ -45,8 +45,9 @@ func upCommand() *cobra.Command {
 			fmt.Fprintf(out, `
 == Both load balancers are ACTIVE: each runs as an active/standby pair of HAProxy instances.
 
-  HTTP through its floating IP (round robin over 10.1.1.2 and 10.1.1.3):
+  HTTP through its floating IP (round robin over 10.1.1.2 and 10.1.1.3), and at its VIP:
     ip netns exec %[1]s curl -s http://%[2]s/
+    ip netns exec %[1]s curl -s http://%[10]s/
 
   HTTPS, terminated with the project's certificate, verified with the demo CA:
     ip netns exec %[1]s curl -s --cacert %[3]s --resolve %[4]s:443:%[5]s https://%[4]s/
@@ -58,7 +59,7 @@ func upCommand() *cobra.Command {
     curl -s -H "X-Auth-Token: $OS_TOKEN" http://%[9]s/analytics/uves/service-instances?flat
 
 Ctrl-C stops everything and cleans up.
-`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.Server.AnalyticsAddr)
+`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.Server.AnalyticsAddr, demo.HTTPVIP)
 			<-ctx.Done()
 			return nil
 		},

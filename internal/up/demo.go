@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"lbaas/internal/cli"
+	"lbaas/internal/netns"
 )
 
 // DemoHost is the name the demo certificate is issued for.
@@ -31,7 +32,10 @@ const DemoHost = "lb.demo"
 type Demo struct {
 	HTTPSFloatingIP string
 	HTTPFloatingIP  string
-	CAFile          string
+	// HTTPVIP is the HTTP load balancer's VIP, reached from the client
+	// through the router without NAT.
+	HTTPVIP string
+	CAFile  string
 	ClientNamespace string
 }
 
@@ -93,14 +97,14 @@ func (c *Cluster) RunDemo(ctx context.Context, out io.Writer) (*Demo, error) {
 	r.run("lb-member-create", "--address", "10.1.1.2", "--protocol-port", "80", "webpool")
 	r.run("lb-member-create", "--address", "10.1.1.3", "--protocol-port", "80", "webpool")
 	r.run("lb-vip-create", "--name", "webvip", "--protocol-port", "80", "--protocol", "HTTP", "--subnet-id", "vipsubnet", "webpool")
-	port3 := r.field("port_id")
+	port3, httpVIP := r.field("port_id"), r.field("address")
 	r.run("floatingip-create", "Public")
 	fip3 := r.id("fip3")
 	r.run("floatingip-associate", fip3, port3)
 	if r.err != nil {
 		return nil, r.err
 	}
-	d := &Demo{CAFile: caFile, ClientNamespace: c.o.Prefix + "client"}
+	d := &Demo{CAFile: caFile, ClientNamespace: c.o.Prefix + "client", HTTPVIP: httpVIP}
 	for id, dst := range map[string]*string{fip1: &d.HTTPSFloatingIP, fip3: &d.HTTPFloatingIP} {
 		f, err := c.API().Get("/v2.0/floatingips/"+id, "floatingip")
 		if err != nil {
@@ -114,8 +118,16 @@ func (c *Cluster) RunDemo(ctx context.Context, out io.Writer) (*Demo, error) {
 	if err := c.API().Call("GET", "/v2.0/networks?name=Public", nil, &pub); err != nil || len(pub.Networks) == 0 {
 		return nil, fmt.Errorf("the Public network is missing: %v", err)
 	}
-	if err := c.AddNamespace(d.ClientNamespace, pub.Networks[0]["id"].(string), c.o.PublicCIDR, clientAddress(c.o.PublicCIDR)); err != nil {
+	pubID := pub.Networks[0]["id"].(string)
+	if err := c.AddNamespace(d.ClientNamespace, pubID, c.o.PublicCIDR, clientAddress(c.o.PublicCIDR)); err != nil {
 		return nil, fmt.Errorf("client namespace: %w", err)
+	}
+	// A route to the VIP network through the router, so that the client
+	// reaches the VIPs themselves as well as their floating IPs.
+	gw := netip.MustParsePrefix(c.o.PublicCIDR).Addr().Next()
+	if err := c.Fabric.Attach(netns.AttachSpec{Namespace: d.ClientNamespace, IfName: "eth0", NetworkID: pubID,
+		Address: clientAddress(c.o.PublicCIDR), Gateway: gw, ExtraRoutes: []netip.Prefix{netip.MustParsePrefix("20.1.1.0/24")}}); err != nil {
+		return nil, fmt.Errorf("client route to the VIP network: %w", err)
 	}
 	r.say("Waiting for both load balancers to become ACTIVE (both HAProxy instances serving)")
 	for _, pool := range []string{"mypool", "webpool"} {
