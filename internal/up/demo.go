@@ -34,8 +34,8 @@ type Demo struct {
 	HTTPFloatingIP  string
 	// HTTPVIP is the HTTP load balancer's VIP, reached from the client
 	// through the router without NAT.
-	HTTPVIP string
-	CAFile  string
+	HTTPVIP         string
+	CAFile          string
 	ClientNamespace string
 }
 
