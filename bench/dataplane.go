@@ -217,46 +217,67 @@ var (
 )
 
 func startDataplaneTopo(ctx context.Context, o DataplaneOptions, root string) (*dpTopo, error) {
-	prefix := fmt.Sprintf("%s%06x-", DataplaneNSPrefix, rand.Uint32()&0xffffff)
+	tp, err := startSeedTopo(ctx, seedTopo{
+		prefix: fmt.Sprintf("%s%06x-", DataplaneNSPrefix, rand.Uint32()&0xffffff),
+		dir:    filepath.Join(root, "cluster"), binary: o.Binary, name: "bench", clients: true,
+	})
+	if err != nil {
+		return tp, err
+	}
+	err = tp.waitPoolActive(ctx, tp.poolID, 60*time.Second)
+	if err == nil {
+		// The floating IP's NAT is the network agent's, which the pool's
+		// status does not cover.
+		err = waitServed(ctx, tp.pubClient, "http://"+tp.fip+"/", 30*time.Second)
+	}
+	return tp, err
+}
+
+// seedTopo says what startSeedTopo builds.
+type seedTopo struct {
+	prefix, dir, binary, name string
+	advert                    time.Duration
+	// clients adds client namespaces on the VIP and pool networks too.
+	clients bool
+}
+
+// startSeedTopo starts a cluster and builds the seed's topology in it:
+// vipnet and poolnet, the backends, a client on Public, a pool with the
+// backends as members, its VIP and a floating IP. On error the returned
+// topology (if any) still needs close.
+func startSeedTopo(ctx context.Context, s seedTopo) (*dpTopo, error) {
 	listen, err := freeLoopback()
 	if err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	c, err := up.Start(sctx, up.Options{Dir: filepath.Join(root, "cluster"), Listen: listen, Prefix: prefix, Binary: o.Binary})
+	c, err := up.Start(sctx, up.Options{Dir: s.dir, Listen: listen, Prefix: s.prefix, Binary: s.binary, AdvertInterval: s.advert})
 	if err != nil {
 		// Start cleans up after itself on most failures; make sure.
-		removeNamespaces(prefix)
+		removeNamespaces(s.prefix)
 		return nil, fmt.Errorf("bench: start cluster: %w", err)
 	}
+	prefix := s.prefix
 	tp := &dpTopo{c: c, api: c.API(), prefix: prefix}
-	var obj map[string]any
 	step := func(f func() error) {
 		if err == nil {
 			err = f()
 		}
 	}
-	step(func() error {
-		obj, err = tp.api.Create("/v2.0/networks", "network", map[string]any{"name": "vipnet"})
-		tp.vipNet = str(obj, "id")
-		return err
-	})
-	step(func() error {
-		obj, err = tp.api.Create("/v2.0/subnets", "subnet", map[string]any{"name": "vipsubnet", "network_id": tp.vipNet, "cidr": "20.1.1.0/24", "ip_version": 4})
-		tp.vipSub = str(obj, "id")
-		return err
-	})
-	step(func() error {
-		obj, err = tp.api.Create("/v2.0/networks", "network", map[string]any{"name": "poolnet"})
-		tp.poolNet = str(obj, "id")
-		return err
-	})
-	step(func() error {
-		obj, err = tp.api.Create("/v2.0/subnets", "subnet", map[string]any{"name": "poolsubnet", "network_id": tp.poolNet, "cidr": "10.1.1.0/24", "ip_version": 4})
-		tp.poolSub = str(obj, "id")
-		return err
-	})
+	create := func(path, kind string, fields map[string]any) string {
+		var obj map[string]any
+		step(func() error {
+			var err error
+			obj, err = tp.api.Create(path, kind, fields)
+			return err
+		})
+		return str(obj, "id")
+	}
+	tp.vipNet = create("/v2.0/networks", "network", map[string]any{"name": "vipnet"})
+	tp.vipSub = create("/v2.0/subnets", "subnet", map[string]any{"name": "vipsubnet", "network_id": tp.vipNet, "cidr": "20.1.1.0/24", "ip_version": 4})
+	tp.poolNet = create("/v2.0/networks", "network", map[string]any{"name": "poolnet"})
+	tp.poolSub = create("/v2.0/subnets", "subnet", map[string]any{"name": "poolsubnet", "network_id": tp.poolNet, "cidr": "10.1.1.0/24", "ip_version": 4})
 	for i, a := range backendAddrs {
 		step(func() error {
 			b, err := c.StartBackend(fmt.Sprintf("%sbackend%d", prefix, i+1), tp.poolNet, "10.1.1.0/24", mustPrefix(a))
@@ -277,21 +298,24 @@ func startDataplaneTopo(ctx context.Context, o DataplaneOptions, root string) (*
 		tp.public = str(pub.Networks[0], "id")
 		return nil
 	})
-	tp.pubClient, tp.vipClient, tp.poolClient = prefix+"pubcli", prefix+"vipcli", prefix+"poolcli"
+	tp.pubClient = prefix + "pubcli"
 	step(func() error {
 		return c.AddNamespace(tp.pubClient, tp.public, "172.24.4.0/24", mustPrefix(addrPubClient))
 	})
-	step(func() error { return c.AddNamespace(tp.vipClient, tp.vipNet, "20.1.1.0/24", mustPrefix(addrVIPClient)) })
-	step(func() error {
-		return c.AddNamespace(tp.poolClient, tp.poolNet, "10.1.1.0/24", mustPrefix(addrPoolClient))
-	})
+	if s.clients {
+		tp.vipClient, tp.poolClient = prefix+"vipcli", prefix+"poolcli"
+		step(func() error { return c.AddNamespace(tp.vipClient, tp.vipNet, "20.1.1.0/24", mustPrefix(addrVIPClient)) })
+		step(func() error {
+			return c.AddNamespace(tp.poolClient, tp.poolNet, "10.1.1.0/24", mustPrefix(addrPoolClient))
+		})
+	}
 	step(func() error {
 		var err error
-		tp.poolID, err = tp.createPool("bench", backendAddrs)
+		tp.poolID, err = tp.createPool(s.name, backendAddrs)
 		return err
 	})
 	step(func() error {
-		vip, err := tp.createVIP("bench", tp.poolID)
+		vip, err := tp.createVIP(s.name, tp.poolID)
 		if err != nil {
 			return err
 		}
@@ -300,10 +324,6 @@ func startDataplaneTopo(ctx context.Context, o DataplaneOptions, root string) (*
 		tp.fip = str(fip, "floating_ip_address")
 		return err
 	})
-	step(func() error { return tp.waitPoolActive(ctx, tp.poolID, 60*time.Second) })
-	// The floating IP's NAT is the network agent's, which the pool's
-	// status does not cover.
-	step(func() error { return waitServed(ctx, tp.pubClient, "http://"+tp.fip+"/", 30*time.Second) })
 	return tp, err
 }
 

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"lbaas/internal/up"
 	"lbaas/internal/vrrp"
 )
 
@@ -227,77 +226,17 @@ type foTopo struct {
 // startFailoverTopo builds what startDataplaneTopo builds for one load
 // balancer, with the failover prefix and the given advert interval.
 func startFailoverTopo(ctx context.Context, o FailoverOptions, dir string, advert time.Duration) (*foTopo, error) {
-	prefix := fmt.Sprintf("%s%06x-", FailoverNSPrefix, rand.Uint32()&0xffffff)
-	listen, err := freeLoopback()
-	if err != nil {
+	tp, err := startSeedTopo(ctx, seedTopo{
+		prefix: fmt.Sprintf("%s%06x-", FailoverNSPrefix, rand.Uint32()&0xffffff),
+		dir:    dir, binary: o.Binary, advert: advert, name: "fbench",
+	})
+	if tp == nil {
 		return nil, err
 	}
-	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	c, err := up.Start(sctx, up.Options{Dir: dir, Listen: listen, Prefix: prefix, Binary: o.Binary, AdvertInterval: advert})
-	if err != nil {
-		removeNamespaces(prefix)
-		return nil, fmt.Errorf("bench: start cluster: %w", err)
-	}
-	tp := &dpTopo{c: c, api: c.API(), prefix: prefix}
 	ft := &foTopo{dpTopo: tp, advert: advert}
-	create := func(path, kind string, fields map[string]any) string {
-		if err != nil {
-			return ""
-		}
-		var obj map[string]any
-		obj, err = tp.api.Create(path, kind, fields)
-		return str(obj, "id")
+	if err == nil {
+		err = ft.waitSettled(ctx, 90*time.Second)
 	}
-	tp.vipNet = create("/v2.0/networks", "network", map[string]any{"name": "vipnet"})
-	tp.vipSub = create("/v2.0/subnets", "subnet", map[string]any{"name": "vipsubnet", "network_id": tp.vipNet, "cidr": "20.1.1.0/24", "ip_version": 4})
-	tp.poolNet = create("/v2.0/networks", "network", map[string]any{"name": "poolnet"})
-	tp.poolSub = create("/v2.0/subnets", "subnet", map[string]any{"name": "poolsubnet", "network_id": tp.poolNet, "cidr": "10.1.1.0/24", "ip_version": 4})
-	step := func(f func() error) {
-		if err == nil {
-			err = f()
-		}
-	}
-	for i, a := range backendAddrs {
-		step(func() error {
-			b, err := c.StartBackend(fmt.Sprintf("%sbackend%d", prefix, i+1), tp.poolNet, "10.1.1.0/24", mustPrefix(a))
-			tp.backends = append(tp.backends, b)
-			return err
-		})
-	}
-	step(func() error {
-		var pub struct {
-			Networks []map[string]any `json:"networks"`
-		}
-		if err := tp.api.Call("GET", "/v2.0/networks?name=Public", nil, &pub); err != nil {
-			return err
-		}
-		if len(pub.Networks) != 1 {
-			return errors.New("bench: no Public network")
-		}
-		tp.public = str(pub.Networks[0], "id")
-		return nil
-	})
-	tp.pubClient = prefix + "pubcli"
-	step(func() error {
-		return c.AddNamespace(tp.pubClient, tp.public, "172.24.4.0/24", mustPrefix(addrPubClient))
-	})
-	step(func() error {
-		var err error
-		tp.poolID, err = tp.createPool("fbench", backendAddrs)
-		return err
-	})
-	step(func() error {
-		vip, err := tp.createVIP("fbench", tp.poolID)
-		if err != nil {
-			return err
-		}
-		tp.vipID, tp.vipAddr = str(vip, "id"), str(vip, "address")
-		fip, err := tp.api.Create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": vip["port_id"]})
-		tp.fip = str(fip, "floating_ip_address")
-		return err
-	})
-	step(func() error { return ft.waitSettled(ctx, 90*time.Second) })
 	return ft, err
 }
 
