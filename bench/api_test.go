@@ -74,18 +74,33 @@ func TestAPIBenchRunsAndReports(t *testing.T) {
 // It writes REPORT-api.md here (or to LBAAS_BENCH_REPORT) and CPU profiles
 // to LBAAS_BENCH_PROFILE when set.
 func TestAPIBenchFull(t *testing.T) {
+	fullBench(t, "REPORT-api.md", 25*time.Minute, func(ctx context.Context) (fullReport, error) {
+		return RunAPI(ctx, APIOptions{ProfileDir: os.Getenv("LBAAS_BENCH_PROFILE"), Progress: testWriter{t}})
+	})
+}
+
+// fullReport is what every benchmark returns.
+type fullReport interface {
+	WriteReport(path string) error
+	Markdown() string
+}
+
+// fullBench runs a whole benchmark, only on request (LBAAS_BENCH_FULL=1),
+// and writes its report here (or to LBAAS_BENCH_REPORT).
+func fullBench(t *testing.T, report string, limit time.Duration, run func(context.Context) (fullReport, error)) {
+	t.Helper()
 	if os.Getenv("LBAAS_BENCH_FULL") != "1" {
-		t.Skip("the full API benchmark runs only with LBAAS_BENCH_FULL=1")
+		t.Skip("the full benchmarks run only with LBAAS_BENCH_FULL=1")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	rep, err := RunAPI(ctx, APIOptions{ProfileDir: os.Getenv("LBAAS_BENCH_PROFILE"), Progress: testWriter{t}})
+	rep, err := run(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := os.Getenv("LBAAS_BENCH_REPORT")
 	if out == "" {
-		out = "REPORT-api.md"
+		out = report
 	}
 	if err := rep.WriteReport(out); err != nil {
 		t.Fatal(err)

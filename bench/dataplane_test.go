@@ -100,24 +100,12 @@ func TestDataplaneBenchQuick(t *testing.T) {
 // LBAAS_BENCH_FULL=1 go test -run TestDataplaneBenchFull -timeout 30m ./bench/
 // It writes REPORT-dataplane.md here (or to LBAAS_BENCH_REPORT).
 func TestDataplaneBenchFull(t *testing.T) {
-	if os.Getenv("LBAAS_BENCH_FULL") != "1" {
-		t.Skip("the full data-plane benchmark runs only with LBAAS_BENCH_FULL=1")
+	if os.Getenv("LBAAS_BENCH_FULL") == "1" {
+		needDataplane(t)
 	}
-	needDataplane(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
-	defer cancel()
-	rep, err := RunDataplane(ctx, DataplaneOptions{Progress: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := os.Getenv("LBAAS_BENCH_REPORT")
-	if out == "" {
-		out = "REPORT-dataplane.md"
-	}
-	if err := rep.WriteReport(out); err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + rep.Markdown())
+	fullBench(t, "REPORT-dataplane.md", 25*time.Minute, func(ctx context.Context) (fullReport, error) {
+		return RunDataplane(ctx, DataplaneOptions{Progress: testWriter{t}})
+	})
 }
 
 func TestWrkSummaryIsParsed(t *testing.T) {

@@ -94,24 +94,12 @@ func TestFailoverBenchQuick(t *testing.T) {
 // LBAAS_BENCH_FULL=1 go test -run TestFailoverBenchFull -timeout 60m ./bench/
 // It writes REPORT-failover.md here (or to LBAAS_BENCH_REPORT).
 func TestFailoverBenchFull(t *testing.T) {
-	if os.Getenv("LBAAS_BENCH_FULL") != "1" {
-		t.Skip("the full failover benchmark runs only with LBAAS_BENCH_FULL=1")
+	if os.Getenv("LBAAS_BENCH_FULL") == "1" {
+		needFailover(t)
 	}
-	needFailover(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
-	defer cancel()
-	rep, err := RunFailover(ctx, FailoverOptions{Progress: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := os.Getenv("LBAAS_BENCH_REPORT")
-	if out == "" {
-		out = "REPORT-failover.md"
-	}
-	if err := rep.WriteReport(out); err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + rep.Markdown())
+	fullBench(t, "REPORT-failover.md", 55*time.Minute, func(ctx context.Context) (fullReport, error) {
+		return RunFailover(ctx, FailoverOptions{Progress: testWriter{t}})
+	})
 	if left, _ := netns.List(FailoverNSPrefix); len(left) > 0 {
 		t.Errorf("namespaces left behind: %v", left)
 	}
