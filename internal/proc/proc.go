@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ReadPidFile returns the pid recorded in path.
@@ -43,12 +44,28 @@ func Alive(pid int) bool {
 }
 
 // Args returns a process's command line.
+//
+// A child that is in the middle of execve has a new address space but no
+// argument area yet, so its command line reads empty for a moment after
+// fork/exec returns to the parent (vfork resumes the parent at the address
+// space switch). Such a process is ours a few hundred microseconds later,
+// so an empty read is retried briefly rather than taken as "not ours".
 func Args(pid int) ([]string, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(b) == 0 {
-		return nil, false
+	path := fmt.Sprintf("/proc/%d/cmdline", pid)
+	for try := 0; ; try++ {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, false
+		}
+		if len(b) > 0 {
+			return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), true
+		}
+		// Kernel threads and zombies stay empty; give up after ~50 ms.
+		if try >= 50 || !Alive(pid) {
+			return nil, false
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00"), true
 }
 
 // HasFlag reports whether args hold flag followed by value.
