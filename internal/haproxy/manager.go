@@ -174,6 +174,15 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 			}
 		}
 	}
+	// The running worker is described by prev only when the file it loaded
+	// is the one prev renders to.
+	var live *Spec
+	if prevErr == nil {
+		if prevCfg, err := Render(prev); err == nil && bytes.Equal(prevCfg, onDisk) {
+			live = &prev
+		}
+	}
+	m.saveServerState(ctx, paths, live, spec)
 	p, err := m.reload(ctx, paths)
 	if err != nil {
 		undo()
@@ -245,6 +254,8 @@ func logPath(paths Paths) string { return filepath.Join(paths.Dir, "haproxy.log"
 // daemonised master-worker that outlives the agent.
 func (m *Manager) start(ctx context.Context, paths Paths) (Process, error) {
 	_ = os.Remove(paths.PidFile) // stale; must not be mistaken for the new master
+	// Health found by an earlier process says nothing about this start.
+	m.saveServerState(ctx, paths, nil, Spec{})
 	logf, err := os.OpenFile(logPath(paths), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return Process{}, err
@@ -316,6 +327,11 @@ func (m *Manager) Adopt(ctx context.Context, paths Paths) (Process, error) {
 // listening sockets pass to the new worker, old workers drain until
 // hard-stop-after).
 func (m *Manager) Reload(ctx context.Context, paths Paths) (Process, error) {
+	if spec, err := LoadState(paths); err == nil {
+		m.saveServerState(ctx, paths, &spec, spec)
+	} else {
+		m.saveServerState(ctx, paths, nil, Spec{})
+	}
 	return m.reload(ctx, paths)
 }
 

@@ -348,3 +348,60 @@ func TestRealHAProxyFailedReloadKeepsOldWorkerAndRestoresConfig(t *testing.T) {
 		t.Errorf("not serving after recovery reload: %v", got)
 	}
 }
+
+// A structural reload starts a new worker whose servers would all begin UP;
+// a member known to be dead must stay DOWN through it, or the first requests
+// after, say, a monitor-independent change go to it and its status flaps.
+func TestRealHAProxyKeepsADownMemberDownAcrossAStructuralReload(t *testing.T) {
+	a, b := startBackend(t, "A"), startBackend(t, "B")
+	spec, mgr := realInstance(t, a.member(t, memA), b.member(t, memB))
+	// A long interval: after the reload, no new check can decide in time.
+	spec.Monitor = &Monitor{Type: MonitorHTTP, Delay: 2, Timeout: 1, MaxRetries: 1, HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200"}
+	if _, err := mgr.Apply(ctx(t), spec); err != nil {
+		t.Fatal(err)
+	}
+	cli := Client{Socket: spec.Paths.Socket}
+	slots := SlotMap(spec.Members)
+	status := func(slot int) ServerStatus {
+		st, err := cli.ShowStat(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv, _ := st.Server(BackendName(poolID), SlotName(slot))
+		return sv.Status
+	}
+	b.srv.Close()
+	eventually(t, 10*time.Second, "stopped member DOWN", func() bool { return status(slots[memB]) == StatusDown })
+
+	spec.Pool.Method = MethodLeastConnections
+	res, err := mgr.Apply(ctx(t), spec)
+	if err != nil || res.Action != ActionReloaded {
+		t.Fatalf("apply: %+v %v", res, err)
+	}
+	if s := status(slots[memB]); s != StatusDown {
+		t.Fatalf("dead member is %s right after the reload", s)
+	}
+	if s := status(slots[memA]); s != StatusUp {
+		t.Fatalf("live member is %s right after the reload", s)
+	}
+	if n := count(sequence(t, spec, 4)); n["A"] != 4 {
+		t.Errorf("traffic went to the dead member after the reload: %v", n)
+	}
+
+	// A member that changes address in the same reload is a new server: it
+	// does not inherit the DOWN state of the address it replaces.
+	c := startBackend(t, "C")
+	cm := c.member(t, memB)
+	spec.Pool.Method = MethodRoundRobin
+	for i := range spec.Members {
+		if spec.Members[i].ID == memB {
+			spec.Members[i].Address, spec.Members[i].Port = cm.Address, cm.Port
+		}
+	}
+	if res, err := mgr.Apply(ctx(t), spec); err != nil || res.Action != ActionReloaded {
+		t.Fatalf("apply: %+v %v", res, err)
+	}
+	if s := status(slots[memB]); s != StatusUp {
+		t.Fatalf("member at a new address is %s right after the reload, want UP", s)
+	}
+}

@@ -43,6 +43,8 @@ func Render(spec Spec) ([]byte, error) {
 	w("    hard-stop-after %s", hapDuration(spec.Global.hardStopAfter()))
 	w("    stats socket %s mode 600 level admin expose-fd listeners", spec.Paths.Socket)
 	w("    stats timeout %s", hapDuration(statsTimeout))
+	// Written by Manager before each reload (see serverstate.go).
+	w("    server-state-file %s", spec.Paths.ServerStateFile())
 	if spec.Monitor != nil && spec.Monitor.Type == MonitorPing {
 		// External checks fork; HAProxy refuses to fork unless told so explicitly.
 		w("    external-check")
@@ -53,6 +55,7 @@ func Render(spec Spec) ([]byte, error) {
 	w("    mode %s", mode)
 	w("    retries 3")
 	w("    option redispatch")
+	w("    load-server-state-from-file global")
 	w("    timeout connect %s", hapDuration(timeoutConnect))
 	w("    timeout client %s", hapDuration(timeoutClient))
 	w("    timeout server %s", hapDuration(timeoutServer))

@@ -1,0 +1,100 @@
+package haproxy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// A reload starts a new worker whose servers all begin UP, whatever the old
+// worker's checks had found. HAProxy can seed the new worker from a file in
+// the format of "show servers state"; Manager writes that file just before
+// each reload, keeping only what is still true of the new configuration.
+
+// serverStateVersion is the format version "show servers state" prints and
+// the loader expects on the first line.
+const serverStateVersion = "1"
+
+// Columns of a "show servers state" line (format version 1), by position:
+// the loader reads them by position too.
+const (
+	ssBackend    = 1
+	ssServer     = 3
+	ssAddr       = 4
+	ssAdminState = 6
+	ssUserWeight = 7
+	ssPort       = 18
+	ssMinColumns = 19
+)
+
+// ServerStateFile is where the server state handed from one worker to the
+// next is written.
+func (p Paths) ServerStateFile() string {
+	return filepath.Join(filepath.Dir(p.Config), "server-state")
+}
+
+// carryServerState returns the lines of dump, a "show servers state" reply
+// of the worker running old, that remain true under new: a line survives
+// only when the health check is the same one, and its slot holds the same
+// member at the same address, port and weight and is in service in both.
+// Anything else (a new member in a recycled slot, a changed check, an admin
+// change) starts fresh, as HAProxy would without the file. The result always
+// holds the version line, so the loader never warns about an empty file.
+func carryServerState(dump string, old, new Spec) []byte {
+	out := serverStateVersion + "\n"
+	if old.ID != new.ID || old.Monitor == nil || new.Monitor == nil || *old.Monitor != *new.Monitor {
+		return []byte(out)
+	}
+	bySlot := func(s Spec) map[string]Member {
+		m := make(map[string]Member, len(s.Members))
+		for _, mem := range s.Members {
+			if s.serverUp(mem) {
+				m[SlotName(mem.Slot)] = mem
+			}
+		}
+		return m
+	}
+	before, after := bySlot(old), bySlot(new)
+	lines := strings.Split(dump, "\n")
+	if len(lines) == 0 || strings.TrimSpace(lines[0]) != serverStateVersion {
+		return []byte(out)
+	}
+	for _, line := range lines[1:] {
+		if strings.HasPrefix(line, "#") {
+			out += line + "\n"
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < ssMinColumns || f[ssBackend] != BackendName(new.ID) || f[ssAdminState] != "0" {
+			continue
+		}
+		was, ok1 := before[f[ssServer]]
+		now, ok2 := after[f[ssServer]]
+		if !ok1 || !ok2 || was.ID != now.ID || was.Address != now.Address || was.Port != now.Port || was.Weight != now.Weight {
+			continue
+		}
+		if f[ssAddr] != now.Address.String() || f[ssPort] != strconv.Itoa(now.Port) || f[ssUserWeight] != strconv.Itoa(now.Weight) {
+			continue
+		}
+		out += line + "\n"
+	}
+	return []byte(out)
+}
+
+// saveServerState writes the state the next worker of the instance starts
+// from. Without a trustworthy old spec or a dump it writes an empty state:
+// starting fresh is always safe, inheriting a stale address is not. When
+// even that cannot be written the file is removed, so nothing stale loads.
+func (m *Manager) saveServerState(ctx context.Context, paths Paths, old *Spec, new Spec) {
+	content := []byte(serverStateVersion + "\n")
+	if old != nil {
+		if dump, err := m.client(paths.Socket).Exec(ctx, "show servers state "+BackendName(new.ID)); err == nil {
+			content = carryServerState(dump, *old, new)
+		}
+	}
+	if err := writeAtomic(paths.ServerStateFile(), content, 0o640); err != nil {
+		_ = os.Remove(paths.ServerStateFile())
+	}
+}

@@ -1,0 +1,80 @@
+package haproxy
+
+import (
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+)
+
+func carriedServers(t *testing.T, old, new Spec) []string {
+	t.Helper()
+	dump, err := os.ReadFile("testdata/show_servers_state.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(carryServerState(string(dump), old, new))
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if lines[0] != serverStateVersion {
+		t.Fatalf("first line %q, want the format version", lines[0])
+	}
+	var servers []string
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, "#") {
+			servers = append(servers, strings.Fields(l)[ssServer])
+		}
+	}
+	return servers
+}
+
+func monitored() Spec {
+	s := baseSpec()
+	s.Monitor = &Monitor{Type: MonitorTCP, Delay: 1, Timeout: 1, MaxRetries: 2}
+	return s
+}
+
+func TestServerStateCarriesUnchangedMembersInService(t *testing.T) {
+	old, new := monitored(), monitored()
+	new.Pool.Method = MethodLeastConnections // the structural change itself
+	got := carriedServers(t, old, new)
+	if strings.Join(got, ",") != "s001,s002" {
+		t.Fatalf("carried %v, want both members and not the empty slot", got)
+	}
+}
+
+func TestServerStateStartsFreshWhatChanged(t *testing.T) {
+	cases := map[string]func(s *Spec){
+		"monitor changed":  func(s *Spec) { s.Monitor.Delay = 5 },
+		"monitor removed":  func(s *Spec) { s.Monitor = nil },
+		"address changed":  func(s *Spec) { s.Members[1].Address = netip.MustParseAddr("10.1.0.9") },
+		"port changed":     func(s *Spec) { s.Members[1].Port = 81 },
+		"weight changed":   func(s *Spec) { s.Members[1].Weight = 7 },
+		"admin down":       func(s *Spec) { s.Members[1].AdminUp = false },
+		"slot reused":      func(s *Spec) { s.Members[1].ID = memC },
+		"member removed":   func(s *Spec) { s.Members = s.Members[:1] },
+		"another instance": func(s *Spec) { s.ID = "7f1c2a9e-3b5d-4c7e-9a1f-0e2d3c4b5a69" },
+	}
+	for name, change := range cases {
+		t.Run(name, func(t *testing.T) {
+			old, new := monitored(), monitored()
+			mon := *new.Monitor
+			new.Monitor = &mon
+			change(&new)
+			got := carriedServers(t, old, new)
+			want := "s001"
+			if strings.HasPrefix(name, "monitor") || name == "another instance" {
+				want = ""
+			}
+			if strings.Join(got, ",") != want {
+				t.Fatalf("carried %v, want [%s]", got, want)
+			}
+		})
+	}
+}
+
+func TestServerStateIgnoresAnUnknownFormat(t *testing.T) {
+	out := string(carryServerState("2\n# new columns\n2 be-x 1 s001 10.1.0.1 0 0 1 1", monitored(), monitored()))
+	if out != serverStateVersion+"\n" {
+		t.Fatalf("carried %q from a dump of another format version", out)
+	}
+}
