@@ -173,3 +173,14 @@ func ppid(t *testing.T, pid int) int {
 func x509NewPool() *x509.CertPool { return x509.NewCertPool() }
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// serverStats reads one slot's line of "show stat" from the running instance.
+func serverStats(t *testing.T, spec Spec, slot int) ServerStats {
+	t.Helper()
+	st, err := Client{Socket: spec.Paths.Socket}.ShowStat(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, _ := st.Server(BackendName(spec.ID), SlotName(slot))
+	return sv
+}

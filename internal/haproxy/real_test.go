@@ -251,15 +251,7 @@ func TestRealHAProxyHTTPMonitorMarksAStoppedMemberDown(t *testing.T) {
 	if _, err := mgr.Apply(ctx(t), spec); err != nil {
 		t.Fatal(err)
 	}
-	cli := Client{Socket: spec.Paths.Socket}
-	status := func(slot int) ServerStats {
-		st, err := cli.ShowStat(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sv, _ := st.Server(BackendName(poolID), SlotName(slot))
-		return sv
-	}
+	status := func(slot int) ServerStats { return serverStats(t, spec, slot) }
 	slots := SlotMap(spec.Members)
 	eventually(t, 10*time.Second, "both members UP by L7 check", func() bool {
 		return status(slots[memA]).CheckStatus == "L7OK" && status(slots[memB]).CheckStatus == "L7OK"
@@ -360,16 +352,8 @@ func TestRealHAProxyKeepsADownMemberDownAcrossAStructuralReload(t *testing.T) {
 	if _, err := mgr.Apply(ctx(t), spec); err != nil {
 		t.Fatal(err)
 	}
-	cli := Client{Socket: spec.Paths.Socket}
 	slots := SlotMap(spec.Members)
-	status := func(slot int) ServerStatus {
-		st, err := cli.ShowStat(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sv, _ := st.Server(BackendName(poolID), SlotName(slot))
-		return sv.Status
-	}
+	status := func(slot int) ServerStatus { return serverStats(t, spec, slot).Status }
 	b.srv.Close()
 	eventually(t, 10*time.Second, "stopped member DOWN", func() bool { return status(slots[memB]) == StatusDown })
 
