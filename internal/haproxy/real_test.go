@@ -371,6 +371,16 @@ func TestRealHAProxyKeepsADownMemberDownAcrossAStructuralReload(t *testing.T) {
 	if n := count(sequence(t, spec, 4)); n["A"] != 4 {
 		t.Errorf("traffic went to the dead member after the reload: %v", n)
 	}
+	// Slower probes ask the same question: the verdict stands.
+	mon := *spec.Monitor
+	mon.Delay, mon.MaxRetries = 3, 2
+	spec.Monitor = &mon
+	if res, err := mgr.Apply(ctx(t), spec); err != nil || res.Action != ActionReloaded {
+		t.Fatalf("apply: %+v %v", res, err)
+	}
+	if s := status(slots[memB]); s != StatusDown {
+		t.Fatalf("dead member is %s right after the monitor's delay changed", s)
+	}
 
 	// A member that changes address in the same reload is a new server: it
 	// does not inherit the DOWN state of the address it replaces.

@@ -25,6 +25,7 @@ const (
 	ssAddr       = 4
 	ssAdminState = 6
 	ssUserWeight = 7
+	ssHealth     = 12
 	ssPort       = 18
 	ssMinColumns = 19
 )
@@ -37,16 +38,21 @@ func (p Paths) ServerStateFile() string {
 
 // carryServerState returns the lines of dump, a "show servers state" reply
 // of the worker running old, that remain true under new: a line survives
-// only when the health check is the same one, and its slot holds the same
+// only when the probe asks the same question, and its slot holds the same
 // member at the same address, port and weight and is in service in both.
-// Anything else (a new member in a recycled slot, a changed check, an admin
+// Anything else (a new member in a recycled slot, another probe, an admin
 // change) starts fresh, as HAProxy would without the file. The result always
 // holds the version line, so the loader never warns about an empty file.
+//
+// A change of delay, timeout or max_retries keeps the verdicts: a member
+// found dead is still dead. Its check counter is capped to the new range,
+// so a lower max_retries takes effect on the next failures.
 func carryServerState(dump string, old, new Spec) []byte {
 	out := serverStateVersion + "\n"
-	if old.ID != new.ID || old.Monitor == nil || new.Monitor == nil || *old.Monitor != *new.Monitor {
+	if old.ID != new.ID || !sameProbe(old.Monitor, new.Monitor) {
 		return []byte(out)
 	}
+	maxHealth := Rise + new.Monitor.MaxRetries - 1
 	bySlot := func(s Spec) map[string]Member {
 		m := make(map[string]Member, len(s.Members))
 		for _, mem := range s.Members {
@@ -78,9 +84,25 @@ func carryServerState(dump string, old, new Spec) []byte {
 		if f[ssAddr] != now.Address.String() || f[ssPort] != strconv.Itoa(now.Port) || f[ssUserWeight] != strconv.Itoa(now.Weight) {
 			continue
 		}
-		out += line + "\n"
+		if h, err := strconv.Atoi(f[ssHealth]); err != nil || h < 0 {
+			continue
+		} else if h > maxHealth {
+			f[ssHealth] = strconv.Itoa(maxHealth)
+		}
+		out += strings.Join(f, " ") + "\n"
 	}
 	return []byte(out)
+}
+
+// sameProbe reports whether two monitors probe alike, timing aside.
+func sameProbe(a, b *Monitor) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	x, y := *a, *b
+	x.Delay, x.Timeout, x.MaxRetries = 0, 0, 0
+	y.Delay, y.Timeout, y.MaxRetries = 0, 0, 0
+	return x == y
 }
 
 // saveServerState writes the state the next worker of the instance starts

@@ -44,7 +44,7 @@ func TestServerStateCarriesUnchangedMembersInService(t *testing.T) {
 
 func TestServerStateStartsFreshWhatChanged(t *testing.T) {
 	cases := map[string]func(s *Spec){
-		"monitor changed":  func(s *Spec) { s.Monitor.Delay = 5 },
+		"monitor type":     func(s *Spec) { s.Monitor.Type = MonitorPing; s.Monitor.PingCommand = "/x" },
 		"monitor removed":  func(s *Spec) { s.Monitor = nil },
 		"address changed":  func(s *Spec) { s.Members[1].Address = netip.MustParseAddr("10.1.0.9") },
 		"port changed":     func(s *Spec) { s.Members[1].Port = 81 },
@@ -76,5 +76,28 @@ func TestServerStateIgnoresAnUnknownFormat(t *testing.T) {
 	out := string(carryServerState("2\n# new columns\n2 be-x 1 s001 10.1.0.1 0 0 1 1", monitored(), monitored()))
 	if out != serverStateVersion+"\n" {
 		t.Fatalf("carried %q from a dump of another format version", out)
+	}
+}
+
+func TestServerStateKeepsVerdictsWhenOnlyTheMonitorTimingChanges(t *testing.T) {
+	old, new := monitored(), monitored()
+	mon := *new.Monitor
+	mon.Delay, mon.Timeout, mon.MaxRetries = 5, 3, 1
+	new.Monitor = &mon
+	dump, err := os.ReadFile("testdata/show_servers_state.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(carryServerState(string(dump), old, new))
+	health := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > ssHealth && !strings.HasPrefix(l, "#") {
+			health[f[ssServer]] = f[ssHealth]
+		}
+	}
+	// s002 was UP with health 4 (rise 2 + fall 3 - 1); with fall 1 the
+	// counter tops out at 2, so one failed probe marks it DOWN again.
+	if health["s001"] != "0" || health["s002"] != "2" || len(health) != 2 {
+		t.Fatalf("carried health %v, want s001:0 s002:2", health)
 	}
 }
