@@ -256,17 +256,26 @@ func (tp *topo) waitStatus(path, kind, want string, limit time.Duration) map[str
 // httpClient returns a client whose connections start in the client
 // namespace: traffic to our namespaces' addresses never leaves the host.
 func httpClient(ns string, timeout time.Duration) *http.Client {
+	return probeClient(ns, timeout, timeout)
+}
+
+// probeClient bounds the connect and the whole exchange separately. A lost
+// VIP shows as an unanswered SYN, which the kernel would answer even while
+// HAProxy waits for a CPU; so a short connect bound measures failover
+// finely while a longer one for the exchange keeps a busy machine's slow
+// answer from counting as a failure.
+func probeClient(ns string, connect, total time.Duration) *http.Client {
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		var conn net.Conn
 		err := netns.Do(ns, func() error {
 			var err error
-			d := net.Dialer{Timeout: timeout}
+			d := net.Dialer{Timeout: connect}
 			conn, err = d.DialContext(ctx, network, addr)
 			return err
 		})
 		return conn, err
 	}
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
+	return &http.Client{Timeout: total, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 }
 
 // get fetches a URL from the client namespace and returns the body.

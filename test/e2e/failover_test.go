@@ -40,7 +40,7 @@ func (w window) length() time.Duration { return w.to.Sub(w.from) }
 func (tp *topo) probe(url string, every time.Duration, limit time.Duration) *prober {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	p := &prober{cancel: cancel, done: make(chan struct{})}
-	client := httpClient(tp.client, 150*time.Millisecond)
+	client := probeClient(tp.client, 150*time.Millisecond, time.Second)
 	go func() {
 		defer close(p.done)
 		tick := time.NewTicker(every)
