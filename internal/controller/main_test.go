@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"lbaas/internal/api/neutron"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
@@ -48,28 +46,7 @@ func testCtx(t *testing.T) context.Context { t.Helper(); return storetest.Ctx(t)
 // onto exactly the nodes it registers.
 func reset(t *testing.T) {
 	t.Helper()
-	ctx := testCtx(t)
-	cli := env.st.Client()
-	leases, err := cli.Leases(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range leases.Leases {
-		_, _ = cli.Revoke(ctx, l.ID)
-	}
-	// The marker guarantees the delete removes an object, so the cache
-	// sees an event at the delete's revision and WaitRev returns.
-	marker := &model.Network{Meta: model.Meta{ID: "lbt-reset-marker"}}
-	if _, err := env.st.Commit(ctx, new(store.Txn).Put(model.KindNetwork, marker)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := cli.Delete(ctx, "/lbaas/", clientv3.WithPrefix())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.st.WaitRev(ctx, resp.Header.Revision); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Reset(t, env.st)
 	for _, k := range []model.Kind{model.KindNode, model.KindVIP, model.KindServiceInstance, model.KindPort} {
 		if n := len(env.st.List(k)); n != 0 {
 			t.Fatalf("reset left %d objects of kind %s", n, k)

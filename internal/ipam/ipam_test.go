@@ -27,7 +27,7 @@ func pool(start, end string) model.AllocationPool {
 
 func put(t *testing.T, kind model.Kind, o model.Object) {
 	t.Helper()
-	if _, err := env.st.Commit(testCtx(t), new(store.Txn).Put(kind, o)); err != nil {
+	if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Put(kind, o)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -64,7 +64,7 @@ func TestNextSkipsGatewayPortsFloatingIPsAndMembers(t *testing.T) {
 	putPort(t, model.FixedIP{SubnetID: sn.ID, IPAddress: "10.201.0.2"})
 	putFloatingIP(t, sn.NetworkID, "10.201.0.3")
 	putMember(t, "10.201.0.4")
-	a, err := ipam.Next(env.st, sn)
+	a, err := ipam.Next(env.Store, sn)
 	expectAddr(t, a, err, "10.201.0.5")
 }
 
@@ -75,43 +75,43 @@ func TestNextIgnoresAddressesOfOtherSubnetsAndNetworks(t *testing.T) {
 	// floating IP of another network do not take it here.
 	putPort(t, model.FixedIP{SubnetID: other, IPAddress: "10.202.0.2"})
 	putFloatingIP(t, uuid.NewString(), "10.202.0.2")
-	a, err := ipam.Next(env.st, sn)
+	a, err := ipam.Next(env.Store, sn)
 	expectAddr(t, a, err, "10.202.0.2")
 	// A port with addresses on two subnets holds only its own here.
 	putPort(t, model.FixedIP{SubnetID: other, IPAddress: "10.202.0.3"}, model.FixedIP{SubnetID: sn.ID, IPAddress: "10.202.0.2"})
-	a, err = ipam.Next(env.st, sn)
+	a, err = ipam.Next(env.Store, sn)
 	expectAddr(t, a, err, "10.202.0.3")
 }
 
 func TestNextFromTopGivesTheHighestFreeAddressNotTaken(t *testing.T) {
 	sn := subnet("10.203.0.0/24", "10.203.0.1", pool("10.203.0.2", "10.203.0.254"))
-	a, err := ipam.NextFromTop(env.st, sn, nil)
+	a, err := ipam.NextFromTop(env.Store, sn, nil)
 	expectAddr(t, a, err, "10.203.0.254")
 	putPort(t, model.FixedIP{SubnetID: sn.ID, IPAddress: "10.203.0.254"})
 	putMember(t, "10.203.0.253")
 	taken := map[netip.Addr]bool{netip.MustParseAddr("10.203.0.252"): true}
-	a, err = ipam.NextFromTop(env.st, sn, taken)
+	a, err = ipam.NextFromTop(env.Store, sn, taken)
 	expectAddr(t, a, err, "10.203.0.251")
 	// The lowest-first allocator is unaffected by the top ones.
-	a, err = ipam.Next(env.st, sn)
+	a, err = ipam.Next(env.Store, sn)
 	expectAddr(t, a, err, "10.203.0.2")
 }
 
 func TestGatewayIsNeverHandedOutEvenInsideAnAllocationPool(t *testing.T) {
 	sn := subnet("10.204.0.0/29", "10.204.0.6", pool("10.204.0.1", "10.204.0.6"))
-	a, err := ipam.NextFromTop(env.st, sn, nil)
+	a, err := ipam.NextFromTop(env.Store, sn, nil)
 	expectAddr(t, a, err, "10.204.0.5")
 }
 
 func TestAllocationPoolsAreSearchedInOrderFromEitherEnd(t *testing.T) {
 	sn := subnet("10.205.0.0/24", "10.205.0.1", pool("10.205.0.10", "10.205.0.11"), pool("10.205.0.100", "10.205.0.101"))
-	a, err := ipam.Next(env.st, sn)
+	a, err := ipam.Next(env.Store, sn)
 	expectAddr(t, a, err, "10.205.0.10")
-	a, err = ipam.NextFromTop(env.st, sn, nil)
+	a, err = ipam.NextFromTop(env.Store, sn, nil)
 	expectAddr(t, a, err, "10.205.0.101")
 	// When the first pool is full, Next moves on to the second.
 	putPort(t, model.FixedIP{SubnetID: sn.ID, IPAddress: "10.205.0.10"}, model.FixedIP{SubnetID: sn.ID, IPAddress: "10.205.0.11"})
-	a, err = ipam.Next(env.st, sn)
+	a, err = ipam.Next(env.Store, sn)
 	expectAddr(t, a, err, "10.205.0.100")
 }
 
@@ -120,7 +120,7 @@ func TestFullSubnetIsExhausted(t *testing.T) {
 	putPort(t, model.FixedIP{SubnetID: sn.ID, IPAddress: "10.206.0.2"})
 	putMember(t, "10.206.0.3")
 	taken := map[netip.Addr]bool{netip.MustParseAddr("10.206.0.4"): true}
-	_, err := ipam.NextFromTop(env.st, sn, taken)
+	_, err := ipam.NextFromTop(env.Store, sn, taken)
 	var ex *ipam.ErrExhausted
 	if !errors.As(err, &ex) || ex.SubnetID != sn.ID {
 		t.Fatalf("NextFromTop on a full subnet: %v, want ErrExhausted for %s", err, sn.ID)
@@ -129,7 +129,7 @@ func TestFullSubnetIsExhausted(t *testing.T) {
 		t.Fatalf("exhaustion message %q does not name the subnet", err)
 	}
 	putPort(t, model.FixedIP{SubnetID: sn.ID, IPAddress: "10.206.0.4"})
-	if _, err := ipam.Next(env.st, sn); !errors.As(err, &ex) {
+	if _, err := ipam.Next(env.Store, sn); !errors.As(err, &ex) {
 		t.Fatalf("Next on a full subnet: %v, want ErrExhausted", err)
 	}
 }
@@ -137,7 +137,7 @@ func TestFullSubnetIsExhausted(t *testing.T) {
 func TestSubnetWithoutAllocationPoolsIsExhausted(t *testing.T) {
 	sn := subnet("10.207.0.0/24", "10.207.0.1")
 	var ex *ipam.ErrExhausted
-	if _, err := ipam.Next(env.st, sn); !errors.As(err, &ex) {
+	if _, err := ipam.Next(env.Store, sn); !errors.As(err, &ex) {
 		t.Fatalf("Next without allocation pools: %v, want ErrExhausted", err)
 	}
 }
@@ -148,7 +148,7 @@ func TestUsedListsEveryHolderOfTheSubnet(t *testing.T) {
 	putFloatingIP(t, sn.NetworkID, "10.208.0.8")
 	putMember(t, "10.208.0.9")
 	putMember(t, "10.209.0.9") // outside the CIDR
-	used := ipam.Used(env.st, sn)
+	used := ipam.Used(env.Store, sn)
 	for _, a := range []string{"10.208.0.7", "10.208.0.8", "10.208.0.9"} {
 		if !used[netip.MustParseAddr(a)] {
 			t.Errorf("Used lacks %s", a)

@@ -6,25 +6,16 @@ import (
 	"os"
 	"testing"
 
-	"lbaas/internal/store"
 	"lbaas/internal/store/storetest"
 )
 
 // env is the one embedded etcd and store the package's tests share:
 // starting etcd costs a second or more, so tests keep apart by using ids
 // of their own instead of a store each. Set by TestMain, never changed.
-var env struct {
-	etcd *store.Embedded
-	st   *store.Store
-}
+var env *storetest.Env
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	return storetest.Main(m, "lbt-ipam", func(x *storetest.Env) {
-		e, st := x.Etcd, x.Store
-		env.etcd, env.st = e, st
-	})
+func TestMain(m *testing.M) {
+	os.Exit(storetest.Main(m, "lbt-ipam", func(x *storetest.Env) { env = x }))
 }
 
 func quiet() *slog.Logger { return storetest.Quiet() }

@@ -21,7 +21,7 @@ func TestCommitOfOnlyClaimsReturnsPromptly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
-	if _, err := env.st.Commit(ctx, new(store.Txn).Claim("test/"+uuid.NewString(), "a")); err != nil {
+	if _, err := env.Store.Commit(ctx, new(store.Txn).Claim("test/"+uuid.NewString(), "a")); err != nil {
 		t.Fatalf("claim-only commit: %v after %v", err, time.Since(start))
 	}
 	if d := time.Since(start); d > time.Second {
@@ -36,18 +36,18 @@ func TestConflictingMutateRetriesPromptlyAfterAWriteOutsideTheObjects(t *testing
 	n2.Name = "fresh"
 	mustCommit(t, new(store.Txn).Update(model.KindNetwork, &n2, rev))
 	// What controller.Run's election does: a key outside the objects.
-	if _, err := env.st.Client().Put(testCtx(t), "/lbaas/election/lbt-"+uuid.NewString(), "x"); err != nil {
+	if _, err := env.Store.Client().Put(testCtx(t), "/lbaas/election/lbt-"+uuid.NewString(), "x"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
 	attempts := 0
-	_, err := env.st.Mutate(ctx, func() (*store.Txn, error) {
+	_, err := env.Store.Mutate(ctx, func() (*store.Txn, error) {
 		attempts++
 		r := rev // the first attempt uses the stale revision, as a racing writer would
 		if attempts > 1 {
-			e, _ := env.st.Get(model.KindNetwork, n.ID)
+			e, _ := env.Store.Get(model.KindNetwork, n.ID)
 			r = e.Rev
 		}
 		v := n2

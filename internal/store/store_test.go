@@ -20,7 +20,7 @@ func newNetwork(name string) *model.Network {
 
 func mustCommit(t *testing.T, txn *store.Txn) int64 {
 	t.Helper()
-	rev, err := env.st.Commit(testCtx(t), txn)
+	rev, err := env.Store.Commit(testCtx(t), txn)
 	if err != nil {
 		t.Fatalf("commit: %v", err)
 	}
@@ -29,7 +29,7 @@ func mustCommit(t *testing.T, txn *store.Txn) int64 {
 
 func networkName(t *testing.T, id string) string {
 	t.Helper()
-	e, ok := env.st.Get(model.KindNetwork, id)
+	e, ok := env.Store.Get(model.KindNetwork, id)
 	if !ok {
 		t.Fatalf("network %s is not in the cache", id)
 	}
@@ -39,17 +39,17 @@ func networkName(t *testing.T, id string) string {
 func TestCommittedObjectIsReadableAsSoonAsCommitReturns(t *testing.T) {
 	n := newNetwork("ryw")
 	rev := mustCommit(t, new(store.Txn).Create(model.KindNetwork, n))
-	e, ok := env.st.Get(model.KindNetwork, n.ID)
+	e, ok := env.Store.Get(model.KindNetwork, n.ID)
 	if !ok {
 		t.Fatal("Get does not see the object Commit just wrote")
 	}
 	if e.Rev != rev {
 		t.Fatalf("entry revision %d, want the commit's %d", e.Rev, rev)
 	}
-	if env.st.Rev() < rev {
-		t.Fatalf("cache revision %d is behind the commit's %d", env.st.Rev(), rev)
+	if env.Store.Rev() < rev {
+		t.Fatalf("cache revision %d is behind the commit's %d", env.Store.Rev(), rev)
 	}
-	if !slices.ContainsFunc(env.st.List(model.KindNetwork), func(e store.Entry) bool { return e.Obj.Base().ID == n.ID }) {
+	if !slices.ContainsFunc(env.Store.List(model.KindNetwork), func(e store.Entry) bool { return e.Obj.Base().ID == n.ID }) {
 		t.Fatal("List does not show the object Commit just wrote")
 	}
 }
@@ -59,7 +59,7 @@ func TestCreateOfAnExistingIDConflicts(t *testing.T) {
 	mustCommit(t, new(store.Txn).Create(model.KindNetwork, n))
 	dup := *n
 	dup.Name = "second"
-	if _, err := env.st.Commit(testCtx(t), new(store.Txn).Create(model.KindNetwork, &dup)); !errors.Is(err, store.ErrConflict) {
+	if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Create(model.KindNetwork, &dup)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second create of the same id: err %v, want ErrConflict", err)
 	}
 	if got := networkName(t, n.ID); got != "first" {
@@ -80,13 +80,13 @@ func TestUpdateWithStaleRevisionConflictsAndWritesNothing(t *testing.T) {
 	stale.Name = "stale"
 	other := newNetwork("side-effect")
 	txn := new(store.Txn).Update(model.KindNetwork, &stale, rev1).Create(model.KindNetwork, other)
-	if _, err := env.st.Commit(testCtx(t), txn); !errors.Is(err, store.ErrConflict) {
+	if _, err := env.Store.Commit(testCtx(t), txn); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("update at a stale revision: err %v, want ErrConflict", err)
 	}
 	if got := networkName(t, n.ID); got != "v2" {
 		t.Fatalf("name %q after a conflicting update, want v2", got)
 	}
-	if _, ok := env.st.Get(model.KindNetwork, other.ID); ok {
+	if _, ok := env.Store.Get(model.KindNetwork, other.ID); ok {
 		t.Fatal("the object created in a failed transaction exists")
 	}
 }
@@ -97,15 +97,15 @@ func TestDeleteWithStaleRevisionConflictsAndKeepsTheObject(t *testing.T) {
 	v2 := *n
 	v2.Name = "keep2"
 	mustCommit(t, new(store.Txn).Update(model.KindNetwork, &v2, rev1))
-	if _, err := env.st.Commit(testCtx(t), new(store.Txn).Delete(model.KindNetwork, n.ID, rev1)); !errors.Is(err, store.ErrConflict) {
+	if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Delete(model.KindNetwork, n.ID, rev1)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("delete at a stale revision: err %v, want ErrConflict", err)
 	}
-	if _, ok := env.st.Get(model.KindNetwork, n.ID); !ok {
+	if _, ok := env.Store.Get(model.KindNetwork, n.ID); !ok {
 		t.Fatal("a delete at a stale revision removed the object")
 	}
-	e, _ := env.st.Get(model.KindNetwork, n.ID)
+	e, _ := env.Store.Get(model.KindNetwork, n.ID)
 	mustCommit(t, new(store.Txn).Delete(model.KindNetwork, n.ID, e.Rev))
-	if _, ok := env.st.Get(model.KindNetwork, n.ID); ok {
+	if _, ok := env.Store.Get(model.KindNetwork, n.ID); ok {
 		t.Fatal("the object is still cached after a delete at its current revision")
 	}
 }
@@ -117,15 +117,15 @@ func TestRequireFailsTheTransactionWhenTheRequiredObjectChanged(t *testing.T) {
 	changed.Name = "parent2"
 	mustCommit(t, new(store.Txn).Update(model.KindNetwork, &changed, rev))
 	child := newNetwork("child")
-	_, err := env.st.Commit(testCtx(t), new(store.Txn).Require(model.KindNetwork, parent.ID, rev).Create(model.KindNetwork, child))
+	_, err := env.Store.Commit(testCtx(t), new(store.Txn).Require(model.KindNetwork, parent.ID, rev).Create(model.KindNetwork, child))
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("require of a changed object: err %v, want ErrConflict", err)
 	}
-	if _, ok := env.st.Get(model.KindNetwork, child.ID); ok {
+	if _, ok := env.Store.Get(model.KindNetwork, child.ID); ok {
 		t.Fatal("the child was written although the required object changed")
 	}
 	// Rev 0 means "must not exist".
-	_, err = env.st.Commit(testCtx(t), new(store.Txn).Require(model.KindNetwork, parent.ID, 0).Create(model.KindNetwork, child))
+	_, err = env.Store.Commit(testCtx(t), new(store.Txn).Require(model.KindNetwork, parent.ID, 0).Create(model.KindNetwork, child))
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("require-absent of an existing object: err %v, want ErrConflict", err)
 	}
@@ -135,14 +135,14 @@ func TestMutateRetriesAgainstTheFresherCacheAfterAConcurrentWrite(t *testing.T) 
 	n := newNetwork("0")
 	mustCommit(t, new(store.Txn).Create(model.KindNetwork, n))
 	var calls atomic.Int32
-	_, err := env.st.Mutate(testCtx(t), func() (*store.Txn, error) {
-		e, _ := env.st.Get(model.KindNetwork, n.ID)
+	_, err := env.Store.Mutate(testCtx(t), func() (*store.Txn, error) {
+		e, _ := env.Store.Get(model.KindNetwork, n.ID)
 		cur := *e.Obj.(*model.Network)
 		if calls.Add(1) == 1 {
 			// Another writer slips in between this read and the commit.
 			racer := cur
 			racer.Name = cur.Name + "+racer"
-			if _, err := env.st.Commit(testCtx(t), new(store.Txn).Update(model.KindNetwork, &racer, e.Rev)); err != nil {
+			if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Update(model.KindNetwork, &racer, e.Rev)); err != nil {
 				t.Errorf("racing commit: %v", err)
 			}
 		}
@@ -163,7 +163,7 @@ func TestMutateRetriesAgainstTheFresherCacheAfterAConcurrentWrite(t *testing.T) 
 func TestMutateStopsAtTheFirstBuildError(t *testing.T) {
 	boom := errors.New("invalid request")
 	calls := 0
-	_, err := env.st.Mutate(testCtx(t), func() (*store.Txn, error) {
+	_, err := env.Store.Mutate(testCtx(t), func() (*store.Txn, error) {
 		calls++
 		return nil, boom
 	})
@@ -176,24 +176,24 @@ func TestSecondClaimOfTheSameKeyFailsUntilReleased(t *testing.T) {
 	key := "test/" + uuid.NewString()
 	a, b := newNetwork("a"), newNetwork("b")
 	mustCommit(t, new(store.Txn).Claim(key, "a").Create(model.KindNetwork, a))
-	if _, err := env.st.Commit(testCtx(t), new(store.Txn).Claim(key, "b").Create(model.KindNetwork, b)); !errors.Is(err, store.ErrConflict) {
+	if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Claim(key, "b").Create(model.KindNetwork, b)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second claim: err %v, want ErrConflict", err)
 	}
-	if _, ok := env.st.Get(model.KindNetwork, b.ID); ok {
+	if _, ok := env.Store.Get(model.KindNetwork, b.ID); ok {
 		t.Fatal("the loser of the claim wrote its object")
 	}
-	holder, held, err := env.st.ClaimHolder(testCtx(t), key)
+	holder, held, err := env.Store.ClaimHolder(testCtx(t), key)
 	if err != nil || !held || holder != "a" {
 		t.Fatalf("ClaimHolder = %q, %v, %v; want a, true, nil", holder, held, err)
 	}
 
-	e, _ := env.st.Get(model.KindNetwork, a.ID)
+	e, _ := env.Store.Get(model.KindNetwork, a.ID)
 	mustCommit(t, new(store.Txn).Release(key).Delete(model.KindNetwork, a.ID, e.Rev))
-	if _, held, _ := env.st.ClaimHolder(testCtx(t), key); held {
+	if _, held, _ := env.Store.ClaimHolder(testCtx(t), key); held {
 		t.Fatal("the key is still held after Release")
 	}
 	mustCommit(t, new(store.Txn).Claim(key, "b").Create(model.KindNetwork, b))
-	if holder, _, _ := env.st.ClaimHolder(testCtx(t), key); holder != "b" {
+	if holder, _, _ := env.Store.ClaimHolder(testCtx(t), key); holder != "b" {
 		t.Fatalf("holder %q after the released key was claimed again, want b", holder)
 	}
 }
@@ -204,7 +204,7 @@ func TestConcurrentClaimsOfOneKeyHaveExactlyOneWinner(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			_, err := env.st.Commit(testCtx(t), new(store.Txn).Claim(key, "w").Create(model.KindNetwork, newNetwork("w"+string(rune('0'+i)))))
+			_, err := env.Store.Commit(testCtx(t), new(store.Txn).Claim(key, "w").Create(model.KindNetwork, newNetwork("w"+string(rune('0'+i)))))
 			errs <- err
 		}()
 	}
@@ -241,24 +241,24 @@ func TestByIndexFollowsCreateMoveAndDeleteOfMembers(t *testing.T) {
 	mustCommit(t, new(store.Txn).Create(model.KindMember, m1).Create(model.KindMember, m2))
 	want := []string{m1.ID, m2.ID}
 	slices.Sort(want)
-	if got := idsOf(env.st.ByIndex(model.KindMember, store.IdxPool, poolA)); !slices.Equal(got, want) {
+	if got := idsOf(env.Store.ByIndex(model.KindMember, store.IdxPool, poolA)); !slices.Equal(got, want) {
 		t.Fatalf("members of pool A %v, want %v (sorted by id)", got, want)
 	}
 
-	e, _ := env.st.Get(model.KindMember, m1.ID)
+	e, _ := env.Store.Get(model.KindMember, m1.ID)
 	moved := *m1
 	moved.PoolID = poolB
 	mustCommit(t, new(store.Txn).Update(model.KindMember, &moved, e.Rev))
-	if got := idsOf(env.st.ByIndex(model.KindMember, store.IdxPool, poolA)); !slices.Equal(got, []string{m2.ID}) {
+	if got := idsOf(env.Store.ByIndex(model.KindMember, store.IdxPool, poolA)); !slices.Equal(got, []string{m2.ID}) {
 		t.Fatalf("after the move, members of pool A %v, want only %s", got, m2.ID)
 	}
-	if got := idsOf(env.st.ByIndex(model.KindMember, store.IdxPool, poolB)); !slices.Equal(got, []string{m1.ID}) {
+	if got := idsOf(env.Store.ByIndex(model.KindMember, store.IdxPool, poolB)); !slices.Equal(got, []string{m1.ID}) {
 		t.Fatalf("after the move, members of pool B %v, want %s", got, m1.ID)
 	}
 
-	e2, _ := env.st.Get(model.KindMember, m2.ID)
+	e2, _ := env.Store.Get(model.KindMember, m2.ID)
 	mustCommit(t, new(store.Txn).Delete(model.KindMember, m2.ID, e2.Rev))
-	if got := env.st.ByIndex(model.KindMember, store.IdxPool, poolA); len(got) != 0 {
+	if got := env.Store.ByIndex(model.KindMember, store.IdxPool, poolA); len(got) != 0 {
 		t.Fatalf("after deleting its last member, pool A still indexes %v", idsOf(got))
 	}
 }
@@ -269,20 +269,20 @@ func TestByIndexOfPortsFollowsEverySubnetOfTheirFixedIPs(t *testing.T) {
 		FixedIPs: []model.FixedIP{{SubnetID: s1, IPAddress: "10.1.0.5"}, {SubnetID: s2, IPAddress: "10.2.0.5"}}}
 	rev := mustCommit(t, new(store.Txn).Create(model.KindPort, p))
 	for _, s := range []string{s1, s2} {
-		if got := idsOf(env.st.ByIndex(model.KindPort, store.IdxSubnet, s)); !slices.Equal(got, []string{p.ID}) {
+		if got := idsOf(env.Store.ByIndex(model.KindPort, store.IdxSubnet, s)); !slices.Equal(got, []string{p.ID}) {
 			t.Fatalf("ports of subnet %s: %v, want %s", s, got, p.ID)
 		}
 	}
-	if got := idsOf(env.st.ByIndex(model.KindPort, store.IdxDevice, p.DeviceID)); !slices.Equal(got, []string{p.ID}) {
+	if got := idsOf(env.Store.ByIndex(model.KindPort, store.IdxDevice, p.DeviceID)); !slices.Equal(got, []string{p.ID}) {
 		t.Fatalf("ports of device: %v, want %s", got, p.ID)
 	}
 	q := *p
 	q.FixedIPs = []model.FixedIP{{SubnetID: s3, IPAddress: "10.3.0.5"}}
 	mustCommit(t, new(store.Txn).Update(model.KindPort, &q, rev))
-	if got := env.st.ByIndex(model.KindPort, store.IdxSubnet, s1); len(got) != 0 {
+	if got := env.Store.ByIndex(model.KindPort, store.IdxSubnet, s1); len(got) != 0 {
 		t.Fatalf("subnet s1 still indexes the port after its address moved: %v", idsOf(got))
 	}
-	if got := idsOf(env.st.ByIndex(model.KindPort, store.IdxSubnet, s3)); !slices.Equal(got, []string{p.ID}) {
+	if got := idsOf(env.Store.ByIndex(model.KindPort, store.IdxSubnet, s3)); !slices.Equal(got, []string{p.ID}) {
 		t.Fatalf("ports of subnet s3: %v, want %s", got, p.ID)
 	}
 }
@@ -303,26 +303,26 @@ func TestListIsSortedByIDAndFollowsChanges(t *testing.T) {
 	ours := func(ids []string) []string {
 		return slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !mine[id] })
 	}
-	first := idsOf(env.st.List(model.KindHealthMonitor))
+	first := idsOf(env.Store.List(model.KindHealthMonitor))
 	if !slices.IsSorted(first) || !slices.Equal(ours(first), want) {
 		t.Fatalf("List = %v, want ids sorted, including %v", first, want)
 	}
-	if again := idsOf(env.st.List(model.KindHealthMonitor)); !slices.Equal(again, first) {
+	if again := idsOf(env.Store.List(model.KindHealthMonitor)); !slices.Equal(again, first) {
 		t.Fatalf("a second List without changes differs: %v vs %v", again, first)
 	}
-	e, _ := env.st.Get(model.KindHealthMonitor, want[2])
+	e, _ := env.Store.Get(model.KindHealthMonitor, want[2])
 	mustCommit(t, new(store.Txn).Delete(model.KindHealthMonitor, want[2], e.Rev))
-	after := idsOf(env.st.List(model.KindHealthMonitor))
+	after := idsOf(env.Store.List(model.KindHealthMonitor))
 	if !slices.IsSorted(after) || !slices.Equal(ours(after), slices.Delete(slices.Clone(want), 2, 3)) {
 		t.Fatalf("List after a delete = %v; want it sorted, without %s", after, want[2])
 	}
 }
 
 func TestWaitChangeWakesWhenTheStoreChanges(t *testing.T) {
-	rev := env.st.Rev()
+	rev := env.Store.Rev()
 	got := make(chan int64, 1)
 	go func() {
-		next, err := env.st.WaitChange(testCtx(t), rev)
+		next, err := env.Store.WaitChange(testCtx(t), rev)
 		if err != nil {
 			t.Errorf("WaitChange: %v", err)
 		}
@@ -348,7 +348,7 @@ func TestWaitChangeReturnsWhenItsContextIsCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := env.st.WaitChange(ctx, env.st.Rev()+1000)
+		_, err := env.Store.WaitChange(ctx, env.Store.Rev()+1000)
 		done <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
@@ -366,7 +366,7 @@ func TestWaitChangeReturnsWhenItsContextIsCanceled(t *testing.T) {
 func TestSecondStoreOnTheSameEtcdSeesTheFirstOnesWrites(t *testing.T) {
 	before := newNetwork("before")
 	mustCommit(t, new(store.Txn).Create(model.KindNetwork, before))
-	other, err := store.Open(testCtx(t), env.etcd.Client, quiet())
+	other, err := store.Open(testCtx(t), env.Etcd.Client, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestSecondStoreOnTheSameEtcdSeesTheFirstOnesWrites(t *testing.T) {
 	if _, ok := other.Get(model.KindNetwork, after.ID); !ok {
 		t.Fatal("the second store's watch did not deliver the first store's write")
 	}
-	e, _ := env.st.Get(model.KindNetwork, after.ID)
+	e, _ := env.Store.Get(model.KindNetwork, after.ID)
 	rev = mustCommit(t, new(store.Txn).Delete(model.KindNetwork, after.ID, e.Rev))
 	if err := other.WaitRev(testCtx(t), rev); err != nil {
 		t.Fatal(err)
@@ -395,30 +395,30 @@ func TestSecondStoreOnTheSameEtcdSeesTheFirstOnesWrites(t *testing.T) {
 
 func TestObjectPutWithALeaseDisappearsWhenTheLeaseIsRevoked(t *testing.T) {
 	ctx := testCtx(t)
-	cli := env.st.Client()
+	cli := env.Store.Client()
 	lease, err := cli.Grant(ctx, 60)
 	if err != nil {
 		t.Fatal(err)
 	}
 	node := &model.Node{Meta: model.Meta{ID: "lbt-lease-" + uuid.NewString()[:8]}, Name: "n"}
 	mustCommit(t, new(store.Txn).PutWithLease(model.KindNode, node, lease.ID))
-	if _, ok := env.st.Get(model.KindNode, node.ID); !ok {
+	if _, ok := env.Store.Get(model.KindNode, node.ID); !ok {
 		t.Fatal("the leased object is not visible after Commit")
 	}
-	rev := env.st.Rev()
+	rev := env.Store.Rev()
 	if _, err := cli.Revoke(ctx, lease.ID); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, ok := env.st.Get(model.KindNode, node.ID); !ok {
+		if _, ok := env.Store.Get(model.KindNode, node.ID); !ok {
 			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the leased object is still cached 5s after its lease was revoked")
 		}
 		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		rev, _ = env.st.WaitChange(wctx, rev)
+		rev, _ = env.Store.WaitChange(wctx, rev)
 		cancel()
 	}
 }
@@ -435,8 +435,8 @@ func TestPutOverwritesWhateverTheRevision(t *testing.T) {
 }
 
 func TestEmptyMutateWritesNothing(t *testing.T) {
-	rev := env.st.Rev()
-	got, err := env.st.Mutate(testCtx(t), func() (*store.Txn, error) { return new(store.Txn), nil })
+	rev := env.Store.Rev()
+	got, err := env.Store.Mutate(testCtx(t), func() (*store.Txn, error) { return new(store.Txn), nil })
 	if err != nil || got != rev {
 		t.Fatalf("Mutate of an empty transaction = %d, %v; want the current revision %d, nil", got, err, rev)
 	}

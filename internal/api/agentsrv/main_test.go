@@ -12,8 +12,6 @@ import (
 	"os"
 	"testing"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"lbaas/internal/agentapi"
 	"lbaas/internal/api/agentsrv"
 	"lbaas/internal/api/auth"
@@ -71,31 +69,7 @@ func quiet() *slog.Logger { return storetest.Quiet() }
 func testCtx(t *testing.T) context.Context { t.Helper(); return storetest.Ctx(t) }
 
 // reset empties the store and kills every node.
-func reset(t *testing.T) {
-	t.Helper()
-	ctx := testCtx(t)
-	cli := env.st.Client()
-	leases, err := cli.Leases(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range leases.Leases {
-		_, _ = cli.Revoke(ctx, l.ID)
-	}
-	// The marker makes the delete remove an object, so the cache sees an
-	// event at the delete's revision.
-	marker := &model.Network{Meta: model.Meta{ID: "lbt-reset-marker"}}
-	if _, err := env.st.Commit(ctx, new(store.Txn).Put(model.KindNetwork, marker)); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := cli.Delete(ctx, "/lbaas/", clientv3.WithPrefix())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.st.WaitRev(ctx, resp.Header.Revision); err != nil {
-		t.Fatal(err)
-	}
-}
+func reset(t *testing.T) { t.Helper(); storetest.Reset(t, env.st) }
 
 type obj = map[string]any
 

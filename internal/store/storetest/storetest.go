@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
 
@@ -74,4 +77,32 @@ func Ctx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Reset empties the store and revokes every lease (so every node is gone),
+// and returns once the store's cache has seen the deletion.
+func Reset(t *testing.T, st *store.Store) {
+	t.Helper()
+	ctx := Ctx(t)
+	cli := st.Client()
+	leases, err := cli.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leases.Leases {
+		_, _ = cli.Revoke(ctx, l.ID)
+	}
+	// The marker guarantees the delete removes an object, so the cache
+	// sees an event at the delete's revision and WaitRev returns.
+	marker := &model.Network{Meta: model.Meta{ID: "lbt-reset-marker"}}
+	if _, err := st.Commit(ctx, new(store.Txn).Put(model.KindNetwork, marker)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cli.Delete(ctx, "/lbaas/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WaitRev(ctx, resp.Header.Revision); err != nil {
+		t.Fatal(err)
+	}
 }
