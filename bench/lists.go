@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"lbaas/internal/api/neutron"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,20 +15,7 @@ import (
 // The views below mirror the API's member and pool JSON field for field, so
 // that the baseline handler marshals the same objects from typed structs:
 // the floor of HTTP plus encoding/json for that payload.
-type memberView struct {
-	ID                string `json:"id"`
-	TenantID          string `json:"tenant_id"`
-	ProjectID         string `json:"project_id"`
-	CreatedAt         string `json:"created_at"`
-	UpdatedAt         string `json:"updated_at"`
-	PoolID            string `json:"pool_id"`
-	Address           string `json:"address"`
-	ProtocolPort      int    `json:"protocol_port"`
-	Weight            int    `json:"weight"`
-	AdminStateUp      bool   `json:"admin_state_up"`
-	Status            string `json:"status"`
-	StatusDescription string `json:"status_description"`
-}
+type memberView = neutron.MemberView
 
 type poolView struct {
 	ID                   string            `json:"id"`
