@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,12 +88,51 @@ func TestStoppedMemberGoesInactiveAndTrafficAvoidsIt(t *testing.T) {
 			t.Fatalf("request %d reached %q, not the live member", i, body)
 		}
 	}
+	tp.deadMemberStaysInactiveThroughAReload(ids[0])
 	if err := dead.Start(); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
 	tp.waitStatus("/v2.0/lb/members/"+ids[0], "member", "ACTIVE", detectionBound)
 	t.Logf("member ACTIVE again %s after its server restarted", time.Since(start).Round(10*time.Millisecond))
+}
+
+// deadMemberStaysInactiveThroughAReload changes the pool's method, which
+// reloads HAProxy on both VMs, and checks that the new workers do not take
+// the dead member for alive until their own probes fail again.
+func (tp *topo) deadMemberStaysInactiveThroughAReload(memberID string) {
+	tp.t.Helper()
+	m, err := tp.api.Get("/v2.0/lb/members/"+memberID, "member")
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	poolID := m["pool_id"].(string)
+	before := tp.processes(poolID)
+	if err := tp.api.Call("PUT", "/v2.0/lb/pools/"+poolID, map[string]any{"pool": map[string]any{"lb_method": "LEAST_CONNECTIONS"}}, nil); err != nil {
+		tp.t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for reloaded := 0; reloaded < len(before); {
+		if time.Now().After(deadline) {
+			tp.t.Fatalf("HAProxy was not reloaded on both VMs within 20s: before %v, now %v", before, tp.processes(poolID))
+		}
+		time.Sleep(20 * time.Millisecond)
+		reloaded = 0
+		for node, p := range tp.processes(poolID) {
+			if b, ok := before[node]; ok && p.master == b.master && fmt.Sprint(p.workers) != fmt.Sprint(b.workers) {
+				reloaded++
+			}
+		}
+	}
+	// Fresh workers would call it UP for max_retries probes: watch longer.
+	until := time.Now().Add(time.Duration(monRetries*monDelay)*time.Second + time.Second)
+	for time.Now().Before(until) {
+		m, err := tp.api.Get("/v2.0/lb/members/"+memberID, "member")
+		if err == nil && m["status"] != "INACTIVE" {
+			tp.t.Fatalf("dead member read %v (%v) after a reload", m["status"], m["status_description"])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func TestTCPMonitorSeesAStoppedMember(t *testing.T) {
