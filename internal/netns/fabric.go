@@ -3,6 +3,7 @@ package netns
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"strings"
 
@@ -144,6 +145,9 @@ func (f *Fabric) EnsureNetwork(spec NetworkSpec) error {
 	if err := Ensure(f.ns); err != nil {
 		return err
 	}
+	if err := skipBridgeNetfilter(f.ns); err != nil {
+		return err
+	}
 	name := f.BridgeName(id)
 	return withHandle(f.ns, func(h *netlink.Handle, _ int) error {
 		l, err := linkByName(h, name)
@@ -230,3 +234,19 @@ func (f *Fabric) DeleteNetwork(id string) error {
 // Teardown deletes the fabric namespace and with it every bridge and every
 // fabric-side port. Idempotent.
 func (f *Fabric) Teardown() error { return Delete(f.ns) }
+
+// skipBridgeNetfilter keeps frames crossing the fabric's bridges out of the
+// IP firewall hooks. When br_netfilter is loaded (container runtimes load
+// it), every new namespace starts with bridge-nf-call-* on, and each
+// bridged packet then pays for a pseudo-route lookup and the IP hooks,
+// although nothing in the fabric filters at the IP layer: NAT lives in the
+// router namespace, and filtering in the load balancers' own namespaces.
+// Without br_netfilter the keys do not exist and there is nothing to skip.
+func skipBridgeNetfilter(ns string) error {
+	for _, key := range []string{"net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.bridge.bridge-nf-call-arptables"} {
+		if err := SetSysctl(ns, key, "0"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package netns
 
 import (
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -219,5 +220,21 @@ func TestAttachRefusesAddressOutsideNetwork(t *testing.T) {
 	err := f.Attach(AttachSpec{Namespace: ns, IfName: "lbt0", NetworkID: poolNetID, Address: netip.MustParsePrefix("10.98.1.5/24")})
 	if err == nil {
 		t.Fatal("address outside the network CIDR accepted")
+	}
+}
+
+func TestFabricBridgesSkipTheIPFirewallHooks(t *testing.T) {
+	requireRoot(t)
+	if _, err := os.Stat("/proc/sys/net/bridge/bridge-nf-call-iptables"); err != nil {
+		t.Skip("br_netfilter is not loaded: bridged frames never reach the IP hooks here")
+	}
+	f := testFabric(t, "fab-brnf")
+	if err := f.EnsureNetwork(NetworkSpec{ID: poolNetID, CIDR: poolCIDR}); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.bridge.bridge-nf-call-arptables"} {
+		if v, err := GetSysctl(f.Namespace(), key); err != nil || v != "0" {
+			t.Errorf("%s in the fabric = %q (%v), want 0", key, v, err)
+		}
 	}
 }
