@@ -57,6 +57,7 @@ type advert struct {
 	src  netip.Addr
 	prio int
 	at   time.Time
+	msg  []byte // the VRRP message, for the relay
 }
 
 // parseAdvert reads a VRRPv3 (or v2) advertisement (the IP header already
@@ -72,9 +73,10 @@ func parseAdvert(b []byte) (int, bool) {
 }
 
 type entry struct {
-	vip     VIP
-	decider *Decider
-	applied netip.Addr
+	vip      VIP
+	decider  *Decider
+	applied  netip.Addr
+	relayErr bool // the last relay failed (logged once per run of failures)
 }
 
 // Run arbitrates until ctx ends, re-reading configPath when it changes.
@@ -99,6 +101,13 @@ func Run(ctx context.Context, namespace, configPath string, log *slog.Logger) er
 		return err
 	}
 	defer h.Close()
+	relay, err := newRelayer(namespace)
+	if err != nil {
+		// Pinning alone still protects the router's path.
+		log.Error("no VRRP relay: a partition between two VMs makes a second MASTER", "err", err)
+	} else {
+		defer relay.Close()
+	}
 
 	adverts := make(chan advert, 256)
 	go func() {
@@ -119,7 +128,7 @@ func Run(ctx context.Context, namespace, configPath string, log *slog.Logger) er
 			src, ok := netip.AddrFromSlice(ip.IP.To4())
 			if prio, valid := parseAdvert(buf[:n]); ok && valid {
 				select {
-				case adverts <- advert{src: src, prio: prio, at: time.Now()}:
+				case adverts <- advert{src: src, prio: prio, at: time.Now(), msg: append([]byte(nil), buf[:n]...)}:
 				default: // never block the socket; the next advert comes soon
 				}
 			}
@@ -180,6 +189,12 @@ func Run(ctx context.Context, namespace, configPath string, log *slog.Logger) er
 			}
 			for _, e := range entries {
 				e.decider.Advert(a.src, a.prio, a.at)
+				// A late relay is worse than none: an advert of a holder
+				// that has died since could demote its successor.
+				fresh := time.Since(a.at) < e.decider.Timeout/4
+				if relay != nil && fresh && e.decider.member(a.src) && e.decider.Holder(a.at) == a.src {
+					e.relayFrom(relay, a, log)
+				}
 			}
 		case <-tick.C:
 		}
@@ -250,4 +265,20 @@ func currentHolder(h *netlink.Handle, v VIP) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// relayFrom passes the holder's advert on to the pair's other VM(s).
+func (e *entry) relayFrom(r *relayer, a advert, log *slog.Logger) {
+	for _, m := range e.vip.Members {
+		if m.Address == a.src {
+			continue
+		}
+		err := r.relay(a.msg, a.src, m.Address)
+		if err != nil && !e.relayErr {
+			log.Error("relaying VRRP", "vip", e.vip.Address, "to", m.Address, "err", err)
+		} else if err == nil && e.relayErr {
+			log.Info("relaying VRRP again", "vip", e.vip.Address)
+		}
+		e.relayErr = err != nil
+	}
 }
