@@ -39,7 +39,7 @@ func (r *FailoverReport) Markdown() string {
 	}
 	w("Whole deployment on this machine (`internal/up`: API server, 3 compute agents and a network agent as separate processes;")
 	w("the load balancer is an active and a standby HAProxy VM in namespaces of their own with keepalived between them, and the")
-	w("router's arbiter pins the VIP's neighbour entry). One cluster per advert interval, in sequence.%s Ran %s, took %v.", mode,
+	w("router's arbiter relays the holder's adverts and pins the VIP's neighbour entry). One cluster per advert interval, in sequence.%s Ran %s, took %v.", mode,
 		r.Machine.Date.Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
 	w("")
 	w("Reproduce: `%s` (or `LBAAS_BENCH_FULL=1 go test -run TestFailoverBenchFull -timeout 60m ./bench/` as root).", FailoverReproduce)

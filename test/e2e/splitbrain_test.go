@@ -89,15 +89,7 @@ func holdsVIP(in instance, vip string) bool {
 func TestPartitionBetweenTheVMsCreatesNoSecondActive(t *testing.T) {
 	needKeepalived(t)
 	tp := startTopo(t)
-	pool, vip, fip := tp.lb("split", map[string]any{}, map[string]any{})
-	poolID, vipAddr := pool["id"].(string), vip["address"].(string)
-	active := tp.active(poolID, vipAddr)
-	var standby instance
-	for _, in := range tp.instances(poolID) {
-		if in.node != active.node {
-			standby = in
-		}
-	}
+	poolID, vipAddr, fip, active, standby := tp.pair("split")
 	addrOf := func(in instance) string {
 		addrs, _ := netns.Addresses(in.namespace, "vip0")
 		for _, a := range addrs {
@@ -183,15 +175,7 @@ func droppedVRRP(t *testing.T, in instance) int {
 func TestRouterRelayKeepsTheStandbyBackupWhenTheVMsLoseEachOther(t *testing.T) {
 	needKeepalived(t)
 	tp := startTopo(t)
-	pool, vip, fip := tp.lb("relay", map[string]any{}, map[string]any{})
-	poolID, vipAddr := pool["id"].(string), vip["address"].(string)
-	active := tp.active(poolID, vipAddr)
-	var standby instance
-	for _, in := range tp.instances(poolID) {
-		if in.node != active.node {
-			standby = in
-		}
-	}
+	_, vipAddr, fip, active, standby := tp.pair("relay")
 	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 60*time.Second)
 	p.waitOK(t, 30, 10*time.Second)
 
@@ -219,4 +203,19 @@ func TestRouterRelayKeepsTheStandbyBackupWhenTheVMsLoseEachOther(t *testing.T) {
 	if failed != 0 || len(ws) != 0 {
 		t.Fatalf("requests failed during the partition: %d, windows %v", failed, ws)
 	}
+}
+
+// pair creates a load balancer and returns its pool, VIP and floating
+// addresses and the instance holding the VIP and the other one.
+func (tp *topo) pair(name string) (poolID, vipAddr, fip string, active, standby instance) {
+	tp.t.Helper()
+	pool, vip, fip := tp.lb(name, map[string]any{}, map[string]any{})
+	poolID, vipAddr = pool["id"].(string), vip["address"].(string)
+	active = tp.active(poolID, vipAddr)
+	for _, in := range tp.instances(poolID) {
+		if in.node != active.node {
+			standby = in
+		}
+	}
+	return poolID, vipAddr, fip, active, standby
 }
