@@ -216,13 +216,18 @@ func (r *FailoverReport) timeMarkdown(w writer) {
 	w("- HAProxy death: keepalived hears of it from the kernel's process-events connector at once, goes FAULT, drops the VIP and")
 	w("  sends a priority-0 advert; the standby takes over after the skew time only, and the arbiter follows the resignation at once.")
 	w("  The gap is therefore skew + the new MASTER's gratuitous ARP + the first new connection.")
+	silent := "the larger of the two"
+	if len(r.Clusters) > 0 {
+		t := vrrpTimesFor(r.Clusters[0].Advert)
+		silent = fmt.Sprintf("~%s at %v adverts", ms(max(t.MasterDown, t.Arbiter)), r.Clusters[0].Advert)
+	}
 	w("- Link deleted: the active cannot resign (its interface is gone), so the standby waits the whole master-down interval, and")
 	w("  the router's arbiter keeps the VIP pinned to the silent holder until its own timeout, a little longer on purpose (a second")
-	w("  MASTER must not take the traffic during a partition). The gap cannot be shorter than the larger of the two: ~185 ms at 50 ms.")
+	w("  MASTER must not take the traffic during a partition). The gap cannot be shorter than the larger of the two: %s.", silent)
 	w("- Node killed: `up.KillNode` SIGKILLs keepalived's parent before its VRRP child; the child may get its parent-death signal")
 	w("  first and resign with a priority-0 advert, and then the switch takes only the skew time, like an HAProxy death. A real power")
-	w("  loss cannot resign and costs the master-down/arbiter time (~185 ms at 50 ms, above the 100 ms median goal by construction;")
-	w("  a 20 ms advert would give ~80 ms, at the price of a tighter margin against spurious failovers on a busy host).")
+	w("  loss cannot resign and costs the master-down/arbiter time (%s, above the 100 ms median goal by construction;", silent)
+	w("  shorter adverts would trade that against the margin for spurious failovers on a busy host).")
 	for _, c := range r.Clusters {
 		runs, resigned := 0, 0
 		for _, run := range c.Trigger(TriggerNode).Runs {
