@@ -49,10 +49,9 @@ type FailoverOptions struct {
 	// BaselineAdvert is the baseline cluster's advert interval (1 s, the
 	// keepalived default); negative skips the baseline.
 	BaselineAdvert time.Duration
-	// Probers are the staggered request loops measuring a window (4): each
-	// sends a request every ProbeEvery (10 ms) on a new connection, offset
-	// by ProbeEvery/Probers from the next, and gives up on one after
-	// ProbeTimeout (50 ms).
+	// A window is measured by a request every ProbeEvery/Probers (10 ms /
+	// 4), each on a new connection and independent of the others, given up
+	// after ProbeTimeout (50 ms).
 	Probers      int
 	ProbeEvery   time.Duration
 	ProbeTimeout time.Duration

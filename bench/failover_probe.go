@@ -13,11 +13,12 @@ type probeSample struct {
 	ok         bool
 }
 
-// probeSet runs staggered request loops against one URL from a client
-// namespace: n loops each sending a request every interval on a new
-// connection, offset by interval/n, so the set samples the service every
-// interval/n. A short per-request timeout keeps a lost request from
-// hiding the recovery behind it.
+// probeSet samples one URL from a client namespace: a request every
+// every/n, each on a new connection and in its own goroutine, so a request
+// lost in a failover (which waits out its timeout) never delays the ones
+// after it. With sequential loops instead, every loop that sent into the
+// dead moment stalled for the whole timeout and the measured gap could not
+// be shorter than the timeout.
 type probeSet struct {
 	mu      sync.Mutex
 	samples []probeSample
@@ -31,18 +32,32 @@ const probeMaxTime = 5 * time.Minute
 func startProbes(ctx context.Context, ns, url string, n int, every, timeout time.Duration) *probeSet {
 	ctx, cancel := context.WithTimeout(ctx, probeMaxTime)
 	p := &probeSet{cancel: cancel}
-	maxPerLoop := int(probeMaxTime/every) + 1
-	for i := range n {
-		hc := nsHTTPClient(ns, timeout, false, 1)
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			if sleepCtx(ctx, every*time.Duration(i)/time.Duration(n)) != nil {
+	step := every / time.Duration(max(n, 1))
+	// Enough requests in flight for a whole timeout's worth of sends; a
+	// send finding them all busy is skipped (those in flight already
+	// record the outage).
+	inFlight := make(chan struct{}, int(timeout/step)+2)
+	hc := nsHTTPClient(ns, timeout, false, cap(inFlight))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		tick := time.NewTicker(step)
+		defer tick.Stop()
+		for range int(probeMaxTime/step) + 1 {
+			select {
+			case <-ctx.Done():
 				return
+			case <-tick.C:
 			}
-			tick := time.NewTicker(every)
-			defer tick.Stop()
-			for range maxPerLoop {
+			select {
+			case inFlight <- struct{}{}:
+			default:
+				continue
+			}
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				defer func() { <-inFlight }()
 				s := probeSample{start: time.Now()}
 				_, err := servedBy(ctx, hc, url)
 				s.end, s.ok = time.Now(), err == nil
@@ -52,14 +67,9 @@ func startProbes(ctx context.Context, ns, url string, n int, every, timeout time
 				p.mu.Lock()
 				p.samples = append(p.samples, s)
 				p.mu.Unlock()
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
-			}
-		}()
-	}
+			}()
+		}
+	}()
 	return p
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,8 +42,13 @@ func (tp *topo) probe(url string, every time.Duration, limit time.Duration) *pro
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	p := &prober{cancel: cancel, done: make(chan struct{})}
 	client := probeClient(tp.client, 150*time.Millisecond, time.Second)
+	// Each request runs on its own: one lost in a failover waits out its
+	// connect bound without delaying the next, so a window measures the
+	// outage, not the timeout.
+	inFlight := make(chan struct{}, 64)
 	go func() {
-		defer close(p.done)
+		var wg sync.WaitGroup
+		defer func() { wg.Wait(); close(p.done) }()
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for n := 0; n < int(limit/every)+1; n++ {
@@ -51,14 +57,34 @@ func (tp *topo) probe(url string, every time.Duration, limit time.Duration) *pro
 				return
 			case <-tick.C:
 			}
-			body, err := bodyOf(client.Get(url))
-			ok := err == nil && strings.HasPrefix(body, "backend ")
-			p.mu.Lock()
-			p.results = append(p.results, probeResult{at: time.Now(), ok: ok})
-			p.mu.Unlock()
+			select {
+			case inFlight <- struct{}{}:
+			default:
+				continue // those in flight already record the outage
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-inFlight }()
+				start := time.Now()
+				body, err := bodyOf(client.Get(url))
+				ok := err == nil && strings.HasPrefix(body, "backend ")
+				p.mu.Lock()
+				p.results = append(p.results, probeResult{at: start, ok: ok})
+				p.mu.Unlock()
+			}()
 		}
 	}()
 	return p
+}
+
+// sorted returns the results so far in the order they were sent.
+func (p *prober) sorted() []probeResult {
+	p.mu.Lock()
+	out := append([]probeResult(nil), p.results...)
+	p.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].at.Before(out[j].at) })
+	return out
 }
 
 // stop ends the probe and returns its windows of failure.
@@ -69,12 +95,10 @@ func (p *prober) stop() []window {
 }
 
 func (p *prober) windows() []window {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	var out []window
 	var cur *window
 	var lastOK time.Time
-	for _, r := range p.results {
+	for _, r := range p.sorted() {
 		switch {
 		case !r.ok && cur == nil:
 			cur = &window{from: lastOK, failures: 1}
@@ -116,17 +140,14 @@ func (p *prober) count() (ok, failed int) {
 // after the call (so that a run from before a blow does not count).
 func (p *prober) waitOK(t *testing.T, n int, limit time.Duration) {
 	t.Helper()
-	p.mu.Lock()
-	from := len(p.results)
-	p.mu.Unlock()
-	deadline := time.Now().Add(limit)
+	since := time.Now()
+	deadline := since.Add(limit)
 	for time.Now().Before(deadline) {
-		p.mu.Lock()
+		rs := p.sorted()
 		run := 0
-		for i := len(p.results) - 1; i >= from && p.results[i].ok; i-- {
+		for i := len(rs) - 1; i >= 0 && !rs[i].at.Before(since) && rs[i].ok; i-- {
 			run++
 		}
-		p.mu.Unlock()
 		if run >= n {
 			return
 		}
