@@ -170,7 +170,11 @@ func TestRealHAProxyStructuralChangeReloadsWithoutFailedRequests(t *testing.T) {
 	}
 }
 
-func TestRealHAProxyRefusesAnInvalidConfigAndKeepsServing(t *testing.T) {
+// applyRefused runs one member's instance, applies change on top of it,
+// which HAProxy must refuse with an error containing want, and checks that
+// the live file is the old one and the old worker still serves.
+func applyRefused(t *testing.T, change func(*Spec), want string) (Spec, *Manager, Result) {
+	t.Helper()
 	a := startBackend(t, "A")
 	spec, mgr := realInstance(t, a.member(t, memA))
 	first, err := mgr.Apply(ctx(t), spec)
@@ -178,23 +182,29 @@ func TestRealHAProxyRefusesAnInvalidConfigAndKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(spec.Paths.Config)
-
 	bad := spec
-	bad.VIP.Protocol, bad.Pool.Protocol = ProtocolHTTPS, ProtocolHTTPS
-	bad.VIP.TLSCertFile = filepath.Join(spec.Paths.Dir, "missing.pem")
+	change(&bad)
 	_, err = mgr.Apply(ctx(t), bad)
-	if err == nil || !strings.Contains(err.Error(), "missing.pem") {
-		t.Fatalf("want an error carrying haproxy's message, got %v", err)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("want an error containing %q, got %v", want, err)
 	}
-	after, _ := os.ReadFile(spec.Paths.Config)
-	if !bytes.Equal(before, after) {
-		t.Error("live config replaced by a refused one")
-	}
-	if _, err := os.Stat(spec.Paths.Config + ".new"); !errors.Is(err, os.ErrNotExist) {
-		t.Error("candidate config left behind")
+	t.Logf("refused with: %v", err)
+	if after, _ := os.ReadFile(spec.Paths.Config); !bytes.Equal(before, after) {
+		t.Error("live config is not the previous one after the refusal")
 	}
 	if got := sequence(t, spec, 2); got[0] != "A" {
-		t.Errorf("not serving after refusal: %v", got)
+		t.Errorf("old worker not serving after the refusal: %v", got)
+	}
+	return spec, mgr, first
+}
+
+func TestRealHAProxyRefusesAnInvalidConfigAndKeepsServing(t *testing.T) {
+	spec, mgr, first := applyRefused(t, func(s *Spec) {
+		s.VIP.Protocol, s.Pool.Protocol = ProtocolHTTPS, ProtocolHTTPS
+		s.VIP.TLSCertFile = filepath.Join(s.Paths.Dir, "missing.pem")
+	}, "missing.pem")
+	if _, err := os.Stat(spec.Paths.Config + ".new"); !errors.Is(err, os.ErrNotExist) {
+		t.Error("candidate config left behind")
 	}
 	p, err := mgr.Adopt(ctx(t), spec.Paths)
 	if err != nil || p.MasterPID != first.Process.MasterPID || !reflect.DeepEqual(p.Workers, first.Process.Workers) {
@@ -306,26 +316,9 @@ func TestRealHAProxyTerminatesTLSWithTheGivenCertificate(t *testing.T) {
 // starts (here: binding an address the host does not have). The old worker
 // keeps serving and the previous files are put back.
 func TestRealHAProxyFailedReloadKeepsOldWorkerAndRestoresConfig(t *testing.T) {
-	a := startBackend(t, "A")
-	spec, mgr := realInstance(t, a.member(t, memA))
-	first, err := mgr.Apply(ctx(t), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, _ := os.ReadFile(spec.Paths.Config)
-	unbindable := spec
-	unbindable.VIP.Address = netipMust("192.0.2.1") // TEST-NET-1, never local
-	_, err = mgr.Apply(ctx(t), unbindable)
-	if err == nil || !strings.Contains(err.Error(), "reload failed") {
-		t.Fatalf("reload onto an unbindable address: %v", err)
-	}
-	t.Logf("failed reload reported as: %v", err)
-	if after, _ := os.ReadFile(spec.Paths.Config); !bytes.Equal(before, after) {
-		t.Error("config not restored after the failed reload")
-	}
-	if got := sequence(t, spec, 2); got[0] != "A" {
-		t.Errorf("old worker not serving: %v", got)
-	}
+	spec, mgr, first := applyRefused(t, func(s *Spec) {
+		s.VIP.Address = netipMust("192.0.2.1") // TEST-NET-1, never local
+	}, "reload failed")
 	res, err := mgr.Apply(ctx(t), spec)
 	if err != nil || res.Action != ActionNone || res.Process.MasterPID != first.Process.MasterPID {
 		t.Errorf("re-applying the good spec: %+v, %v", res, err)
