@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,15 +11,7 @@ import (
 )
 
 func needDataplane(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the data-plane benchmark builds namespaces and needs root")
-	}
-	for _, bin := range []string{"haproxy", "wrk", "ip", "go"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("the data-plane benchmark needs %s", bin)
-		}
-	}
+	needRootAnd(t, "the data-plane benchmark", "haproxy", "wrk", "ip", "go")
 }
 
 func TestDataplaneBenchQuick(t *testing.T) {

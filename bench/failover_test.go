@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,15 +11,7 @@ import (
 )
 
 func needFailover(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the failover benchmark builds namespaces and needs root")
-	}
-	for _, bin := range []string{"haproxy", "keepalived", "wrk", "ip", "go"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("the failover benchmark needs %s", bin)
-		}
-	}
+	needRootAnd(t, "the failover benchmark", "haproxy", "keepalived", "wrk", "ip", "go")
 }
 
 func TestFailoverBenchQuick(t *testing.T) {
