@@ -3,15 +3,8 @@ package up
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -23,6 +16,7 @@ import (
 
 	"lbaas/internal/cli"
 	"lbaas/internal/netns"
+	"lbaas/internal/pki"
 )
 
 // DemoHost is the name the demo certificate is issued for.
@@ -228,41 +222,18 @@ func (r *runner) id(key string) string {
 // writeDemoCertificate makes a CA and a certificate for DemoHost signed by
 // it, in dir.
 func writeDemoCertificate(dir string) (ca, cert, key string, err error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return
-	}
 	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "lbaas demo CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	authority, err := pki.NewCA("lbaas demo CA", now.Add(-time.Hour), now.Add(30*24*time.Hour))
 	if err != nil {
 		return
 	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: DemoHost}, DNSNames: []string{DemoHost},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		return
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(leafKey)
+	leaf, err := pki.Issue(authority, pki.Request{CommonName: DemoHost, DNSNames: []string{DemoHost}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour)})
 	if err != nil {
 		return
 	}
 	ca, cert, key = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "demo-cert.pem"), filepath.Join(dir, "demo-key.pem")
-	for path, blk := range map[string]*pem.Block{ca: {Type: "CERTIFICATE", Bytes: caDER}, cert: {Type: "CERTIFICATE", Bytes: leafDER}, key: {Type: "PRIVATE KEY", Bytes: keyDER}} {
-		if err = os.WriteFile(path, pem.EncodeToMemory(blk), 0o600); err != nil {
+	for path, data := range map[string][]byte{ca: authority.CertPEM, cert: leaf.CertPEM, key: leaf.KeyPEM} {
+		if err = os.WriteFile(path, data, 0o600); err != nil {
 			return
 		}
 	}

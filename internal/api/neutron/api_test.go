@@ -1,14 +1,7 @@
 package neutron_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -18,6 +11,7 @@ import (
 	"time"
 
 	"lbaas/internal/model"
+	"lbaas/internal/pki"
 )
 
 func TestSeedObjectsAcceptNumbersAndBooleansAsStrings(t *testing.T) {
@@ -881,27 +875,11 @@ func TestUnknownIDsAre404NeverServerErrors(t *testing.T) {
 // selfSigned returns a certificate and its key in PEM, valid from nb to na.
 func selfSigned(t *testing.T, cn string, nb, na time.Time) (string, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, err := pki.Issue(nil, pki.Request{CommonName: cn, DNSNames: []string{cn}, NotBefore: nb, NotAfter: na})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		DNSNames:     []string{cn},
-		NotBefore:    nb,
-		NotAfter:     na,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}))
+	return string(c.CertPEM), string(c.KeyPEM)
 }
 
 func TestCertificateUploadValidatesAndNeverReturnsTheKey(t *testing.T) {
