@@ -12,6 +12,7 @@ import (
 	"lbaas/internal/ipam"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
+	"lbaas/internal/store/storetest"
 )
 
 // subnet returns a subnet of a network of its own, so that tests sharing
@@ -27,7 +28,7 @@ func pool(start, end string) model.AllocationPool {
 
 func put(t *testing.T, kind model.Kind, o model.Object) {
 	t.Helper()
-	if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Put(kind, o)); err != nil {
+	if _, err := env.Store.Commit(storetest.Ctx(t), new(store.Txn).Put(kind, o)); err != nil {
 		t.Fatal(err)
 	}
 }

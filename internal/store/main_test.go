@@ -1,8 +1,6 @@
 package store_test
 
 import (
-	"context"
-	"log/slog"
 	"os"
 	"testing"
 
@@ -17,9 +15,3 @@ var env *storetest.Env
 func TestMain(m *testing.M) {
 	os.Exit(storetest.Main(m, "lbt-st", func(x *storetest.Env) { env = x }))
 }
-
-func quiet() *slog.Logger { return storetest.Quiet() }
-
-// testCtx bounds every store call of a test so that a lost watch event
-// fails the test instead of hanging the suite.
-func testCtx(t *testing.T) context.Context { t.Helper(); return storetest.Ctx(t) }

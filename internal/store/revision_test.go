@@ -9,6 +9,7 @@ import (
 
 	"lbaas/internal/model"
 	"lbaas/internal/store"
+	"lbaas/internal/store/storetest"
 )
 
 // The cache's revision advances only through events under the object
@@ -36,7 +37,7 @@ func TestConflictingMutateRetriesPromptlyAfterAWriteOutsideTheObjects(t *testing
 	n2.Name = "fresh"
 	mustCommit(t, new(store.Txn).Update(model.KindNetwork, &n2, rev))
 	// What controller.Run's election does: a key outside the objects.
-	if _, err := env.Store.Client().Put(testCtx(t), "/lbaas/election/lbt-"+uuid.NewString(), "x"); err != nil {
+	if _, err := env.Store.Client().Put(storetest.Ctx(t), "/lbaas/election/lbt-"+uuid.NewString(), "x"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

@@ -12,6 +12,7 @@ import (
 
 	"lbaas/internal/model"
 	"lbaas/internal/store"
+	"lbaas/internal/store/storetest"
 )
 
 func newNetwork(name string) *model.Network {
@@ -20,7 +21,7 @@ func newNetwork(name string) *model.Network {
 
 func mustCommit(t *testing.T, txn *store.Txn) int64 {
 	t.Helper()
-	rev, err := env.Store.Commit(testCtx(t), txn)
+	rev, err := env.Store.Commit(storetest.Ctx(t), txn)
 	if err != nil {
 		t.Fatalf("commit: %v", err)
 	}
@@ -59,7 +60,7 @@ func TestCreateOfAnExistingIDConflicts(t *testing.T) {
 	mustCommit(t, new(store.Txn).Create(model.KindNetwork, n))
 	dup := *n
 	dup.Name = "second"
-	if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Create(model.KindNetwork, &dup)); !errors.Is(err, store.ErrConflict) {
+	if _, err := env.Store.Commit(storetest.Ctx(t), new(store.Txn).Create(model.KindNetwork, &dup)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second create of the same id: err %v, want ErrConflict", err)
 	}
 	if got := networkName(t, n.ID); got != "first" {
@@ -80,7 +81,7 @@ func TestUpdateWithStaleRevisionConflictsAndWritesNothing(t *testing.T) {
 	stale.Name = "stale"
 	other := newNetwork("side-effect")
 	txn := new(store.Txn).Update(model.KindNetwork, &stale, rev1).Create(model.KindNetwork, other)
-	if _, err := env.Store.Commit(testCtx(t), txn); !errors.Is(err, store.ErrConflict) {
+	if _, err := env.Store.Commit(storetest.Ctx(t), txn); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("update at a stale revision: err %v, want ErrConflict", err)
 	}
 	if got := networkName(t, n.ID); got != "v2" {
@@ -97,7 +98,7 @@ func TestDeleteWithStaleRevisionConflictsAndKeepsTheObject(t *testing.T) {
 	v2 := *n
 	v2.Name = "keep2"
 	mustCommit(t, new(store.Txn).Update(model.KindNetwork, &v2, rev1))
-	if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Delete(model.KindNetwork, n.ID, rev1)); !errors.Is(err, store.ErrConflict) {
+	if _, err := env.Store.Commit(storetest.Ctx(t), new(store.Txn).Delete(model.KindNetwork, n.ID, rev1)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("delete at a stale revision: err %v, want ErrConflict", err)
 	}
 	if _, ok := env.Store.Get(model.KindNetwork, n.ID); !ok {
@@ -117,7 +118,7 @@ func TestRequireFailsTheTransactionWhenTheRequiredObjectChanged(t *testing.T) {
 	changed.Name = "parent2"
 	mustCommit(t, new(store.Txn).Update(model.KindNetwork, &changed, rev))
 	child := newNetwork("child")
-	_, err := env.Store.Commit(testCtx(t), new(store.Txn).Require(model.KindNetwork, parent.ID, rev).Create(model.KindNetwork, child))
+	_, err := env.Store.Commit(storetest.Ctx(t), new(store.Txn).Require(model.KindNetwork, parent.ID, rev).Create(model.KindNetwork, child))
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("require of a changed object: err %v, want ErrConflict", err)
 	}
@@ -125,7 +126,7 @@ func TestRequireFailsTheTransactionWhenTheRequiredObjectChanged(t *testing.T) {
 		t.Fatal("the child was written although the required object changed")
 	}
 	// Rev 0 means "must not exist".
-	_, err = env.Store.Commit(testCtx(t), new(store.Txn).Require(model.KindNetwork, parent.ID, 0).Create(model.KindNetwork, child))
+	_, err = env.Store.Commit(storetest.Ctx(t), new(store.Txn).Require(model.KindNetwork, parent.ID, 0).Create(model.KindNetwork, child))
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("require-absent of an existing object: err %v, want ErrConflict", err)
 	}
@@ -135,14 +136,14 @@ func TestMutateRetriesAgainstTheFresherCacheAfterAConcurrentWrite(t *testing.T) 
 	n := newNetwork("0")
 	mustCommit(t, new(store.Txn).Create(model.KindNetwork, n))
 	var calls atomic.Int32
-	_, err := env.Store.Mutate(testCtx(t), func() (*store.Txn, error) {
+	_, err := env.Store.Mutate(storetest.Ctx(t), func() (*store.Txn, error) {
 		e, _ := env.Store.Get(model.KindNetwork, n.ID)
 		cur := *e.Obj.(*model.Network)
 		if calls.Add(1) == 1 {
 			// Another writer slips in between this read and the commit.
 			racer := cur
 			racer.Name = cur.Name + "+racer"
-			if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Update(model.KindNetwork, &racer, e.Rev)); err != nil {
+			if _, err := env.Store.Commit(storetest.Ctx(t), new(store.Txn).Update(model.KindNetwork, &racer, e.Rev)); err != nil {
 				t.Errorf("racing commit: %v", err)
 			}
 		}
@@ -163,7 +164,7 @@ func TestMutateRetriesAgainstTheFresherCacheAfterAConcurrentWrite(t *testing.T) 
 func TestMutateStopsAtTheFirstBuildError(t *testing.T) {
 	boom := errors.New("invalid request")
 	calls := 0
-	_, err := env.Store.Mutate(testCtx(t), func() (*store.Txn, error) {
+	_, err := env.Store.Mutate(storetest.Ctx(t), func() (*store.Txn, error) {
 		calls++
 		return nil, boom
 	})
@@ -176,24 +177,24 @@ func TestSecondClaimOfTheSameKeyFailsUntilReleased(t *testing.T) {
 	key := "test/" + uuid.NewString()
 	a, b := newNetwork("a"), newNetwork("b")
 	mustCommit(t, new(store.Txn).Claim(key, "a").Create(model.KindNetwork, a))
-	if _, err := env.Store.Commit(testCtx(t), new(store.Txn).Claim(key, "b").Create(model.KindNetwork, b)); !errors.Is(err, store.ErrConflict) {
+	if _, err := env.Store.Commit(storetest.Ctx(t), new(store.Txn).Claim(key, "b").Create(model.KindNetwork, b)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second claim: err %v, want ErrConflict", err)
 	}
 	if _, ok := env.Store.Get(model.KindNetwork, b.ID); ok {
 		t.Fatal("the loser of the claim wrote its object")
 	}
-	holder, held, err := env.Store.ClaimHolder(testCtx(t), key)
+	holder, held, err := env.Store.ClaimHolder(storetest.Ctx(t), key)
 	if err != nil || !held || holder != "a" {
 		t.Fatalf("ClaimHolder = %q, %v, %v; want a, true, nil", holder, held, err)
 	}
 
 	e, _ := env.Store.Get(model.KindNetwork, a.ID)
 	mustCommit(t, new(store.Txn).Release(key).Delete(model.KindNetwork, a.ID, e.Rev))
-	if _, held, _ := env.Store.ClaimHolder(testCtx(t), key); held {
+	if _, held, _ := env.Store.ClaimHolder(storetest.Ctx(t), key); held {
 		t.Fatal("the key is still held after Release")
 	}
 	mustCommit(t, new(store.Txn).Claim(key, "b").Create(model.KindNetwork, b))
-	if holder, _, _ := env.Store.ClaimHolder(testCtx(t), key); holder != "b" {
+	if holder, _, _ := env.Store.ClaimHolder(storetest.Ctx(t), key); holder != "b" {
 		t.Fatalf("holder %q after the released key was claimed again, want b", holder)
 	}
 }
@@ -204,7 +205,7 @@ func TestConcurrentClaimsOfOneKeyHaveExactlyOneWinner(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			_, err := env.Store.Commit(testCtx(t), new(store.Txn).Claim(key, "w").Create(model.KindNetwork, newNetwork("w"+string(rune('0'+i)))))
+			_, err := env.Store.Commit(storetest.Ctx(t), new(store.Txn).Claim(key, "w").Create(model.KindNetwork, newNetwork("w"+string(rune('0'+i)))))
 			errs <- err
 		}()
 	}
@@ -322,7 +323,7 @@ func TestWaitChangeWakesWhenTheStoreChanges(t *testing.T) {
 	rev := env.Store.Rev()
 	got := make(chan int64, 1)
 	go func() {
-		next, err := env.Store.WaitChange(testCtx(t), rev)
+		next, err := env.Store.WaitChange(storetest.Ctx(t), rev)
 		if err != nil {
 			t.Errorf("WaitChange: %v", err)
 		}
@@ -366,7 +367,7 @@ func TestWaitChangeReturnsWhenItsContextIsCanceled(t *testing.T) {
 func TestSecondStoreOnTheSameEtcdSeesTheFirstOnesWrites(t *testing.T) {
 	before := newNetwork("before")
 	mustCommit(t, new(store.Txn).Create(model.KindNetwork, before))
-	other, err := store.Open(testCtx(t), env.Etcd.Client, quiet())
+	other, err := store.Open(storetest.Ctx(t), env.Etcd.Client, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +378,7 @@ func TestSecondStoreOnTheSameEtcdSeesTheFirstOnesWrites(t *testing.T) {
 
 	after := newNetwork("after")
 	rev := mustCommit(t, new(store.Txn).Create(model.KindNetwork, after))
-	if err := other.WaitRev(testCtx(t), rev); err != nil {
+	if err := other.WaitRev(storetest.Ctx(t), rev); err != nil {
 		t.Fatalf("the second store's cache never reached revision %d: %v", rev, err)
 	}
 	if _, ok := other.Get(model.KindNetwork, after.ID); !ok {
@@ -385,7 +386,7 @@ func TestSecondStoreOnTheSameEtcdSeesTheFirstOnesWrites(t *testing.T) {
 	}
 	e, _ := env.Store.Get(model.KindNetwork, after.ID)
 	rev = mustCommit(t, new(store.Txn).Delete(model.KindNetwork, after.ID, e.Rev))
-	if err := other.WaitRev(testCtx(t), rev); err != nil {
+	if err := other.WaitRev(storetest.Ctx(t), rev); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := other.Get(model.KindNetwork, after.ID); ok {
@@ -394,7 +395,7 @@ func TestSecondStoreOnTheSameEtcdSeesTheFirstOnesWrites(t *testing.T) {
 }
 
 func TestObjectPutWithALeaseDisappearsWhenTheLeaseIsRevoked(t *testing.T) {
-	ctx := testCtx(t)
+	ctx := storetest.Ctx(t)
 	cli := env.Store.Client()
 	lease, err := cli.Grant(ctx, 60)
 	if err != nil {
@@ -436,7 +437,7 @@ func TestPutOverwritesWhateverTheRevision(t *testing.T) {
 
 func TestEmptyMutateWritesNothing(t *testing.T) {
 	rev := env.Store.Rev()
-	got, err := env.Store.Mutate(testCtx(t), func() (*store.Txn, error) { return new(store.Txn), nil })
+	got, err := env.Store.Mutate(storetest.Ctx(t), func() (*store.Txn, error) { return new(store.Txn), nil })
 	if err != nil || got != rev {
 		t.Fatalf("Mutate of an empty transaction = %d, %v; want the current revision %d, nil", got, err, rev)
 	}
