@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"lbaas/internal/arbiter"
+	"lbaas/internal/realtime"
+	"lbaas/internal/vrrp"
 )
 
 // arbiterCommand is the process a network node's agent starts in the
@@ -30,7 +32,14 @@ func arbiterCommand() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return arbiter.Run(ctx, ns, config, newLogger("info").With("component", "arbiter"))
+			log := newLogger("info").With("component", "arbiter")
+			// The arbiter is on the advert path (it relays adverts and
+			// moves the VIP's pin): it runs at keepalived's realtime
+			// priority, or late adverts could be dropped as stale.
+			if err := realtime.Enable(vrrp.RealtimePriority, vrrp.RealtimeCPULimit); err != nil {
+				log.Warn("running without realtime scheduling: adverts may be relayed late on a busy host", "err", err)
+			}
+			return arbiter.Run(ctx, ns, config, log)
 		},
 	}
 	f := cmd.Flags()

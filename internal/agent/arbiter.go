@@ -67,6 +67,11 @@ func (a *Agent) applyArbiter(r agentapi.Router, ifnames map[string]string) error
 		return fmt.Errorf("start the arbiter: %w", err)
 	}
 	go func() { _ = cmd.Wait() }() // reap it if it dies while we run
+	// Recorded here, not only by the arbiter once it runs: a second pass
+	// before then would start a second arbiter.
+	if err := writeFileAtomic(filepath.Join(dir, "arbiter.pid"), []byte(fmt.Sprintf("%d\n", cmd.Process.Pid)), 0o600); err != nil {
+		return err
+	}
 	a.log.Info("arbiter started", "pid", cmd.Process.Pid)
 	return nil
 }

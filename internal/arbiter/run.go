@@ -109,11 +109,15 @@ func Run(ctx context.Context, namespace, configPath string, log *slog.Logger) er
 		defer relay.Close()
 	}
 
+	rcv, err := newReceiver(conn)
+	if err != nil {
+		return err
+	}
 	adverts := make(chan advert, 256)
 	go func() {
 		buf := make([]byte, 1500)
 		for {
-			n, from, err := conn.ReadFrom(buf)
+			n, src, at, err := rcv.read(buf)
 			if err != nil {
 				if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
 					log.Error("reading VRRP", "err", err)
@@ -121,14 +125,9 @@ func Run(ctx context.Context, namespace, configPath string, log *slog.Logger) er
 				close(adverts)
 				return
 			}
-			ip, ok := from.(*net.IPAddr)
-			if !ok {
-				continue
-			}
-			src, ok := netip.AddrFromSlice(ip.IP.To4())
-			if prio, valid := parseAdvert(buf[:n]); ok && valid {
+			if prio, valid := parseAdvert(buf[:n]); valid {
 				select {
-				case adverts <- advert{src: src, prio: prio, at: time.Now(), msg: append([]byte(nil), buf[:n]...)}:
+				case adverts <- advert{src: src, prio: prio, at: at, msg: append([]byte(nil), buf[:n]...)}:
 				default: // never block the socket; the next advert comes soon
 				}
 			}
@@ -181,6 +180,11 @@ func Run(ctx context.Context, namespace, configPath string, log *slog.Logger) er
 		case <-ctx.Done():
 			return nil
 		case <-cfgTick.C:
+			// Deleted with its router (a test's end, a removed network
+			// node), the namespace lives on only through this socket.
+			if ok, err := netns.Exists(namespace); err == nil && !ok {
+				return fmt.Errorf("the router namespace %s is gone", namespace)
+			}
 			reload()
 			continue
 		case a, ok := <-adverts:

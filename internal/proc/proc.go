@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -153,4 +154,53 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// Mentioning returns the live processes, other than this one, whose
+// command line contains s (a directory of ours: every process started for
+// a deployment names a file under its directory).
+func Mentioning(s string) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	self := os.Getpid()
+	var out []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil || pid == self {
+			continue
+		}
+		// Not Args: its wait for a command line still being written would
+		// cost every kernel thread (whose command line is empty) 50 ms.
+		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(s)) && Alive(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Sweep stops every process that Mentioning(s) finds: SIGTERM, then
+// SIGKILL for those still alive after grace. It returns the pids it
+// signalled. It is the last word of a harness whose processes may have
+// outlived their own supervisors (a failed test, a killed agent).
+func Sweep(s string, grace time.Duration) []int {
+	pids := Mentioning(s)
+	for _, p := range pids {
+		_ = syscall.Kill(p, syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(grace)
+	for _, p := range pids {
+		for Mentions(p, s) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if Mentions(p, s) {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+	}
+	// SIGKILL takes effect at the process's next return to user space.
+	for _, p := range pids {
+		for end := time.Now().Add(time.Second); Alive(p) && time.Now().Before(end); {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return pids
 }

@@ -75,3 +75,36 @@ func TestWriteFileAtomicReplacesWithTheGivenMode(t *testing.T) {
 		t.Fatalf("temporary files left: %v", left)
 	}
 }
+
+func TestSweepStopsOnlyTheProcessesNamingTheDirectoryEvenThoseIgnoringSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	start := func(script string, args ...string) *exec.Cmd {
+		cmd := exec.Command("sh", append([]string{"-c", script}, args...)...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		go func() { _ = cmd.Wait() }()
+		return cmd
+	}
+	polite := start("sleep 30; true", "x", dir+"/a.conf")
+	stubborn := start(`trap "" TERM; while :; do sleep 1; done`, "x", dir+"/b.conf")
+	other := start("sleep 30; true", "x", t.TempDir()+"/c.conf")
+	// Their command lines are readable once exec has happened.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(Mentioning(dir)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := Sweep(dir, 300*time.Millisecond)
+	if len(got) != 2 {
+		t.Fatalf("swept %v, want the two processes naming %s", got, dir)
+	}
+	for _, c := range []*exec.Cmd{polite, stubborn} {
+		if Mentions(c.Process.Pid, dir) {
+			t.Errorf("pid %d naming the directory survived the sweep", c.Process.Pid)
+		}
+	}
+	if !Alive(other.Process.Pid) {
+		t.Errorf("a process naming another directory was stopped")
+	}
+}

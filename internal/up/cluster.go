@@ -26,6 +26,7 @@ import (
 	"lbaas/internal/haproxy"
 	"lbaas/internal/model"
 	"lbaas/internal/netns"
+	"lbaas/internal/proc"
 	"lbaas/internal/server"
 	"lbaas/internal/vrrp"
 )
@@ -375,6 +376,10 @@ func (c *Cluster) Close() {
 	if c.Server != nil {
 		c.Server.Close()
 	}
+	// Whatever outlived its supervisor (an arbiter of a failed test, a
+	// process of a killed agent) names a file under the cluster's
+	// directory: stop it before the directory goes.
+	proc.Sweep(c.o.Dir, 2*time.Second)
 	_ = os.RemoveAll(c.o.Dir)
 }
 

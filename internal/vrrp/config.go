@@ -28,6 +28,20 @@ const (
 // benchmark and TestNoSpuriousTransitionsUnderCPULoad).
 const DefaultAdvertInterval = 30 * time.Millisecond
 
+// RealtimePriority is the SCHED_RR priority keepalived runs at: above all
+// ordinary (CFS) work, so that a saturated host still sends and reads
+// adverts on time, and below the kernel's threaded interrupt handlers (50),
+// which carry them.
+const RealtimePriority = 20
+
+// RealtimeCPULimit is keepalived's RLIMIT_RTTIME: the CPU time a realtime
+// process may use without blocking before the kernel kills it. VRRP needs
+// microseconds per advert; a process that has computed this long without
+// sleeping has missed many adverts already and is broken. (keepalived's own
+// default, 10 ms, is reached by healthy processes: a reload, a burst of
+// process events for vrrp_track_process.)
+const RealtimeCPULimit = 500 * time.Millisecond
+
 // DefaultGARPRepeat is the number of gratuitous ARPs sent at once when an
 // instance becomes MASTER (and when it sees a lower-priority advert as
 // MASTER, that is when a split brain heals) if GARP.Repeat is zero.

@@ -14,6 +14,7 @@ import (
 	"lbaas/internal/netns"
 
 	"lbaas/internal/proc"
+	"lbaas/internal/realtime"
 )
 
 // Options configure a Manager. Zero fields take defaults.
@@ -206,7 +207,10 @@ func (m *Manager) start(ctx context.Context, ns string, p Paths) (int, error) {
 	args := m.Args(ns, p)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := m.opts.Start(cmd); err != nil {
+	// Realtime from the first instruction, for the parent and the VRRP
+	// child it forks: adverts are sent and read on time on a saturated host.
+	start := func() error { return m.opts.Start(cmd) }
+	if err := realtime.Start(start, RealtimePriority, RealtimeCPULimit); err != nil {
 		return 0, fmt.Errorf("vrrp: start keepalived: %w", err)
 	}
 	exited := make(chan error, 1)

@@ -33,10 +33,11 @@ func Render(c Config) ([]byte, error) {
 	w(1, "enable_script_security")
 	// vip0 may be deleted and re-created by the agent: keep tracking it.
 	w(1, "dynamic_interfaces")
-	// Adverts every few tens of milliseconds must not be starved by a busy
-	// host: switch to realtime scheduling when timers run late.
-	w(1, "max_auto_priority 10")
-	w(1, "min_auto_priority_delay %d", c.AdvertInterval.Microseconds()/2)
+	// The VRRP process runs with realtime scheduling, inherited from its
+	// start (Manager.start, not vrrp_rt_priority: see realtime.Start), so
+	// that adverts never wait behind a busy host's other work; its memory
+	// is never paged out.
+	w(1, "vrrp_no_swap")
 	// GARPs at once on becoming MASTER, and again when a MASTER hears a lower
 	// priority advert (a healed split brain), so neighbours follow the winner.
 	w(1, "vrrp_garp_master_delay %d", int(c.GARP.SecondSetDelay/time.Second))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -84,6 +85,7 @@ func startTopo(t *testing.T) *topo {
 	tp := &topo{t: t, c: c, api: c.API(), prefix: prefix}
 	t.Cleanup(func() {
 		if t.Failed() {
+			keepLogs(t, dir)
 			b, _ := os.ReadFile(filepath.Join(dir, "cluster", "server.log"))
 			t.Logf("--- server log (tail)\n%s", tail(string(b), 30))
 			for n, a := range c.Agents() {
@@ -310,4 +312,26 @@ func tail(s string, n int) string {
 func globAll(pattern string) []string {
 	m, _ := filepath.Glob(pattern)
 	return m
+}
+
+// keepLogs copies every log file of a failed test's cluster to the
+// directory named by LBAAS_E2E_LOGS, when set, for a look after the run.
+func keepLogs(t *testing.T, dir string) {
+	dst := os.Getenv("LBAAS_E2E_LOGS")
+	if dst == "" {
+		return
+	}
+	dst = filepath.Join(dst, strings.ReplaceAll(t.Name(), "/", "_")+"-"+filepath.Base(dir))
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(d.Name(), ".log") {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		if err == nil && os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755) == nil {
+			_ = os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+		}
+		return nil
+	})
+	t.Logf("logs kept in %s", dst)
 }
