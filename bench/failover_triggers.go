@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"lbaas/internal/up"
 )
 
 // TriggerResult is every run of one trigger on one cluster.
@@ -160,7 +162,7 @@ func (ft *foTopo) failoverOnce(ctx context.Context, o FailoverOptions, trigger s
 			return nil
 		}
 	case TriggerNode:
-		strike = func() error { _, err := ft.c.KillNode(active.Node); return err }
+		strike = func() error { _, err := ft.c.KillNode(active.Node, up.Silent); return err }
 	}
 	t0 := time.Now()
 	if err := strike(); err != nil {

@@ -9,39 +9,77 @@ import (
 	"lbaas/internal/proc"
 )
 
+// NodeDeath says how a node dies.
+type NodeDeath int
+
+const (
+	// Silent is a power loss: every process of the node stops at the same
+	// instant, so none can tell its peers (no VRRP priority 0); the peer
+	// notices only the missing adverts.
+	Silent NodeDeath = iota
+	// Resigning kills the node's HAProxy processes first: its keepalived
+	// sees them go and resigns (priority 0) before it is killed in turn,
+	// as on a node whose services crash one after the other.
+	Resigning
+)
+
+func (d NodeDeath) String() string {
+	if d == Resigning {
+		return "resigning"
+	}
+	return "silent"
+}
+
 // KillNode simulates the sudden death of a node: its agent and every
 // process the agent started (HAProxy, keepalived) get SIGKILL, and the
 // node's namespaces disappear, as its network presence would. It returns
 // the pids it killed.
-func (c *Cluster) KillNode(node string) ([]int, error) {
+func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 	c.mu.Lock()
 	a := c.agents[node]
 	c.mu.Unlock()
 	if a == nil {
 		return nil, fmt.Errorf("no node %s", node)
 	}
+	// Every process first, while all still run: HAProxy's pid files, then
+	// keepalived's (that order is what makes a resigning death resign).
+	var namespaces []string
+	var victims []int
+	for _, d := range mustGlob(filepath.Join(a.StateDir, "loadbalancer", "*")) {
+		for _, pidFile := range append(mustGlob(filepath.Join(d, "*.pid")), mustGlob(filepath.Join(d, "keepalived", "*.pid"))...) {
+			if pid, ok := ownedPid(pidFile, d); ok {
+				victims = append(victims, append(proc.Children(pid), pid)...)
+			}
+		}
+		if ns := recordedNamespace(d); ns != "" {
+			namespaces = append(namespaces, ns)
+		}
+	}
 	var killed []int
-	if a.cmd != nil && a.cmd.Process != nil {
+	agentAlive := a.cmd != nil && a.cmd.Process != nil && a.running()
+	if how == Silent {
+		// Frozen together, then killed: none of them runs another
+		// instruction, so no VRRP process sees HAProxy go and resigns.
+		if agentAlive {
+			_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGSTOP)
+		}
+		for _, p := range victims {
+			_ = syscall.Kill(p, syscall.SIGSTOP)
+		}
+	}
+	if agentAlive {
 		// The agent runs in a process group of its own.
 		_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
 		<-a.done
 		killed = append(killed, a.cmd.Process.Pid)
 	}
-	for _, d := range mustGlob(filepath.Join(a.StateDir, "loadbalancer", "*")) {
-		for _, pidFile := range append(mustGlob(filepath.Join(d, "*.pid")), mustGlob(filepath.Join(d, "keepalived", "*.pid"))...) {
-			pid, ok := ownedPid(pidFile, d)
-			if !ok {
-				continue
-			}
-			for _, p := range append(proc.Children(pid), pid) {
-				if syscall.Kill(p, syscall.SIGKILL) == nil {
-					killed = append(killed, p)
-				}
-			}
+	for _, p := range victims {
+		if syscall.Kill(p, syscall.SIGKILL) == nil {
+			killed = append(killed, p)
 		}
-		if ns := recordedNamespace(d); ns != "" {
-			_ = netns.Delete(ns)
-		}
+	}
+	for _, ns := range namespaces {
+		_ = netns.Delete(ns)
 	}
 	return killed, nil
 }

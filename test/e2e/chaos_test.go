@@ -2,20 +2,65 @@ package e2e
 
 import (
 	"context"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
+
+	"lbaas/internal/up"
 )
 
 // TestChaos sends a request every 10 ms to the floating IP while it kills
-// the active HAProxy, then the active node, then restarts an agent and the
-// server. Every failure window is measured and printed; each must be short
-// and no request may fail outside them.
+// the active HAProxy, the active node silently (every process frozen and
+// killed at once, as a power loss), the active node resigning (HAProxy
+// first), then restarts an agent and the server. Every failure window is
+// measured and printed; each blow may cause one short window and no
+// request may fail outside them. It runs on an idle machine and with
+// every CPU saturated: a load balancer node is busiest exactly when it
+// matters.
 func TestChaos(t *testing.T) {
 	needKeepalived(t)
+	t.Run("idle", func(t *testing.T) { chaos(t) })
+	t.Run("saturated", func(t *testing.T) {
+		if _, err := exec.LookPath("stress-ng"); err != nil {
+			t.Skip("stress-ng is not installed: the saturated case needs it (apt-get install stress-ng)")
+		}
+		saturate(t, 2*runtime.NumCPU(), 5*time.Minute)
+		chaos(t)
+	})
+}
+
+// saturate keeps n CPU hogs (stress-ng) running until the test ends or
+// limit passes, whichever is first.
+func saturate(t *testing.T, n int, limit time.Duration) {
+	t.Helper()
+	cmd := exec.Command("stress-ng", "--cpu", strconv.Itoa(n), "--timeout", strconv.Itoa(int(limit.Seconds()))+"s", "--quiet")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		// stress-ng's workers are its children, in its process group.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	time.Sleep(500 * time.Millisecond) // the hogs are up
+}
+
+func chaos(t *testing.T) {
 	tp := startTopo(t)
 	pool, vip, fip := tp.lb("chaos", map[string]any{}, map[string]any{})
 	poolID, vipAddr := pool["id"].(string), vip["address"].(string)
-	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 120*time.Second)
+	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 240*time.Second)
 	p.waitOK(t, 30, 10*time.Second)
 	type step struct {
 		name   string
@@ -27,25 +72,23 @@ func TestChaos(t *testing.T) {
 		// Both VMs serve again before the next blow.
 		tp.waitStatus("/v2.0/lb/pools/"+poolID, "pool", "ACTIVE", 30*time.Second)
 	}
-	var killedNode string
-	steps := []step{
-		{"kill the active HAProxy", func() { killHAProxy(t, tp.active(poolID, vipAddr)) }, 1},
-		{"kill the active node", func() {
-			killedNode = tp.active(poolID, vipAddr).node
-			if _, err := tp.c.KillNode(killedNode); err != nil {
+	killNode := func(how up.NodeDeath) func() {
+		return func() {
+			dead := tp.active(poolID, vipAddr).node
+			if _, err := tp.c.KillNode(dead, how); err != nil {
 				t.Fatal(err)
 			}
-			// Wait for the pair to be whole again before the next step.
-			deadline := time.Now().Add(20 * time.Second)
-			for time.Now().Before(deadline) {
-				si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance")
-				if err == nil && si["status"] == "ACTIVE" && len(tp.instancesOn(poolID, killedNode)) == 2 {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
+			tp.waitRepaired(t, poolID, dead, 30*time.Second)
+			// The node comes back (empty) for the next blow's repair.
+			if err := tp.c.StartAgent(dead); err != nil {
+				t.Fatal(err)
 			}
-			t.Fatal("the pair was not repaired within 20s")
-		}, 1},
+		}
+	}
+	steps := []step{
+		{"kill the active HAProxy", func() { killHAProxy(t, tp.active(poolID, vipAddr)) }, 1},
+		{"the active node dies silently", killNode(up.Silent), 1},
+		{"the active node dies resigning", killNode(up.Resigning), 1},
 		{"restart the active's agent", func() {
 			n := tp.active(poolID, vipAddr).node
 			tp.c.StopAgent(n, false)
@@ -67,7 +110,7 @@ func TestChaos(t *testing.T) {
 		steady()
 		ws := p.windows()[before:]
 		for _, w := range ws {
-			t.Logf("%-28s failure window %6s (%d failed requests)", s.name+":", w.length().Round(time.Millisecond), w.failures)
+			t.Logf("%-32s failure window %6s (%d failed requests)", s.name+":", w.length().Round(time.Millisecond), w.failures)
 			if w.length() > failoverBound {
 				t.Errorf("%s: window %s exceeds %s", s.name, w.length(), failoverBound)
 			}
@@ -76,12 +119,27 @@ func TestChaos(t *testing.T) {
 			t.Errorf("%s: %d failure windows, at most %d expected", s.name, len(ws), s.expect)
 		}
 		if len(ws) == 0 {
-			t.Logf("%-28s no failed request", s.name+":")
+			t.Logf("%-32s no failed request", s.name+":")
 		}
 	}
 	p.stop()
 	ok, failed := p.count()
 	t.Logf("%d requests, %d failed, all inside the windows above", ok+failed, failed)
+}
+
+// waitRepaired waits until the pool's instance is ACTIVE with both VMs on
+// nodes other than dead.
+func (tp *topo) waitRepaired(t *testing.T, poolID, dead string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance")
+		if err == nil && si["status"] == "ACTIVE" && len(tp.instancesOn(poolID, dead)) == 2 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the pair was not repaired within %v of %s's death", limit, dead)
 }
 
 // instancesOn lists the pool's instances on nodes other than skip.

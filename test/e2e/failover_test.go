@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"lbaas/internal/up"
 )
 
 // prober sends one request every interval (a new connection each time) to
@@ -223,7 +225,7 @@ func TestActiveNodeDeathFailsOverAndThePairIsRepaired(t *testing.T) {
 	p.waitOK(t, 20, 10*time.Second)
 
 	killed := time.Now()
-	if _, err := tp.c.KillNode(before.node); err != nil {
+	if _, err := tp.c.KillNode(before.node, up.Silent); err != nil {
 		t.Fatal(err)
 	}
 	p.waitOK(t, 30, 10*time.Second)
