@@ -76,14 +76,19 @@ func (a *Agent) applyArbiter(r agentapi.Router, ifnames map[string]string) error
 	return nil
 }
 
-// advertTimeout is how long the arbiter lets a holder be silent: a bit
-// more than keepalived's own master-down interval.
+// advertTimeout is how long the arbiter lets a holder be silent before
+// another advertising VM may take its place: 3.5 advert intervals, just
+// under the standby's own master-down interval (3 intervals plus a skew of
+// 0.61), so that the arbiter never adds to a silent death's failover (the
+// standby's first advert as MASTER finds the holder already timed out),
+// while a holder that is alive during a partition must miss more than
+// three adverts in a row to lose the VIP.
 func (a *Agent) advertTimeout() time.Duration {
 	adv := a.o.AdvertInterval
 	if adv <= 0 {
 		adv = vrrp.DefaultAdvertInterval
 	}
-	return adv*7/2 + 10*time.Millisecond
+	return vrrp.ArbiterTimeout(adv)
 }
 
 // arbiterPID returns the running arbiter's pid, checked against its

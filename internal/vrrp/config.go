@@ -21,12 +21,13 @@ const (
 	PriorityStandby uint8 = 100
 )
 
-// DefaultAdvertInterval is used when Config.AdvertInterval is zero. 30 ms
-// gives a master-down time of 3 intervals plus skew, about 0.11 s (the
-// first election of a new load balancer, and a silent node's death), and
-// was free of spurious transitions under saturating load (the failover
-// benchmark and TestNoSpuriousTransitionsUnderCPULoad).
-const DefaultAdvertInterval = 30 * time.Millisecond
+// DefaultAdvertInterval is used when Config.AdvertInterval is zero. 20 ms
+// gives a master-down time of 3 intervals plus the standby's skew, 72 ms: the
+// failover after a death that cannot resign (a power loss), and the first
+// election of a new load balancer. With keepalived running realtime it made
+// no spurious transition under saturating load (the failover benchmark's
+// trade-off table: 10, 20 and 30 ms; docs/009-vrrp-under-load.md).
+const DefaultAdvertInterval = 20 * time.Millisecond
 
 // RealtimePriority is the SCHED_RR priority keepalived runs at: above all
 // ordinary (CFS) work, so that a saturated host still sends and reads
@@ -41,6 +42,18 @@ const RealtimePriority = 20
 // default, 10 ms, is reached by healthy processes: a reload, a burst of
 // process events for vrrp_track_process.)
 const RealtimeCPULimit = 500 * time.Millisecond
+
+// ArbiterTimeout is how long the router's arbiter lets the VM holding a VIP
+// be silent before another advertising VM takes the VIP's traffic: 3.5
+// advert intervals, just under the standby's master-down interval (see
+// MasterDown), so the arbiter never delays a failover.
+func ArbiterTimeout(advert time.Duration) time.Duration { return advert * 7 / 2 }
+
+// MasterDown is RFC 5798's master-down interval of a VM with priority prio:
+// the silence after which it takes over (3 intervals plus its skew).
+func MasterDown(advert time.Duration, prio uint8) time.Duration {
+	return 3*advert + advert*time.Duration(256-int(prio))/256
+}
 
 // DefaultGARPRepeat is the number of gratuitous ARPs sent at once when an
 // instance becomes MASTER (and when it sees a lower-priority advert as

@@ -197,3 +197,15 @@ func TestNotifyScriptOnlyWritesKnownStates(t *testing.T) {
 		t.Fatal("state path with a quote accepted")
 	}
 }
+
+func TestTheArbiterNeverDelaysAStandbyTakingOver(t *testing.T) {
+	for _, adv := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond, time.Second} {
+		arb, down := ArbiterTimeout(adv), MasterDown(adv, PriorityStandby)
+		// Shorter than the standby's wait: its first advert as MASTER
+		// finds the silent holder timed out. Longer than three adverts:
+		// a live holder keeps the VIP unless it misses three in a row.
+		if arb >= down || arb <= 3*adv {
+			t.Errorf("advert %v: arbiter timeout %v, standby's master-down %v", adv, arb, down)
+		}
+	}
+}
