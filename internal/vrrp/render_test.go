@@ -99,7 +99,7 @@ func TestRenderedConfigHasNoPasswordAndStartsAsNonPreemptingBackup(t *testing.T)
 			t.Errorf("rendered config contains %q", bad)
 		}
 	}
-	for _, want := range []string{"state BACKUP", "nopreempt", "vrrp_version 3", "advert_int 0.03", "vrrp_garp_master_delay 0"} {
+	for _, want := range []string{"state BACKUP", "nopreempt", "vrrp_version 3", "advert_int 0.02", "vrrp_garp_master_delay 0", "vrrp_no_swap"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("rendered config lacks %q", want)
 		}
