@@ -427,6 +427,10 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 		st.State, st.Error = model.VMError, "HAProxy does not answer on its runtime socket: "+err.Error()
 		return st
 	}
+	if msg := a.checkVRRP(in); msg != "" {
+		st.State, st.Error = model.VMError, msg
+		return st
+	}
 	st.HAState = "BACKUP"
 	if vip, err := netip.ParseAddr(in.VIP.Address); err == nil {
 		addrs, err := netns.Addresses(in.Namespace, ifVIP)
@@ -517,4 +521,29 @@ func linkIndex(ns, ifname string) int {
 		return nil
 	})
 	return idx
+}
+
+// checkVRRP says what is wrong with the VM's keepalived, if anything, so
+// that the instance is rebuilt at once rather than at the next periodic
+// pass: a keepalived that died (a crash, a kill) is started again, and one
+// that is stopped (SIGSTOP, a debugger) is killed first. A stopped MASTER
+// has lost the VIP to its peer already; resumed, it would still think
+// itself MASTER and its priority would take the VIP back, a second outage.
+// Restarted, it comes back as BACKUP.
+func (a *Agent) checkVRRP(in agentapi.Instance) string {
+	if a.vrrp == nil || len(in.Peers) == 0 {
+		return ""
+	}
+	vp := vrrp.DefaultPaths(a.o.StateDir, in.Pool.ID)
+	if _, err := a.vrrp.Adopt(vp); err != nil {
+		return "keepalived is not running"
+	}
+	if !a.vrrp.Stuck(vp) {
+		return ""
+	}
+	a.log.Warn("keepalived is stopped: killing it, to be started again as BACKUP", "vm", in.VMID, "pool", in.Pool.ID)
+	if err := a.vrrp.Kill(vp); err != nil {
+		return "keepalived is stopped and could not be killed: " + err.Error()
+	}
+	return "keepalived was stopped; killed, to be started again"
 }

@@ -204,3 +204,17 @@ func Sweep(s string, grace time.Duration) []int {
 	}
 	return pids
 }
+
+// Stopped reports whether pid is stopped by a signal (SIGSTOP, SIGTSTP) or
+// held by a tracer: it runs no instruction until someone resumes it.
+func Stopped(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	return b[i+2] == 'T' || b[i+2] == 't'
+}

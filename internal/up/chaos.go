@@ -4,10 +4,15 @@ import (
 	"fmt"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"lbaas/internal/netns"
 	"lbaas/internal/proc"
 )
+
+// resignGrace is how long a resigning node's keepalived outlives its
+// HAProxy: ample for the process-events notice and the priority-0 advert.
+const resignGrace = 50 * time.Millisecond
 
 // NodeDeath says how a node dies.
 type NodeDeath int
@@ -41,14 +46,18 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 	if a == nil {
 		return nil, fmt.Errorf("no node %s", node)
 	}
-	// Every process first, while all still run: HAProxy's pid files, then
-	// keepalived's (that order is what makes a resigning death resign).
+	// Every process first, while all still run.
 	var namespaces []string
-	var victims []int
+	var haproxies, keepaliveds []int
 	for _, d := range mustGlob(filepath.Join(a.StateDir, "loadbalancer", "*")) {
-		for _, pidFile := range append(mustGlob(filepath.Join(d, "*.pid")), mustGlob(filepath.Join(d, "keepalived", "*.pid"))...) {
+		for _, pidFile := range mustGlob(filepath.Join(d, "*.pid")) {
 			if pid, ok := ownedPid(pidFile, d); ok {
-				victims = append(victims, append(proc.Children(pid), pid)...)
+				haproxies = append(haproxies, append(proc.Children(pid), pid)...)
+			}
+		}
+		for _, pidFile := range mustGlob(filepath.Join(d, "keepalived", "*.pid")) {
+			if pid, ok := ownedPid(pidFile, d); ok {
+				keepaliveds = append(keepaliveds, append(proc.Children(pid), pid)...)
 			}
 		}
 		if ns := recordedNamespace(d); ns != "" {
@@ -56,6 +65,13 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 		}
 	}
 	var killed []int
+	kill := func(pids []int) {
+		for _, p := range pids {
+			if syscall.Kill(p, syscall.SIGKILL) == nil {
+				killed = append(killed, p)
+			}
+		}
+	}
 	agentAlive := a.cmd != nil && a.cmd.Process != nil && a.running()
 	if how == Silent {
 		// Frozen together, then killed: none of them runs another
@@ -63,7 +79,7 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 		if agentAlive {
 			_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGSTOP)
 		}
-		for _, p := range victims {
+		for _, p := range append(keepaliveds, haproxies...) {
 			_ = syscall.Kill(p, syscall.SIGSTOP)
 		}
 	}
@@ -73,11 +89,13 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 		<-a.done
 		killed = append(killed, a.cmd.Process.Pid)
 	}
-	for _, p := range victims {
-		if syscall.Kill(p, syscall.SIGKILL) == nil {
-			killed = append(killed, p)
-		}
+	kill(haproxies)
+	if how == Resigning {
+		// keepalived hears of HAProxy's death from the kernel within a
+		// millisecond or two; let it send its priority 0.
+		time.Sleep(resignGrace)
 	}
+	kill(keepaliveds)
 	for _, ns := range namespaces {
 		_ = netns.Delete(ns)
 	}

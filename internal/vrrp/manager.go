@@ -289,3 +289,41 @@ func (p Paths) validate() error {
 func writeAtomic(path string, data []byte, perm os.FileMode) error {
 	return proc.WriteFileAtomic(path, data, perm)
 }
+
+// Stuck reports whether the instance's keepalived runs but cannot act: its
+// parent or its VRRP process is stopped (SIGSTOP, a debugger). Its peer has
+// taken the VIP over after the master-down interval; if it were resumed it
+// would still believe itself MASTER, and its higher priority would take the
+// VIP back: a second outage. Such an instance must be killed and started
+// again (Kill, then Apply), and comes back as BACKUP.
+func (m *Manager) Stuck(p Paths) bool {
+	for _, f := range []string{p.PidFile, p.VRRPPidFile} {
+		if pid, ok := livePid(f, p); ok && proc.Stopped(pid) {
+			return true
+		}
+	}
+	return false
+}
+
+// Kill ends the instance's keepalived at once (SIGKILL to the parent and
+// the VRRP process: a stopped process cannot act on SIGTERM) and removes
+// its pid files. The VIP stays on the interface until the next start,
+// whose first act is to remove it.
+func (m *Manager) Kill(p Paths) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	var pids []int
+	for _, f := range p.pidFiles() {
+		if pid, ok := livePid(f, p); ok {
+			pids = append(pids, pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	for _, pid := range pids {
+		if !waitGone(pid, 2*time.Second) {
+			return fmt.Errorf("vrrp: keepalived pid %d survived SIGKILL", pid)
+		}
+	}
+	return cleanStale(p, time.Second)
+}
