@@ -273,6 +273,16 @@ func (a *Agent) observeAndReport(ctx context.Context) {
 	fips := a.fips
 	a.mu.Unlock()
 	rep := agentapi.Report{FloatingIPs: fips}
+	if d.Router != nil {
+		if _, ok := a.arbiterPID(); !ok {
+			// The arbiter died (a crash, a kill): start it again now, not
+			// at the next periodic pass; it re-reads the pins it left.
+			select {
+			case a.kick <- struct{}{}:
+			default:
+			}
+		}
+	}
 	for _, in := range d.Instances {
 		a.mu.Lock()
 		st, ok := a.status[in.VMID]
