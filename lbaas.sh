@@ -3,7 +3,8 @@
 #
 #   ./lbaas.sh up      install what is missing, build, run the all-in-one demo (root)
 #   ./lbaas.sh test    install what is missing, build, run every test (root for the data-plane tests)
-#   ./lbaas.sh bench   install what is missing, build, run the benchmarks and write bench/REPORT-*.md
+#   ./lbaas.sh bench [api|dataplane|failover] [flags]
+#                      install what is missing, build, run the benchmarks (or one) and write bench/REPORT-*.md
 #
 # Setup installs Debian packages only when one is missing, so a second run
 # starts at once. Go comes from /usr/local/go (this machine's toolchain).
@@ -52,9 +53,17 @@ test)
     ;;
 bench)
     setup; build
-    ./bin/lbaas bench api "$@"
-    ./bin/lbaas bench dataplane "$@"
-    ./bin/lbaas bench failover "$@"
+    case "${1:-}" in
+    api|dataplane|failover)
+        # One benchmark: ./lbaas.sh bench failover --quick
+        ./bin/lbaas bench "$@"
+        ;;
+    *)
+        ./bin/lbaas bench api "$@"
+        ./bin/lbaas bench dataplane "$@"
+        ./bin/lbaas bench failover "$@"
+        ;;
+    esac
     ;;
 *)
     echo "usage: $0 up|test|bench" >&2

@@ -24,7 +24,7 @@ const (
 )
 
 // ReproduceCommand is how the report says to reproduce it.
-const ReproduceCommand = "sudo ./lbaas.sh bench"
+const ReproduceCommand = "./lbaas.sh bench"
 
 // APIOptions configure RunAPI. Zero values take the defaults documented on
 // each field; Quick shrinks everything for a unit test.

@@ -25,7 +25,7 @@ const (
 	AimProvisionMax       = time.Second
 	AimChangeEffect       = 50 * time.Millisecond
 	AimInstancesPerNode   = 500
-	DataplaneReproduceCmd = "sudo ./lbaas.sh bench dataplane"
+	DataplaneReproduceCmd = "./lbaas.sh bench dataplane"
 )
 
 // DataplaneNSPrefix starts the names of every namespace the benchmark
