@@ -110,7 +110,7 @@ func chaos(t *testing.T) {
 		steady()
 		ws := p.windows()[before:]
 		for _, w := range ws {
-			t.Logf("%-32s failure window %6s (%d failed requests)", s.name+":", w.length().Round(time.Millisecond), w.failures)
+			t.Logf("%-32s failure window %v", s.name+":", w)
 			if w.length() > failoverBound {
 				t.Errorf("%s: window %s exceeds %s", s.name, w.length(), failoverBound)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,8 +28,9 @@ type prober struct {
 }
 
 type probeResult struct {
-	at time.Time
-	ok bool
+	at  time.Time
+	ok  bool
+	err string // why it failed
 }
 
 // window is a run of failed requests, from the last success before it to
@@ -36,6 +38,13 @@ type probeResult struct {
 type window struct {
 	from, to time.Time
 	failures int
+	// errs are the distinct reasons of its failures, for the log.
+	errs []string
+}
+
+// String is what a test prints of a window.
+func (w window) String() string {
+	return fmt.Sprintf("%s (%d failed: %s)", w.length().Round(time.Millisecond), w.failures, strings.Join(w.errs, "; "))
 }
 
 func (w window) length() time.Duration { return w.to.Sub(w.from) }
@@ -71,8 +80,18 @@ func (tp *topo) probe(url string, every time.Duration, limit time.Duration) *pro
 				start := time.Now()
 				body, err := bodyOf(client.Get(url))
 				ok := err == nil && strings.HasPrefix(body, "backend ")
+				why := ""
+				if err != nil {
+					why = err.Error()
+					// The URL and the ops say nothing; the cause is last.
+					if i := strings.LastIndex(why, ": "); i >= 0 {
+						why = why[i+2:]
+					}
+				} else if !ok {
+					why = "unexpected answer " + body
+				}
 				p.mu.Lock()
-				p.results = append(p.results, probeResult{at: start, ok: ok})
+				p.results = append(p.results, probeResult{at: start, ok: ok, err: why})
 				p.mu.Unlock()
 			}()
 		}
@@ -103,12 +122,15 @@ func (p *prober) windows() []window {
 	for _, r := range p.sorted() {
 		switch {
 		case !r.ok && cur == nil:
-			cur = &window{from: lastOK, failures: 1}
+			cur = &window{from: lastOK, failures: 1, errs: []string{r.err}}
 			if lastOK.IsZero() {
 				cur.from = r.at
 			}
 		case !r.ok:
 			cur.failures++
+			if !slices.Contains(cur.errs, r.err) {
+				cur.errs = append(cur.errs, r.err)
+			}
 		case r.ok && cur != nil:
 			cur.to = r.at
 			out = append(out, *cur)
