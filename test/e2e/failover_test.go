@@ -52,7 +52,11 @@ func (w window) length() time.Duration { return w.to.Sub(w.from) }
 func (tp *topo) probe(url string, every time.Duration, limit time.Duration) *prober {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	p := &prober{cancel: cancel, done: make(chan struct{})}
-	client := probeClient(tp.client, 150*time.Millisecond, time.Second)
+	// A connect that waits past 500 ms lost its SYN to a VM that is gone
+	// (the retry would come after 1 s); shorter bounds failed requests whose
+	// only fault was the prober's own wait for a CPU on a saturated host,
+	// and a window is measured between request starts, not by the bound.
+	client := probeClient(tp.client, 500*time.Millisecond, 2*time.Second)
 	// Each request runs on its own: one lost in a failover waits out its
 	// connect bound without delaying the next, so a window measures the
 	// outage, not the timeout.
