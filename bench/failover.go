@@ -24,12 +24,31 @@ const (
 	defaultBaselineAdv = time.Second
 )
 
-// Trigger names, in the order they run.
+// Trigger names.
 const (
-	TriggerHAProxyAlone = "HAProxy dies, agent stopped (VRRP alone)"
-	TriggerHAProxyAgent = "HAProxy dies, agent running"
-	TriggerLink         = "vip0 link deleted"
-	TriggerNode         = "whole node killed"
+	TriggerHAProxyAlone  = "HAProxy dies, agent stopped (VRRP alone)"
+	TriggerHAProxyAgent  = "HAProxy dies, agent running"
+	TriggerNodeResigning = "node dies resigning (HAProxy first)"
+	TriggerNodeSilent    = "node dies silently (power loss)"
+	TriggerLink          = "vip0 link deleted"
+)
+
+// Loads a trigger runs under: nothing else running, or stress-ng keeping
+// every CPU busy (2 hogs per CPU) from before the warm-up until the
+// window closed.
+const (
+	LoadIdle      = "idle"
+	LoadSaturated = "saturated"
+)
+
+// Cluster kinds: the shipped advert interval gets every trigger idle and
+// saturated, the restarts and the spurious watch; an alternative interval
+// the silent node death idle and saturated and the spurious watch; the
+// baseline (keepalived's 1 s default) every trigger idle.
+const (
+	KindShipped     = "shipped"
+	KindAlternative = "alternative"
+	KindBaseline    = "baseline"
 )
 
 // FailoverOptions configure RunFailover. Zero values take the defaults
@@ -49,6 +68,12 @@ type FailoverOptions struct {
 	// BaselineAdvert is the baseline cluster's advert interval (1 s, the
 	// keepalived default); negative skips the baseline.
 	BaselineAdvert time.Duration
+	// Alternatives are advert intervals tried beside the shipped one for
+	// the trade-off between silent-death failover and spurious
+	// failovers (nil: 10 ms and 30 ms, the shipped 20 ms's neighbours;
+	// an empty non-nil slice or zeros: none). Intervals equal to Advert
+	// are skipped.
+	Alternatives []time.Duration
 	// A window is measured by a request every ProbeEvery/Probers (10 ms /
 	// 4), each on a new connection and independent of the others, given up
 	// after ProbeTimeout (50 ms).
@@ -58,8 +83,10 @@ type FailoverOptions struct {
 	// StableFor is how long the service must answer without a failure for
 	// a window to count as closed (300 ms).
 	StableFor time.Duration
-	// SpuriousDuration is the saturating load during which VIP moves are
-	// counted (60 s; quick 5 s); SpuriousConnections is wrk's -c (64; quick 16).
+	// SpuriousDuration is the saturating load (wrk through the floating IP
+	// and stress-ng) during which VIP moves are counted, per cluster
+	// watched (60 s; quick 5 s); SpuriousConnections is wrk's -c (64;
+	// quick 16).
 	SpuriousDuration    time.Duration
 	SpuriousConnections int
 	// Progress, when set, receives one line per step.
@@ -81,6 +108,9 @@ func (o FailoverOptions) withDefaults() FailoverOptions {
 	}
 	if o.BaselineAdvert == 0 {
 		o.BaselineAdvert = defaultBaselineAdv
+	}
+	if o.Alternatives == nil {
+		o.Alternatives = []time.Duration{10 * time.Millisecond, 30 * time.Millisecond}
 	}
 	if o.Probers <= 0 {
 		o.Probers = 4
@@ -119,39 +149,95 @@ type FailoverReport struct {
 	HAProxyVersion    string
 	KeepalivedVersion string
 	WrkVersion        string
+	StressVersion     string
 	Quick             bool
 	Options           FailoverOptions
-	// Clusters are the cluster under test, then the baseline.
+	// Clusters are the cluster under test (shipped), the alternatives,
+	// then the baseline.
 	Clusters []ClusterFailover
-	// Restarts and Spurious ran on the cluster under test.
+	// Restarts ran on the cluster under test.
 	Restarts RestartsResult
-	Spurious SpuriousResult
 	Elapsed  time.Duration
 }
 
 // ClusterFailover is every trigger on one cluster (one advert interval).
 type ClusterFailover struct {
-	Advert   time.Duration
-	Baseline bool
+	Advert time.Duration
+	// Kind is KindShipped, KindAlternative or KindBaseline.
+	Kind     string
 	Triggers []TriggerResult
+	// Spurious is the watch under saturating load (nil: not run here).
+	Spurious *SpuriousResult
 	// Err is a failed setup: no trigger ran.
 	Err string
 }
 
-// Trigger returns the named trigger's result (zero if it did not run).
-func (c ClusterFailover) Trigger(name string) TriggerResult {
+// Trigger returns the named trigger's result under load (zero if it did
+// not run).
+func (c ClusterFailover) Trigger(name, load string) TriggerResult {
 	for _, t := range c.Triggers {
-		if t.Name == name {
+		if t.Name == name && t.Load == load {
 			return t
 		}
 	}
 	return TriggerResult{}
 }
 
+// clusterPlan is one cluster to bring up and what to run on it.
+type clusterPlan struct {
+	advert time.Duration
+	kind   string
+}
+
+func (o FailoverOptions) plans() []clusterPlan {
+	out := []clusterPlan{{o.Advert, KindShipped}}
+	for _, adv := range o.Alternatives {
+		if adv > 0 && adv != o.Advert {
+			out = append(out, clusterPlan{adv, KindAlternative})
+		}
+	}
+	if o.BaselineAdvert > 0 {
+		out = append(out, clusterPlan{o.BaselineAdvert, KindBaseline})
+	}
+	return out
+}
+
+// runCluster runs a cluster's share of the measures on it.
+func (ft *foTopo) runCluster(ctx context.Context, o FailoverOptions, rep *FailoverReport, cf *ClusterFailover) {
+	both := []string{LoadIdle, LoadSaturated}
+	watch := func() {
+		sp := ft.spurious(ctx, o)
+		cf.Spurious = &sp
+	}
+	switch cf.Kind {
+	case KindShipped:
+		for _, load := range both {
+			cf.Triggers = append(cf.Triggers, ft.triggers(ctx, o, load,
+				TriggerHAProxyAlone, TriggerHAProxyAgent, TriggerNodeResigning, TriggerNodeSilent)...)
+		}
+		rep.Restarts = ft.restarts(ctx, o)
+		watch()
+		// Last: a re-created vip0 restarts its VM's keepalived; the
+		// other measures should not depend on that repair.
+		for _, load := range both {
+			cf.Triggers = append(cf.Triggers, ft.triggers(ctx, o, load, TriggerLink)...)
+		}
+	case KindAlternative:
+		for _, load := range both {
+			cf.Triggers = append(cf.Triggers, ft.triggers(ctx, o, load, TriggerNodeSilent)...)
+		}
+		watch()
+	case KindBaseline:
+		cf.Triggers = ft.triggers(ctx, o, LoadIdle,
+			TriggerHAProxyAlone, TriggerHAProxyAgent, TriggerNodeResigning, TriggerNodeSilent, TriggerLink)
+	}
+}
+
 // RunFailover brings up a deployment with the shipped advert interval and
-// measures every failover trigger, restarts without failover, and VIP
-// moves under saturating load; then a second deployment with the 1 s
-// baseline advert for the same triggers. A failing section is recorded in
+// measures every failover trigger idle and saturated, restarts without
+// failover, and VIP moves under saturating load; then one deployment per
+// alternative advert interval for the silent node death and the VIP
+// moves; then one with the 1 s baseline advert for every trigger idle. A failing section is recorded in
 // its result (Err) and the others still run; only a failed build is an
 // error. Every cluster is removed before it returns.
 func RunFailover(ctx context.Context, o FailoverOptions) (*FailoverReport, error) {
@@ -171,7 +257,8 @@ func RunFailover(ctx context.Context, o FailoverOptions) (*FailoverReport, error
 	}
 	defer os.RemoveAll(root)
 	rep := &FailoverReport{Machine: describeMachine(root), Quick: o.Quick, Options: o,
-		HAProxyVersion: firstLineOf("haproxy", "-v"), KeepalivedVersion: firstLineOf("keepalived", "--version"), WrkVersion: firstLineOf("wrk", "-v")}
+		HAProxyVersion: firstLineOf("haproxy", "-v"), KeepalivedVersion: firstLineOf("keepalived", "--version"), WrkVersion: firstLineOf("wrk", "-v"),
+		StressVersion: firstLineOf("stress-ng", "--version")}
 	if o.Binary == "" {
 		o.progress("building lbaas")
 		if o.Binary, err = buildLbaas(ctx, root); err != nil {
@@ -179,34 +266,23 @@ func RunFailover(ctx context.Context, o FailoverOptions) (*FailoverReport, error
 		}
 		rep.Options.Binary = ""
 	}
-	adverts := []time.Duration{o.Advert}
-	if o.BaselineAdvert > 0 {
-		adverts = append(adverts, o.BaselineAdvert)
-	}
-	for i, adv := range adverts {
+	for i, pl := range o.plans() {
 		if ctx.Err() != nil {
 			break
 		}
-		cf := ClusterFailover{Advert: adv, Baseline: i > 0}
+		cf := ClusterFailover{Advert: pl.advert, Kind: pl.kind}
 		func() {
-			ft, err := startFailoverTopo(ctx, o, filepath.Join(root, fmt.Sprintf("c%d", i)), adv)
+			ft, err := startFailoverTopo(ctx, o, filepath.Join(root, fmt.Sprintf("c%d", i)), pl.advert)
 			if ft != nil {
 				defer ft.close()
 			}
 			if err != nil {
 				cf.Err = err.Error()
-				o.progress("advert %v: setup failed: %v", adv, err)
+				o.progress("advert %v: setup failed: %v", pl.advert, err)
 				return
 			}
-			o.progress("advert %v: cluster up (namespaces %s*)", adv, ft.prefix)
-			cf.Triggers = ft.triggers(ctx, o, TriggerHAProxyAlone, TriggerHAProxyAgent, TriggerNode)
-			if i == 0 {
-				rep.Restarts = ft.restarts(ctx, o)
-				rep.Spurious = ft.spurious(ctx, o)
-			}
-			// Last: a re-created vip0 leaves its VM's keepalived unable
-			// to take over until reloaded (see the report).
-			cf.Triggers = append(cf.Triggers, ft.triggers(ctx, o, TriggerLink)...)
+			o.progress("advert %v (%s): cluster up (namespaces %s*)", pl.advert, pl.kind, ft.prefix)
+			ft.runCluster(ctx, o, rep, &cf)
 		}()
 		rep.Clusters = append(rep.Clusters, cf)
 	}

@@ -8,41 +8,41 @@ import (
 	"time"
 
 	"lbaas/internal/model"
+	"lbaas/internal/vrrp"
 )
 
 // vrrpTimes are the protocol's own delays for an advert interval (RFC
 // 5798, the standby's priority deciding its skew): a standby takes over after the master-down interval when the
 // active falls silent, after the skew time alone when the active resigns
 // with a priority-0 advert; the router's arbiter lets a silent holder go
-// after 3.5 adverts + 10 ms (internal/agent advertTimeout).
+// after vrrp.ArbiterTimeout, just under the master-down interval.
 type vrrpTimes struct {
 	Skew, MasterDown, Arbiter time.Duration
 }
 
 func vrrpTimesFor(adv time.Duration) vrrpTimes {
-	skew := adv * (256 - model.PriorityStandby) / 256
-	return vrrpTimes{Skew: skew, MasterDown: 3*adv + skew, Arbiter: adv*7/2 + 10*time.Millisecond}
+	md := vrrp.MasterDown(adv, model.PriorityStandby)
+	return vrrpTimes{Skew: md - 3*adv, MasterDown: md, Arbiter: vrrp.ArbiterTimeout(adv)}
 }
 
 // Markdown renders the failover report: machine facts, windows per
-// trigger beside the baseline, every run, restarts, spurious moves, where
-// the time goes and the goals.
+// trigger and load beside the baseline, the advert interval's trade-off,
+// every run, restarts, spurious moves, where the time goes and the goals.
 func (r *FailoverReport) Markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	o := r.Options
-	w("# Failover benchmark: how long clients lose the service, and when they should not")
-	w("")
 	mode := ""
 	if r.Quick {
 		mode = " Quick mode: a smoke run, not the benchmark."
 	}
+	w("# Failover benchmark: how long clients lose the service, and when they should not")
+	w("")
 	w("Whole deployment on this machine (`internal/up`: API server, 3 compute agents and a network agent as separate processes;")
 	w("the load balancer is an active and a standby HAProxy VM in namespaces of their own with keepalived between them, and the")
 	w("router's arbiter relays the holder's adverts and pins the VIP's neighbour entry). One cluster per advert interval, in sequence.%s Ran %s, took %v.", mode,
 		r.Machine.Date.Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
 	w("")
-	w("Reproduce: `%s` (or `LBAAS_BENCH_FULL=1 go test -run TestFailoverBenchFull -timeout 60m ./bench/` as root).", FailoverReproduce)
+	w("Reproduce: `%s` (or `LBAAS_BENCH_FULL=1 go test -run TestFailoverBenchFull -timeout 120m ./bench/` as root).", FailoverReproduce)
 	w("")
 	w("| machine | |")
 	w("|---|---|")
@@ -53,27 +53,13 @@ func (r *FailoverReport) Markdown() string {
 	w("| HAProxy | %s |", orDash(r.HAProxyVersion))
 	w("| keepalived | %s |", orDash(r.KeepalivedVersion))
 	w("| wrk | %s |", orDash(r.WrkVersion))
+	w("| stress-ng | %s |", orDash(r.StressVersion))
 	w("| load average at start / end | %s / %s (other engineers' work shares the machine) |", orDash(r.Machine.LoadAvg), orDash(r.LoadAvgEnd))
 	w("| date | %s |", r.Machine.Date.Format(time.RFC3339))
 	w("")
-	w("## How it is measured")
-	w("")
-	w("A client namespace on the public network sends `GET /` to the floating IP every %v, each request on a new connection and", o.ProbeEvery/time.Duration(o.Probers))
-	w("independent of the others (a request lost in the switch waits out its %v timeout without delaying the next ones, so the", o.ProbeTimeout)
-	w("gap is not bounded below by the timeout). **Gap** = start of the last successful request before the first failure to start of the first")
-	w("successful request after the last failure (resolution %v); a window is closed once %v pass without a failure.", o.ProbeEvery/time.Duration(o.Probers), o.StableFor)
-	w("After every run the pair is brought back whole (pool and service instance ACTIVE, one MASTER holding the VIP, one BACKUP,")
-	w("both HAProxy running, the floating IP answering) before the next blow. %d runs per trigger and cluster. Triggers, always on the VM holding the VIP:", o.Runs)
-	w("")
-	w("- *%s*: the node's agent is stopped (SIGTERM) first, then HAProxy's master and workers get SIGKILL; the agent is started", TriggerHAProxyAlone)
-	w("  again once the window closed. This is VRRP's own switch (keepalived tracks the process and resigns).")
-	w("- *%s*: the same kill with the agent running; it rebuilds a dead HAProxy within about 250 ms, racing keepalived.", TriggerHAProxyAgent)
-	w("- *%s*: `ip link del vip0` inside the active VM's namespace; the agent re-plumbs it (every 5 s).", TriggerLink)
-	w("- *%s*: `up.KillNode`: SIGKILL of the node's agent, HAProxy and keepalived, its namespaces deleted; **pair whole** = until", TriggerNode)
-	w("  `GET /v2.0/lbaas-service-instances/{pool}` is ACTIVE with two VMs and its `ha` no longer names the dead node; the node's agent")
-	w("  is then started again.")
-	w("")
+	r.methodMarkdown(w)
 	r.windowsMarkdown(w)
+	r.tradeoffMarkdown(w)
 	r.runsMarkdown(w)
 	r.restartsMarkdown(w)
 	r.spuriousMarkdown(w)
@@ -82,44 +68,96 @@ func (r *FailoverReport) Markdown() string {
 	return b.String()
 }
 
-func (r *FailoverReport) ours() ClusterFailover {
-	if len(r.Clusters) > 0 {
-		return r.Clusters[0]
-	}
-	return ClusterFailover{}
+func (r *FailoverReport) methodMarkdown(w writer) {
+	o := r.Options
+	step := o.ProbeEvery / time.Duration(max(o.Probers, 1))
+	w("## How it is measured")
+	w("")
+	w("A client namespace on the public network sends `GET /` to the floating IP every %v, each request on a new connection and", step)
+	w("independent of the others (a request lost in the switch waits out its %v timeout without delaying the next ones, so the", o.ProbeTimeout)
+	w("gap is not bounded below by the timeout). **Gap** = start of the last successful request before the first failure to start of the first")
+	w("successful request after the last failure (resolution %v); a window is closed once %v pass without a failure.", step, o.StableFor)
+	w("After every run the pair is brought back whole (pool and service instance ACTIVE, one MASTER holding the VIP, one BACKUP,")
+	w("both HAProxy running, the floating IP answering) before the next blow. %d runs per trigger, load and cluster.", o.Runs)
+	w("")
+	w("Loads: *%s* (nothing else runs) and *%s*: `stress-ng --cpu %d` (2 hogs per CPU, ordinary priority) starts before the", LoadIdle, LoadSaturated, 2*r.Machine.NumCPU)
+	w("warm-up probes and is stopped (its process group) as soon as the window closed; the repair runs unloaded. keepalived and the")
+	w("arbiter run realtime (SCHED_RR %d); HAProxy, the probing client and the agents compete with the hogs.", vrrp.RealtimePriority)
+	w("")
+	w("Clusters, one after the other: the shipped advert interval (%v) gets every trigger idle and saturated, the restarts and the", o.Advert)
+	w("spurious watch; each alternative interval (%s) the silent node death idle and saturated and the spurious watch; the", durationList(o.Alternatives))
+	w("baseline (keepalived's default, %v) every trigger idle. Triggers, always on the VM holding the VIP:", o.BaselineAdvert)
+	w("")
+	w("- *%s*: the node's agent is stopped (SIGTERM) first, then HAProxy's master and workers get SIGKILL; the agent is started", TriggerHAProxyAlone)
+	w("  again once the window closed. This is VRRP's own switch (keepalived tracks the process and resigns).")
+	w("- *%s*: the same kill with the agent running; it rebuilds a dead HAProxy within about 250 ms, racing keepalived.", TriggerHAProxyAgent)
+	w("- *%s*: `up.KillNode(node, up.Resigning)`: the node's HAProxy processes get SIGKILL first, so its keepalived sees them", TriggerNodeResigning)
+	w("  go and resigns (priority 0) before it, the agent and the rest are killed and the node's namespaces deleted: services")
+	w("  crashing one after the other.")
+	w("- *%s*: `up.KillNode(node, up.Silent)`: every process of the node (agent, HAProxy, keepalived) is SIGSTOPped at once,", TriggerNodeSilent)
+	w("  then SIGKILLed, and its namespaces deleted: a power loss, nobody can resign; the standby only notices the missing adverts.")
+	w("- Both node deaths: **pair whole** = until `GET /v2.0/lbaas-service-instances/{pool}` is ACTIVE with two VMs and its `ha` no")
+	w("  longer names the dead node; the node's agent is then started again.")
+	w("- *%s*: `ip link del vip0` inside the active VM's namespace (a lost link); the agent re-plumbs it (every 5 s). Run last", TriggerLink)
+	w("  on its cluster.")
+	w("")
 }
 
-func (r *FailoverReport) baseline() (ClusterFailover, bool) {
+func durationList(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, d := range ds {
+		s = append(s, d.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// cluster returns the first cluster of a kind.
+func (r *FailoverReport) cluster(kind string) (ClusterFailover, bool) {
 	for _, c := range r.Clusters {
-		if c.Baseline {
+		if c.Kind == kind {
 			return c, true
 		}
 	}
 	return ClusterFailover{}, false
 }
 
+func (r *FailoverReport) ours() ClusterFailover {
+	c, _ := r.cluster(KindShipped)
+	return c
+}
+
 func (r *FailoverReport) windowsMarkdown(w writer) {
 	ours := r.ours()
-	base, haveBase := r.baseline()
-	w("## Failover windows")
-	w("")
+	base, haveBase := r.cluster(KindBaseline)
 	baseName := "baseline (not run)"
 	if haveBase {
-		baseName = fmt.Sprintf("baseline: advert %v", base.Advert)
+		baseName = fmt.Sprintf("baseline: advert %v, idle", base.Advert)
 	}
-	w("Gap per trigger, median and max over the runs (n = runs with a failure window), shipped advert interval beside the keepalived")
-	w("default of 1 s in the same run.")
+	w("## Failover windows")
 	w("")
-	w("| trigger | advert %v: median | max | n | %s: median | max | n | ratio of medians |", ours.Advert, baseName)
-	w("|---|---:|---:|---:|---:|---:|---:|---:|")
-	for _, name := range triggerOrder {
-		a, b := ours.Trigger(name).Gaps(), base.Trigger(name).Gaps()
-		w("| %s | %s | %s | %d | %s | %s | %d | %s |", name, ms(a.P50), ms(a.Max), a.N, ms(b.P50), ms(b.Max), b.N,
-			fmtRatio(ratio(float64(a.P50), float64(b.P50))))
+	w("Gap per trigger and load at the shipped advert interval, median and max over the runs (n = runs measured / runs),")
+	w("beside the keepalived default of 1 s in the same run (idle only).")
+	w("")
+	w("| trigger | load | advert %v: median | max | n | %s: median | max | n | ratio of medians |", ours.Advert, baseName)
+	w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+	rows := func(names []string, suffix string, measure func(TriggerResult) Latency) {
+		for _, name := range names {
+			for _, load := range []string{LoadIdle, LoadSaturated} {
+				t := ours.Trigger(name, load)
+				a, b := measure(t), Latency{}
+				if load == LoadIdle {
+					b = measure(base.Trigger(name, load))
+				}
+				w("| %s%s | %s | %s | %s | %d/%d | %s | %s | %s | %s |", name, suffix, load, ms(a.P50), ms(a.Max), a.N, len(t.Runs),
+					ms(b.P50), ms(b.Max), orDash(nIfAny(b.N)), fmtRatio(ratio(float64(a.P50), float64(b.P50))))
+			}
+		}
 	}
-	a, b := ours.Trigger(TriggerNode).Wholes(), base.Trigger(TriggerNode).Wholes()
-	w("| node killed: pair whole again | %s | %s | %d | %s | %s | %d | %s |", ms(a.P50), ms(a.Max), a.N, ms(b.P50), ms(b.Max), b.N,
-		fmtRatio(ratio(float64(a.P50), float64(b.P50))))
+	rows(triggerOrder, "", TriggerResult.Gaps)
+	rows([]string{TriggerNodeResigning, TriggerNodeSilent}, ": pair whole again", TriggerResult.Wholes)
 	w("")
 	for _, c := range r.Clusters {
 		if c.Err != "" {
@@ -127,11 +165,27 @@ func (r *FailoverReport) windowsMarkdown(w writer) {
 		}
 		for _, t := range c.Triggers {
 			for _, e := range t.Errors() {
-				w("- advert %v, %s: %s", c.Advert, t.Name, e)
+				w("- advert %v, %s, %s: %s", c.Advert, t.Name, t.Load, e)
 			}
 			if t.Abandoned != "" {
-				w("- advert %v, %s: %s", c.Advert, t.Name, t.Abandoned)
+				w("- advert %v, %s, %s: %s", c.Advert, t.Name, t.Load, t.Abandoned)
 			}
+		}
+	}
+	w("")
+	for _, load := range []string{LoadIdle, LoadSaturated} {
+		failed, requests := 0, 0
+		for _, t := range ours.Triggers {
+			for _, run := range t.Runs {
+				if t.Load == load {
+					failed, requests = failed+run.WarmFailed, requests+run.WarmRequests
+				}
+			}
+		}
+		if requests > 0 {
+			w("- %s, before the blows (warm-up, nothing struck yet): %d of %d probe requests failed (%.1f%%): failures the load alone causes,", load,
+				failed, requests, 100*float64(failed)/float64(requests))
+			w("  which a window after a blow cannot tell from the failover's (they widen its gap and split it into several windows).")
 		}
 	}
 	w("")
@@ -140,20 +194,28 @@ func (r *FailoverReport) windowsMarkdown(w writer) {
 	w("")
 }
 
+func nIfAny(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
+}
+
 func (r *FailoverReport) runsMarkdown(w writer) {
 	w("## Every run")
 	w("")
 	w("From → to: the node holding the VIP before and once traffic flowed again. Failed/requests: probe requests from the trigger")
 	w("until the window closed. Windows: separate runs of failures (1 = one clean outage). Settled: until the pair was whole and")
-	w("serving again, repairs included.")
+	w("serving again, repairs included. Warm-up: probe requests before the blow (the load alone).")
 	w("")
-	w("| advert | trigger | run | from → to | gap | trigger → first success | failed/requests | windows | pair whole | settled | error |")
-	w("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
+	w("| advert | trigger | load | run | from → to | gap | trigger → first success | failed/requests | windows | warm-up failed/requests | pair whole | settled | error |")
+	w("|---:|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, c := range r.Clusters {
 		for _, t := range c.Triggers {
 			for i, run := range t.Runs {
-				w("| %v | %s | %d | %s → %s | %s | %s | %d/%d | %d | %s | %s | %s |", c.Advert, t.Name, i+1, orDash(run.From), orDash(run.To),
-					ms(run.Gap), ms(run.FromTrigger), run.Failed, run.Requests, run.Windows, ms(run.PairWhole), ms(run.Settled), orDash(run.Err))
+				w("| %v | %s | %s | %d | %s → %s | %s | %s | %d/%d | %d | %d/%d | %s | %s | %s |", c.Advert, t.Name, t.Load, i+1, orDash(run.From), orDash(run.To),
+					ms(run.Gap), ms(run.FromTrigger), run.Failed, run.Requests, run.Windows, run.WarmFailed, run.WarmRequests,
+					ms(run.PairWhole), ms(run.Settled), orDash(run.Err))
 			}
 		}
 	}
@@ -162,7 +224,7 @@ func (r *FailoverReport) runsMarkdown(w writer) {
 
 func (r *FailoverReport) restartsMarkdown(w writer) {
 	rs := r.Restarts
-	w("## Restarts without failover (advert %v)", r.ours().Advert)
+	w("## Restarts without failover (advert %v, idle)", r.ours().Advert)
 	w("")
 	w("One prober, a request every %v on a new connection, %v per-request limit, from the first stop until the pair was", r.Options.ProbeEvery, rs.ProbeTimeout)
 	w("settled again plus 2 s. VIP holder compared before and after.")
@@ -181,96 +243,45 @@ func (r *FailoverReport) restartsMarkdown(w writer) {
 }
 
 func (r *FailoverReport) spuriousMarkdown(w writer) {
-	s := r.Spurious
-	w("## Spurious failovers under saturating load (advert %v)", r.ours().Advert)
+	w("## Spurious failovers under saturating load")
 	w("")
-	w("`wrk -t2 -c%d -d%v` inside the client namespace against the floating IP (the issue asks for 10 minutes; this run used %v,", s.Connections, s.Duration, s.Duration)
-	w("set with `--spurious-duration`). Meanwhile the VM holding the VIP is polled every %v, and keepalived's \"Entering MASTER", holderPollEvery)
-	w("STATE\" lines of both VMs are counted.")
+	w("Per cluster watched: `wrk -t2 -c%d -d%v` inside the client namespace against the floating IP and `stress-ng --cpu %d`", r.Options.SpuriousConnections,
+		r.Options.SpuriousDuration, 2*r.Machine.NumCPU)
+	w("on the host for the same time (the issue asks for 10 minutes; set with `--spurious-duration`). Meanwhile the VM holding the")
+	w("VIP is polled every %v, and keepalived's \"Entering MASTER STATE\" lines of both VMs are counted; spurious transitions =", holderPollEvery)
+	w("the larger of holder changes and MASTER entries.")
 	w("")
-	w("| load | req/s | p50 | p99 | errors | holder polls | holder changes | polls with no holder | polls with both | MASTER entries |")
-	w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-	w("| %v, %d connections | %.0f | %s | %s | %d | %d | %d | %d | %d | %d |", s.Duration, s.Connections, s.Wrk.ReqPerSec, ms(s.Wrk.P50), ms(s.Wrk.P99),
-		s.Wrk.Errors, s.Polls, s.HolderChanges, s.NoHolder, s.BothHold, s.MasterEntries)
-	if s.Err != "" {
-		w("")
-		w("- error: %s", s.Err)
+	w("| advert | watched | stress-ng | req/s | p50 | p99 | errors | holder polls | holder changes | polls with no holder | polls with both | MASTER entries | per 10 min |")
+	w("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, c := range r.sortedClusters() {
+		s := c.Spurious
+		if s == nil {
+			continue
+		}
+		w("| %v | %v | %s | %.0f | %s | %s | %d | %d | %d | %d | %d | %d | %s |", c.Advert, s.Duration, yesNo(s.Saturated), s.Wrk.ReqPerSec,
+			ms(s.Wrk.P50), ms(s.Wrk.P99), s.Wrk.Errors, s.Polls, s.HolderChanges, s.NoHolder, s.BothHold, s.MasterEntries, per10(*s))
+	}
+	w("")
+	for _, c := range r.sortedClusters() {
+		if s := c.Spurious; s != nil && s.Err != "" {
+			w("- advert %v: %s", c.Advert, s.Err)
+		}
 	}
 	w("")
 }
 
-func (r *FailoverReport) timeMarkdown(w writer) {
-	w("## Where the time goes")
-	w("")
-	w("The protocol's own delays (RFC 5798 with the standby's priority %d; the arbiter's silence limit from internal/agent), against", model.PriorityStandby)
-	w("the measured medians:")
-	w("")
-	w("| advert | skew time | master-down interval (3 × advert + skew) | arbiter timeout (3.5 × advert + 10 ms) | HAProxy death (alone) | link deleted | node killed |")
-	w("|---:|---:|---:|---:|---:|---:|---:|")
-	for _, c := range r.Clusters {
-		t := vrrpTimesFor(c.Advert)
-		w("| %v | %s | %s | %s | %s | %s | %s |", c.Advert, ms(t.Skew), ms(t.MasterDown), ms(t.Arbiter),
-			ms(c.Trigger(TriggerHAProxyAlone).Gaps().P50), ms(c.Trigger(TriggerLink).Gaps().P50), ms(c.Trigger(TriggerNode).Gaps().P50))
+func yesNo(b bool) string {
+	if b {
+		return "yes"
 	}
-	w("")
-	w("- HAProxy death: keepalived hears of it from the kernel's process-events connector at once, goes FAULT, drops the VIP and")
-	w("  sends a priority-0 advert; the standby takes over after the skew time only, and the arbiter follows the resignation at once.")
-	w("  The gap is therefore skew + the new MASTER's gratuitous ARP + the first new connection.")
-	silent := "the larger of the two"
-	if len(r.Clusters) > 0 {
-		t := vrrpTimesFor(r.Clusters[0].Advert)
-		silent = fmt.Sprintf("~%s at %v adverts", ms(max(t.MasterDown, t.Arbiter)), r.Clusters[0].Advert)
-	}
-	w("- Link deleted: the active cannot resign (its interface is gone), so the standby waits the whole master-down interval, and")
-	w("  the router's arbiter keeps the VIP pinned to the silent holder until its own timeout, a little longer on purpose (a second")
-	w("  MASTER must not take the traffic during a partition). The gap cannot be shorter than the larger of the two: %s.", silent)
-	w("- Node killed: `up.KillNode` SIGKILLs keepalived's parent before its VRRP child; the child may get its parent-death signal")
-	w("  first and resign with a priority-0 advert, and then the switch takes only the skew time, like an HAProxy death. A real power")
-	w("  loss cannot resign and costs the master-down/arbiter time (%s, above the 100 ms median goal by construction;", silent)
-	w("  shorter adverts would trade that against the margin for spurious failovers on a busy host).")
-	for _, c := range r.Clusters {
-		runs, resigned := 0, 0
-		for _, run := range c.Trigger(TriggerNode).Runs {
-			if run.valid() {
-				runs++
-				if run.Gap < vrrpTimesFor(c.Advert).MasterDown {
-					resigned++
-				}
-			}
-		}
-		if runs > 0 {
-			w("  At advert %v, %d of %d node-death runs closed sooner than the master-down interval (the dying VM resigned).", c.Advert, resigned, runs)
-		}
-	}
-	w("- After a link repair: the agent re-creates vip0 and, seeing a new link index, restarts that VM's keepalived on it (a")
-	w("  keepalived left on the deleted link would never hear or send an advert again); every link run strikes the VM that was")
-	w("  repaired in the run before, so each gap also shows that the repaired VM takes over.")
-	w("- Pair whole again after a node death: the node's lease (controller.NodeTTL, 2 s, granted in whole seconds by etcd) must")
-	w("  run out before the controller reschedules the dead VM onto the third node, which then starts HAProxy and keepalived and reports.")
-	w("")
+	return "no"
 }
 
-func (r *FailoverReport) goalsMarkdown(w writer) {
-	ours := r.ours()
-	w("## Against the goals")
-	w("")
-	for _, name := range []string{TriggerHAProxyAlone, TriggerHAProxyAgent, TriggerNode} {
-		g := ours.Trigger(name).Gaps()
-		w("- %s at advert %v: median %s, max %s; goal median < %v and max < %v: **%s**", name, ours.Advert, ms(g.P50), ms(g.Max),
-			AimFailoverP50, AimFailoverMax, metOrMissed(g.N > 0 && g.N == len(ours.Trigger(name).Runs) && g.P50 < AimFailoverP50 && g.Max < AimFailoverMax))
+func per10(s SpuriousResult) string {
+	if x := s.Per10Min(); x >= 0 {
+		return fmt.Sprintf("%.1f", x)
 	}
-	wh := ours.Trigger(TriggerNode).Wholes()
-	w("- pair whole again after a node loss: median %s, max %s; goal < %v: **%s**", ms(wh.P50), ms(wh.Max), AimPairWhole,
-		metOrMissed(wh.N > 0 && wh.N == len(ours.Trigger(TriggerNode).Runs) && wh.Max < AimPairWhole))
-	failed, moved := r.Restarts.Failed()
-	w("- agent and server restarts: %d failed requests, %d failovers over %d restarts; goal 0 and 0: **%s**", failed, moved, len(r.Restarts.Steps),
-		metOrMissed(len(r.Restarts.Steps) == 4 && failed == 0 && moved == 0 && r.Restarts.Err == ""))
-	s := r.Spurious
-	w("- spurious failovers under %v of saturating load: %d (holder changes %d, MASTER entries %d); goal 0 during 10 minutes: **%s**", s.Duration,
-		s.Spurious(), s.HolderChanges, s.MasterEntries, metOrMissed(s.Err == "" && s.Polls > 0 && s.Spurious() == 0))
-	if s.Duration < 10*time.Minute {
-		w("  (this run loaded for %v, not 10 minutes: zero here is evidence, not the goal's proof)", s.Duration)
-	}
+	return "-"
 }
 
 // WriteReport writes Markdown to path, creating its directory.

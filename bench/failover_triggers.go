@@ -14,6 +14,8 @@ import (
 // TriggerResult is every run of one trigger on one cluster.
 type TriggerResult struct {
 	Name string
+	// Load is LoadIdle or LoadSaturated.
+	Load string
 	Runs []FailoverRun
 	// Abandoned says why the remaining runs were skipped: a run after
 	// which the pair could not be made whole again would only repeat
@@ -30,6 +32,10 @@ type FailoverRun struct {
 	Gap, FromTrigger time.Duration
 	Failed, Requests int
 	Windows          int
+	// WarmFailed of WarmRequests probe requests failed during the
+	// warm-up, before the blow (requests in flight at the blow left out):
+	// the failures the load alone causes.
+	WarmFailed, WarmRequests int
 	// PairWhole (node death only) is from the kill until the service
 	// instance is ACTIVE with two VMs, neither on the dead node.
 	PairWhole time.Duration
@@ -81,22 +87,33 @@ func (t TriggerResult) Errors() []string {
 }
 
 // triggerOrder is the report's order. The runs put the link deletion
-// last (runTriggers): a VM whose vip0 was re-created keeps a keepalived
-// that does not take over on the next failure until it is reloaded, which
-// would otherwise leak into the node-death runs.
-var triggerOrder = []string{TriggerHAProxyAlone, TriggerHAProxyAgent, TriggerLink, TriggerNode}
+// last (runCluster): a repaired vip0 restarts its VM's keepalived, which
+// the other measures should not depend on.
+var triggerOrder = []string{TriggerHAProxyAlone, TriggerHAProxyAgent, TriggerNodeResigning, TriggerNodeSilent, TriggerLink}
 
-func (ft *foTopo) triggers(ctx context.Context, o FailoverOptions, names ...string) []TriggerResult {
+// nodeDeath says whether a trigger kills a whole node, and how.
+func nodeDeath(trigger string) (up.NodeDeath, bool) {
+	switch trigger {
+	case TriggerNodeSilent:
+		return up.Silent, true
+	case TriggerNodeResigning:
+		return up.Resigning, true
+	}
+	return 0, false
+}
+
+func (ft *foTopo) triggers(ctx context.Context, o FailoverOptions, load string, names ...string) []TriggerResult {
 	var out []TriggerResult
 	for _, name := range names {
-		tr := TriggerResult{Name: name}
+		tr := TriggerResult{Name: name, Load: load}
 		for i := range o.Runs {
 			if ctx.Err() != nil {
 				break
 			}
-			r := ft.failoverOnce(ctx, o, name)
-			o.progress("advert %v: %s run %d: %s -> %s gap %s (%d of %d failed, %d windows) pair whole %s settled %s %s",
-				ft.advert, name, i+1, r.From, r.To, ms(r.Gap), r.Failed, r.Requests, r.Windows, ms(r.PairWhole), ms(r.Settled), r.Err)
+			r := ft.failoverOnce(ctx, o, name, load)
+			o.progress("advert %v: %s, %s, run %d: %s -> %s gap %s (%d of %d failed, %d windows; warm-up %d of %d failed) pair whole %s settled %s %s",
+				ft.advert, name, load, i+1, r.From, r.To, ms(r.Gap), r.Failed, r.Requests, r.Windows, r.WarmFailed, r.WarmRequests,
+				ms(r.PairWhole), ms(r.Settled), r.Err)
 			tr.Runs = append(tr.Runs, r)
 			if r.unsettled && i+1 < o.Runs {
 				tr.Abandoned = fmt.Sprintf("runs %d..%d skipped: the pair was not whole again after run %d", i+2, o.Runs, i+1)
@@ -113,10 +130,16 @@ func (ft *foTopo) triggers(ctx context.Context, o FailoverOptions, names ...stri
 // out in seconds.
 const settleLimit = 60 * time.Second
 
+// warmLimit bounds the wait for a steady service before a blow.
+const warmLimit = 10 * time.Second
+
 // failoverOnce strikes the VM that holds the VIP once and measures the
-// outage, then brings the pair back whole.
-func (ft *foTopo) failoverOnce(ctx context.Context, o FailoverOptions, trigger string) (run FailoverRun) {
+// outage, then brings the pair back whole. Saturated, stress-ng runs from
+// before the warm-up until the window closed.
+func (ft *foTopo) failoverOnce(ctx context.Context, o FailoverOptions, trigger, load string) (run FailoverRun) {
+	var sat *saturation
 	fail := func(err error) FailoverRun {
+		sat.stop()
 		run.Err = err.Error()
 		// Leave a whole pair for the next run whatever happened.
 		for node := range ft.c.Agents() {
@@ -137,10 +160,17 @@ func (ft *foTopo) failoverOnce(ctx context.Context, o FailoverOptions, trigger s
 		return fail(err)
 	}
 	run.From = active.Node
+	limit := 10*time.Second + 10*ft.advert
+	if load == LoadSaturated {
+		if sat, err = saturate(warmLimit + limit + 15*time.Second); err != nil {
+			return fail(err)
+		}
+		defer sat.stop()
+	}
 	p := startProbes(ctx, ft.pubClient, ft.url(), o.Probers, o.ProbeEvery, o.ProbeTimeout)
 	defer p.stop()
 	warm := time.Now()
-	if !p.waitStable(ctx, warm, 0, 200*time.Millisecond, 10*time.Second) {
+	if !p.waitStable(ctx, warm, 0, 200*time.Millisecond, warmLimit) {
 		return fail(fmt.Errorf("bench: the floating IP did not answer steadily before the trigger"))
 	}
 
@@ -161,17 +191,26 @@ func (ft *foTopo) failoverOnce(ctx context.Context, o FailoverOptions, trigger s
 			}
 			return nil
 		}
-	case TriggerNode:
-		strike = func() error { _, err := ft.c.KillNode(active.Node, up.Silent); return err }
+	case TriggerNodeSilent, TriggerNodeResigning:
+		how, _ := nodeDeath(trigger)
+		strike = func() error { _, err := ft.c.KillNode(active.Node, how); return err }
 	}
 	t0 := time.Now()
 	if err := strike(); err != nil {
 		p.stop()
 		return fail(err)
 	}
-	limit := 10*time.Second + 10*ft.advert
 	closed := p.waitStable(ctx, t0, 300*time.Millisecond, o.StableFor, limit)
-	w := windowAfter(p.stop(), t0, o.ProbeTimeout)
+	samples := p.stop()
+	sat.stop()
+	w := windowAfter(samples, t0, o.ProbeTimeout)
+	var warmSamples []probeSample
+	for _, x := range samples {
+		if x.start.Before(t0.Add(-o.ProbeTimeout)) {
+			warmSamples = append(warmSamples, x)
+		}
+	}
+	run.WarmRequests, run.WarmFailed, _ = countFailed(warmSamples)
 	run.Gap, run.FromTrigger, run.Failed, run.Requests, run.Windows = w.Gap, w.FromTrigger, w.Failed, w.Requests, w.Runs
 	run.To = ft.holder(vms)
 	if !closed || !w.Closed {
@@ -183,7 +222,7 @@ func (ft *foTopo) failoverOnce(ctx context.Context, o FailoverOptions, trigger s
 		if err := ft.c.StartAgent(active.Node); err != nil {
 			return fail(err)
 		}
-	case TriggerNode:
+	case TriggerNodeSilent, TriggerNodeResigning:
 		whole, err := ft.waitPairWhole(ctx, active.Node, t0)
 		if err != nil {
 			_ = ft.c.StartAgent(active.Node)

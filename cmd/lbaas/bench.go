@@ -59,6 +59,7 @@ func benchCommand() *cobra.Command {
 	}
 	var lbs int
 	var spurious time.Duration
+	var alternatives []time.Duration
 	cmd.AddCommand(
 		benchVerb("api", "API create and list throughput: 10,000 members in 100 pools, beside raw etcd and plain net/http",
 			"bench/REPORT-api.md", nil,
@@ -73,13 +74,16 @@ func benchCommand() *cobra.Command {
 			func(ctx context.Context, exe string, quick bool) (report, error) {
 				return bench.RunDataplane(ctx, bench.DataplaneOptions{Binary: exe, Quick: quick, LoadBalancers: lbs, Progress: os.Stderr})
 			}),
-		benchVerb("failover", "Failover (root): the outage of each trigger beside keepalived with a 1 s advert, restarts, spurious failovers under load",
+		benchVerb("failover", "Failover (root): the outage of each trigger idle and saturated beside keepalived with a 1 s advert, the advert interval's trade-off, restarts, spurious failovers under load",
 			"bench/REPORT-failover.md",
 			func(f *pflag.FlagSet) {
-				f.DurationVar(&spurious, "spurious-duration", time.Minute, "how long to watch for spurious failovers under saturating load (the goal asks for 10m)")
+				f.DurationVar(&spurious, "spurious-duration", time.Minute, "how long to watch for spurious failovers under saturating load, per advert interval watched (the goal asks for 10m)")
+				f.DurationSliceVar(&alternatives, "alternatives", []time.Duration{10 * time.Millisecond, 30 * time.Millisecond},
+					"advert intervals tried beside the shipped one (silent node death idle and saturated, spurious watch); 0 for none")
 			},
 			func(ctx context.Context, exe string, quick bool) (report, error) {
-				return bench.RunFailover(ctx, bench.FailoverOptions{Binary: exe, Quick: quick, SpuriousDuration: spurious, Progress: os.Stderr})
+				return bench.RunFailover(ctx, bench.FailoverOptions{Binary: exe, Quick: quick, SpuriousDuration: spurious,
+					Alternatives: alternatives, Progress: os.Stderr})
 			}),
 	)
 	return cmd
