@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -33,6 +34,8 @@ type Controller struct {
 	// has passed, a node missing from the store may just not have beaten
 	// yet against a restarted server, so its VMs are not moved.
 	leaderSince time.Time
+	// stale are leases of ended sessions not yet revoked (see revokeStale).
+	stale []clientv3.LeaseID
 }
 
 // StartupGrace is how long a new leader waits before it believes a node
@@ -95,6 +98,7 @@ func (c *Controller) term(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("controller session: %w", err)
 	}
+	c.revokeStale(ctx)
 	sess, err := concurrency.NewSession(c.st.Client(), concurrency.WithLease(lease.ID), concurrency.WithTTL(sessionTTL), concurrency.WithContext(ctx))
 	if err != nil {
 		return false, fmt.Errorf("controller session: %w", err)
@@ -104,9 +108,8 @@ func (c *Controller) term(ctx context.Context) (bool, error) {
 		// and a lease left to expire would hold the next leader back for
 		// its TTL.
 		sess.Orphan()
-		rctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, _ = c.st.Client().Revoke(rctx, lease.ID)
-		cancel()
+		c.stale = append(c.stale, lease.ID)
+		c.revokeStale(context.Background())
 	}()
 	// Everything of this term stops when the session ends: the campaign
 	// (it would wait forever for a key that cannot win) and the writes of
@@ -154,6 +157,24 @@ func (c *Controller) term(ctx context.Context) (bool, error) {
 }
 
 var errSessionEnded = errors.New("controller lost its etcd session")
+
+// revokeStale revokes the leases of this controller's ended sessions. A
+// session that ends because the store lost its quorum cannot revoke its
+// lease then; etcd extends every lease when a new leader takes over, so
+// that lease, and the election key on it, would hold every server's new
+// campaign back for a whole TTL after the quorum returns.
+func (c *Controller) revokeStale(ctx context.Context) {
+	kept := c.stale[:0]
+	for _, id := range c.stale {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := c.st.Client().Revoke(clientv3.WithRequireLeader(rctx), id)
+		cancel()
+		if err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			kept = append(kept, id)
+		}
+	}
+	c.stale = kept
+}
 
 func sessionEnded(sess *concurrency.Session) bool {
 	select {
