@@ -92,7 +92,7 @@ func (c *Controller) term(ctx context.Context) (bool, error) {
 	// The lease is granted under a bounded context so that a store without
 	// quorum ends this try (and it is logged) instead of hanging in it;
 	// the session itself lives on ctx.
-	gctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	lease, err := c.st.Client().Grant(clientv3.WithRequireLeader(gctx), sessionTTL)
 	cancel()
 	if err != nil {

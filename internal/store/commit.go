@@ -85,8 +85,9 @@ func refused(err error) bool {
 // passes; each try has its own attemptTimeout. Tries ask for a member with
 // a leader, so that during a lost quorum they fail at once instead of
 // waiting. sent reports whether a try may have reached etcd's log (for a
-// write: whether it may have taken effect).
-func (s *Store) retry(ctx, bctx context.Context, what string, call func(context.Context) error) (sent bool, err error) {
+// write: whether it may have taken effect); a read (write false) that
+// gives up is never reported as maybe applied.
+func (s *Store) retry(ctx, bctx context.Context, what string, write bool, call func(context.Context) error) (sent bool, err error) {
 	for try := 0; ; try++ {
 		actx, cancel := context.WithTimeout(bctx, attemptTimeout)
 		err = call(clientv3.WithRequireLeader(actx))
@@ -103,7 +104,7 @@ func (s *Store) retry(ctx, bctx context.Context, what string, call func(context.
 		sent = sent || !refused(err)
 		pause := time.Duration(min(50<<try, 400)+rand.IntN(25)) * time.Millisecond
 		if dl, _ := bctx.Deadline(); time.Until(dl) < pause {
-			return sent, &UnavailableError{MaybeApplied: sent, Err: err}
+			return sent, &UnavailableError{MaybeApplied: write && sent, Err: err}
 		}
 		s.log.Debug("etcd try failed; retrying", "what", what, "try", try+1, "err", err, "pause", pause)
 		time.Sleep(pause)
@@ -125,11 +126,21 @@ func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 	bctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
 	defer cancel()
 	var resp *clientv3.TxnResponse
-	sent, err := s.retry(ctx, bctx, "commit", func(actx context.Context) error {
+	try := 0
+	sent, err := s.retry(ctx, bctx, "commit", true, func(actx context.Context) error {
 		// A try that was sent and timed out counts for the check below
 		// even if a later try is the one that answers.
+		defer func() { try++ }()
+		if h := s.commitHook; h != nil {
+			if err := h(try, false); err != nil {
+				return err
+			}
+		}
 		r, err := s.cli.Txn(actx).If(t.cmps...).Then(t.ops...).Commit()
 		resp = r
+		if h := s.commitHook; h != nil && err == nil {
+			return h(try, true)
+		}
 		return err
 	})
 	if err != nil {
@@ -178,7 +189,7 @@ func (s *Store) applied(ctx, bctx context.Context, t *Txn) (bool, int64, error) 
 		gets = append(gets, clientv3.OpGet(string(op.KeyBytes())))
 	}
 	var resp *clientv3.TxnResponse
-	_, err := s.retry(ctx, bctx, "check a retried write", func(actx context.Context) error {
+	_, err := s.retry(ctx, bctx, "check a retried write", false, func(actx context.Context) error {
 		r, err := s.cli.Txn(actx).Then(gets...).Commit()
 		resp = r
 		return err
@@ -219,7 +230,7 @@ func (s *Store) GetFresh(ctx context.Context, k model.Kind, id string) (Entry, b
 	bctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
 	defer cancel()
 	var resp *clientv3.GetResponse
-	_, err := s.retry(ctx, bctx, "read "+string(k), func(actx context.Context) error {
+	_, err := s.retry(ctx, bctx, "read "+string(k), false, func(actx context.Context) error {
 		r, err := s.cli.Get(actx, objKey(k, id))
 		resp = r
 		return err
@@ -253,7 +264,7 @@ func (s *Store) Claimed(ctx context.Context, key string) (owner string, rev int6
 	bctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
 	defer cancel()
 	var resp *clientv3.GetResponse
-	_, err = s.retry(ctx, bctx, "read claim", func(actx context.Context) error {
+	_, err = s.retry(ctx, bctx, "read claim", false, func(actx context.Context) error {
 		r, err := s.cli.Get(actx, idxPrefix+key)
 		resp = r
 		return err

@@ -58,6 +58,10 @@ type Store struct {
 	// writeTimeout bounds how long a write (and a consistent read) waits
 	// for etcd before it is reported unavailable (see commit.go).
 	writeTimeout time.Duration
+	// commitHook lets tests lose a try of Commit: called before each try
+	// is sent (sent false) and after it was answered (sent true), its
+	// error replaces the try's outcome. Nil outside tests.
+	commitHook func(try int, sent bool) error
 
 	cancel context.CancelFunc
 	done   chan struct{}

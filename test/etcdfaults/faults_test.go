@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // TestServersStartingTogetherOnANewClusterCreateOnePublicNetwork starts an
@@ -251,15 +253,38 @@ func TestTheControllerComesBackAfterQuorumReturns(t *testing.T) {
 			for _, m := range paused {
 				m.proc.signal(t, syscall.SIGSTOP)
 			}
-			time.Sleep(pause)
+			stopped := time.Now()
+			time.Sleep(1500 * time.Millisecond) // past an election timeout: no leader
+			during := map[string]answer{}
+			for _, s := range servers {
+				name := "during-pause-" + s.proc.name
+				during[name] = s.do("", "POST", "/v2.0/networks", obj{"network": obj{"name": name}})
+				// A miss of the cache cannot be confirmed: not a 404.
+				if a := s.do("", "GET", "/v2.0/networks/"+uuid.NewString(), nil); a.code != http.StatusServiceUnavailable || a.retryAfter == "" {
+					t.Errorf("GET of an unknown network on %s without a store: %d (Retry-After %q) %v, want 503 with Retry-After", s.proc.name, a.code, a.retryAfter, a.body)
+				}
+			}
+			time.Sleep(time.Until(stopped.Add(pause)))
 			for _, m := range paused {
 				m.proc.signal(t, syscall.SIGCONT)
 			}
 			c.healthy()
+			for name, a := range during {
+				if a.code != http.StatusServiceUnavailable || a.retryAfter == "" || a.took > storeTimeout+slack {
+					t.Errorf("create of %s without a store: %d (Retry-After %q) after %v, want 503 with Retry-After within %v", name, a.code, a.retryAfter, a.took, storeTimeout+slack)
+					continue
+				}
+				msg, _ := a.body["NeutronError"].(obj)["message"].(string)
+				got := len(first.list(t, "/v2.0/networks?name="+name, "networks"))
+				if strings.Contains(msg, "nothing was changed") && got != 0 || got > 1 {
+					t.Errorf("create of %s answered 503 %q, and %d such networks exist afterwards", name, msg, got)
+				}
+				t.Logf("create without a store: 503 after %v: %s", a.took.Round(time.Millisecond), msg)
+			}
 			scheduled(t, first, lb(t, last, vipSubnet, poolSubnet), 20*time.Second)
 			// The pause must have ended a session, or this test proved
 			// nothing about campaigning again.
-			if !slices.ContainsFunc(servers, func(s *server) bool { return strings.Contains(s.proc.tail(), "campaigning again") }) {
+			if !slices.ContainsFunc(servers, func(s *server) bool { return s.proc.logged("campaigning again") }) {
 				t.Errorf("no server logged a new campaign after a %v pause: the fault did not end the controller's session", pause)
 			}
 		})

@@ -164,6 +164,12 @@ func (p *proc) tail() string {
 	return string(b)
 }
 
+// logged reports whether the process's log holds s.
+func (p *proc) logged(s string) bool {
+	b, _ := os.ReadFile(p.log)
+	return bytes.Contains(b, []byte(s))
+}
+
 // member is one etcd member of a test cluster.
 type member struct {
 	name       string
@@ -331,12 +337,19 @@ var httpc = &http.Client{Timeout: 30 * time.Second}
 
 // do sends one request; a transport error is code 0.
 func (s *server) do(token, method, path string, body any) answer {
+	return s.doWithin(httpc.Timeout, token, method, path, body)
+}
+
+// doWithin is do with a bound on the whole exchange.
+func (s *server) doWithin(limit time.Duration, token, method, path string, body any) answer {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, s.base+path, rd)
+	req, _ := http.NewRequestWithContext(ctx, method, s.base+path, rd)
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("X-Auth-Token", token)
@@ -404,7 +417,8 @@ func heartbeats(t *testing.T, s *server, nodes ...string) {
 		defer tick.Stop()
 		for {
 			for _, n := range nodes {
-				s.do("", "POST", "/agent/v1/nodes/"+n+"/heartbeat", obj{"version": "test", "roles": []string{"compute"}})
+				// Bounded as the agent bounds its beats.
+				s.doWithin(2*time.Second, "", "POST", "/agent/v1/nodes/"+n+"/heartbeat", obj{"version": "test", "roles": []string{"compute"}})
 			}
 			select {
 			case <-stop:

@@ -143,7 +143,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeUnavailable(w, "The store did not answer in time; the request may have been applied: read before you retry it.")
 	case errors.As(err, &un):
 		s.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeUnavailable(w, "The store is unavailable; the request was not applied: retry.")
+		writeUnavailable(w, "The store is unavailable; nothing was changed: retry.")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeUnavailable(w, "The store did not answer in time; retry.")
 	default:
