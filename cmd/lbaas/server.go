@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"lbaas/internal/server"
+	"lbaas/internal/store"
 )
 
 func serverCommand() *cobra.Command {
@@ -53,6 +54,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.TokensFile, "tokens-file", "", "tokens file (default <data-dir>/tokens.json, created with an admin token if missing)")
 	f.StringVar(&o.PublicNetwork, "public-network", "Public", "name of the external network created on first start (empty: none)")
 	f.StringVar(&o.PublicCIDR, "public-cidr", "172.24.4.0/24", "CIDR of the external network's subnet")
+	f.DurationVar(&o.StoreTimeout, "store-timeout", store.DefaultWriteTimeout, "how long a request waits for etcd (a leader change, a lost quorum) before it is answered 503 with Retry-After")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"lbaas/internal/ipam"
@@ -32,6 +34,8 @@ type Controller struct {
 	// has passed, a node missing from the store may just not have beaten
 	// yet against a restarted server, so its VMs are not moved.
 	leaderSince time.Time
+	// stale are leases of ended sessions not yet revoked (see revokeStale).
+	stale []clientv3.LeaseID
 }
 
 // StartupGrace is how long a new leader waits before it believes a node
@@ -44,43 +48,141 @@ func New(st *store.Store, log *slog.Logger) *Controller {
 	return &Controller{st: st, log: log}
 }
 
+// Campaign backoff: the pause after a term (or a try) ends grows from
+// minCampaignPause to maxCampaignPause while etcd stays unreachable, and
+// starts over after a term in which this server led.
+const (
+	minCampaignPause = 100 * time.Millisecond
+	maxCampaignPause = 2 * time.Second
+)
+
+// sessionTTL is the lease of the controller's etcd session, in seconds: a
+// leader that stops renewing it (dead, cut off) loses the election after it.
+const sessionTTL = 5
+
 // Run campaigns for leadership and, once leader, reconciles after every
-// store change until ctx ends.
+// store change until ctx ends. Whenever its etcd session ends (a lost
+// quorum, an etcd restart, a partition longer than the session's TTL) it
+// campaigns again, with a growing pause between tries, for as long as ctx
+// lasts: a server that merely outlived a store fault must not leave the
+// control plane without a controller. It returns ctx's error.
 func (c *Controller) Run(ctx context.Context) error {
-	sess, err := concurrency.NewSession(c.st.Client(), concurrency.WithTTL(5), concurrency.WithContext(ctx))
-	if err != nil {
-		return fmt.Errorf("controller session: %w", err)
+	pause := minCampaignPause
+	for {
+		led, err := c.term(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if led {
+			pause = minCampaignPause
+		}
+		c.log.Warn("controller term ended; campaigning again", "err", err, "after", pause)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxCampaignPause)
 	}
-	defer sess.Close()
+}
+
+// term opens an etcd session, campaigns with it and, once elected, leads
+// until the session ends. It reports whether it led.
+func (c *Controller) term(ctx context.Context) (bool, error) {
+	// The lease is granted under a bounded context so that a store without
+	// quorum ends this try (and it is logged) instead of hanging in it;
+	// the session itself lives on ctx.
+	gctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	lease, err := c.st.Client().Grant(clientv3.WithRequireLeader(gctx), sessionTTL)
+	cancel()
+	if err != nil {
+		return false, fmt.Errorf("controller session: %w", err)
+	}
+	c.revokeStale(ctx)
+	sess, err := concurrency.NewSession(c.st.Client(), concurrency.WithLease(lease.ID), concurrency.WithTTL(sessionTTL), concurrency.WithContext(ctx))
+	if err != nil {
+		return false, fmt.Errorf("controller session: %w", err)
+	}
+	defer func() {
+		// Revoke under a fresh context: on shutdown ctx is already done,
+		// and a lease left to expire would hold the next leader back for
+		// its TTL.
+		sess.Orphan()
+		c.stale = append(c.stale, lease.ID)
+		c.revokeStale(context.Background())
+	}()
+	// Everything of this term stops when the session ends: the campaign
+	// (it would wait forever for a key that cannot win) and the writes of
+	// a leader that no longer is one.
+	tctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-sess.Done():
+			stop()
+		case <-tctx.Done():
+		}
+	}()
+	c.log.Info("controller campaigning for leadership")
 	el := concurrency.NewElection(sess, "/lbaas/election/controller")
-	if err := el.Campaign(ctx, uuid.NewString()); err != nil {
-		return err
+	if err := el.Campaign(tctx, uuid.NewString()); err != nil {
+		if ctx.Err() == nil && sessionEnded(sess) {
+			err = errSessionEnded
+		}
+		return false, fmt.Errorf("campaign: %w", err)
 	}
 	c.log.Info("controller is leader")
 	c.leaderSince = time.Now()
 	rev := int64(0)
-	for ctx.Err() == nil {
-		select {
-		case <-sess.Done():
-			return errors.New("controller lost its etcd session")
-		default:
-		}
-		if err := c.Reconcile(ctx); err != nil && ctx.Err() == nil {
+	for tctx.Err() == nil {
+		if err := c.Reconcile(tctx); err != nil && tctx.Err() == nil {
 			c.log.Warn("reconcile", "err", err)
 			select {
-			case <-ctx.Done():
+			case <-tctx.Done():
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
 		next := c.st.Rev()
 		if next == rev {
-			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			wctx, cancel := context.WithTimeout(tctx, 5*time.Second)
 			next, _ = c.st.WaitChange(wctx, rev)
 			cancel()
 		}
 		rev = next
 	}
-	return ctx.Err()
+	if ctx.Err() != nil {
+		return true, ctx.Err()
+	}
+	return true, errSessionEnded
+}
+
+var errSessionEnded = errors.New("controller lost its etcd session")
+
+// revokeStale revokes the leases of this controller's ended sessions. A
+// session that ends because the store lost its quorum cannot revoke its
+// lease then; etcd extends every lease when a new leader takes over, so
+// that lease, and the election key on it, would hold every server's new
+// campaign back for a whole TTL after the quorum returns.
+func (c *Controller) revokeStale(ctx context.Context) {
+	kept := c.stale[:0]
+	for _, id := range c.stale {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := c.st.Client().Revoke(clientv3.WithRequireLeader(rctx), id)
+		cancel()
+		if err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			kept = append(kept, id)
+		}
+	}
+	c.stale = kept
+}
+
+func sessionEnded(sess *concurrency.Session) bool {
+	select {
+	case <-sess.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // Reconcile makes one level-triggered pass over every VIP and instance.

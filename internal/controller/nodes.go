@@ -51,6 +51,11 @@ func (n *Nodes) TTL() time.Duration { return n.ttl }
 
 // Beat renews (or creates) the node's lease and record.
 func (n *Nodes) Beat(ctx context.Context, name, version string, roles []string) error {
+	// Bounded, and refused at once by a member without a leader: while
+	// the store has no quorum a beat fails fast instead of holding the
+	// lock (and every other node's beat) until the agent gives up.
+	ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), n.ttl)
+	defer cancel()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cli := n.st.Client()

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 )
@@ -42,5 +44,64 @@ func TestLeaderSchedulesOnItsOwnButKeepsVMsOfMissingNodesDuringStartupGrace(t *t
 	got := instance(t, l.pool)
 	if len(got.VMs) != 2 || got.VMs[0].ID != si.VMs[0].ID {
 		t.Fatalf("VMs %+v one second after the leader started: the missing node's VM was dropped within StartupGrace (%v)", got.VMs, controller.StartupGrace)
+	}
+}
+
+// TestTheControllerCampaignsAgainWhenItsSessionEnds ends the leader's etcd
+// session the way a lost quorum does (its lease is gone) and then creates
+// a load balancer: it is scheduled only if Run campaigned again instead of
+// returning.
+func TestTheControllerCampaignsAgainWhenItsSessionEnds(t *testing.T) {
+	reset(t)
+	nodes := controller.NewNodes(env.st, 0)
+	beat(t, nodes, compute, "lbt-c1", "lbt-c2")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- controller.New(env.st, quiet()).Run(ctx) }()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return within 10s of its context's end")
+		}
+	}()
+
+	first := electionLease(t, 0)
+	if _, err := env.st.Client().Revoke(testCtx(t), first); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned when its session ended: %v", err)
+	default:
+	}
+	second := electionLease(t, first)
+	l := newLB(t, newNets(t))
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if e, ok := env.st.Get(model.KindServiceInstance, l.pool); ok && len(e.Obj.(*model.ServiceInstance).VMs) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a VIP created after the controller's session ended (lease %x, new lease %x) was not scheduled within 5s", first, second)
+		}
+	}
+}
+
+// electionLease waits until a controller holds the election with a lease
+// other than not, and returns that lease.
+func electionLease(t *testing.T, not clientv3.LeaseID) clientv3.LeaseID {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := env.st.Client().Get(testCtx(t), "/lbaas/election/controller", clientv3.WithFirstCreate()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Kvs) == 1 && clientv3.LeaseID(resp.Kvs[0].Lease) != not {
+			return clientv3.LeaseID(resp.Kvs[0].Lease)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no controller holds the election with a lease other than %x within 5s", not)
+		}
 	}
 }

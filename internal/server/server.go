@@ -42,7 +42,10 @@ type Options struct {
 	// first start; an empty PublicNetwork creates none.
 	PublicNetwork string
 	PublicCIDR    string
-	Logger        *slog.Logger
+	// StoreTimeout bounds how long a request waits for etcd before it is
+	// answered 503 with Retry-After (store.DefaultWriteTimeout when 0).
+	StoreTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // Running is a started control plane.
@@ -93,7 +96,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		}
 		run.embedded, run.cli = e, e.Client
 	}
-	st, err := store.Open(ctx, run.cli, log)
+	st, err := store.Open(ctx, run.cli, log, store.WithWriteTimeout(o.StoreTimeout))
 	if err != nil {
 		run.Close()
 		return nil, err
@@ -120,9 +123,9 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := controller.New(st, log).Run(cctx); err != nil && cctx.Err() == nil {
-			log.Error("controller stopped", "err", err)
-		}
+		// Run campaigns again whenever its etcd session ends, for as long
+		// as the server runs: it returns only when cctx ends.
+		_ = controller.New(st, log).Run(cctx)
 	}()
 	run.OnClose(func() { cancel(); <-done })
 	ln, err := net.Listen("tcp", o.Listen)
@@ -190,14 +193,22 @@ func loadOrCreateTokens(o Options) (*auth.Authenticator, string, error) {
 	if path == "" {
 		path = filepath.Join(o.DataDir, "tokens.json")
 	}
+	// An existing file is only read: its directory may not be writable.
 	if _, err := os.Stat(path); err == nil {
 		a, err := auth.Load(path)
 		return a, "", err
 	}
 	token := auth.NewToken()
 	entries := []auth.Entry{{TokenSHA256: auth.HashToken(token), Project: "admin", Role: auth.RoleAdmin}}
-	if err := auth.WriteFile(path, entries); err != nil {
+	// Created only if absent, atomically: of servers started together on
+	// one data directory, one creates it and the others read it.
+	created, err := auth.CreateFile(path, entries)
+	if err != nil {
 		return nil, "", err
+	}
+	if !created {
+		a, err := auth.Load(path)
+		return a, "", err
 	}
 	rc := filepath.Join(filepath.Dir(path), "admin-openrc")
 	content := fmt.Sprintf("export OS_AUTH_TYPE=admin_token\nexport OS_URL=http://%s\nexport OS_TOKEN=%s\n", o.Listen, token)

@@ -55,8 +55,29 @@ type Store struct {
 	// sorted caches List's answer per kind until the kind changes.
 	sorted map[model.Kind][]Entry
 
+	// writeTimeout bounds how long a write (and a consistent read) waits
+	// for etcd before it is reported unavailable (see commit.go).
+	writeTimeout time.Duration
+	// commitHook lets tests lose a try of Commit: called before each try
+	// is sent (sent false) and after it was answered (sent true), its
+	// error replaces the try's outcome. Nil outside tests.
+	commitHook func(try int, sent bool) error
+
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// Option tunes a store at Open.
+type Option func(*Store)
+
+// WithWriteTimeout bounds the wait of one write for etcd (DefaultWriteTimeout
+// when d <= 0).
+func WithWriteTimeout(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.writeTimeout = d
+		}
+	}
 }
 
 // IndexFunc returns the keys an object is indexed under.
@@ -64,8 +85,11 @@ type IndexFunc func(model.Object) []string
 
 // Open loads every object and starts the watch that keeps the cache current.
 // The secondary indexes of indexes.go are maintained (see ByIndex).
-func Open(ctx context.Context, cli *clientv3.Client, log *slog.Logger) (*Store, error) {
-	s := &Store{cli: cli, log: log, done: make(chan struct{}), indexers: indexers}
+func Open(ctx context.Context, cli *clientv3.Client, log *slog.Logger, opts ...Option) (*Store, error) {
+	s := &Store{cli: cli, log: log, done: make(chan struct{}), indexers: indexers, writeTimeout: DefaultWriteTimeout}
+	for _, o := range opts {
+		o(s)
+	}
 	s.changed = sync.NewCond(s.mu.RLocker())
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -411,6 +435,15 @@ func (t *Txn) Claim(key, owner string) *Txn {
 	return t
 }
 
+// Reclaim takes over a uniqueness key last written at rev (see Claimed)
+// whose holder is gone; the transaction fails if it changed since.
+func (t *Txn) Reclaim(key, owner string, rev int64) *Txn {
+	k := idxPrefix + key
+	t.cmps = append(t.cmps, clientv3.Compare(clientv3.ModRevision(k), "=", rev))
+	t.ops = append(t.ops, clientv3.OpPut(k, owner))
+	return t
+}
+
 // Release frees a uniqueness key.
 func (t *Txn) Release(key string) *Txn {
 	t.ops = append(t.ops, clientv3.OpDelete(idxPrefix+key))
@@ -419,26 +452,6 @@ func (t *Txn) Release(key string) *Txn {
 
 // Empty reports whether the transaction would write nothing.
 func (t *Txn) Empty() bool { return len(t.ops) == 0 }
-
-// Commit applies t and waits until the cache reflects it.
-func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
-	if t.err != nil {
-		return 0, t.err
-	}
-	resp, err := s.cli.Txn(ctx).If(t.cmps...).Then(t.ops...).Commit()
-	if err != nil {
-		return 0, fmt.Errorf("store: %w", err)
-	}
-	if !resp.Succeeded {
-		// Let the cache catch up with whatever beat us, so a retry sees it.
-		_ = s.waitRevNudged(ctx, resp.Header.Revision)
-		return resp.Header.Revision, ErrConflict
-	}
-	if err := s.waitRevNudged(ctx, resp.Header.Revision); err != nil {
-		return resp.Header.Revision, err
-	}
-	return resp.Header.Revision, nil
-}
 
 // Mutate runs build against the current cache and commits what it returns,
 // retrying when a concurrent writer changed a compared object. build must
@@ -463,14 +476,8 @@ func (s *Store) Mutate(ctx context.Context, build func() (*Txn, error)) (int64, 
 
 // ClaimHolder returns who holds a uniqueness key, reading etcd directly.
 func (s *Store) ClaimHolder(ctx context.Context, key string) (string, bool, error) {
-	resp, err := s.cli.Get(ctx, idxPrefix+key)
-	if err != nil {
-		return "", false, err
-	}
-	if len(resp.Kvs) == 0 {
-		return "", false, nil
-	}
-	return string(resp.Kvs[0].Value), true, nil
+	owner, rev, err := s.Claimed(ctx, key)
+	return owner, rev != 0, err
 }
 
 // Client exposes the etcd client for leases and elections.

@@ -15,7 +15,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
 )
@@ -148,13 +150,53 @@ func HashToken(token string) string {
 
 // WriteFile writes entries to path with mode 0600.
 func WriteFile(path string, entries []Entry) error {
-	b, err := json.MarshalIndent(File{Tokens: entries}, "", "  ")
+	tmp, err := writeTemp(path, entries)
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
 	return os.Rename(tmp, path)
+}
+
+// CreateFile writes entries to path with mode 0600 unless path exists, and
+// reports whether it did. Of servers that start together on one data
+// directory exactly one creates the file (a hard link fails if the name
+// exists, where a check before a write would let both write), and nobody
+// ever reads a half-written file.
+func CreateFile(path string, entries []Entry) (bool, error) {
+	tmp, err := writeTemp(path, entries)
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// writeTemp writes entries to a new file (mode 0600) beside path.
+func writeTemp(path string, entries []Entry) (string, error) {
+	b, err := json.MarshalIndent(File{Tokens: entries}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }

@@ -2,6 +2,8 @@ package neutron
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"time"
@@ -424,23 +426,82 @@ func (s *Server) deleteFloatingIP() http.HandlerFunc {
 }
 
 // EnsurePublicNetwork creates the shared external network that floating IPs
-// come from, unless a network of that name exists.
+// come from, once for all the servers that share the store. Servers that
+// start together (a new cluster, a fleet restart) all run it: the network
+// and its subnet are created in one transaction with the claim
+// public-network/<name>, so exactly one of them creates it and the others
+// find the claim held. A store that cannot answer yet (a new etcd cluster
+// still electing its first leader) is waited for until ctx ends.
 func EnsurePublicNetwork(ctx context.Context, st *store.Store, name, cidr string) error {
+	// A store written before the claim existed has the network, no claim.
 	for _, e := range st.List(model.KindNetwork) {
 		if e.Obj.(*model.Network).Name == name {
 			return nil
 		}
 	}
-	prefix, err := model.ParseCIDR("public cidr", cidr)
+	n, sn, err := buildPublicNetwork(name, cidr)
 	if err != nil {
 		return err
 	}
-	s := &Server{st: st, now: func() time.Time { return time.Now().UTC() }}
+	pause := 100 * time.Millisecond
+	for conflicts := 0; ; {
+		err := claimPublicNetwork(ctx, st, name, n, sn)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, store.ErrConflict) && conflicts < 10:
+			conflicts++
+			// Another server took the claim first: the next pass finds
+			// its network.
+			continue
+		case !errors.Is(err, store.ErrUnavailable):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (the store: %v)", ctx.Err(), err)
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// claimPublicNetwork creates n and sn unless the claim of the public
+// network names a network that exists. A claim whose network an admin
+// deleted is taken over, so that a start recreates it as it always did.
+func claimPublicNetwork(ctx context.Context, st *store.Store, name string, n *model.Network, sn *model.Subnet) error {
+	key := "public-network/" + name
+	owner, rev, err := st.Claimed(ctx, key)
+	if err != nil {
+		return err
+	}
+	if owner != "" {
+		if _, ok, err := st.GetFresh(ctx, model.KindNetwork, owner); err != nil || ok {
+			return err
+		}
+	}
+	t := new(store.Txn).Create(model.KindNetwork, n).Create(model.KindSubnet, sn)
+	if rev == 0 {
+		t.Claim(key, n.ID)
+	} else {
+		t.Reclaim(key, n.ID, rev)
+	}
+	_, err = st.Commit(ctx, t)
+	return err
+}
+
+// buildPublicNetwork builds the external network and its subnet.
+func buildPublicNetwork(name, cidr string) (*model.Network, *model.Subnet, error) {
+	prefix, err := model.ParseCIDR("public cidr", cidr)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &Server{now: func() time.Time { return time.Now().UTC() }}
 	n := &model.Network{Meta: s.newMeta("admin"), Name: name, AdminStateUp: true, Shared: true, RouterExternal: true}
 	req := model.SubnetRequest{NetworkID: &n.ID, CIDR: ptr(prefix.String()), Name: ptr(name + "-subnet")}
 	sn, err := buildSubnet(&req)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	sn.Meta = s.newMeta("admin")
 	sn.EnableDHCP = false
@@ -453,8 +514,7 @@ func EnsurePublicNetwork(ctx context.Context, st *store.Store, name, cidr string
 		}
 		sn.AllocationPools[0].End = end.String()
 	}
-	_, err = st.Commit(ctx, new(store.Txn).Create(model.KindNetwork, n).Create(model.KindSubnet, sn))
-	return err
+	return n, sn, nil
 }
 
 func ptr[T any](v T) *T { return &v }

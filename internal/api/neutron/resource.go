@@ -1,6 +1,7 @@
 package neutron
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -70,8 +71,18 @@ func owned(caller auth.Caller, o model.Object) bool {
 
 // lookup returns an object the caller may read; others' objects are as
 // absent as missing ones (404), so ids of other projects leak nothing.
+//
+// A miss in this server's cache is confirmed by etcd before it is a 404:
+// the object may have been created through another server a moment ago,
+// and a client that was told 201 there must find it here. The check is
+// bounded by the store's write bound, not by the request (handlers look
+// objects up inside Mutate's build, which has no context), and a store
+// that cannot answer makes it a 503, not a 404.
 func (s *Server) lookup(res *resource, caller auth.Caller, id string) (store.Entry, error) {
-	e, ok := s.st.Get(res.kind, id)
+	e, ok, err := s.st.GetFresh(context.Background(), res.kind, id)
+	if err != nil {
+		return store.Entry{}, err
+	}
 	if !ok || !s.visible(res, caller, e.Obj) {
 		return store.Entry{}, notFound(res.notFound, res.what, id)
 	}
@@ -313,7 +324,13 @@ func (s *Server) handleShow(res *resource) http.HandlerFunc {
 
 // writeOne answers a create or update with the object as stored.
 func (s *Server) writeOne(w http.ResponseWriter, res *resource, code int, id string) {
-	e, ok := s.st.Get(res.kind, id)
+	// Fresh: the cache may lag a write that committed while the watch was
+	// re-connecting (store.Commit does not fail such a write).
+	e, ok, err := s.st.GetFresh(context.Background(), res.kind, id)
+	if err != nil {
+		writeUnavailable(w, "The request was applied, but the store cannot show the result now; read it again.")
+		return
+	}
 	if !ok {
 		// Deleted concurrently between commit and read: say so plainly.
 		writeError(w, http.StatusNotFound, res.notFound, fmt.Sprintf("%s %s could not be found", res.what, id))

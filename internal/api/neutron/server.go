@@ -124,6 +124,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var nf *model.NotFoundError
 	var cf *model.ConflictError
 	var mbe *http.MaxBytesError
+	var un *store.UnavailableError
 	switch {
 	case errors.As(err, &in) && in.Type == "HTTPForbidden":
 		writeError(w, http.StatusForbidden, in.Type, in.Message)
@@ -137,12 +138,29 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, "HTTPBadRequest", fmt.Sprintf("Request body is larger than %d bytes", model.MaxBodyBytes))
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "Conflict", "The object was changed by a concurrent request; retry.")
+	case errors.As(err, &un) && un.MaybeApplied:
+		s.log.Warn("store unavailable; the write may have been applied", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeUnavailable(w, "The store did not answer in time; the request may have been applied: read before you retry it.")
+	case errors.As(err, &un):
+		s.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeUnavailable(w, "The store is unavailable; nothing was changed: retry.")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusServiceUnavailable, "HTTPServiceUnavailable", "The store did not answer in time; retry.")
+		writeUnavailable(w, "The store did not answer in time; retry.")
 	default:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "HTTPInternalServerError", "Request Failed: internal server error while processing your request.")
 	}
+}
+
+// retryAfter is the Retry-After of a 503: about the time etcd takes to
+// elect a new leader.
+const retryAfter = "1"
+
+// writeUnavailable answers 503 in Neutron's error format with Retry-After,
+// which clients (and neutronclient's retries) honour.
+func writeUnavailable(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", retryAfter)
+	writeError(w, http.StatusServiceUnavailable, "HTTPServiceUnavailable", msg)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
