@@ -183,9 +183,10 @@ func (r *FailoverReport) windowsMarkdown(w writer) {
 			}
 		}
 		if requests > 0 {
-			w("- %s, before the blows (warm-up, nothing struck yet): %d of %d probe requests failed (%.1f%%): failures the load alone causes,", load,
+			w("- %s runs, before the blows (warm-up, nothing struck yet): %d of %d probe requests failed (%.1f%%). Such failures are not", load,
 				failed, requests, 100*float64(failed)/float64(requests))
-			w("  which a window after a blow cannot tell from the failover's (they widen its gap and split it into several windows).")
+			w("  the failover's (the load, or anything else on the machine), but a window after a blow cannot tell them apart: they")
+			w("  widen its gap and split it into several windows.")
 		}
 	}
 	w("")

@@ -86,7 +86,7 @@ func (r *FailoverReport) tradeoffMarkdown(w writer) {
 	w("## Trade-off: advert interval, silent-death failover, spurious failovers")
 	w("")
 	w("Shorter adverts shorten the failover a silent death costs (the master-down interval, 3 × advert + skew) and leave less")
-	w("margin for adverts delayed on a busy host. Per interval tried: the silent node death (%d runs per load) and the spurious", r.Options.Runs)
+	w("margin for adverts delayed on a busy host. Per interval tried: the silent node death (runs per load: %d) and the spurious", r.Options.Runs)
 	w("watch under saturation (wrk and stress-ng). Aims: median < %v and max < %v idle and saturated, 0 spurious transitions.", AimFailoverP50, AimFailoverMax)
 	w("")
 	w("| advert | master-down interval | silent node death, idle: median / max | saturated: median / max | spurious transitions (saturated) | watched | per 10 min | aims |")
