@@ -76,7 +76,10 @@ type FailoverOptions struct {
 	Alternatives []time.Duration
 	// A window is measured by a request every ProbeEvery/Probers (10 ms /
 	// 4), each on a new connection and independent of the others, given up
-	// after ProbeTimeout (50 ms).
+	// after ProbeTimeout (500 ms). The gap is measured between request
+	// starts, so the bound does not lengthen it; a bound of 50 ms failed
+	// half the requests of a saturated host before any blow, the client's
+	// own wait for a CPU (the probe shares the machine it measures).
 	Probers      int
 	ProbeEvery   time.Duration
 	ProbeTimeout time.Duration
@@ -119,7 +122,7 @@ func (o FailoverOptions) withDefaults() FailoverOptions {
 		o.ProbeEvery = 10 * time.Millisecond
 	}
 	if o.ProbeTimeout <= 0 {
-		o.ProbeTimeout = 50 * time.Millisecond
+		o.ProbeTimeout = 500 * time.Millisecond
 	}
 	if o.StableFor <= 0 {
 		o.StableFor = 300 * time.Millisecond
