@@ -15,6 +15,7 @@ import (
 	"lbaas/internal/agentapi"
 	"lbaas/internal/netns"
 	"lbaas/internal/probe"
+	"lbaas/internal/vrrp"
 )
 
 func agentCommand() *cobra.Command {
@@ -81,7 +82,7 @@ func agentCommand() *cobra.Command {
 	f.StringSliceVar(&roles, "roles", []string{"compute"}, "compute (runs load balancers), network (runs the floating-IP router), or both")
 	f.StringVar(&fabricNS, "fabric-namespace", netns.DefaultFabricNamespace, "namespace of the local network fabric (one bridge per network)")
 	f.StringVar(&routerNS, "router-namespace", agent.DefaultRouterNamespace, "namespace of the floating-IP router (network role)")
-	f.DurationVar(&advert, "advert-interval", 0, "VRRP advertisement interval between the two VMs of a load balancer (default 30ms)")
+	f.DurationVar(&advert, "advert-interval", 0, "VRRP advertisement interval between the two VMs of a load balancer (default "+vrrp.DefaultAdvertInterval.String()+")")
 	f.BoolVar(&noVRRP, "no-vrrp", false, "do not run keepalived: the active VM holds the VIP and only the controller moves it")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("node")
