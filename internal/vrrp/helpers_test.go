@@ -266,7 +266,7 @@ type sample struct {
 	err  error
 }
 
-// probe sends a request every 10 ms (each bounded by 100 ms) until stop is
+// probe sends a request every 10 ms (each bounded by 500 ms) until stop is
 // called or limit elapses, and returns what it saw.
 type probe struct {
 	mu      sync.Mutex
@@ -281,7 +281,9 @@ func (p *pair) startProbe(limit time.Duration) *probe {
 		defer close(pr.done)
 		end := time.Now().Add(limit)
 		for i := 0; i < 5000 && time.Now().Before(end); i++ {
-			from, err := p.get(100 * time.Millisecond)
+			// 500 ms: a request must not fail for the prober's own wait for a
+			// CPU on a loaded host (the samples are what is measured).
+			from, err := p.get(500 * time.Millisecond)
 			pr.mu.Lock()
 			pr.samples = append(pr.samples, sample{at: time.Now(), from: from, err: err})
 			pr.mu.Unlock()
