@@ -32,16 +32,22 @@ func ReadPidFile(path string) (int, error) {
 // reparented to a pid 1 that never reaps stays a zombie, and counts as
 // gone.
 func Alive(pid int) bool {
+	st, ok := state(pid)
+	return ok && st != 'Z' && st != 'X'
+}
+
+// state is the one-letter state of /proc/<pid>/stat (R, S, D, T, t, Z...).
+func state(pid int) (byte, bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return 0, false
 	}
 	// The state follows the last ')': the command name may hold spaces.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 >= len(b) {
-		return false
+		return 0, false
 	}
-	return b[i+2] != 'Z' && b[i+2] != 'X'
+	return b[i+2], true
 }
 
 // Args returns a process's command line.
@@ -208,13 +214,6 @@ func Sweep(s string, grace time.Duration) []int {
 // Stopped reports whether pid is stopped by a signal (SIGSTOP, SIGTSTP) or
 // held by a tracer: it runs no instruction until someone resumes it.
 func Stopped(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return false
-	}
-	return b[i+2] == 'T' || b[i+2] == 't'
+	st, ok := state(pid)
+	return ok && (st == 'T' || st == 't')
 }
