@@ -197,6 +197,23 @@ func killHAProxy(t *testing.T, in instance) {
 // benchmark, not the test, measures how fast failover is.
 const failoverBound = 3 * time.Second
 
+// oneOutage fails the test unless ws is at most one window within
+// failoverBound, and describes it. A switch fast enough that no request
+// failed (the standby takes over a resigning VM within the skew time) is
+// a success, not a missing outage.
+func oneOutage(t *testing.T, ws []window) string {
+	t.Helper()
+	switch {
+	case len(ws) > 1:
+		t.Fatalf("want at most one failure window, got %d: %v", len(ws), ws)
+	case len(ws) == 1 && ws[0].length() > failoverBound:
+		t.Fatalf("failover took %s (bound %s)", ws[0].length(), failoverBound)
+	case len(ws) == 1:
+		return "failure window " + ws[0].String()
+	}
+	return "no failed request"
+}
+
 func TestActiveHAProxyDeathEndsWithinTheBound(t *testing.T) {
 	needKeepalived(t)
 	tp := startTopo(t)
@@ -227,13 +244,7 @@ func TestActiveHAProxyDeathEndsWithinTheBound(t *testing.T) {
 	if now := tp.active(poolID, vip["address"].(string)); now.node != after.node {
 		t.Fatalf("the VIP moved again, from %s to %s, after the old active came back", after.node, now.node)
 	}
-	if len(ws) != 1 {
-		t.Fatalf("want exactly one failure window, got %d: %v", len(ws), ws)
-	}
-	t.Logf("HAProxy death on %s: the VIP is now on %s; failure window %s (%d failed requests)", before.node, after.node, ws[0].length().Round(time.Millisecond), ws[0].failures)
-	if ws[0].length() > failoverBound {
-		t.Fatalf("failover took %s (bound %s)", ws[0].length(), failoverBound)
-	}
+	t.Logf("HAProxy death on %s: the VIP is now on %s; %s", before.node, after.node, oneOutage(t, ws))
 }
 
 func masterOf(in instance) int {
@@ -307,10 +318,7 @@ func TestFailoverNeedsNoControlPlane(t *testing.T) {
 	if after := tp.active(pool["id"].(string), vip["address"].(string)); after.node == before.node {
 		t.Fatalf("the VIP stayed on %s, whose HAProxy is dead", before.node)
 	}
-	if len(ws) != 1 || ws[0].length() > failoverBound {
-		t.Fatalf("with the control plane stopped, want one failover window under %s, got %v", failoverBound, ws)
-	}
-	t.Logf("failover with the API server and controller stopped: %s (%d failed requests)", ws[0].length().Round(time.Millisecond), ws[0].failures)
+	t.Logf("failover with the API server and controller stopped: %s", oneOutage(t, ws))
 	if err := tp.c.StartServer(context.Background()); err != nil {
 		t.Fatal(err)
 	}
