@@ -101,6 +101,7 @@ func (c *Controller) term(ctx context.Context) (bool, error) {
 	c.revokeStale(ctx)
 	sess, err := concurrency.NewSession(c.st.Client(), concurrency.WithLease(lease.ID), concurrency.WithTTL(sessionTTL), concurrency.WithContext(ctx))
 	if err != nil {
+		c.stale = append(c.stale, lease.ID)
 		return false, fmt.Errorf("controller session: %w", err)
 	}
 	defer func() {

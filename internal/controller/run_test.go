@@ -12,31 +12,10 @@ import (
 )
 
 func TestLeaderSchedulesOnItsOwnButKeepsVMsOfMissingNodesDuringStartupGrace(t *testing.T) {
-	reset(t)
-	nodes := controller.NewNodes(env.st, 0)
-	beat(t, nodes, compute, "lbt-c1", "lbt-c2")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- controller.New(env.st, quiet()).Run(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("Run did not return within 10s of its context's end")
-		}
-	}()
+	nodes, _ := runWithTwoNodes(t)
 
 	l := newLB(t, newNets(t))
-	var si *model.ServiceInstance
-	for deadline := time.Now().Add(5 * time.Second); si == nil || len(si.VMs) < 2; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the leader did not schedule a new VIP within 5s")
-		}
-		if e, ok := env.st.Get(model.KindServiceInstance, l.pool); ok {
-			si = e.Obj.(*model.ServiceInstance)
-		}
-	}
+	si := scheduledWithin(t, l.pool, 5*time.Second)
 	// Right after a (re)start, a node missing from the store may only be
 	// late to beat: its VMs stay until StartupGrace has passed.
 	kill(t, nodes, si.VMs[0].Node)
@@ -52,20 +31,7 @@ func TestLeaderSchedulesOnItsOwnButKeepsVMsOfMissingNodesDuringStartupGrace(t *t
 // a load balancer: it is scheduled only if Run campaigned again instead of
 // returning.
 func TestTheControllerCampaignsAgainWhenItsSessionEnds(t *testing.T) {
-	reset(t)
-	nodes := controller.NewNodes(env.st, 0)
-	beat(t, nodes, compute, "lbt-c1", "lbt-c2")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- controller.New(env.st, quiet()).Run(ctx) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("Run did not return within 10s of its context's end")
-		}
-	}()
+	_, done := runWithTwoNodes(t)
 
 	first := electionLease(t, 0)
 	if _, err := env.st.Client().Revoke(testCtx(t), first); err != nil {
@@ -77,13 +43,40 @@ func TestTheControllerCampaignsAgainWhenItsSessionEnds(t *testing.T) {
 	default:
 	}
 	second := electionLease(t, first)
-	l := newLB(t, newNets(t))
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if e, ok := env.st.Get(model.KindServiceInstance, l.pool); ok && len(e.Obj.(*model.ServiceInstance).VMs) == 2 {
-			break
+	t.Logf("the first leader's lease %x was revoked; the election is held with lease %x", first, second)
+	scheduledWithin(t, newLB(t, newNets(t)).pool, 5*time.Second)
+}
+
+// runWithTwoNodes starts from an empty store with two live compute nodes
+// and runs a controller until the test ends; done receives Run's return.
+func runWithTwoNodes(t *testing.T) (*controller.Nodes, <-chan error) {
+	t.Helper()
+	reset(t)
+	nodes := controller.NewNodes(env.st, 0)
+	beat(t, nodes, compute, "lbt-c1", "lbt-c2")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- controller.New(env.st, quiet()).Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return within 10s of its context's end")
+		}
+	})
+	return nodes, done
+}
+
+// scheduledWithin waits until the pool's service instance has two VMs.
+func scheduledWithin(t *testing.T, pool string, limit time.Duration) *model.ServiceInstance {
+	t.Helper()
+	for deadline := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
+		if e, ok := env.st.Get(model.KindServiceInstance, pool); ok && len(e.Obj.(*model.ServiceInstance).VMs) == 2 {
+			return e.Obj.(*model.ServiceInstance)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("a VIP created after the controller's session ended (lease %x, new lease %x) was not scheduled within 5s", first, second)
+			t.Fatalf("the leader did not schedule the VIP of pool %s within %v", pool, limit)
 		}
 	}
 }

@@ -229,12 +229,7 @@ func (s *Store) GetFresh(ctx context.Context, k model.Kind, id string) (Entry, b
 	}
 	bctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
 	defer cancel()
-	var resp *clientv3.GetResponse
-	_, err := s.retry(ctx, bctx, "read "+string(k), false, func(actx context.Context) error {
-		r, err := s.cli.Get(actx, objKey(k, id))
-		resp = r
-		return err
-	})
+	resp, err := s.get(ctx, bctx, objKey(k, id))
 	if err != nil {
 		return Entry{}, false, err
 	}
@@ -263,14 +258,20 @@ func (s *Store) GetFresh(ctx context.Context, k model.Kind, id string) (Entry, b
 func (s *Store) Claimed(ctx context.Context, key string) (owner string, rev int64, err error) {
 	bctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
 	defer cancel()
-	var resp *clientv3.GetResponse
-	_, err = s.retry(ctx, bctx, "read claim", false, func(actx context.Context) error {
-		r, err := s.cli.Get(actx, idxPrefix+key)
-		resp = r
-		return err
-	})
+	resp, err := s.get(ctx, bctx, idxPrefix+key)
 	if err != nil || len(resp.Kvs) == 0 {
 		return "", 0, err
 	}
 	return string(resp.Kvs[0].Value), resp.Kvs[0].ModRevision, nil
+}
+
+// get is a linearizable read of one key, retried within bctx.
+func (s *Store) get(ctx, bctx context.Context, key string) (*clientv3.GetResponse, error) {
+	var resp *clientv3.GetResponse
+	_, err := s.retry(ctx, bctx, "read "+key, false, func(actx context.Context) error {
+		r, err := s.cli.Get(actx, key)
+		resp = r
+		return err
+	})
+	return resp, err
 }

@@ -165,9 +165,12 @@ func (p *proc) tail() string {
 }
 
 // logged reports whether the process's log holds s.
-func (p *proc) logged(s string) bool {
+func (p *proc) logged(s string) bool { return p.count(s) > 0 }
+
+// count returns how many times the process's log holds s.
+func (p *proc) count(s string) int {
 	b, _ := os.ReadFile(p.log)
-	return bytes.Contains(b, []byte(s))
+	return bytes.Count(b, []byte(s))
 }
 
 // member is one etcd member of a test cluster.

@@ -3,9 +3,11 @@ package auth_test
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"lbaas/internal/api/auth"
@@ -176,5 +178,50 @@ func TestNewTokenIsRandomHexThatTheHashFormAccepts(t *testing.T) {
 	}
 	if _, err := a.Authenticate(t2); !errors.Is(err, auth.ErrUnauthorized) {
 		t.Fatalf("another token is accepted: %v", err)
+	}
+}
+
+// TestOfCreatesRacingForTheTokensFileExactlyOneWins runs CreateFile from
+// many goroutines at once, as servers starting together on one data
+// directory do: one creates the file, with its own token, and no
+// temporary file is left behind.
+func TestOfCreatesRacingForTheTokensFileExactlyOneWins(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tokens.json")
+	const n = 16
+	won := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			token := fmt.Sprintf("racing-token-%02d-0123456789", i)
+			created, err := auth.CreateFile(p, []auth.Entry{{TokenSHA256: auth.HashToken(token), Project: "admin", Role: auth.RoleAdmin}})
+			if err != nil {
+				t.Error(err)
+			}
+			if created {
+				won <- token
+			}
+		}()
+	}
+	wg.Wait()
+	close(won)
+	var winners []string
+	for w := range won {
+		winners = append(winners, w)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d of %d racing creates report they created the file, want 1", len(winners), n)
+	}
+	a, err := auth.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(winners[0]); err != nil {
+		t.Fatalf("the winner's token does not open the file it created: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".tokens.json.*")); len(left) != 0 {
+		t.Fatalf("temporary files left behind: %v", left)
 	}
 }
