@@ -379,7 +379,9 @@ func (c *Cluster) Close() {
 	// Whatever outlived its supervisor (an arbiter of a failed test, a
 	// process of a killed agent) names a file under the cluster's
 	// directory: stop it before the directory goes.
-	proc.Sweep(c.o.Dir, 2*time.Second)
+	// The separator: a file under the directory, not a sibling whose name
+	// merely starts the same.
+	proc.Sweep(filepath.Clean(c.o.Dir)+string(filepath.Separator), 2*time.Second)
 	_ = os.RemoveAll(c.o.Dir)
 }
 
