@@ -292,3 +292,57 @@ func TestTheControllerComesBackAfterQuorumReturns(t *testing.T) {
 		})
 	}
 }
+
+// TestKillingTheControllersServerUnderTrafficHandsTheControllerOver runs
+// two servers, finds the one whose controller leads, and SIGKILLs it while
+// members are created through the other every 20 ms: every create must
+// still be answered 201, the survivor must take the controller over once
+// the dead one's session lease runs out, and a load balancer created after
+// the kill must be scheduled.
+func TestKillingTheControllersServerUnderTrafficHandsTheControllerOver(t *testing.T) {
+	needEtcd(t)
+	_, a, b := twoServers(t)
+	var leader, survivor *server
+	for deadline := time.Now().Add(15 * time.Second); leader == nil; time.Sleep(50 * time.Millisecond) {
+		switch {
+		case a.proc.logged("controller is leader"):
+			leader, survivor = a, b
+		case b.proc.logged("controller is leader"):
+			leader, survivor = b, a
+		case time.Now().After(deadline):
+			t.Fatalf("no controller leads after 15 s:\n%s\n%s", a.proc.tail(), b.proc.tail())
+		}
+	}
+	heartbeats(t, survivor, "node-1", "node-2")
+	vipSubnet := network(t, survivor, "vips", "10.62.0.0/24")
+	poolSubnet := network(t, survivor, "pool", "10.63.0.0/24")
+	p := pool(t, survivor, network(t, survivor, "members", "10.50.0.0/16"))
+
+	const n, every, killAt = 300, 20 * time.Millisecond, 50
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	var killed time.Time
+	for i := range n {
+		if i == killAt {
+			leader.proc.kill(t)
+			killed = time.Now()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = survivor.do("", "POST", "/v2.0/lb/members", memberBody(p, i))
+		}()
+		time.Sleep(every)
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if a.code != http.StatusCreated {
+			t.Errorf("create %d through the surviving server: %d %v", i, a.code, a.body)
+		}
+	}
+	scheduled(t, survivor, lb(t, survivor, vipSubnet, poolSubnet), 20*time.Second)
+	if !survivor.proc.logged("controller is leader") {
+		t.Errorf("the surviving server never logged leading the controller:\n%s", survivor.proc.tail())
+	}
+	t.Logf("the controller's server killed %v before the last create; %d creates through the other all answered 201", time.Since(killed).Round(time.Millisecond), n)
+}
