@@ -19,7 +19,7 @@ const (
 	AimFailoverP50     = 100 * time.Millisecond
 	AimFailoverMax     = 300 * time.Millisecond
 	AimPairWhole       = 5 * time.Second
-	FailoverReproduce  = "sudo ./lbaas.sh bench failover"
+	FailoverReproduce  = "./lbaas.sh bench failover"
 	FailoverNSPrefix   = "lbt-fbench-"
 	defaultBaselineAdv = time.Second
 )

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -285,10 +286,32 @@ func per10(s SpuriousResult) string {
 	return "-"
 }
 
-// WriteReport writes Markdown to path, creating its directory.
+// WriteReport writes Markdown to path, creating its directory, and the
+// data beside it (the same name ending in .json), so that a report can be
+// rendered again from a run (lbaas bench failover --rerender).
 func (r *FailoverReport) WriteReport(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(strings.TrimSuffix(path, filepath.Ext(path))+".json", append(data, '\n'), 0o644); err != nil {
+		return err
+	}
 	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+}
+
+// LoadFailoverReport reads the data a run saved beside its report.
+func LoadFailoverReport(path string) (*FailoverReport, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r FailoverReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("bench: %s: %w", path, err)
+	}
+	return &r, nil
 }

@@ -50,10 +50,14 @@ type FailoverRun struct {
 // Moved says the VIP ended on another VM.
 func (r FailoverRun) Moved() bool { return r.To != "" && r.To != r.From }
 
-func (r FailoverRun) valid() bool { return r.Err == "" && r.Gap > 0 }
+// valid says the run measured a gap: a window of failed requests, or a
+// switch that no request noticed (no failure at all: a gap of zero).
+func (r FailoverRun) valid() bool {
+	return r.Err == "" && (r.Gap > 0 || r.Failed == 0 && r.Requests > 0)
+}
 
-// Gaps summarises the runs' gaps (runs with an error or without a failed
-// request are left out; see Runs).
+// Gaps summarises the runs' gaps (runs with an error are left out; see
+// Runs).
 func (t TriggerResult) Gaps() Latency {
 	var ds []time.Duration
 	for _, r := range t.Runs {

@@ -60,6 +60,7 @@ func benchCommand() *cobra.Command {
 	var lbs int
 	var spurious time.Duration
 	var alternatives []time.Duration
+	var rerender string
 	cmd.AddCommand(
 		benchVerb("api", "API create and list throughput: 10,000 members in 100 pools, beside raw etcd and plain net/http",
 			"bench/REPORT-api.md", nil,
@@ -80,8 +81,12 @@ func benchCommand() *cobra.Command {
 				f.DurationVar(&spurious, "spurious-duration", time.Minute, "how long to watch for spurious failovers under saturating load, per advert interval watched (the goal asks for 10m)")
 				f.DurationSliceVar(&alternatives, "alternatives", []time.Duration{10 * time.Millisecond, 30 * time.Millisecond},
 					"advert intervals tried beside the shipped one (silent node death idle and saturated, spurious watch); 0 for none")
+				f.StringVar(&rerender, "rerender", "", "write the report again from the data a run saved (its .json beside the report) instead of running")
 			},
 			func(ctx context.Context, exe string, quick bool) (report, error) {
+				if rerender != "" {
+					return bench.LoadFailoverReport(rerender)
+				}
 				return bench.RunFailover(ctx, bench.FailoverOptions{Binary: exe, Quick: quick, SpuriousDuration: spurious,
 					Alternatives: alternatives, Progress: os.Stderr})
 			}),
