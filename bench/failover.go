@@ -158,9 +158,10 @@ type FailoverReport struct {
 	// Clusters are the cluster under test (shipped), the alternatives,
 	// then the baseline.
 	Clusters []ClusterFailover
-	// Restarts ran on the cluster under test.
-	Restarts RestartsResult
-	Elapsed  time.Duration
+	// Restarts ran on the cluster under test, idle and with the CPUs
+	// saturated.
+	Restarts, RestartsSaturated RestartsResult
+	Elapsed                     time.Duration
 }
 
 // ClusterFailover is every trigger on one cluster (one advert interval).
@@ -219,6 +220,7 @@ func (ft *foTopo) runCluster(ctx context.Context, o FailoverOptions, rep *Failov
 				TriggerHAProxyAlone, TriggerHAProxyAgent, TriggerNodeResigning, TriggerNodeSilent)...)
 		}
 		rep.Restarts = ft.restarts(ctx, o)
+		rep.RestartsSaturated = ft.restartsSaturated(ctx, o)
 		watch()
 		// Last: a re-created vip0 restarts its VM's keepalived; the
 		// other measures should not depend on that repair.

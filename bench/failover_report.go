@@ -225,21 +225,26 @@ func (r *FailoverReport) runsMarkdown(w writer) {
 }
 
 func (r *FailoverReport) restartsMarkdown(w writer) {
-	rs := r.Restarts
-	w("## Restarts without failover (advert %v, idle)", r.ours().Advert)
+	w("## Restarts without failover (advert %v)", r.ours().Advert)
 	w("")
-	w("One prober, a request every %v on a new connection, %v per-request limit, from the first stop until the pair was", r.Options.ProbeEvery, rs.ProbeTimeout)
-	w("settled again plus 2 s. VIP holder compared before and after.")
+	w("One prober, a request every %v on a new connection, %v per-request limit, from the first stop until the pair was", r.Options.ProbeEvery, r.Restarts.ProbeTimeout)
+	w("settled again plus 2 s. VIP holder compared before and after. Idle, then with `stress-ng` hogging every CPU.")
 	w("")
-	w("| restart | requests | failed | slowest request | VIP before → after | took | error |")
-	w("|---|---:|---:|---:|---|---:|---|")
-	for _, s := range rs.Steps {
-		w("| %s | %d | %d | %s | %s → %s | %v | %s |", s.Name, s.Requests, s.Failed, ms(s.Slowest), orDash(s.Before), orDash(s.After),
-			s.Took.Round(100*time.Millisecond), orDash(s.Err))
-	}
-	if rs.Err != "" {
-		w("")
-		w("- not run to the end: %s", rs.Err)
+	w("| restart | load | requests | failed | slowest request | VIP before → after | took | error |")
+	w("|---|---|---:|---:|---:|---|---:|---|")
+	for _, x := range []struct {
+		load string
+		rs   RestartsResult
+	}{{LoadIdle, r.Restarts}, {LoadSaturated, r.RestartsSaturated}} {
+		for _, s := range x.rs.Steps {
+			w("| %s | %s | %d | %d | %s | %s → %s | %v | %s |", s.Name, x.load, s.Requests, s.Failed, ms(s.Slowest), orDash(s.Before), orDash(s.After),
+				s.Took.Round(100*time.Millisecond), orDash(s.Err))
+		}
+		if x.rs.Err != "" {
+			w("")
+			w("- %s: not run to the end: %s", x.load, x.rs.Err)
+			w("")
+		}
 	}
 	w("")
 }

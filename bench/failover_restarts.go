@@ -129,3 +129,18 @@ func (r RestartsResult) Failed() (failed int, failovers int) {
 	}
 	return failed, failovers
 }
+
+// restartsSaturatedLimit bounds the hogs of the saturated restarts: four
+// restarts of a few seconds each.
+const restartsSaturatedLimit = 2 * time.Minute
+
+// restartsSaturated runs the restarts again with stress-ng hogging every
+// CPU: agents and the server start slower, and still no request may fail.
+func (ft *foTopo) restartsSaturated(ctx context.Context, o FailoverOptions) RestartsResult {
+	sat, err := saturate(restartsSaturatedLimit)
+	if err != nil {
+		return RestartsResult{ProbeTimeout: restartProbeTimeout, Err: err.Error()}
+	}
+	defer sat.stop()
+	return ft.restarts(ctx, o)
+}

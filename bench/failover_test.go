@@ -82,7 +82,7 @@ func TestFailoverBenchQuick(t *testing.T) {
 					// Saturated, the probes themselves are starved: a run
 					// may end without a closed window (recorded, not
 					// asserted); without stress-ng it must say so.
-					if (stress != nil && run.Err != errNoStressNG.Error()) || (run.Err == "" && run.Gap <= 0) {
+					if (stress != nil && run.Err != errNoStressNG.Error()) || (run.Err == "" && !run.valid()) {
 						t.Errorf("advert %v, %s, saturated: %+v", c.Advert, name, run)
 					}
 					continue
@@ -101,13 +101,17 @@ func TestFailoverBenchQuick(t *testing.T) {
 			t.Errorf("advert %v: spurious: %+v", c.Advert, *sp)
 		}
 	}
-	rs := rep.Restarts
-	if rs.Err != "" || len(rs.Steps) != 4 {
-		t.Errorf("restarts: %+v", rs)
-	}
-	for _, s := range rs.Steps {
-		if s.Err != "" || s.Requests == 0 || s.Before == "" || s.After == "" {
-			t.Errorf("restart %q: %+v", s.Name, s)
+	for _, rs := range []RestartsResult{rep.Restarts, rep.RestartsSaturated} {
+		if stress != nil && rs.Err == errNoStressNG.Error() {
+			continue // the saturated restarts, without stress-ng
+		}
+		if rs.Err != "" || len(rs.Steps) != 4 {
+			t.Errorf("restarts: %+v", rs)
+		}
+		for _, s := range rs.Steps {
+			if s.Err != "" || s.Requests == 0 || s.Before == "" || s.After == "" {
+				t.Errorf("restart %q: %+v", s.Name, s)
+			}
 		}
 	}
 	for _, want := range []string{"## Failover windows", "## Trade-off", "| 10ms |", "| 20ms (shipped) |", "| 30ms |", "data supports",
@@ -141,7 +145,8 @@ func TestFailoverBenchFull(t *testing.T) {
 // that serves, so some requests must fail and the service come back.
 func checkFailoverRun(t *testing.T, what, trigger string, run FailoverRun) {
 	t.Helper()
-	if run.Err != "" || run.From == "" || run.To == "" || run.Gap <= 0 || run.Failed == 0 || run.Requests <= run.Failed || run.Settled <= 0 {
+	// A switch no request noticed (no failure at all) is valid too.
+	if run.Err != "" || run.From == "" || run.To == "" || !run.valid() || run.Requests <= run.Failed || run.Settled <= 0 {
 		t.Errorf("%s: %+v", what, run)
 	}
 	if trigger != TriggerHAProxyAgent && !run.Moved() {

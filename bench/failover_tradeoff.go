@@ -235,9 +235,14 @@ func (r *FailoverReport) goalsMarkdown(w writer) {
 	wh := summarize(wholes)
 	w("- pair whole again after a node death (every node death at advert %v): median %s, max %s over %d/%d; goal < %v: **%s**", ours.Advert,
 		ms(wh.P50), ms(wh.Max), wh.N, deaths, AimPairWhole, metOrMissed(wh.N > 0 && wh.N == deaths && wh.Max < AimPairWhole))
-	failed, moved := r.Restarts.Failed()
-	w("- agent and server restarts: %d failed requests, %d failovers over %d restarts; goal 0 and 0: **%s**", failed, moved, len(r.Restarts.Steps),
-		metOrMissed(len(r.Restarts.Steps) == 4 && failed == 0 && moved == 0 && r.Restarts.Err == ""))
+	for _, x := range []struct {
+		load string
+		rs   RestartsResult
+	}{{LoadIdle, r.Restarts}, {LoadSaturated, r.RestartsSaturated}} {
+		failed, moved := x.rs.Failed()
+		w("- agent and server restarts, %s: %d failed requests, %d failovers over %d restarts; goal 0 and 0: **%s**", x.load, failed, moved, len(x.rs.Steps),
+			metOrMissed(len(x.rs.Steps) == 4 && failed == 0 && moved == 0 && x.rs.Err == ""))
+	}
 	if s := ours.Spurious; s != nil {
 		w("- spurious failovers at advert %v under %v of saturating load (wrk and stress-ng): %d (holder changes %d, MASTER entries %d);",
 			ours.Advert, s.Duration, s.Spurious(), s.HolderChanges, s.MasterEntries)
