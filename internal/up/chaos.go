@@ -99,6 +99,20 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 	for _, ns := range namespaces {
 		_ = netns.Delete(ns)
 	}
+	// A measure taken on a node that did not die would be a lie: check.
+	var survivors []int
+	for _, p := range append(haproxies, keepaliveds...) {
+		for end := time.Now().Add(2 * time.Second); proc.Alive(p) && time.Now().Before(end); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if proc.Alive(p) {
+			survivors = append(survivors, p)
+		}
+	}
+	if len(namespaces) > 0 && len(haproxies) == 0 || len(survivors) > 0 {
+		return killed, fmt.Errorf("node %s did not die whole: %d load balancer namespaces, %d HAProxy and %d keepalived processes found, %v still alive",
+			node, len(namespaces), len(haproxies), len(keepaliveds), survivors)
+	}
 	return killed, nil
 }
 
