@@ -40,6 +40,9 @@ type window struct {
 	failures int
 	// errs are the distinct reasons of its failures, for the log.
 	errs []string
+	// firstFail and lastFail are the starts of its first and last failed
+	// requests.
+	firstFail, lastFail time.Time
 }
 
 // String is what a test prints of a window.
@@ -56,7 +59,7 @@ func (tp *topo) probe(url string, every time.Duration, limit time.Duration) *pro
 	// (the retry would come after 1 s); shorter bounds failed requests whose
 	// only fault was the prober's own wait for a CPU on a saturated host,
 	// and a window is measured between request starts, not by the bound.
-	client := probeClient(tp.client, 500*time.Millisecond, 2*time.Second)
+	client := probeClient(tp.client, probeConnectBound, 2*time.Second)
 	// Each request runs on its own: one lost in a failover waits out its
 	// connect bound without delaying the next, so a window measures the
 	// outage, not the timeout.
@@ -126,12 +129,13 @@ func (p *prober) windows() []window {
 	for _, r := range p.sorted() {
 		switch {
 		case !r.ok && cur == nil:
-			cur = &window{from: lastOK, failures: 1, errs: []string{r.err}}
+			cur = &window{from: lastOK, failures: 1, errs: []string{r.err}, firstFail: r.at, lastFail: r.at}
 			if lastOK.IsZero() {
 				cur.from = r.at
 			}
 		case !r.ok:
 			cur.failures++
+			cur.lastFail = r.at
 			if !slices.Contains(cur.errs, r.err) {
 				cur.errs = append(cur.errs, r.err)
 			}
@@ -147,6 +151,36 @@ func (p *prober) windows() []window {
 	if cur != nil {
 		cur.to = time.Now()
 		out = append(out, *cur)
+	}
+	return mergeClose(out, probeConnectBound)
+}
+
+// probeConnectBound is the prober's connect limit: a request's fate is
+// known only that long after it starts.
+const probeConnectBound = 500 * time.Millisecond
+
+// mergeClose joins windows less than within apart. Requests run
+// concurrently and are ordered by their start: one in flight at the blow
+// fails later (reset) while one that started a moment after it had already
+// been answered, which splits one outage in two by start times. Failures
+// closer than a request's own bound cannot be told apart as two outages; a
+// second outage (a spurious election, a VIP dropped by a reload) comes
+// seconds later and stays a window of its own.
+func mergeClose(ws []window, within time.Duration) []window {
+	var out []window
+	for _, w := range ws {
+		if n := len(out); n > 0 && w.firstFail.Sub(out[n-1].lastFail) < within {
+			last := &out[n-1]
+			last.to, last.lastFail = w.to, w.lastFail
+			last.failures += w.failures
+			for _, e := range w.errs {
+				if !slices.Contains(last.errs, e) {
+					last.errs = append(last.errs, e)
+				}
+			}
+			continue
+		}
+		out = append(out, w)
 	}
 	return out
 }
@@ -428,4 +462,28 @@ func waitNopreempt(t *testing.T, in instance) {
 	}
 	b, _ := os.ReadFile(conf)
 	t.Fatalf("the active's keepalived never settled to BACKUP + nopreempt:\n%s", b)
+}
+
+func TestWindowsCloserThanARequestsBoundAreOneOutage(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	p := &prober{results: []probeResult{
+		{at: at(0), ok: true},
+		{at: at(10), ok: false, err: "connection reset by peer"}, // in flight at the blow
+		{at: at(12), ok: true},                                   // answered before it
+		{at: at(20), ok: false, err: "i/o timeout"},
+		{at: at(90), ok: true},
+		{at: at(3000), ok: false, err: "connection refused"}, // seconds later: another outage
+		{at: at(3050), ok: true},
+	}}
+	ws := p.windows()
+	if len(ws) != 2 {
+		t.Fatalf("want the blow's outage and the later one, got %v", ws)
+	}
+	if ws[0].failures != 2 || ws[0].from != at(0) || ws[0].to != at(90) || len(ws[0].errs) != 2 {
+		t.Errorf("first window %+v", ws[0])
+	}
+	if ws[1].failures != 1 || ws[1].from != at(90) || ws[1].to != at(3050) {
+		t.Errorf("second window %+v", ws[1])
+	}
 }
