@@ -470,7 +470,7 @@ func TestWindowsCloserThanARequestsBoundAreOneOutage(t *testing.T) {
 	p := &prober{results: []probeResult{
 		{at: at(0), ok: true},
 		{at: at(10), ok: false, err: "connection reset by peer"}, // in flight at the blow
-		{at: at(12), ok: true},                                   // answered before it
+		{at: at(12), ok: true}, // answered before it
 		{at: at(20), ok: false, err: "i/o timeout"},
 		{at: at(90), ok: true},
 		{at: at(3000), ok: false, err: "connection refused"}, // seconds later: another outage

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,13 +65,37 @@ func sharedFile(t *testing.T, rel string) string {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 500 {
+		port := portBandLow + rand.IntN(portBandHigh-portBandLow)
+		if portsGiven[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsGiven[port] = true
+		return l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free loopback port in this package's band")
+	return ""
 }
+
+// Ports for our servers come from a band below the kernel's ephemeral range
+// (32768 and up by default), of this package's own: a port the kernel
+// picked for us could be taken, between our check and the server's bind,
+// as the source port of any outgoing connection, or by a test package
+// running beside this one (test/etcdfaults picks from 27000-32767). A CI
+// run failed on exactly that ("address already in use").
+const portBandLow, portBandHigh = 20000, 27000
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
 
 // serverProc is an `lbaas server` child process.
 type serverProc struct {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -88,10 +89,18 @@ func freePorts(t *testing.T, n int) []int {
 		}
 	}()
 	var out []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 1000 {
+			t.Fatal("no free loopback ports in this package's band")
+		}
+		// Below the kernel's ephemeral range (32768 and up by default), in
+		// a band of this package's own (test/e2e picks from 20000-26999):
+		// a port the kernel picked could be taken as the source port of an
+		// outgoing connection, or by the other package, before our etcd or
+		// server binds it.
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 27000+rand.IntN(32768-27000)))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
 		ls = append(ls, l)
 		out = append(out, l.Addr().(*net.TCPAddr).Port)
