@@ -535,10 +535,11 @@ func (a *Agent) checkVRRP(in agentapi.Instance) string {
 		return ""
 	}
 	vp := vrrp.DefaultPaths(a.o.StateDir, in.Pool.ID)
-	if _, err := a.vrrp.Adopt(vp); err != nil {
+	running, stuck := a.vrrp.Check(vp)
+	switch {
+	case !running:
 		return "keepalived is not running"
-	}
-	if !a.vrrp.Stuck(vp) {
+	case !stuck:
 		return ""
 	}
 	a.log.Warn("keepalived is stopped: killing it, to be started again as BACKUP", "vm", in.VMID, "pool", in.Pool.ID)

@@ -290,19 +290,20 @@ func writeAtomic(path string, data []byte, perm os.FileMode) error {
 	return proc.WriteFileAtomic(path, data, perm)
 }
 
-// Stuck reports whether the instance's keepalived runs but cannot act: its
-// parent or its VRRP process is stopped (SIGSTOP, a debugger). Its peer has
-// taken the VIP over after the master-down interval; if it were resumed it
-// would still believe itself MASTER, and its higher priority would take the
-// VIP back: a second outage. Such an instance must be killed and started
-// again (Kill, then Apply), and comes back as BACKUP.
-func (m *Manager) Stuck(p Paths) bool {
-	for _, f := range []string{p.PidFile, p.VRRPPidFile} {
-		if pid, ok := livePid(f, p); ok && proc.Stopped(pid) {
-			return true
-		}
+// Check reports, for the agent's every observation, whether the
+// instance's keepalived runs and whether it is stuck: its parent or its VRRP
+// process stopped (SIGSTOP, a debugger). A stuck MASTER has lost the VIP to
+// its peer after the master-down interval; if it were resumed it would still
+// believe itself MASTER, and its higher priority would take the VIP back: a
+// second outage. Such an instance must be killed and started again (Kill,
+// then Apply), and comes back as BACKUP. Each pid file is read once.
+func (m *Manager) Check(p Paths) (running, stuck bool) {
+	parent, ok := livePid(p.PidFile, p)
+	if !ok {
+		return false, false
 	}
-	return false
+	child, ok := livePid(p.VRRPPidFile, p)
+	return true, proc.Stopped(parent) || ok && proc.Stopped(child)
 }
 
 // Kill ends the instance's keepalived at once (SIGKILL to the parent and

@@ -45,6 +45,15 @@ type window struct {
 	firstFail, lastFail time.Time
 }
 
+// addErrs records reasons not recorded yet.
+func (w *window) addErrs(errs ...string) {
+	for _, e := range errs {
+		if !slices.Contains(w.errs, e) {
+			w.errs = append(w.errs, e)
+		}
+	}
+}
+
 // String is what a test prints of a window.
 func (w window) String() string {
 	return fmt.Sprintf("%s (%d failed: %s)", w.length().Round(time.Millisecond), w.failures, strings.Join(w.errs, "; "))
@@ -136,9 +145,7 @@ func (p *prober) windows() []window {
 		case !r.ok:
 			cur.failures++
 			cur.lastFail = r.at
-			if !slices.Contains(cur.errs, r.err) {
-				cur.errs = append(cur.errs, r.err)
-			}
+			cur.addErrs(r.err)
 		case r.ok && cur != nil:
 			cur.to = r.at
 			out = append(out, *cur)
@@ -173,11 +180,7 @@ func mergeClose(ws []window, within time.Duration) []window {
 			last := &out[n-1]
 			last.to, last.lastFail = w.to, w.lastFail
 			last.failures += w.failures
-			for _, e := range w.errs {
-				if !slices.Contains(last.errs, e) {
-					last.errs = append(last.errs, e)
-				}
-			}
+			last.addErrs(w.errs...)
 			continue
 		}
 		out = append(out, w)
