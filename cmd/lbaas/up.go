@@ -21,7 +21,7 @@ func upCommand() *cobra.Command {
 		Short: "Run everything on this machine (root): API server, 3 agents, fabric, demo web servers, the seed workflow",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Logger = newLogger(logLevel)
+			o.ServerLogLevel = logLevel
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
@@ -59,7 +59,7 @@ func upCommand() *cobra.Command {
     curl -s -H "X-Auth-Token: $OS_TOKEN" http://%[9]s/analytics/uves/service-instances?flat
 
 Ctrl-C stops everything and cleans up.
-`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.Server.AnalyticsAddr, demo.HTTPVIP)
+`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.AnalyticsAddr, demo.HTTPVIP)
 			<-ctx.Done()
 			return nil
 		},

@@ -30,17 +30,19 @@ const VMsPerInstance = 2
 type Controller struct {
 	st  *store.Store
 	log *slog.Logger
-	// leaderSince is when this controller took over. Until StartupGrace
-	// has passed, a node missing from the store may just not have beaten
-	// yet against a restarted server, so its VMs are not moved.
-	leaderSince time.Time
+	// store says since when the store has answered without a gap; until
+	// StartupGrace has passed in such a run (after taking over, after a
+	// store outage, after this process was frozen), a node missing from
+	// the store may just not have beaten yet, so its VMs are not moved.
+	store continuity
 	// stale are leases of ended sessions not yet revoked (see revokeStale).
 	stale []clientv3.LeaseID
 }
 
-// StartupGrace is how long a new leader waits before it believes a node
-// is dead: agents need a heartbeat or two to re-register after the server
-// (and its embedded store) restarted.
+// StartupGrace is how long a new leader, or a leader whose store has just
+// come back from a gap (see continuity.go), waits before it believes a
+// node is dead: agents need a heartbeat or two to re-register after the
+// server (and its embedded store) restarted, thawed or regained quorum.
 const StartupGrace = 2 * NodeTTL
 
 // New returns a controller.
@@ -133,7 +135,8 @@ func (c *Controller) term(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("campaign: %w", err)
 	}
 	c.log.Info("controller is leader")
-	c.leaderSince = time.Now()
+	c.store.restart(time.Now())
+	go c.store.probe(tctx, c.st.Client())
 	rev := int64(0)
 	for tctx.Err() == nil {
 		if err := c.Reconcile(tctx); err != nil && tctx.Err() == nil {
@@ -286,7 +289,7 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 	before := fmt.Sprint(si.VMs, si.Status, si.StatusDescription)
 	kept := si.VMs[:0]
 	for _, vm := range si.VMs {
-		if alive[vm.Node] || time.Since(c.leaderSince) < StartupGrace {
+		if alive[vm.Node] || !c.store.trusted(time.Now(), StartupGrace) {
 			kept = append(kept, vm)
 		} else {
 			c.log.Info("node is not alive: dropping its VM", "pool", si.PoolID, "vm", vm.ID, "node", vm.Node, "role", vm.Role)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -24,10 +23,8 @@ import (
 	"lbaas/internal/agent"
 	"lbaas/internal/api/auth"
 	"lbaas/internal/haproxy"
-	"lbaas/internal/model"
 	"lbaas/internal/netns"
 	"lbaas/internal/proc"
-	"lbaas/internal/server"
 	"lbaas/internal/vrrp"
 )
 
@@ -50,18 +47,21 @@ type Options struct {
 	PublicCIDR string
 	// AdvertInterval is the agents' VRRP advert interval (0: default).
 	AdvertInterval time.Duration
-	Logger         *slog.Logger
+	// ServerLogLevel is the server's log level (default info); its log is
+	// <Dir>/server.log.
+	ServerLogLevel string
 }
 
 // Cluster is a running deployment.
 type Cluster struct {
-	o          Options
-	Server     *server.Running
-	URL        string
-	AdminToken string
-	Fabric     *netns.Fabric
-
-	srvOpts server.Options
+	o      Options
+	server *serverProc
+	// URL is the Neutron API's base URL.
+	URL string
+	// AnalyticsAddr is the analytics API's address ("" when off).
+	AnalyticsAddr string
+	AdminToken    string
+	Fabric        *netns.Fabric
 
 	mu       sync.Mutex
 	agents   map[string]*Agent
@@ -109,13 +109,16 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := claimDir(o.Dir); err != nil {
 		return nil, err
 	}
-	if o.Logger == nil {
-		// The server's log goes beside the agents' logs.
-		f, err := os.OpenFile(filepath.Join(o.Dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return nil, err
-		}
-		o.Logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if o.ServerLogLevel == "" {
+		o.ServerLogLevel = "info"
+	}
+	// A restarted server must come back on the address the agents know.
+	var err error
+	if o.Listen, err = fixPort(o.Listen); err != nil {
+		return nil, err
+	}
+	if o.AnalyticsListen, err = fixPort(o.AnalyticsListen); err != nil {
+		return nil, err
 	}
 	if o.Binary == "" {
 		exe, err := os.Executable()
@@ -152,18 +155,11 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := auth.WriteFile(tokens, entries); err != nil {
 		return nil, err
 	}
-	c.srvOpts = server.Options{
-		Listen: o.Listen, AnalyticsListen: o.AnalyticsListen, DataDir: filepath.Join(o.Dir, "server"), TokensFile: tokens,
-		PublicNetwork: "Public", PublicCIDR: o.PublicCIDR, Logger: o.Logger,
-	}
-	srv, err := server.Start(ctx, c.srvOpts)
-	if err != nil {
+	c.URL, c.AnalyticsAddr = "http://"+o.Listen, o.AnalyticsListen
+	if err := c.StartServer(ctx); err != nil {
+		c.Close()
 		return nil, err
 	}
-	c.Server = srv
-	c.URL = "http://" + srv.Addr
-	// A restart must find the same addresses.
-	c.srvOpts.Listen, c.srvOpts.AnalyticsListen = srv.Addr, srv.AnalyticsAddr
 	for _, n := range nodes {
 		roles := "compute"
 		if strings.HasPrefix(n, "network-") {
@@ -223,28 +219,6 @@ func (c *Cluster) nodeNames() []string {
 		out = append(out, fmt.Sprintf("compute-%d", i))
 	}
 	return append(out, "network-1")
-}
-
-// StopServer stops the API server and the controller (the store's data
-// stays); agents and the data plane keep running without them.
-func (c *Cluster) StopServer() {
-	if c.Server != nil {
-		c.Server.Close()
-		c.Server = nil
-	}
-}
-
-// StartServer starts the API server again on the same data and address.
-func (c *Cluster) StartServer(ctx context.Context) error {
-	if c.Server != nil {
-		return nil
-	}
-	srv, err := server.Start(ctx, c.srvOpts)
-	if err != nil {
-		return err
-	}
-	c.Server = srv
-	return nil
 }
 
 // Agents returns the agent processes by node name.
@@ -337,7 +311,7 @@ func (c *Cluster) AgentLog(node string) string {
 func (c *Cluster) waitNodes(ctx context.Context, n int) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if len(c.Server.Store.List(model.KindNode)) >= n {
+		if c.liveAgents() >= n {
 			return nil
 		}
 		select {
@@ -346,7 +320,20 @@ func (c *Cluster) waitNodes(ctx context.Context, n int) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("only %d of %d agents registered within 30s; see %s/*.log", len(c.Server.Store.List(model.KindNode)), n, c.o.Dir)
+	return fmt.Errorf("only %d of %d agents registered within 30s; see %s/*.log", c.liveAgents(), n, c.o.Dir)
+}
+
+// liveAgents is the number of agents the server counts as alive.
+func (c *Cluster) liveAgents() int {
+	var out struct {
+		Agents []struct {
+			ID string `json:"id"`
+		} `json:"agents"`
+	}
+	if err := c.API().Call("GET", "/v2.0/agents?fields=id", nil, &out); err != nil {
+		return 0
+	}
+	return len(out.Agents)
 }
 
 // Close removes everything the cluster made: load balancers (through the
@@ -373,9 +360,7 @@ func (c *Cluster) Close() {
 	if c.Fabric != nil {
 		_ = c.Fabric.Teardown()
 	}
-	if c.Server != nil {
-		c.Server.Close()
-	}
+	c.StopServer()
 	// Whatever outlived its supervisor (an arbiter of a failed test, a
 	// process of a killed agent) names a file under the cluster's
 	// directory: stop it before the directory goes.
@@ -411,7 +396,7 @@ func (c *Cluster) removeLeftovers() {
 // deleteLoadBalancers deletes every VIP through the API and waits (a
 // bounded time) for the agents to remove their instances.
 func (c *Cluster) deleteLoadBalancers() {
-	if c.Server == nil {
+	if c.ServerPid() == 0 {
 		return
 	}
 	api := c.API()

@@ -102,10 +102,38 @@ func chaos(t *testing.T) {
 			if err := tp.c.StartServer(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			tp.changeApplies(t, poolID)
+		}, 0},
+		// The server with its controller and its embedded etcd dies at
+		// once: the data plane does not notice, and the restarted server
+		// loses nothing and drives the next change.
+		{"kill -9 the server", func() {
+			tp.c.KillServer()
+			time.Sleep(500 * time.Millisecond)
+			if err := tp.c.StartServer(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			tp.changeApplies(t, poolID)
+		}, 0},
+		// A frozen server (API, controller and embedded etcd stopped,
+		// longer than a node's lease and the controller's session): when
+		// it thaws, every node's lease has run out at once, yet no node
+		// is declared dead and nothing is moved, and the controller
+		// campaigns again and drives the next change.
+		{"freeze the server 6 s", func() {
+			if err := tp.c.PauseServer(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(6 * time.Second)
+			if err := tp.c.ResumeServer(); err != nil {
+				t.Fatal(err)
+			}
+			tp.changeApplies(t, poolID)
 		}, 0},
 	}
 	for _, s := range steps {
 		before := len(p.windows())
+		vms := tp.instances(poolID)
 		s.do()
 		steady()
 		ws := p.windows()[before:]
@@ -120,6 +148,9 @@ func chaos(t *testing.T) {
 		}
 		if len(ws) == 0 {
 			t.Logf("%-32s no failed request", s.name+":")
+		}
+		if s.expect == 0 && !sameVMs(vms, tp.instances(poolID)) {
+			t.Errorf("%s moved the pair: %v, then %v", s.name, vms, tp.instances(poolID))
 		}
 	}
 	p.stop()
@@ -151,4 +182,46 @@ func (tp *topo) instancesOn(poolID, skip string) []instance {
 		}
 	}
 	return out
+}
+
+// changeApplies changes the weight of the pool's members and waits until
+// both VMs serve the change: the control plane works end to end.
+func (tp *topo) changeApplies(t *testing.T, poolID string) {
+	t.Helper()
+	var out struct {
+		Members []struct {
+			ID     string `json:"id"`
+			Weight int    `json:"weight"`
+		} `json:"members"`
+	}
+	if err := tp.api.Call("GET", "/v2.0/lb/members?pool_id="+poolID, nil, &out); err != nil || len(out.Members) == 0 {
+		t.Fatalf("members of %s: %v %v", poolID, out.Members, err)
+	}
+	m := out.Members[0]
+	weight := 2
+	if m.Weight == 2 {
+		weight = 1
+	}
+	body := map[string]any{"member": map[string]any{"weight": weight}}
+	if err := tp.api.Call("PUT", "/v2.0/lb/members/"+m.ID, body, nil); err != nil {
+		t.Fatalf("a change after the blow: %v", err)
+	}
+	tp.waitStatus("/v2.0/lb/pools/"+poolID, "pool", "ACTIVE", 30*time.Second)
+}
+
+// sameVMs reports whether two listings hold the same VMs on the same nodes.
+func sameVMs(a, b []instance) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := map[string]string{}
+	for _, in := range a {
+		seen[in.namespace] = in.node
+	}
+	for _, in := range b {
+		if n, ok := seen[in.namespace]; !ok || n != in.node {
+			return false
+		}
+	}
+	return true
 }

@@ -19,7 +19,7 @@ func TestServiceInstanceViewShowsTheActiveAndStandbyVMs(t *testing.T) {
 	tp := startTopo(t)
 	pool, _, _ := tp.lb("uve", map[string]any{}, map[string]any{})
 	fq := "default-domain:admin:" + pool["id"].(string)
-	analytics := &apiClient{url: "http://" + tp.c.Server.AnalyticsAddr, token: tp.c.AdminToken}
+	analytics := &apiClient{url: "http://" + tp.c.AnalyticsAddr, token: tp.c.AdminToken}
 
 	var uve struct {
 		Config struct {
