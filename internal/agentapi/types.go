@@ -49,7 +49,8 @@ type Network struct {
 	GatewayIP string `json:"gateway_ip"`
 }
 
-// Instance is one VM of a service instance: one HAProxy in one namespace.
+// Instance is one VM of a service instance: one HAProxy in one namespace
+// serving every listener of one load balancer.
 type Instance struct {
 	VMID      string `json:"vm_id"`
 	SIID      string `json:"si_id"`
@@ -60,12 +61,14 @@ type Instance struct {
 	// it applied, so the server knows when the data plane caught up.
 	Hash string `json:"hash"`
 
-	Pool     model.Pool            `json:"pool"`
-	Members  []model.Member        `json:"members"`
-	Monitors []model.HealthMonitor `json:"monitors"`
-	VIP      model.VIP             `json:"vip"`
+	LoadBalancer model.LoadBalancer `json:"loadbalancer"`
+	// Listeners are sorted by port; Pools by id.
+	Listeners []Listener `json:"listeners"`
+	Pools     []Pool     `json:"pools"`
 
-	VIPNetwork  Network `json:"vip_network"`
+	VIPNetwork Network `json:"vip_network"`
+	// PoolNetwork is where the members are reached (the VIP network when
+	// they are on it).
 	PoolNetwork Network `json:"pool_network"`
 	// VIPNetAddress and PoolNetAddress are this VM's own addresses (CIDR
 	// form) on the two networks.
@@ -80,8 +83,28 @@ type Instance struct {
 	// ExternalCIDRs are reached through the VIP network's gateway (the
 	// router), so that replies to floating-IP clients find their way.
 	ExternalCIDRs []string `json:"external_cidrs"`
-	// TLS is set when the VIP terminates TLS.
-	TLS *TLS `json:"tls,omitempty"`
+	// Certificates are those the listeners terminate TLS with, by id.
+	Certificates []TLS `json:"certificates,omitempty"`
+}
+
+// Listener is a listener with the certificate it terminates TLS with
+// resolved (a v1 VIP on 443 names none and uses the project's default).
+type Listener struct {
+	model.Listener
+	// CertificateID is set when the listener terminates TLS: the id of an
+	// entry of Instance.Certificates.
+	CertificateID string `json:"certificate_id,omitempty"`
+}
+
+// TerminatesTLS reports whether the listener ends TLS at HAProxy.
+func (l Listener) TerminatesTLS() bool { return l.CertificateID != "" }
+
+// Pool is a pool with its members and the monitor that checks them.
+type Pool struct {
+	model.Pool
+	Members []model.Member `json:"members"`
+	// Monitor is the first enabled monitor of the pool, if any.
+	Monitor *model.HealthMonitor `json:"monitor,omitempty"`
 }
 
 // Peer is another VM of the same service instance.
@@ -143,13 +166,17 @@ type Report struct {
 
 // VMStatus is the state of one VM.
 type VMStatus struct {
-	VMID        string                        `json:"vm_id"`
-	SIID        string                        `json:"si_id"`
-	PoolID      string                        `json:"pool_id"`
-	State       string                        `json:"state"`
-	Error       string                        `json:"error,omitempty"`
-	AppliedHash string                        `json:"applied_hash"`
-	HAState     string                        `json:"ha_state,omitempty"`
-	Members     map[string]model.MemberHealth `json:"members"`
-	Stats       model.Stats                   `json:"stats"`
+	VMID           string                        `json:"vm_id"`
+	SIID           string                        `json:"si_id"`
+	LoadBalancerID string                        `json:"loadbalancer_id"`
+	State          string                        `json:"state"`
+	Error          string                        `json:"error,omitempty"`
+	AppliedHash    string                        `json:"applied_hash"`
+	HAState        string                        `json:"ha_state,omitempty"`
+	Members        map[string]model.MemberHealth `json:"members"`
+	// Stats are the load balancer's counters (every listener); Listeners
+	// and Pools break them down by listener and pool id.
+	Stats     model.Stats            `json:"stats"`
+	Listeners map[string]model.Stats `json:"listeners,omitempty"`
+	Pools     map[string]model.Stats `json:"pools,omitempty"`
 }

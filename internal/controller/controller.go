@@ -189,20 +189,19 @@ func sessionEnded(sess *concurrency.Session) bool {
 	}
 }
 
-// Reconcile makes one level-triggered pass over every VIP and instance.
+// Reconcile makes one level-triggered pass over every load balancer and
+// instance.
 func (c *Controller) Reconcile(ctx context.Context) error {
 	var errs []error
-	want := map[string]bool{}
-	for _, ve := range c.st.List(model.KindVIP) {
-		v := ve.Obj.(*model.VIP)
-		want[v.PoolID] = true
-		if err := c.reconcileVIP(ctx, v.ID); err != nil {
-			errs = append(errs, fmt.Errorf("vip %s: %w", v.ID, err))
+	for _, le := range c.st.List(model.KindLoadBalancer) {
+		id := le.Obj.Base().ID
+		if err := c.reconcileLB(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("load balancer %s: %w", id, err))
 		}
 	}
 	for _, se := range c.st.List(model.KindServiceInstance) {
 		si := se.Obj.(*model.ServiceInstance)
-		if !want[si.PoolID] || c.vipGone(si) {
+		if _, ok := c.st.Get(model.KindLoadBalancer, si.LoadBalancerID); !ok {
 			if err := c.deleteInstance(ctx, si.ID); err != nil {
 				errs = append(errs, err)
 			}
@@ -210,11 +209,6 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	}
 	errs = append(errs, c.collectGarbage(ctx))
 	return errors.Join(errs...)
-}
-
-func (c *Controller) vipGone(si *model.ServiceInstance) bool {
-	ve, ok := c.st.Get(model.KindVIP, si.VIPID)
-	return !ok || ve.Obj.(*model.VIP).PoolID != si.PoolID
 }
 
 // load counts the VMs each node runs, to spread new ones.
@@ -228,37 +222,36 @@ func (c *Controller) load() map[string]int {
 	return n
 }
 
-func (c *Controller) reconcileVIP(ctx context.Context, vipID string) error {
+func (c *Controller) reconcileLB(ctx context.Context, lbID string) error {
 	_, err := c.st.Mutate(ctx, func() (*store.Txn, error) {
-		ve, ok := c.st.Get(model.KindVIP, vipID)
+		le, ok := c.st.Get(model.KindLoadBalancer, lbID)
 		if !ok {
 			return nil, nil
 		}
-		v := ve.Obj.(*model.VIP)
-		t := new(store.Txn).Require(model.KindVIP, v.ID, ve.Rev)
+		lb := le.Obj.(*model.LoadBalancer)
+		t := new(store.Txn).Require(model.KindLoadBalancer, lb.ID, le.Rev)
 		var si model.ServiceInstance
 		rev := int64(0)
-		if old := instanceOf(c.st, v.PoolID); old != nil {
+		if old := instanceOf(c.st, lb.ID); old != nil {
 			si = *old
 			si.VMs = append([]model.SIVM(nil), old.VMs...)
 			e, _ := c.st.Get(model.KindServiceInstance, si.ID)
 			rev = e.Rev
 		} else {
 			now := time.Now().UTC()
-			// As in OpenContrail, the instance is named and identified
-			// by its pool: the namespace is vrouter-<vm>:<pool>.
+			// Named as OpenContrail named it, after the object it
+			// serves: the namespace is vrouter-<vm>:<load balancer>.
 			si = model.ServiceInstance{
-				Meta:   model.Meta{ID: v.PoolID, TenantID: v.TenantID, CreatedAt: now, UpdatedAt: now},
-				Name:   "default-domain:" + v.TenantID + ":" + v.PoolID,
-				PoolID: v.PoolID,
+				Meta:           model.Meta{ID: lb.ID, TenantID: lb.TenantID, CreatedAt: now, UpdatedAt: now},
+				Name:           "default-domain:" + lb.TenantID + ":" + lb.ID,
+				LoadBalancerID: lb.ID,
 			}
 		}
-		si.VIPID = v.ID
 		changed := rev == 0
 		if c.schedule(&si) {
 			changed = true
 		}
-		portsChanged, err := c.ensurePorts(t, &si, v)
+		portsChanged, err := c.ensurePorts(t, &si, lb)
 		if err != nil {
 			return nil, err
 		}
@@ -292,7 +285,7 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 		if alive[vm.Node] || !c.store.trusted(time.Now(), StartupGrace) {
 			kept = append(kept, vm)
 		} else {
-			c.log.Info("node is not alive: dropping its VM", "pool", si.PoolID, "vm", vm.ID, "node", vm.Node, "role", vm.Role)
+			c.log.Info("node is not alive: dropping its VM", "pool", si.LoadBalancerID, "vm", vm.ID, "node", vm.Node, "role", vm.Role)
 		}
 	}
 	si.VMs = kept
@@ -300,7 +293,7 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 		// The survivor already holds the VIP (VRRP moved it); the record
 		// follows the traffic.
 		si.VMs[0].Role, si.VMs[0].Priority = model.RoleActive, model.PriorityActive
-		c.log.Info("promoting the surviving VM to active", "pool", si.PoolID, "vm", si.VMs[0].ID, "node", si.VMs[0].Node)
+		c.log.Info("promoting the surviving VM to active", "pool", si.LoadBalancerID, "vm", si.VMs[0].ID, "node", si.VMs[0].Node)
 	}
 	load := c.load()
 	for len(si.VMs) < VMsPerInstance {
@@ -321,7 +314,7 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 			role, prio = model.RoleActive, model.PriorityActive
 		}
 		si.VMs = append(si.VMs, model.SIVM{ID: uuid.NewString(), Node: best, Role: role, Priority: prio})
-		c.log.Info("scheduled a VM", "pool", si.PoolID, "vm", si.VMs[len(si.VMs)-1].ID, "node", best, "role", role)
+		c.log.Info("scheduled a VM", "pool", si.LoadBalancerID, "vm", si.VMs[len(si.VMs)-1].ID, "node", best, "role", role)
 		load[best]++
 	}
 	switch len(si.VMs) {
@@ -335,16 +328,16 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 	return fmt.Sprint(si.VMs, si.Status, si.StatusDescription) != before
 }
 
-// ensurePorts gives every VM an address on the VIP network and on the pool
-// network. Ports of VMs that left the instance go in collectGarbage.
-func (c *Controller) ensurePorts(t *store.Txn, si *model.ServiceInstance, v *model.VIP) (bool, error) {
-	pe, ok := c.st.Get(model.KindPool, si.PoolID)
-	if !ok {
-		return false, fmt.Errorf("pool %s is gone", si.PoolID)
-	}
-	subnets := []string{v.SubnetID}
-	if ps := pe.Obj.(*model.Pool).SubnetID; ps != v.SubnetID {
-		subnets = append(subnets, ps)
+// ensurePorts gives every VM an address on the VIP network and on the
+// members' network. Ports of VMs that left the instance go in
+// collectGarbage.
+func (c *Controller) ensurePorts(t *store.Txn, si *model.ServiceInstance, lb *model.LoadBalancer) (bool, error) {
+	// Members on several subnets: BuildInstance refuses them and the
+	// status says why; the VIP side is still placed.
+	ms, err := memberSubnet(c.st, lb, Pools(c.st, lb.ID))
+	subnets := []string{lb.VIPSubnetID}
+	if err == nil && ms != lb.VIPSubnetID {
+		subnets = append(subnets, ms)
 	}
 	changed := false
 	taken := map[string]map[netip.Addr]bool{}

@@ -74,29 +74,29 @@ func router(st *store.Store) *agentapi.Router {
 		return nil
 	}
 	seen := map[string]bool{}
-	for _, ve := range st.List(model.KindVIP) {
-		v := ve.Obj.(*model.VIP)
-		if seen[v.SubnetID] {
+	for _, le := range st.List(model.KindLoadBalancer) {
+		lb := le.Obj.(*model.LoadBalancer)
+		if seen[lb.VIPSubnetID] {
 			continue
 		}
-		seen[v.SubnetID] = true
-		if nw, err := network(st, v.SubnetID); err == nil {
+		seen[lb.VIPSubnetID] = true
+		if nw, err := network(st, lb.VIPSubnetID); err == nil {
 			r.Internal = append(r.Internal, nw)
 		}
 	}
 	sort.Slice(r.Internal, func(i, j int) bool { return r.Internal[i].SubnetID < r.Internal[j].SubnetID })
 	for _, se := range st.List(model.KindServiceInstance) {
 		si := se.Obj.(*model.ServiceInstance)
-		ve, ok := st.Get(model.KindVIP, si.VIPID)
+		le, ok := st.Get(model.KindLoadBalancer, si.LoadBalancerID)
 		if !ok {
 			continue
 		}
-		v := ve.Obj.(*model.VIP)
-		nw, err := network(st, v.SubnetID)
+		lb := le.Obj.(*model.LoadBalancer)
+		nw, err := network(st, lb.VIPSubnetID)
 		if err != nil {
 			continue
 		}
-		rv := agentapi.RouterVIP{Address: v.Address, NetworkID: nw.ID, SubnetID: nw.SubnetID}
+		rv := agentapi.RouterVIP{Address: lb.VIPAddress, NetworkID: nw.ID, SubnetID: nw.SubnetID}
 		for _, vm := range si.VMs {
 			addr, mac := vmPort(st, vm.ID, nw)
 			if p, err := netip.ParsePrefix(addr); err == nil && mac != "" {

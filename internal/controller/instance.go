@@ -1,4 +1,4 @@
-// Package controller turns pools with a VIP into service instances, keeps
+// Package controller turns load balancers into service instances, keeps
 // each instance's VMs on live nodes, and derives from the agents' reports
 // the status the API shows. It never renders a config or touches a node.
 package controller
@@ -60,63 +60,157 @@ func prefixLen(cidr string) string {
 	return "32"
 }
 
-// TerminatesTLS reports whether a VIP terminates TLS: it names a
-// certificate, or it is the seed's HTTP VIP on port 443.
-func TerminatesTLS(v *model.VIP) bool {
-	return v.TLSContainerRef != "" || (v.ProtocolPort == 443 && v.Protocol == model.ProtocolHTTP)
+// TerminatesTLS reports whether a listener terminates TLS: it is
+// TERMINATED_HTTPS, it names a certificate, or it is the seed's HTTP VIP on
+// port 443.
+func TerminatesTLS(l *model.Listener) bool {
+	return l.Protocol == model.ProtocolTerminatedHTTPS || l.TLSContainerRef != "" ||
+		(l.ProtocolPort == 443 && l.Protocol == model.ProtocolHTTP)
 }
 
-// certificateFor finds the certificate a VIP terminates TLS with.
-func certificateFor(st *store.Store, v *model.VIP) (*model.Certificate, error) {
-	if v.TLSContainerRef != "" {
-		ce, ok := st.Get(model.KindCertificate, v.TLSContainerRef)
+// certificateFor finds the certificate a listener terminates TLS with.
+func certificateFor(st *store.Store, l *model.Listener) (*model.Certificate, error) {
+	if l.TLSContainerRef != "" {
+		ce, ok := st.Get(model.KindCertificate, l.TLSContainerRef)
 		if !ok {
-			return nil, fmt.Errorf("certificate %s is gone", v.TLSContainerRef)
+			return nil, fmt.Errorf("certificate %s is gone", l.TLSContainerRef)
 		}
 		return ce.Obj.(*model.Certificate), nil
 	}
 	var found *model.Certificate
 	for _, ce := range st.List(model.KindCertificate) {
 		c := ce.Obj.(*model.Certificate)
-		if c.TenantID == v.TenantID && c.Name == DefaultCertificateName && (found == nil || c.CreatedAt.After(found.CreatedAt)) {
+		if c.TenantID == l.TenantID && c.Name == DefaultCertificateName && (found == nil || c.CreatedAt.After(found.CreatedAt)) {
 			found = c
 		}
 	}
 	if found == nil {
-		return nil, fmt.Errorf("VIP %s listens on 443 with protocol HTTP, so it terminates TLS, but project %s has no certificate named %q (upload one with `lbaas cert-create --name default`) and the VIP names none (default_tls_container_ref)", v.ID, v.TenantID, DefaultCertificateName)
+		return nil, fmt.Errorf("listener %s on port %d terminates TLS, but names no certificate (default_tls_container_ref) and project %s has none named %q (upload one with `lbaas cert-create --name default`)", l.ID, l.ProtocolPort, l.TenantID, DefaultCertificateName)
 	}
 	return found, nil
+}
+
+// Listeners returns a load balancer's listeners sorted by port.
+func Listeners(st *store.Store, lbID string) []*model.Listener {
+	var out []*model.Listener
+	for _, e := range st.ByIndex(model.KindListener, store.IdxLB, lbID) {
+		out = append(out, e.Obj.(*model.Listener))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ProtocolPort != out[j].ProtocolPort {
+			return out[i].ProtocolPort < out[j].ProtocolPort
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// Pools returns a load balancer's pools sorted by id.
+func Pools(st *store.Store, lbID string) []*model.Pool {
+	var out []*model.Pool
+	for _, e := range st.ByIndex(model.KindPool, store.IdxLB, lbID) {
+		out = append(out, e.Obj.(*model.Pool))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Members returns a pool's members sorted by id.
+func Members(st *store.Store, poolID string) []model.Member {
+	out := []model.Member{}
+	for _, me := range st.ByIndex(model.KindMember, store.IdxPool, poolID) {
+		out = append(out, *me.Obj.(*model.Member))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// memberSubnet is the one subnet a load balancer's members are reached on:
+// its pools' (v1) or its members' own (v2), else the VIP's. Members on
+// several subnets would need a port on each; that is refused for now.
+func memberSubnet(st *store.Store, lb *model.LoadBalancer, pools []*model.Pool) (string, error) {
+	subnets := map[string]bool{}
+	for _, p := range pools {
+		if p.SubnetID != "" {
+			subnets[p.SubnetID] = true
+		}
+		for _, m := range Members(st, p.ID) {
+			if m.SubnetID != "" && m.SubnetID != p.SubnetID {
+				subnets[m.SubnetID] = true
+			}
+		}
+	}
+	switch len(subnets) {
+	case 0:
+		return lb.VIPSubnetID, nil
+	case 1:
+		for s := range subnets {
+			return s, nil
+		}
+	}
+	names := make([]string, 0, len(subnets))
+	for s := range subnets {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	return "", fmt.Errorf("the members of load balancer %s are on %d subnets (%v); this provider reaches members on one subnet per load balancer", lb.ID, len(names), names)
 }
 
 // BuildInstance assembles everything one VM needs. The result is complete
 // and self-contained: the agent needs nothing else to realise it.
 func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (agentapi.Instance, error) {
 	in := agentapi.Instance{VMID: vm.ID, SIID: si.ID, Namespace: Namespace(vm.ID, si.ID), Role: vm.Role, Priority: vm.Priority}
-	pe, ok := st.Get(model.KindPool, si.PoolID)
+	le, ok := st.Get(model.KindLoadBalancer, si.LoadBalancerID)
 	if !ok {
-		return in, fmt.Errorf("pool %s is gone", si.PoolID)
+		return in, fmt.Errorf("load balancer %s is gone", si.LoadBalancerID)
 	}
-	ve, ok := st.Get(model.KindVIP, si.VIPID)
-	if !ok {
-		return in, fmt.Errorf("VIP %s is gone", si.VIPID)
-	}
-	in.Pool = *pe.Obj.(*model.Pool)
-	in.VIP = *ve.Obj.(*model.VIP)
-	in.Members = []model.Member{}
-	for _, me := range st.ByIndex(model.KindMember, store.IdxPool, si.PoolID) {
-		in.Members = append(in.Members, *me.Obj.(*model.Member))
-	}
-	in.Monitors = []model.HealthMonitor{}
-	for _, id := range in.Pool.HealthMonitors {
-		if he, ok := st.Get(model.KindHealthMonitor, id); ok {
-			in.Monitors = append(in.Monitors, *he.Obj.(*model.HealthMonitor))
+	in.LoadBalancer = *le.Obj.(*model.LoadBalancer)
+	pools := Pools(st, si.LoadBalancerID)
+	in.Listeners = []agentapi.Listener{}
+	certs := map[string]*model.Certificate{}
+	for _, l := range Listeners(st, si.LoadBalancerID) {
+		al := agentapi.Listener{Listener: *l}
+		if TerminatesTLS(l) {
+			c, err := certificateFor(st, l)
+			if err != nil {
+				return in, err
+			}
+			al.CertificateID = c.ID
+			certs[c.ID] = c
 		}
+		in.Listeners = append(in.Listeners, al)
 	}
-	var err error
-	if in.VIPNetwork, err = network(st, in.VIP.SubnetID); err != nil {
+	in.Pools = []agentapi.Pool{}
+	for _, p := range pools {
+		ap := agentapi.Pool{Pool: *p, Members: Members(st, p.ID)}
+		for _, id := range p.HealthMonitors {
+			if he, ok := st.Get(model.KindHealthMonitor, id); ok && he.Obj.(*model.HealthMonitor).AdminStateUp {
+				// HAProxy checks a server one way: the first enabled
+				// monitor wins.
+				h := *he.Obj.(*model.HealthMonitor)
+				ap.Monitor = &h
+				break
+			}
+		}
+		in.Pools = append(in.Pools, ap)
+	}
+	ids := make([]string, 0, len(certs))
+	for id := range certs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		c := certs[id]
+		in.Certificates = append(in.Certificates, agentapi.TLS{CertificateID: c.ID, Certificate: c.CertificatePEM, PrivateKey: c.PrivateKeyPEM, Intermediates: c.IntermediatesPEM})
+	}
+	poolSubnet, err := memberSubnet(st, &in.LoadBalancer, pools)
+	if err != nil {
 		return in, err
 	}
-	if in.PoolNetwork, err = network(st, in.Pool.SubnetID); err != nil {
+	if in.VIPNetwork, err = network(st, in.LoadBalancer.VIPSubnetID); err != nil {
+		return in, err
+	}
+	if in.PoolNetwork, err = network(st, poolSubnet); err != nil {
 		return in, err
 	}
 	in.VIPNetAddress, in.VIPNetMAC = vmPort(st, vm.ID, in.VIPNetwork)
@@ -130,13 +224,6 @@ func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (a
 		}
 	}
 	in.ExternalCIDRs = externalCIDRs(st)
-	if TerminatesTLS(&in.VIP) {
-		c, err := certificateFor(st, &in.VIP)
-		if err != nil {
-			return in, err
-		}
-		in.TLS = &agentapi.TLS{CertificateID: c.ID, Certificate: c.CertificatePEM, PrivateKey: c.PrivateKeyPEM, Intermediates: c.IntermediatesPEM}
-	}
 	in.Hash = hashInstance(in)
 	return in, nil
 }
@@ -160,11 +247,12 @@ func externalCIDRs(st *store.Store) []string {
 // digest of key material is ever reported or stored.
 func hashInstance(in agentapi.Instance) string {
 	in.Hash = ""
-	if in.TLS != nil {
-		t := *in.TLS
-		t.PrivateKey = ""
-		in.TLS = &t
+	certs := make([]agentapi.TLS, len(in.Certificates))
+	for i, c := range in.Certificates {
+		c.PrivateKey = ""
+		certs[i] = c
 	}
+	in.Certificates = certs
 	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])

@@ -9,7 +9,7 @@ import (
 	"lbaas/internal/store"
 )
 
-// Status is a v1 status with its description.
+// Status is a provisioning status with its description.
 type Status struct {
 	Status      string
 	Description string
@@ -17,12 +17,33 @@ type Status struct {
 
 func pending(desc string) Status { return Status{model.StatusPendingCreate, desc} }
 
-// instanceOf returns the service instance of a pool, if any.
-func instanceOf(st *store.Store, poolID string) *model.ServiceInstance {
-	if es := st.ByIndex(model.KindServiceInstance, store.IdxPool, poolID); len(es) > 0 {
-		return es[0].Obj.(*model.ServiceInstance)
+// instanceOf returns the service instance of a load balancer, if any (it
+// has the load balancer's id).
+func instanceOf(st *store.Store, lbID string) *model.ServiceInstance {
+	if lbID == "" {
+		return nil
+	}
+	if e, ok := st.Get(model.KindServiceInstance, lbID); ok {
+		return e.Obj.(*model.ServiceInstance)
 	}
 	return nil
+}
+
+// poolLB returns the load balancer id of a pool ("" when it has none).
+func poolLB(st *store.Store, poolID string) string {
+	if e, ok := st.Get(model.KindPool, poolID); ok {
+		return e.Obj.(*model.Pool).LoadBalancerID
+	}
+	return ""
+}
+
+// PoolStatus is the status of a pool's deployment: its load balancer's.
+func PoolStatus(st *store.Store, poolID string) Status {
+	lb := poolLB(st, poolID)
+	if lb == "" {
+		return pending("not deployed: the pool has no VIP")
+	}
+	return InstanceStatus(st, lb)
 }
 
 // reports returns the VM reports of a service instance by VM id.
@@ -35,16 +56,13 @@ func reports(st *store.Store, siID string) map[string]*model.VMReport {
 	return out
 }
 
-// InstanceStatus is the status of a pool's deployment: ACTIVE only when
-// every VM of its service instance reports that HAProxy serves the current
-// desired config.
-func InstanceStatus(st *store.Store, poolID string) Status {
-	si := instanceOf(st, poolID)
+// InstanceStatus is the status of a load balancer's deployment: ACTIVE
+// only when every VM of its service instance reports that HAProxy serves
+// the current desired config.
+func InstanceStatus(st *store.Store, lbID string) Status {
+	si := instanceOf(st, lbID)
 	if si == nil {
-		if len(st.ByIndex(model.KindVIP, store.IdxPool, poolID)) == 0 {
-			return pending("not deployed: the pool has no VIP")
-		}
-		return pending("waiting for the controller to schedule the pool")
+		return pending("waiting for the controller to schedule the load balancer")
 	}
 	if si.Status == model.StatusError {
 		return Status{model.StatusError, si.StatusDescription}
@@ -125,7 +143,7 @@ func MemberStatus(st *store.Store, m *model.Member) Status {
 	if !m.AdminStateUp {
 		return Status{model.StatusInactive, "administratively down"}
 	}
-	si := instanceOf(st, m.PoolID)
+	si := instanceOf(st, poolLB(st, m.PoolID))
 	if si == nil {
 		return pending("the pool is not deployed")
 	}
@@ -140,18 +158,29 @@ func MemberStatus(st *store.Store, m *model.Member) Status {
 	return Status{h.Status, h.Description}
 }
 
-// PoolStats sums the traffic counters of every VM of a pool.
+// PoolStats sums the traffic counters of a pool over every VM of its load
+// balancer.
 func PoolStats(st *store.Store, poolID string) model.Stats {
 	var out model.Stats
-	si := instanceOf(st, poolID)
+	si := instanceOf(st, poolLB(st, poolID))
 	if si == nil {
 		return out
 	}
 	for _, r := range reports(st, si.ID) {
-		out.BytesIn += r.Stats.BytesIn
-		out.BytesOut += r.Stats.BytesOut
-		out.ActiveConnections += r.Stats.ActiveConnections
-		out.TotalConnections += r.Stats.TotalConnections
+		out.Add(r.Pools[poolID])
+	}
+	return out
+}
+
+// LoadBalancerStats sums a load balancer's counters over its VMs.
+func LoadBalancerStats(st *store.Store, lbID string) model.Stats {
+	var out model.Stats
+	si := instanceOf(st, lbID)
+	if si == nil {
+		return out
+	}
+	for _, r := range reports(st, si.ID) {
+		out.Add(r.Stats)
 	}
 	return out
 }

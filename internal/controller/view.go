@@ -30,8 +30,7 @@ type InstanceView struct {
 	ID                string   `json:"id"`
 	Name              string   `json:"name"`
 	TenantID          string   `json:"tenant_id"`
-	PoolID            string   `json:"pool_id"`
-	VIPID             string   `json:"vip_id"`
+	LoadBalancerID    string   `json:"loadbalancer_id"`
 	Status            string   `json:"status"`
 	StatusDescription string   `json:"status_description"`
 	CreatedAt         int64    `json:"create_ts"`
@@ -49,8 +48,8 @@ func ViewInstance(st *store.Store, si *model.ServiceInstance) InstanceView {
 			master = vm.ID
 		}
 	}
-	status := InstanceStatus(st, si.PoolID)
-	v := InstanceView{ID: si.ID, Name: si.Name, TenantID: si.TenantID, PoolID: si.PoolID, VIPID: si.VIPID,
+	status := InstanceStatus(st, si.LoadBalancerID)
+	v := InstanceView{ID: si.ID, Name: si.Name, TenantID: si.TenantID, LoadBalancerID: si.LoadBalancerID,
 		Status: status.Status, StatusDescription: status.Description, CreatedAt: si.CreatedAt.UnixMicro()}
 	for _, vm := range si.VMs {
 		role := vm.Role

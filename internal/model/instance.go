@@ -11,13 +11,13 @@ const (
 	PriorityStandby = 100
 )
 
-// ServiceInstance is what the controller makes of a pool that has a VIP: the
-// set of VMs (HAProxy instances in namespaces) that serve it.
+// ServiceInstance is what the controller makes of a load balancer: the
+// set of VMs (HAProxy instances in namespaces) that serve it. Its id is the
+// load balancer's.
 type ServiceInstance struct {
 	Meta
 	Name              string    `json:"name"`
-	PoolID            string    `json:"pool_id"`
-	VIPID             string    `json:"vip_id"`
+	LoadBalancerID    string    `json:"loadbalancer_id"`
 	VMs               []SIVM    `json:"vms"`
 	Status            string    `json:"status"`
 	StatusDescription string    `json:"status_description"`

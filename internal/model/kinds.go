@@ -17,8 +17,10 @@ func New(k Kind) (Object, error) {
 		return &Pool{}, nil
 	case KindMember:
 		return &Member{}, nil
-	case KindVIP:
-		return &VIP{}, nil
+	case KindLoadBalancer:
+		return &LoadBalancer{}, nil
+	case KindListener:
+		return &Listener{}, nil
 	case KindHealthMonitor:
 		return &HealthMonitor{}, nil
 	case KindCertificate:
@@ -50,8 +52,10 @@ func KindOf(o Object) Kind {
 		return KindPool
 	case *Member:
 		return KindMember
-	case *VIP:
-		return KindVIP
+	case *LoadBalancer:
+		return KindLoadBalancer
+	case *Listener:
+		return KindListener
 	case *HealthMonitor:
 		return KindHealthMonitor
 	case *Certificate:

@@ -20,16 +20,20 @@ type MemberHealth struct {
 // Its ID is the VM's id.
 type VMReport struct {
 	Meta
-	Node        string                  `json:"node"`
-	SIID        string                  `json:"si_id"`
-	PoolID      string                  `json:"pool_id"`
-	State       string                  `json:"state"`
-	Error       string                  `json:"error,omitempty"`
-	AppliedHash string                  `json:"applied_hash"`
-	HAState     string                  `json:"ha_state,omitempty"`
-	Members     map[string]MemberHealth `json:"members"`
-	Stats       Stats                   `json:"stats"`
-	ReportedAt  time.Time               `json:"reported_at"`
+	Node           string                  `json:"node"`
+	SIID           string                  `json:"si_id"`
+	LoadBalancerID string                  `json:"loadbalancer_id"`
+	State          string                  `json:"state"`
+	Error          string                  `json:"error,omitempty"`
+	AppliedHash    string                  `json:"applied_hash"`
+	HAState        string                  `json:"ha_state,omitempty"`
+	Members        map[string]MemberHealth `json:"members"`
+	// Stats are the load balancer's counters; Listeners and Pools break
+	// them down by id.
+	Stats      Stats            `json:"stats"`
+	Listeners  map[string]Stats `json:"listeners,omitempty"`
+	Pools      map[string]Stats `json:"pools,omitempty"`
+	ReportedAt time.Time        `json:"reported_at"`
 }
 
 // KindVMReport is the store kind of VMReport.

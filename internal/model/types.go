@@ -1,7 +1,9 @@
-// Package model holds the resources of the Neutron LBaaS v1 API, their
-// validation rules and status vocabulary. It does no I/O: the API decodes
-// requests into these types, the store persists them, the controller reads
-// them.
+// Package model holds the API-neutral load-balancer graph (load balancer →
+// listeners, pools → members and health monitors; see
+// docs/010-load-balancer-model.md), the Neutron network objects, and the
+// rules that hold whatever the API: ranges, enums, references, status
+// vocabulary. It does no I/O: the APIs decode requests into these types,
+// the store persists them, the controller reads them.
 package model
 
 import "time"
@@ -15,9 +17,10 @@ const (
 	KindSubnet          Kind = "subnet"
 	KindPort            Kind = "port"
 	KindFloatingIP      Kind = "floatingip"
+	KindLoadBalancer    Kind = "loadbalancer"
+	KindListener        Kind = "listener"
 	KindPool            Kind = "pool"
 	KindMember          Kind = "member"
-	KindVIP             Kind = "vip"
 	KindHealthMonitor   Kind = "health_monitor"
 	KindCertificate     Kind = "certificate"
 	KindServiceInstance Kind = "service_instance"
@@ -36,26 +39,31 @@ const (
 	StatusDown          = "DOWN"
 )
 
-// Protocols accepted for pools and VIPs.
+// Protocols of listeners and pools. HTTPS is TLS passed through to the
+// members untouched; TERMINATED_HTTPS (listeners only) ends TLS at HAProxy
+// and speaks HTTP to the members.
 const (
-	ProtocolTCP   = "TCP"
-	ProtocolHTTP  = "HTTP"
-	ProtocolHTTPS = "HTTPS"
+	ProtocolTCP             = "TCP"
+	ProtocolHTTP            = "HTTP"
+	ProtocolHTTPS           = "HTTPS"
+	ProtocolTerminatedHTTPS = "TERMINATED_HTTPS"
 )
 
-// Load-balancing methods.
+// Load-balancing methods (Octavia's lb_algorithm, v1's lb_method).
 const (
 	MethodRoundRobin       = "ROUND_ROBIN"
 	MethodLeastConnections = "LEAST_CONNECTIONS"
 	MethodSourceIP         = "SOURCE_IP"
+	MethodSourceIPPort     = "SOURCE_IP_PORT"
 )
 
 // Health monitor types.
 const (
-	MonitorPING  = "PING"
-	MonitorTCP   = "TCP"
-	MonitorHTTP  = "HTTP"
-	MonitorHTTPS = "HTTPS"
+	MonitorPING     = "PING"
+	MonitorTCP      = "TCP"
+	MonitorHTTP     = "HTTP"
+	MonitorHTTPS    = "HTTPS"
+	MonitorTLSHello = "TLS-HELLO"
 )
 
 // Session persistence types.
@@ -138,41 +146,129 @@ type FloatingIP struct {
 	FixedIPAddress    string `json:"fixed_ip_address"`
 }
 
-// Pool is an LBaaS v1 pool.
+// LoadBalancer is a virtual address with its port on a subnet: the unit
+// the controller schedules (one VRRP pair of VMs) and the agents deploy
+// (one HAProxy serving every listener).
+type LoadBalancer struct {
+	Meta
+	Name         string   `json:"name"`
+	Description  string   `json:"description"`
+	AdminStateUp bool     `json:"admin_state_up"`
+	VIPNetworkID string   `json:"vip_network_id"`
+	VIPSubnetID  string   `json:"vip_subnet_id"`
+	VIPPortID    string   `json:"vip_port_id"`
+	VIPAddress   string   `json:"vip_address"`
+	Provider     string   `json:"provider"`
+	Tags         []string `json:"tags,omitempty"`
+}
+
+// Listener is a protocol and port of a load balancer's address.
+type Listener struct {
+	Meta
+	LoadBalancerID string `json:"loadbalancer_id"`
+	Name           string `json:"name"`
+	Description    string `json:"description"`
+	AdminStateUp   bool   `json:"admin_state_up"`
+	Protocol       string `json:"protocol"`
+	ProtocolPort   int    `json:"protocol_port"`
+	// ConnectionLimit is the most concurrent connections; -1 is unlimited.
+	ConnectionLimit int `json:"connection_limit"`
+	// DefaultPoolID is where traffic goes when no L7 policy sends it
+	// elsewhere; empty: HTTP answers 503, TCP closes.
+	DefaultPoolID string `json:"default_pool_id"`
+	// TLSContainerRef names the certificate that terminates TLS on this
+	// listener (Octavia's default_tls_container_ref). Empty on a v1 VIP
+	// on port 443 means the project's default certificate.
+	TLSContainerRef string `json:"default_tls_container_ref"`
+	// Timeouts in milliseconds, as Octavia has them (0: the default).
+	TimeoutClientData    int      `json:"timeout_client_data"`
+	TimeoutMemberConnect int      `json:"timeout_member_connect"`
+	TimeoutMemberData    int      `json:"timeout_member_data"`
+	TimeoutTCPInspect    int      `json:"timeout_tcp_inspect"`
+	Tags                 []string `json:"tags,omitempty"`
+}
+
+// Pool is a set of members behind one or more listeners of a load
+// balancer. A v1 pool exists before any VIP: LoadBalancerID is then empty.
 type Pool struct {
 	Meta
-	Name           string   `json:"name"`
-	Description    string   `json:"description"`
-	SubnetID       string   `json:"subnet_id"`
-	Protocol       string   `json:"protocol"`
-	LBMethod       string   `json:"lb_method"`
-	Provider       string   `json:"provider"`
-	AdminStateUp   bool     `json:"admin_state_up"`
+	LoadBalancerID string `json:"loadbalancer_id"`
+	Name           string `json:"name"`
+	Description    string `json:"description"`
+	// SubnetID is v1's pool subnet: where members are reached unless they
+	// name their own.
+	SubnetID           string              `json:"subnet_id"`
+	Protocol           string              `json:"protocol"`
+	LBMethod           string              `json:"lb_method"`
+	SessionPersistence *SessionPersistence `json:"session_persistence"`
+	Provider           string              `json:"provider"`
+	AdminStateUp       bool                `json:"admin_state_up"`
+	// HealthMonitors are the monitors associated with the pool, in order;
+	// the data plane checks the members with the first enabled one. v1
+	// allows several; v2 keeps to one.
 	HealthMonitors []string `json:"health_monitors"`
+	Tags           []string `json:"tags,omitempty"`
 }
 
 // Member is a backend server of a pool.
 type Member struct {
 	Meta
 	PoolID       string `json:"pool_id"`
+	Name         string `json:"name"`
 	Address      string `json:"address"`
 	ProtocolPort int    `json:"protocol_port"`
 	Weight       int    `json:"weight"`
 	AdminStateUp bool   `json:"admin_state_up"`
+	// Backup members serve only when every other member is down.
+	Backup bool `json:"backup"`
+	// SubnetID is where the member is reached; empty: the pool's subnet.
+	SubnetID string `json:"subnet_id"`
+	// MonitorAddress and MonitorPort, when set, are where health checks
+	// go instead of the member's own address and port.
+	MonitorAddress string   `json:"monitor_address"`
+	MonitorPort    int      `json:"monitor_port"`
+	Tags           []string `json:"tags,omitempty"`
 }
 
-// SessionPersistence says how a VIP keeps a client on one member.
+// SessionPersistence says how a pool keeps a client on one member.
 type SessionPersistence struct {
 	Type       string `json:"type"`
 	CookieName string `json:"cookie_name,omitempty"`
 }
 
-// VIP is the virtual address in front of a pool.
+// HealthMonitor checks the members of the pools it is associated with.
+type HealthMonitor struct {
+	Meta
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Delay   int    `json:"delay"`
+	Timeout int    `json:"timeout"`
+	// MaxRetries is what the creating API called max_retries (v1: failures
+	// before down; Octavia: successes before up); Rise and Fall are what
+	// the data plane uses, set by that API.
+	MaxRetries     int      `json:"max_retries"`
+	MaxRetriesDown int      `json:"max_retries_down"`
+	Rise           int      `json:"rise"`
+	Fall           int      `json:"fall"`
+	HTTPMethod     string   `json:"http_method"`
+	HTTPVersion    string   `json:"http_version"`
+	DomainName     string   `json:"domain_name"`
+	URLPath        string   `json:"url_path"`
+	ExpectedCodes  string   `json:"expected_codes"`
+	AdminStateUp   bool     `json:"admin_state_up"`
+	Tags           []string `json:"tags,omitempty"`
+}
+
+// VIP is the Neutron LBaaS v1 view of a load balancer with the listener
+// that has its id, and of the pool's session persistence. It is not
+// stored: the v1 API builds it with VIPOf and stores what Split returns
+// (docs/010-load-balancer-model.md).
 type VIP struct {
 	Meta
 	Name               string              `json:"name"`
 	Description        string              `json:"description"`
 	SubnetID           string              `json:"subnet_id"`
+	NetworkID          string              `json:"-"`
 	Address            string              `json:"address"`
 	PortID             string              `json:"port_id"`
 	ProtocolPort       int                 `json:"protocol_port"`
@@ -181,24 +277,41 @@ type VIP struct {
 	SessionPersistence *SessionPersistence `json:"session_persistence"`
 	ConnectionLimit    int                 `json:"connection_limit"`
 	AdminStateUp       bool                `json:"admin_state_up"`
-	// TLSContainerRef names the certificate that terminates TLS on this VIP
-	// (Octavia's attribute name). Empty with protocol_port 443 means the
-	// project's default certificate.
+	// TLSContainerRef names the certificate that terminates TLS on this
+	// VIP (Octavia's attribute name). Empty with protocol_port 443 means
+	// the project's default certificate.
 	TLSContainerRef string `json:"default_tls_container_ref"`
 }
 
-// HealthMonitor checks the members of the pools it is associated with.
-type HealthMonitor struct {
-	Meta
-	Type          string `json:"type"`
-	Delay         int    `json:"delay"`
-	Timeout       int    `json:"timeout"`
-	MaxRetries    int    `json:"max_retries"`
-	HTTPMethod    string `json:"http_method"`
-	URLPath       string `json:"url_path"`
-	ExpectedCodes string `json:"expected_codes"`
-	AdminStateUp  bool   `json:"admin_state_up"`
+// VIPOf is the v1 view of a load balancer, its listener of the same id and
+// the listener's default pool (nil when it has none).
+func VIPOf(lb *LoadBalancer, l *Listener, p *Pool) VIP {
+	v := VIP{Meta: lb.Meta, Name: lb.Name, Description: lb.Description, SubnetID: lb.VIPSubnetID, NetworkID: lb.VIPNetworkID,
+		Address: lb.VIPAddress, PortID: lb.VIPPortID, ProtocolPort: l.ProtocolPort, Protocol: l.Protocol, PoolID: l.DefaultPoolID,
+		ConnectionLimit: l.ConnectionLimit, AdminStateUp: l.AdminStateUp, TLSContainerRef: l.TLSContainerRef}
+	if v.Protocol == ProtocolTerminatedHTTPS {
+		v.Protocol = ProtocolHTTP // v1 has no such protocol: the seed's HTTP VIP on 443
+	}
+	if p != nil && p.SessionPersistence != nil {
+		sp := *p.SessionPersistence
+		v.SessionPersistence = &sp
+	}
+	return v
 }
+
+// Split returns the load balancer and the listener a v1 VIP is stored as;
+// both carry the VIP's id. The session persistence goes to the pool.
+func (v VIP) Split() (*LoadBalancer, *Listener) {
+	lb := &LoadBalancer{Meta: v.Meta, Name: v.Name, Description: v.Description, AdminStateUp: true,
+		VIPNetworkID: v.NetworkID, VIPSubnetID: v.SubnetID, VIPPortID: v.PortID, VIPAddress: v.Address, Provider: ProviderName}
+	l := &Listener{Meta: v.Meta, LoadBalancerID: v.ID, Name: v.Name, Description: v.Description, AdminStateUp: v.AdminStateUp,
+		Protocol: v.Protocol, ProtocolPort: v.ProtocolPort, ConnectionLimit: v.ConnectionLimit, DefaultPoolID: v.PoolID,
+		TLSContainerRef: v.TLSContainerRef}
+	return lb, l
+}
+
+// ProviderName is the provider every load balancer here has.
+const ProviderName = "lbaas"
 
 // Certificate is a TLS certificate with its private key. The key never
 // leaves the server except towards the agents that terminate TLS.
@@ -224,10 +337,20 @@ type Observed struct {
 	Stats             *Stats    `json:"stats,omitempty"`
 }
 
-// Stats are traffic counters of a pool, summed over its instances.
+// Stats are traffic counters of a load balancer, a listener or a pool.
 type Stats struct {
 	BytesIn           int64 `json:"bytes_in"`
 	BytesOut          int64 `json:"bytes_out"`
 	ActiveConnections int64 `json:"active_connections"`
 	TotalConnections  int64 `json:"total_connections"`
+	RequestErrors     int64 `json:"request_errors"`
+}
+
+// Add adds o's counters to s.
+func (s *Stats) Add(o Stats) {
+	s.BytesIn += o.BytesIn
+	s.BytesOut += o.BytesOut
+	s.ActiveConnections += o.ActiveConnections
+	s.TotalConnections += o.TotalConnections
+	s.RequestErrors += o.RequestErrors
 }

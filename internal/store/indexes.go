@@ -4,8 +4,10 @@ import "lbaas/internal/model"
 
 // Names of the secondary indexes.
 const (
-	// IdxPool indexes members, VIPs and service instances by pool id.
+	// IdxPool indexes members by pool id, and listeners by default pool.
 	IdxPool = "pool"
+	// IdxLB indexes listeners, pools and VM reports by load balancer id.
+	IdxLB = "loadbalancer"
 	// IdxMonitor indexes pools by the monitors associated with them.
 	IdxMonitor = "monitor"
 	// IdxNetwork indexes subnets and ports by network id.
@@ -20,7 +22,7 @@ const (
 	IdxSI = "si"
 	// IdxNode indexes service instances by the nodes of their VMs.
 	IdxNode = "node"
-	// IdxCert indexes VIPs by certificate.
+	// IdxCert indexes listeners by certificate.
 	IdxCert = "cert"
 )
 
@@ -33,11 +35,15 @@ func one(s string) []string {
 
 var indexers = map[model.Kind]map[string]IndexFunc{
 	model.KindMember: {IdxPool: func(o model.Object) []string { return one(o.(*model.Member).PoolID) }},
-	model.KindVIP: {
-		IdxPool: func(o model.Object) []string { return one(o.(*model.VIP).PoolID) },
-		IdxCert: func(o model.Object) []string { return one(o.(*model.VIP).TLSContainerRef) },
+	model.KindListener: {
+		IdxLB:   func(o model.Object) []string { return one(o.(*model.Listener).LoadBalancerID) },
+		IdxPool: func(o model.Object) []string { return one(o.(*model.Listener).DefaultPoolID) },
+		IdxCert: func(o model.Object) []string { return one(o.(*model.Listener).TLSContainerRef) },
 	},
-	model.KindPool:   {IdxMonitor: func(o model.Object) []string { return o.(*model.Pool).HealthMonitors }},
+	model.KindPool: {
+		IdxLB:      func(o model.Object) []string { return one(o.(*model.Pool).LoadBalancerID) },
+		IdxMonitor: func(o model.Object) []string { return o.(*model.Pool).HealthMonitors },
+	},
 	model.KindSubnet: {IdxNetwork: func(o model.Object) []string { return one(o.(*model.Subnet).NetworkID) }},
 	model.KindPort: {
 		IdxNetwork: func(o model.Object) []string { return one(o.(*model.Port).NetworkID) },
@@ -53,7 +59,6 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 	model.KindFloatingIP: {IdxPort: func(o model.Object) []string { return one(o.(*model.FloatingIP).PortID) }},
 	model.KindVMReport:   {IdxSI: func(o model.Object) []string { return one(o.(*model.VMReport).SIID) }},
 	model.KindServiceInstance: {
-		IdxPool: func(o model.Object) []string { return one(o.(*model.ServiceInstance).PoolID) },
 		IdxNode: func(o model.Object) []string {
 			var out []string
 			for _, vm := range o.(*model.ServiceInstance).VMs {
