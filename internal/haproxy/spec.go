@@ -53,8 +53,11 @@ const (
 	MonitorTCP   MonitorType = "TCP"
 	MonitorHTTP  MonitorType = "HTTP"
 	MonitorHTTPS MonitorType = "HTTPS"
-	// MonitorTLSHello checks that the member answers a TLS ClientHello with a
-	// ServerHello (HAProxy's "option ssl-hello-chk"); no certificate is verified.
+	// MonitorTLSHello checks that the member speaks TLS (HAProxy's "option
+	// ssl-hello-chk"): it sends an SSLv3 ClientHello and accepts any TLS
+	// handshake or alert record in reply, so a member that refuses SSLv3
+	// still passes, and no certificate is looked at. Verified against HAProxy
+	// 2.6 by TestTLSHelloMonitorTellsATLSMemberFromAPlainOne.
 	MonitorTLSHello MonitorType = "TLS-HELLO"
 )
 
