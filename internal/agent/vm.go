@@ -273,35 +273,36 @@ func (a *Agent) placeVIP(in agentapi.Instance) error {
 
 // spec turns the desired instance into HAProxy's typed spec, keeping each
 // member in the slot it had so that membership changes need no reload.
+// One VIP and pool become one listener and one pool, both named by the pool
+// id, so proxy names and paths stay those of the one-pool instance.
 func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, error) {
 	vip, err := netip.ParseAddr(in.VIP.Address)
 	if err != nil {
 		return haproxy.Spec{}, err
 	}
-	s := haproxy.Spec{
-		ID:    in.Pool.ID,
-		Paths: paths,
-		VIP: haproxy.VIP{
-			Address:   vip,
-			Port:      in.VIP.ProtocolPort,
-			Protocol:  haproxy.Protocol(in.VIP.Protocol),
-			ConnLimit: in.VIP.ConnectionLimit,
-			AdminUp:   in.VIP.AdminStateUp,
-		},
-		Pool: haproxy.Pool{Method: haproxy.Method(in.Pool.LBMethod), Protocol: haproxy.Protocol(in.Pool.Protocol), AdminUp: in.Pool.AdminStateUp},
+	l := haproxy.Listener{
+		ID:            in.Pool.ID,
+		Address:       vip,
+		Port:          in.VIP.ProtocolPort,
+		Protocol:      haproxy.Protocol(in.VIP.Protocol),
+		ConnLimit:     in.VIP.ConnectionLimit,
+		AdminUp:       in.VIP.AdminStateUp,
+		DefaultPoolID: in.Pool.ID,
 	}
+	p := haproxy.Pool{ID: in.Pool.ID, Method: haproxy.Method(in.Pool.LBMethod), Protocol: haproxy.Protocol(in.Pool.Protocol), AdminUp: in.Pool.AdminStateUp}
 	if sp := in.VIP.SessionPersistence; sp != nil {
-		s.VIP.Persistence = haproxy.Persistence{Type: haproxy.PersistenceType(sp.Type), CookieName: sp.CookieName}
+		p.Persistence = haproxy.Persistence{Type: haproxy.PersistenceType(sp.Type), CookieName: sp.CookieName}
 	}
+	s := haproxy.Spec{ID: in.Pool.ID, Paths: paths}
 	if in.TLS != nil {
 		pem, err := a.writeCertificate(paths, in.TLS)
 		if err != nil {
 			return s, err
 		}
-		s.VIP.TLSCertFile = pem
+		l.TLSCertFile = pem
 		// A VIP that terminates TLS is HTTPS to its clients whatever its
 		// protocol says (the seed's HTTP VIP on 443), and HTTP to members.
-		s.VIP.Protocol, s.Pool.Protocol = haproxy.ProtocolHTTPS, haproxy.ProtocolHTTPS
+		l.Protocol, p.Protocol = haproxy.ProtocolTerminatedHTTPS, haproxy.ProtocolHTTP
 	} else {
 		removeCertificates(paths, "")
 	}
@@ -310,13 +311,14 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 		if err != nil {
 			return s, fmt.Errorf("member %s: %w", m.ID, err)
 		}
-		s.Members = append(s.Members, haproxy.Member{ID: m.ID, Address: addr, Port: m.ProtocolPort, Weight: m.Weight, AdminUp: m.AdminStateUp})
+		p.Members = append(p.Members, haproxy.Member{ID: m.ID, Address: addr, Port: m.ProtocolPort, Weight: m.Weight, AdminUp: m.AdminStateUp})
 	}
 	for _, h := range in.Monitors {
 		if !h.AdminStateUp {
 			continue
 		}
-		mon := &haproxy.Monitor{Type: haproxy.MonitorType(h.Type), Delay: h.Delay, Timeout: h.Timeout, MaxRetries: h.MaxRetries, HTTPMethod: h.HTTPMethod, URLPath: h.URLPath, ExpectedCodes: strings.ReplaceAll(h.ExpectedCodes, " ", "")}
+		// Neutron v1 has one max_retries: it counts failures; two successes bring a member back.
+		mon := &haproxy.Monitor{Type: haproxy.MonitorType(h.Type), Delay: h.Delay, Timeout: h.Timeout, Rise: 2, Fall: h.MaxRetries, HTTPMethod: h.HTTPMethod, URLPath: h.URLPath, ExpectedCodes: strings.ReplaceAll(h.ExpectedCodes, " ", "")}
 		if h.Type == model.MonitorPING {
 			cmd, err := a.writePingCheck(paths, h.Timeout)
 			if err != nil {
@@ -324,14 +326,17 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 			}
 			mon.PingCommand = cmd
 		}
-		s.Monitor = mon
+		p.Monitor = mon
 		break // HAProxy checks a server one way; the first enabled monitor wins
 	}
 	prevSlots, slots := map[string]int{}, 0
 	if prev, err := haproxy.LoadState(paths); err == nil {
-		prevSlots, slots = haproxy.SlotMap(prev.Members), prev.Slots
+		if pp, ok := prev.PoolByID(p.ID); ok {
+			prevSlots, slots = haproxy.SlotMap(pp.Members), pp.Slots
+		}
 	}
-	s.Members, s.Slots = haproxy.AssignSlots(prevSlots, s.Members, slots)
+	p.Members, p.Slots = haproxy.AssignSlots(prevSlots, p.Members, slots)
+	s.Listeners, s.Pools = []haproxy.Listener{l}, []haproxy.Pool{p}
 	return s, nil
 }
 
@@ -458,7 +463,8 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 	}
 	st.State = model.VMServing
 	prev, _ := haproxy.LoadState(paths)
-	slots := haproxy.SlotMap(prev.Members)
+	pool, _ := prev.PoolByID(in.Pool.ID)
+	slots := haproxy.SlotMap(pool.Members)
 	be := haproxy.BackendName(in.Pool.ID)
 	st.Members = map[string]model.MemberHealth{}
 	for _, m := range in.Members {

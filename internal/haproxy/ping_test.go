@@ -28,11 +28,11 @@ func TestRealHAProxyRunsThePingCommandWithServerAddressAndPort(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	spec.Monitor = &Monitor{Type: MonitorPing, Delay: 1, Timeout: 1, MaxRetries: 1, PingCommand: script}
+	spec.pool(0).Monitor = &Monitor{Type: MonitorPing, Delay: 1, Timeout: 1, Rise: 2, Fall: 1, PingCommand: script}
 	if _, err := mgr.Apply(ctx(t), spec); err != nil {
 		t.Fatal(err)
 	}
-	slots := SlotMap(spec.Members)
+	slots := SlotMap(spec.pool(0).Members)
 	nameA, nameB := SlotName(slots[memA]), SlotName(slots[memB])
 	cli := Client{Socket: spec.Paths.Socket}
 	eventually(t, 10*time.Second, "B DOWN and A checked UP by the ping command", func() bool {

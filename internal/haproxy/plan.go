@@ -62,8 +62,12 @@ type Change struct {
 // desired one (new). Anything but member changes inside existing slots (address,
 // port, weight, admin state, and pool admin state, which only toggles servers)
 // needs a reload. Otherwise the commands returned reproduce, on the live
-// process, the servers that Render(new) describes.
+// process, the servers that Render(new) describes, backend by backend in pool
+// id order; a backend whose members did not change gets no command.
 func Plan(old, new Spec) (Change, error) {
+	if _, err := Render(new); err != nil {
+		return Change{}, err
+	}
 	newCfg, err := Render(structureOf(new))
 	if err != nil {
 		return Change{}, err
@@ -75,38 +79,113 @@ func Plan(old, new Spec) (Change, error) {
 	if !bytes.Equal(oldCfg, newCfg) {
 		return Change{Reload: true, Reason: structuralReason(old, new)}, nil
 	}
-	if _, err := Render(new); err != nil {
-		return Change{}, err
+	var cmds []Command
+	for _, np := range new.sortedPools() {
+		op, _ := old.PoolByID(np.ID) // present: the structures are equal
+		if reason := slotStructureChange(op, np); reason != "" {
+			return Change{Reload: true, Reason: reason}, nil
+		}
+		cmds = append(cmds, slotCommands(op, np)...)
 	}
-	return Change{Commands: slotCommands(old, new)}, nil
+	return Change{Commands: cmds}, nil
 }
 
 // structureOf keeps what only a reload can change: members (and pool admin
 // state, which only affects servers) are dropped, so all slots render as
-// placeholders.
+// placeholders. The few server keywords the runtime API cannot set are
+// compared apart, by slotStructureChange.
 func structureOf(s Spec) Spec {
-	s.Members = nil
-	s.Pool.AdminUp = true
+	pools := make([]Pool, len(s.Pools))
+	for i, p := range s.Pools {
+		p.Members = nil
+		p.AdminUp = true
+		pools[i] = p
+	}
+	s.Pools = pools
 	return s
+}
+
+// slotKeywords are the server keywords of a slot that HAProxy 2.6 cannot
+// change at runtime: "backup" has no runtime command at all, and a check
+// address or port, once set with "set server ... check-addr/check-port",
+// cannot be cleared again, so a slot handed to another member would keep
+// probing the previous member's monitor address.
+type slotKeywords struct {
+	backup  bool
+	monAddr netip.Addr
+	monPort int
+}
+
+func slotStructure(p Pool) map[int]slotKeywords {
+	out := map[int]slotKeywords{}
+	for _, m := range p.Members {
+		k := slotKeywords{backup: m.Backup}
+		if p.Monitor != nil { // rendered only with a monitor
+			k.monAddr, k.monPort = m.MonitorAddress, m.MonitorPort
+		}
+		if k != (slotKeywords{}) {
+			out[m.Slot] = k
+		}
+	}
+	return out
+}
+
+func slotStructureChange(old, new Pool) string {
+	before, after := slotStructure(old), slotStructure(new)
+	for slot := 1; slot <= new.Slots; slot++ {
+		o, n := before[slot], after[slot]
+		switch {
+		case o.backup != n.backup:
+			return fmt.Sprintf("pool %s slot %s: backup flag %v -> %v (no runtime command)", new.ID, SlotName(slot), o.backup, n.backup)
+		case o != n:
+			return fmt.Sprintf("pool %s slot %s: monitor address or port changed (cannot be cleared at runtime)", new.ID, SlotName(slot))
+		}
+	}
+	return ""
 }
 
 func structuralReason(old, new Spec) string {
 	switch {
-	case new.Slots != old.Slots:
-		return fmt.Sprintf("slot count %d -> %d", old.Slots, new.Slots)
 	case new.ID != old.ID:
-		return "instance id changed"
-	case new.VIP != old.VIP:
-		return "vip changed"
-	case new.Pool.Method != old.Pool.Method || new.Pool.Protocol != old.Pool.Protocol:
-		return "pool method or protocol changed"
-	case (new.Monitor == nil) != (old.Monitor == nil) ||
-		new.Monitor != nil && *new.Monitor != *old.Monitor:
-		return "health monitor changed"
+		return "load balancer id changed"
 	case new.Paths != old.Paths:
 		return "paths changed"
 	case new.Global != old.Global:
 		return "global settings changed"
+	}
+	for _, l := range new.sortedListeners() {
+		was, ok := old.ListenerByID(l.ID)
+		if !ok {
+			return "listener " + l.ID + " added"
+		}
+		if was != l {
+			return "listener " + l.ID + " changed"
+		}
+	}
+	for _, l := range old.sortedListeners() {
+		if _, ok := new.ListenerByID(l.ID); !ok {
+			return "listener " + l.ID + " removed"
+		}
+	}
+	for _, p := range new.sortedPools() {
+		was, ok := old.PoolByID(p.ID)
+		switch {
+		case !ok:
+			return "pool " + p.ID + " added"
+		case was.Slots != p.Slots:
+			return fmt.Sprintf("pool %s slot count %d -> %d", p.ID, was.Slots, p.Slots)
+		case (was.Monitor == nil) != (p.Monitor == nil) || p.Monitor != nil && *was.Monitor != *p.Monitor:
+			return "pool " + p.ID + " health monitor changed"
+		case was.Method != p.Method || was.Protocol != p.Protocol:
+			return "pool " + p.ID + " method or protocol changed"
+		case was.Persistence != p.Persistence:
+			return "pool " + p.ID + " session persistence changed"
+		}
+	}
+	for _, p := range old.sortedPools() {
+		if _, ok := new.PoolByID(p.ID); !ok {
+			return "pool " + p.ID + " removed"
+		}
 	}
 	return "configuration structure changed"
 }
@@ -119,20 +198,20 @@ type slotState struct {
 	up     bool
 }
 
-func slotStates(s Spec) map[int]slotState {
-	out := make(map[int]slotState, len(s.Members))
-	for _, m := range s.Members {
+func slotStates(p Pool) map[int]slotState {
+	out := make(map[int]slotState, len(p.Members))
+	for _, m := range p.Members {
 		out[m.Slot] = slotState{
 			id:     m.ID,
 			addr:   netip.AddrPortFrom(m.Address, uint16(m.Port)),
 			weight: m.Weight,
-			up:     s.serverUp(m),
+			up:     p.serverUp(m),
 		}
 	}
 	return out
 }
 
-func slotCommands(old, new Spec) []Command {
+func slotCommands(old, new Pool) []Command {
 	empty := slotState{addr: placeholderAddr, weight: 1}
 	before, after := slotStates(old), slotStates(new)
 	be := BackendName(new.ID)

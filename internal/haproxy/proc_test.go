@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // A pid file pointing at a live process that is not our haproxy (here: the test
@@ -47,15 +50,23 @@ func TestCmdlineCheckWantsOurConfigAndPidFile(t *testing.T) {
 	}
 }
 
-func TestStateFileRoundTripsTheSpecWithSlots(t *testing.T) {
+func TestStateFileRoundTripsAWholeLoadBalancerWithSlots(t *testing.T) {
 	s := baseSpec()
-	s.Monitor = &Monitor{Type: MonitorHTTP, Delay: 2, Timeout: 1, MaxRetries: 3, ExpectedCodes: "200-204"}
+	withSecondPool(&s)
+	s.Listeners = append(s.Listeners, otherListener(&s, 443))
+	s.lis(1).Protocol, s.lis(1).TLSCertFile, s.lis(1).DefaultPoolID = ProtocolTerminatedHTTPS, "/c.pem", pool2ID
+	s.lis(1).TimeoutMemberConnect, s.lis(1).TimeoutTCPInspect = 1500*time.Millisecond, time.Second
+	s.pool(0).Monitor = &Monitor{Type: MonitorHTTP, Delay: 2, Timeout: 1, Rise: 3, Fall: 2, ExpectedCodes: "200-204",
+		HTTPVersion: "1.1", DomainName: "example.com"}
+	s.pool(1).Members[0].Backup = true
+	s.pool(1).Members[1].MonitorAddress, s.pool(1).Members[1].MonitorPort = netip.MustParseAddr("10.9.0.1"), 7
+	s.pool(1).Persistence = Persistence{Type: PersistenceAppCookie, CookieName: "SID"}
 	dir, err := os.MkdirTemp("", "lbt") // short: socket paths are limited to 107 bytes
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	s.Paths = DefaultPaths(dir, poolID)
+	s.Paths = DefaultPaths(dir, lbID)
 	if err := os.MkdirAll(filepath.Dir(s.Paths.StateFile()), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +86,10 @@ func TestStateFileRoundTripsTheSpecWithSlots(t *testing.T) {
 	if err != nil || string(want) != string(again) {
 		t.Errorf("state does not render to the same config: %v", err)
 	}
-	if m := SlotMap(got.Members); m[memA] != 1 || m[memB] != 2 {
+	if m := SlotMap(got.pool(0).Members); m[memA] != 1 || m[memB] != 2 {
 		t.Errorf("slots %v", m)
+	}
+	if !reflect.DeepEqual(got, s) {
+		t.Errorf("state read back differs:\n got %+v\nwant %+v", got, s)
 	}
 }

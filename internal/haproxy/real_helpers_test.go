@@ -67,12 +67,13 @@ func realInstance(t *testing.T, members ...Member) (Spec, *Manager) {
 	}
 	mgr := NewManager(Options{})
 	spec := Spec{
-		ID:    poolID,
-		VIP:   VIP{Address: netip.MustParseAddr("127.0.0.1"), Port: freePort(t), Protocol: ProtocolHTTP, ConnLimit: -1, AdminUp: true},
-		Pool:  Pool{Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true},
-		Paths: DefaultPaths(dir, poolID),
+		ID: lbID,
+		Listeners: []Listener{{ID: lisA, Address: netip.MustParseAddr("127.0.0.1"), Port: freePort(t),
+			Protocol: ProtocolHTTP, ConnLimit: -1, AdminUp: true, DefaultPoolID: poolID}},
+		Pools: []Pool{{ID: poolID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true}},
+		Paths: DefaultPaths(dir, lbID),
 	}
-	spec.Members, spec.Slots = AssignSlots(nil, members, 0)
+	spec.Pools[0].Members, spec.Pools[0].Slots = AssignSlots(nil, members, 0)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -84,10 +85,11 @@ func realInstance(t *testing.T, members ...Member) (Spec, *Manager) {
 	return spec, mgr
 }
 
-// withMembers re-assigns slots for members the way the agent will.
+// withMembers re-assigns the first pool's slots for members the way the agent will.
 func withMembers(prev Spec, members ...Member) Spec {
-	s := prev
-	s.Members, s.Slots = AssignSlots(SlotMap(prev.Members), members, prev.Slots)
+	s := prev.clone()
+	p := s.pool(0)
+	p.Members, p.Slots = AssignSlots(SlotMap(p.Members), members, p.Slots)
 	return s
 }
 
@@ -115,7 +117,8 @@ func get(c *http.Client, url string) (string, http.Header, error) {
 	return string(body), resp.Header, nil
 }
 
-func vipURL(s Spec) string { return fmt.Sprintf("http://127.0.0.1:%d/", s.VIP.Port) }
+// vipURL is the first listener's URL.
+func vipURL(s Spec) string { return fmt.Sprintf("http://127.0.0.1:%d/", s.Listeners[0].Port) }
 
 // sequence does n sequential requests and returns the answering backends.
 func sequence(t *testing.T, s Spec, n int) []string {
@@ -174,13 +177,14 @@ func x509NewPool() *x509.CertPool { return x509.NewCertPool() }
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
 
-// serverStats reads one slot's line of "show stat" from the running instance.
+// serverStats reads one slot's line of "show stat" for the first pool from
+// the running instance.
 func serverStats(t *testing.T, spec Spec, slot int) ServerStats {
 	t.Helper()
 	st, err := Client{Socket: spec.Paths.Socket}.ShowStat(ctx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv, _ := st.Server(BackendName(spec.ID), SlotName(slot))
+	sv, _ := st.Server(BackendName(spec.Pools[0].ID), SlotName(slot))
 	return sv
 }

@@ -41,8 +41,8 @@ func TestRealHAProxyRoundRobinsAndChangesMembersWithoutReload(t *testing.T) {
 
 	// Remove A and add C: C takes A's freed slot through the runtime API.
 	next := withMembers(spec, b.member(t, memB), c.member(t, memC))
-	if next.Slots != spec.Slots {
-		t.Fatalf("slot count changed %d -> %d", spec.Slots, next.Slots)
+	if next.pool(0).Slots != spec.pool(0).Slots {
+		t.Fatalf("slot count changed %d -> %d", spec.pool(0).Slots, next.pool(0).Slots)
 	}
 	res2, err := mgr.Apply(ctx(t), next)
 	if err != nil {
@@ -61,11 +61,10 @@ func TestRealHAProxyRoundRobinsAndChangesMembersWithoutReload(t *testing.T) {
 	}
 
 	// Weights through the runtime API: 3:1 over two full rounds.
-	weighted := next
-	weighted.Members = append([]Member(nil), next.Members...)
-	for i := range weighted.Members {
-		if weighted.Members[i].ID == memC {
-			weighted.Members[i].Weight = 3
+	weighted := next.clone()
+	for i, m := range weighted.pool(0).Members {
+		if m.ID == memC {
+			weighted.pool(0).Members[i].Weight = 3
 		}
 	}
 	res3, err := mgr.Apply(ctx(t), weighted)
@@ -85,8 +84,8 @@ func TestRealHAProxyRoundRobinsAndChangesMembersWithoutReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(SlotMap(st.Members), SlotMap(weighted.Members)) {
-		t.Errorf("recorded slots %v, want %v", SlotMap(st.Members), SlotMap(weighted.Members))
+	if !reflect.DeepEqual(SlotMap(st.pool(0).Members), SlotMap(weighted.pool(0).Members)) {
+		t.Errorf("recorded slots %v, want %v", SlotMap(st.pool(0).Members), SlotMap(weighted.pool(0).Members))
 	}
 	onDisk, _ := os.ReadFile(spec.Paths.Config)
 	want, _ := Render(weighted)
@@ -97,7 +96,7 @@ func TestRealHAProxyRoundRobinsAndChangesMembersWithoutReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slotC := SlotMap(weighted.Members)[memC]
+	slotC := SlotMap(weighted.pool(0).Members)[memC]
 	sv, ok := stats.Server(BackendName(poolID), SlotName(slotC))
 	if !ok || sv.Addr != c.addrPort(t).String() || sv.Weight != 3 || sv.TotalSessions == 0 {
 		t.Errorf("slot of C in show stat: %+v", sv)
@@ -138,15 +137,15 @@ func TestRealHAProxyStructuralChangeReloadsWithoutFailedRequests(t *testing.T) {
 		}()
 	}
 	time.Sleep(200 * time.Millisecond)
-	changed := spec
-	changed.Pool.Method = MethodLeastConnections
+	changed := spec.clone()
+	changed.pool(0).Method = MethodLeastConnections
 	r1, err := mgr.Apply(ctx(t), changed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	changed2 := changed
-	changed2.VIP.ConnLimit = 500
+	changed2 := changed.clone()
+	changed2.lis(0).ConnLimit = 500
 	r2, err := mgr.Apply(ctx(t), changed2)
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +181,7 @@ func applyRefused(t *testing.T, change func(*Spec), want string) (Spec, *Manager
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(spec.Paths.Config)
-	bad := spec
+	bad := spec.clone()
 	change(&bad)
 	_, err = mgr.Apply(ctx(t), bad)
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -200,8 +199,8 @@ func applyRefused(t *testing.T, change func(*Spec), want string) (Spec, *Manager
 
 func TestRealHAProxyRefusesAnInvalidConfigAndKeepsServing(t *testing.T) {
 	spec, mgr, first := applyRefused(t, func(s *Spec) {
-		s.VIP.Protocol, s.Pool.Protocol = ProtocolHTTPS, ProtocolHTTPS
-		s.VIP.TLSCertFile = filepath.Join(s.Paths.Dir, "missing.pem")
+		s.lis(0).Protocol = ProtocolTerminatedHTTPS
+		s.lis(0).TLSCertFile = filepath.Join(s.Paths.Dir, "missing.pem")
 	}, "missing.pem")
 	if _, err := os.Stat(spec.Paths.Config + ".new"); !errors.Is(err, os.ErrNotExist) {
 		t.Error("candidate config left behind")
@@ -257,12 +256,12 @@ func TestRealHAProxyIsAdoptedByAFreshManagerAndStops(t *testing.T) {
 func TestRealHAProxyHTTPMonitorMarksAStoppedMemberDown(t *testing.T) {
 	a, b := startBackend(t, "A"), startBackend(t, "B")
 	spec, mgr := realInstance(t, a.member(t, memA), b.member(t, memB))
-	spec.Monitor = &Monitor{Type: MonitorHTTP, Delay: 1, Timeout: 1, MaxRetries: 1, HTTPMethod: "GET", URLPath: "/health", ExpectedCodes: "200-204"}
+	spec.pool(0).Monitor = &Monitor{Type: MonitorHTTP, Delay: 1, Timeout: 1, Rise: 2, Fall: 1, HTTPMethod: "GET", URLPath: "/health", ExpectedCodes: "200-204"}
 	if _, err := mgr.Apply(ctx(t), spec); err != nil {
 		t.Fatal(err)
 	}
 	status := func(slot int) ServerStats { return serverStats(t, spec, slot) }
-	slots := SlotMap(spec.Members)
+	slots := SlotMap(spec.pool(0).Members)
 	eventually(t, 10*time.Second, "both members UP by L7 check", func() bool {
 		return status(slots[memA]).CheckStatus == "L7OK" && status(slots[memB]).CheckStatus == "L7OK"
 	})
@@ -290,8 +289,8 @@ func TestRealHAProxyTerminatesTLSWithTheGivenCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	roots := writeSelfSigned(t, cert, []net.IP{net.ParseIP("127.0.0.1")})
-	spec.VIP.Protocol, spec.Pool.Protocol = ProtocolHTTPS, ProtocolHTTPS
-	spec.VIP.TLSCertFile = cert
+	spec.lis(0).Protocol = ProtocolTerminatedHTTPS
+	spec.lis(0).TLSCertFile = cert
 	if _, err := mgr.Apply(ctx(t), spec); err != nil {
 		t.Fatal(err)
 	}
@@ -317,15 +316,15 @@ func TestRealHAProxyTerminatesTLSWithTheGivenCertificate(t *testing.T) {
 // keeps serving and the previous files are put back.
 func TestRealHAProxyFailedReloadKeepsOldWorkerAndRestoresConfig(t *testing.T) {
 	spec, mgr, first := applyRefused(t, func(s *Spec) {
-		s.VIP.Address = netipMust("192.0.2.1") // TEST-NET-1, never local
+		s.lis(0).Address = netipMust("192.0.2.1") // TEST-NET-1, never local
 	}, "reload failed")
 	res, err := mgr.Apply(ctx(t), spec)
 	if err != nil || res.Action != ActionNone || res.Process.MasterPID != first.Process.MasterPID {
 		t.Errorf("re-applying the good spec: %+v, %v", res, err)
 	}
 	// The master accepts a further, valid, reload after the failed one.
-	next := spec
-	next.Pool.Method = MethodSourceIP
+	next := spec.clone()
+	next.pool(0).Method = MethodSourceIP
 	if res, err := mgr.Apply(ctx(t), next); err != nil || res.Action != ActionReloaded {
 		t.Errorf("reload after failure: %+v, %v", res, err)
 	}
@@ -341,16 +340,16 @@ func TestRealHAProxyKeepsADownMemberDownAcrossAStructuralReload(t *testing.T) {
 	a, b := startBackend(t, "A"), startBackend(t, "B")
 	spec, mgr := realInstance(t, a.member(t, memA), b.member(t, memB))
 	// A long interval: after the reload, no new check can decide in time.
-	spec.Monitor = &Monitor{Type: MonitorHTTP, Delay: 2, Timeout: 1, MaxRetries: 1, HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200"}
+	spec.pool(0).Monitor = &Monitor{Type: MonitorHTTP, Delay: 2, Timeout: 1, Rise: 2, Fall: 1, HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200"}
 	if _, err := mgr.Apply(ctx(t), spec); err != nil {
 		t.Fatal(err)
 	}
-	slots := SlotMap(spec.Members)
+	slots := SlotMap(spec.pool(0).Members)
 	status := func(slot int) ServerStatus { return serverStats(t, spec, slot).Status }
 	b.srv.Close()
 	eventually(t, 10*time.Second, "stopped member DOWN", func() bool { return status(slots[memB]) == StatusDown })
 
-	spec.Pool.Method = MethodLeastConnections
+	spec.pool(0).Method = MethodLeastConnections
 	res, err := mgr.Apply(ctx(t), spec)
 	if err != nil || res.Action != ActionReloaded {
 		t.Fatalf("apply: %+v %v", res, err)
@@ -365,9 +364,9 @@ func TestRealHAProxyKeepsADownMemberDownAcrossAStructuralReload(t *testing.T) {
 		t.Errorf("traffic went to the dead member after the reload: %v", n)
 	}
 	// Slower probes ask the same question: the verdict stands.
-	mon := *spec.Monitor
-	mon.Delay, mon.MaxRetries = 3, 2
-	spec.Monitor = &mon
+	mon := *spec.pool(0).Monitor
+	mon.Delay, mon.Fall, mon.Rise = 3, 2, 3
+	spec.pool(0).Monitor = &mon
 	if res, err := mgr.Apply(ctx(t), spec); err != nil || res.Action != ActionReloaded {
 		t.Fatalf("apply: %+v %v", res, err)
 	}
@@ -379,10 +378,10 @@ func TestRealHAProxyKeepsADownMemberDownAcrossAStructuralReload(t *testing.T) {
 	// does not inherit the DOWN state of the address it replaces.
 	c := startBackend(t, "C")
 	cm := c.member(t, memB)
-	spec.Pool.Method = MethodRoundRobin
-	for i := range spec.Members {
-		if spec.Members[i].ID == memB {
-			spec.Members[i].Address, spec.Members[i].Port = cm.Address, cm.Port
+	spec.pool(0).Method = MethodRoundRobin
+	for i, m := range spec.pool(0).Members {
+		if m.ID == memB {
+			spec.pool(0).Members[i].Address, spec.pool(0).Members[i].Port = cm.Address, cm.Port
 		}
 	}
 	if res, err := mgr.Apply(ctx(t), spec); err != nil || res.Action != ActionReloaded {

@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // goldenCases covers each protocol, method, persistence, monitor type, TLS,
-// connection limit, admin-down pool/member/VIP and an empty pool.
+// connection limit, admin-down pool/member/listener, an empty pool, and the
+// load-balancer shapes: listeners sharing a pool, two pools, a listener
+// without a default pool, backup members, monitor addresses and timeouts.
 func goldenCases() map[string]Spec {
 	c := map[string]Spec{}
 	add := func(name string, mod func(*Spec)) {
@@ -23,56 +26,108 @@ func goldenCases() map[string]Spec {
 		mod(&s)
 		c[name] = s
 	}
+	tls := func(l *Listener) {
+		l.Protocol, l.Port, l.TLSCertFile = ProtocolTerminatedHTTPS, 443, "/var/lib/lbaas/certs/vip.pem"
+	}
 	add("http_roundrobin", func(s *Spec) {})
 	add("tcp_leastconn", func(s *Spec) {
-		s.VIP.Protocol, s.Pool.Protocol = ProtocolTCP, ProtocolTCP
-		s.Pool.Method = MethodLeastConnections
+		s.lis(0).Protocol, s.pool(0).Protocol = ProtocolTCP, ProtocolTCP
+		s.pool(0).Method = MethodLeastConnections
 	})
 	add("https_passthrough_source", func(s *Spec) {
-		s.VIP.Protocol, s.Pool.Protocol = ProtocolHTTPS, ProtocolHTTPS
-		s.VIP.Port = 443
-		s.Pool.Method = MethodSourceIP
+		s.lis(0).Protocol, s.pool(0).Protocol = ProtocolHTTPS, ProtocolHTTPS
+		s.lis(0).Port = 443
+		s.pool(0).Method = MethodSourceIP
 	})
-	add("https_tls_termination", func(s *Spec) {
-		s.VIP.Protocol, s.Pool.Protocol = ProtocolHTTPS, ProtocolHTTPS
-		s.VIP.Port = 443
-		s.VIP.TLSCertFile = "/var/lib/lbaas/certs/vip.pem"
-	})
-	add("persistence_source_ip", func(s *Spec) { s.VIP.Persistence = Persistence{Type: PersistenceSourceIP} })
-	add("persistence_http_cookie", func(s *Spec) { s.VIP.Persistence = Persistence{Type: PersistenceHTTPCookie} })
+	add("https_tls_termination", func(s *Spec) { tls(s.lis(0)) })
+	add("persistence_source_ip", func(s *Spec) { s.pool(0).Persistence = Persistence{Type: PersistenceSourceIP} })
+	add("persistence_http_cookie", func(s *Spec) { s.pool(0).Persistence = Persistence{Type: PersistenceHTTPCookie} })
 	add("persistence_app_cookie", func(s *Spec) {
-		s.VIP.Persistence = Persistence{Type: PersistenceAppCookie, CookieName: "JSESSIONID"}
+		s.pool(0).Persistence = Persistence{Type: PersistenceAppCookie, CookieName: "JSESSIONID"}
 	})
 	add("monitor_tcp", func(s *Spec) {
-		s.Monitor = &Monitor{Type: MonitorTCP, Delay: 5, Timeout: 3, MaxRetries: 3}
+		s.pool(0).Monitor = &Monitor{Type: MonitorTCP, Delay: 5, Timeout: 3, Rise: 2, Fall: 3}
 	})
 	add("monitor_http_codes_list", func(s *Spec) {
-		s.Monitor = &Monitor{Type: MonitorHTTP, Delay: 20, Timeout: 10, MaxRetries: 3,
+		s.pool(0).Monitor = &Monitor{Type: MonitorHTTP, Delay: 20, Timeout: 10, Rise: 2, Fall: 3,
 			HTTPMethod: "HEAD", URLPath: "/healthz?full=1", ExpectedCodes: "200,202"}
 	})
 	add("monitor_http_defaults", func(s *Spec) {
-		s.Monitor = &Monitor{Type: MonitorHTTP, Delay: 0, Timeout: 0, MaxRetries: 1}
+		s.pool(0).Monitor = &Monitor{Type: MonitorHTTP, Delay: 0, Timeout: 0, Rise: 2, Fall: 1}
 	})
 	add("monitor_https_codes_range", func(s *Spec) {
-		s.Monitor = &Monitor{Type: MonitorHTTPS, Delay: 10, Timeout: 5, MaxRetries: 2,
+		s.pool(0).Monitor = &Monitor{Type: MonitorHTTPS, Delay: 10, Timeout: 5, Rise: 2, Fall: 2,
 			HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200-204"}
 	})
 	add("monitor_ping", func(s *Spec) {
-		s.Monitor = &Monitor{Type: MonitorPing, Delay: 2, Timeout: 1, MaxRetries: 3,
+		s.pool(0).Monitor = &Monitor{Type: MonitorPing, Delay: 2, Timeout: 1, Rise: 2, Fall: 3,
 			PingCommand: "/usr/local/bin/lbaas-ping"}
 	})
-	add("conn_limit", func(s *Spec) { s.VIP.ConnLimit = 100; s.Global.MaxConn = 2000 })
-	add("pool_admin_down", func(s *Spec) { s.Pool.AdminUp = false })
-	add("member_admin_down_weight_zero", func(s *Spec) {
-		s.Members[0].AdminUp = false
-		s.Members[1].Weight = 0
+	add("monitor_tls_hello", func(s *Spec) {
+		s.lis(0).Protocol, s.pool(0).Protocol, s.lis(0).Port = ProtocolHTTPS, ProtocolHTTPS, 443
+		s.pool(0).Monitor = &Monitor{Type: MonitorTLSHello, Delay: 5, Timeout: 2, Rise: 2, Fall: 2}
 	})
-	add("vip_admin_down", func(s *Spec) { s.VIP.AdminUp = false })
-	add("empty_pool", func(s *Spec) { s.Members = nil })
+	add("monitor_http11_domain", func(s *Spec) {
+		s.pool(0).Monitor = &Monitor{Type: MonitorHTTP, Delay: 5, Timeout: 2, Rise: 2, Fall: 2,
+			HTTPMethod: "GET", HTTPVersion: "1.1", DomainName: "app.example.com", URLPath: "/health"}
+	})
+	add("monitor_rise_fall", func(s *Spec) {
+		s.pool(0).Monitor = &Monitor{Type: MonitorTCP, Delay: 3, Timeout: 1, Rise: 5, Fall: 2}
+	})
+	add("monitor_address_port", func(s *Spec) {
+		s.pool(0).Monitor = &Monitor{Type: MonitorTCP, Delay: 5, Timeout: 3, Rise: 2, Fall: 3}
+		s.pool(0).Members[0].MonitorAddress = netip.MustParseAddr("192.168.7.1")
+		s.pool(0).Members[0].MonitorPort = 9000
+		s.pool(0).Members[1].MonitorPort = 9001
+	})
+	add("backup_member", func(s *Spec) {
+		s.pool(0).Members = append(s.pool(0).Members, Member{ID: memC, Address: netip.MustParseAddr("10.1.0.3"),
+			Port: 8080, Weight: 1, AdminUp: true, Backup: true, Slot: 3})
+	})
+	add("source_ip_port", func(s *Spec) {
+		s.lis(0).Protocol, s.pool(0).Protocol = ProtocolTCP, ProtocolTCP
+		s.pool(0).Method = MethodSourceIPPort
+	})
+	add("source_ip_port_http", func(s *Spec) { s.pool(0).Method = MethodSourceIPPort })
+	add("conn_limit", func(s *Spec) { s.lis(0).ConnLimit = 100; s.Global.MaxConn = 2000 })
+	add("pool_admin_down", func(s *Spec) { s.pool(0).AdminUp = false })
+	add("member_admin_down_weight_zero", func(s *Spec) {
+		s.pool(0).Members[0].AdminUp = false
+		s.pool(0).Members[1].Weight = 0
+	})
+	add("listener_admin_down", func(s *Spec) { s.lis(0).AdminUp = false })
+	add("empty_pool", func(s *Spec) { s.pool(0).Members = nil })
 	add("ipv6", func(s *Spec) {
-		s.VIP.Address = netip.MustParseAddr("2001:db8::10")
-		s.Members[0].Address = netip.MustParseAddr("2001:db8:1::1")
-		s.VIP.Persistence = Persistence{Type: PersistenceSourceIP}
+		s.lis(0).Address = netip.MustParseAddr("2001:db8::10")
+		s.pool(0).Members[0].Address = netip.MustParseAddr("2001:db8:1::1")
+		s.pool(0).Persistence = Persistence{Type: PersistenceSourceIP}
+	})
+	add("two_listeners_one_pool", func(s *Spec) {
+		l := *s.lis(0)
+		l.ID = lisB
+		tls(&l)
+		s.Listeners = append(s.Listeners, l)
+	})
+	add("two_pools", func(s *Spec) {
+		withSecondPool(s)
+		s.pool(1).Protocol, s.pool(1).Method = ProtocolTCP, MethodLeastConnections
+		s.Listeners = append(s.Listeners, Listener{ID: lisB, Address: s.lis(0).Address, Port: 3306,
+			Protocol: ProtocolTCP, ConnLimit: -1, AdminUp: true, DefaultPoolID: pool2ID})
+	})
+	add("listener_without_default_pool", func(s *Spec) {
+		s.lis(0).DefaultPoolID = ""
+		s.Listeners = append(s.Listeners, Listener{ID: lisB, Address: s.lis(0).Address, Port: 22,
+			Protocol: ProtocolTCP, ConnLimit: -1, AdminUp: true})
+	})
+	add("listener_timeouts", func(s *Spec) {
+		l := s.lis(0)
+		l.TimeoutClientData, l.TimeoutMemberConnect, l.TimeoutMemberData = 90*time.Second, 1500*time.Millisecond, 2*time.Minute
+		l.TimeoutTCPInspect = 3 * time.Second
+		// A second listener on the same pool with a longer connect timeout
+		// and a shorter data timeout: the backend takes the larger of each.
+		s.Listeners = append(s.Listeners, Listener{ID: lisB, Address: l.Address, Port: 8080, Protocol: ProtocolHTTP,
+			ConnLimit: -1, AdminUp: true, DefaultPoolID: poolID,
+			TimeoutMemberConnect: 3 * time.Second, TimeoutMemberData: 10 * time.Second})
 	})
 	return c
 }
@@ -101,21 +156,31 @@ func TestRenderMatchesGoldenFiles(t *testing.T) {
 	}
 }
 
-func TestRenderIsDeterministicWhateverTheMemberOrder(t *testing.T) {
+func TestRenderIsDeterministicWhateverTheMemberListenerAndPoolOrder(t *testing.T) {
 	s := baseSpec()
+	withSecondPool(&s)
+	s.Listeners = append(s.Listeners, Listener{ID: lisB, Address: s.lis(0).Address, Port: 81,
+		Protocol: ProtocolHTTP, AdminUp: true, DefaultPoolID: pool2ID})
 	first, err := Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Members[0], s.Members[1] = s.Members[1], s.Members[0]
+	s.pool(0).Members[0], s.pool(0).Members[1] = s.pool(0).Members[1], s.pool(0).Members[0]
+	s.Pools[0], s.Pools[1] = s.Pools[1], s.Pools[0]
+	s.Listeners[0], s.Listeners[1] = s.Listeners[1], s.Listeners[0]
 	for i := 0; i < 20; i++ {
 		again, err := Render(s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(first, again) {
-			t.Fatal("render output depends on member order or varies between calls")
+			t.Fatal("render output depends on member, listener or pool order, or varies between calls")
 		}
+	}
+	text := string(first)
+	if strings.Index(text, "frontend "+FrontendName(lisA)) > strings.Index(text, "frontend "+FrontendName(lisB)) ||
+		strings.Index(text, "backend "+BackendName(poolID)) > strings.Index(text, "backend "+BackendName(pool2ID)) {
+		t.Errorf("listeners not by port or pools not by id:\n%s", text)
 	}
 }
 
@@ -127,8 +192,11 @@ func TestEveryGoldenConfigPassesHaproxyCheck(t *testing.T) {
 	writeSelfSigned(t, cert, nil)
 	for name, spec := range goldenCases() {
 		t.Run(name, func(t *testing.T) {
-			if spec.VIP.TLSCertFile != "" {
-				spec.VIP.TLSCertFile = cert
+			spec.Listeners = append([]Listener(nil), spec.Listeners...)
+			for i := range spec.Listeners {
+				if spec.Listeners[i].TLSCertFile != "" {
+					spec.Listeners[i].TLSCertFile = cert
+				}
 			}
 			cfg, err := Render(spec)
 			if err != nil {
@@ -152,7 +220,7 @@ func TestHTTPModeAddsForwardedForAndTCPDoesNot(t *testing.T) {
 	if !strings.Contains(string(cfg), "option forwardfor") || !strings.Contains(string(cfg), "mode http") {
 		t.Errorf("HTTP config lacks mode http / forwardfor:\n%s", cfg)
 	}
-	s.VIP.Protocol, s.Pool.Protocol = ProtocolHTTPS, ProtocolHTTPS
+	s.lis(0).Protocol, s.pool(0).Protocol = ProtocolHTTPS, ProtocolHTTPS
 	cfg, _ = Render(s)
 	if strings.Contains(string(cfg), "forwardfor") || !strings.Contains(string(cfg), "mode tcp") {
 		t.Errorf("HTTPS pass-through must be plain tcp:\n%s", cfg)
@@ -161,7 +229,7 @@ func TestHTTPModeAddsForwardedForAndTCPDoesNot(t *testing.T) {
 
 func TestMonitorMapsDelayToInterAndTimeoutToTimeoutCheck(t *testing.T) {
 	s := baseSpec()
-	s.Monitor = &Monitor{Type: MonitorTCP, Delay: 20, Timeout: 10, MaxRetries: 3}
+	s.pool(0).Monitor = &Monitor{Type: MonitorTCP, Delay: 20, Timeout: 10, Rise: 2, Fall: 3}
 	cfg, err := Render(s)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +248,7 @@ func TestGlobalHasExplicitMaxconnAdminSocketAndNoSecrets(t *testing.T) {
 	}
 	text := string(cfg)
 	for _, want := range []string{"maxconn 4096", "master-worker", "hard-stop-after 30s",
-		"stats socket /var/lib/lbaas/loadbalancer/" + poolID + "/haproxy.sock mode 600 level admin expose-fd listeners"} {
+		"stats socket /var/lib/lbaas/loadbalancer/" + lbID + "/haproxy.sock mode 600 level admin expose-fd listeners"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("missing %q", want)
 		}
@@ -189,22 +257,5 @@ func TestGlobalHasExplicitMaxconnAdminSocketAndNoSecrets(t *testing.T) {
 		if strings.Contains(text, banned) {
 			t.Errorf("config must not contain %q", banned)
 		}
-	}
-}
-
-func TestPersistenceCookiesAreRefusedWithoutHTTP(t *testing.T) {
-	s := baseSpec()
-	s.VIP.Protocol, s.Pool.Protocol = ProtocolTCP, ProtocolTCP
-	s.VIP.Persistence = Persistence{Type: PersistenceHTTPCookie}
-	if _, err := Render(s); err == nil {
-		t.Error("HTTP_COOKIE on a TCP vip rendered")
-	}
-}
-
-func TestProtocolMismatchIsRefused(t *testing.T) {
-	s := baseSpec()
-	s.Pool.Protocol = ProtocolTCP
-	if _, err := Render(s); err == nil {
-		t.Error("vip HTTP with pool TCP rendered")
 	}
 }

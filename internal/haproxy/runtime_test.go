@@ -171,6 +171,15 @@ func TestShowStatParsesCountersAndServerStates(t *testing.T) {
 	if len(st.Backends) != 1 || st.Backends[0].TotalSessions != 9 || st.Backends[0].Status != "UP" {
 		t.Errorf("backend %+v", st.Backends)
 	}
+	if fe, ok := st.Frontend("fe-x"); !ok || fe.RequestErrors != 2 || fe.TotalSessions != 42 {
+		t.Errorf("Frontend(fe-x) = %+v, %v", fe, ok)
+	}
+	if be, ok := st.Backend("be-x"); !ok || be.ActiveServers != 1 || be.BackupServers != 1 || be.TotalSessions != 9 {
+		t.Errorf("Backend(be-x) = %+v, %v", be, ok)
+	}
+	if _, ok := st.Backend("fe-x"); ok {
+		t.Error("a frontend row found as a backend")
+	}
 	s1, _ := st.Server("be-x", "s001")
 	if s1.Status != StatusDown || s1.CheckStatus != "L4CON" || s1.CheckDesc != "Layer4 connection problem" ||
 		s1.LastCheck != "Connection refused" || s1.Addr != "127.0.0.3:81" || s1.Weight != 5 {

@@ -38,31 +38,46 @@ func (p Paths) ServerStateFile() string {
 
 // carryServerState returns the lines of dump, a "show servers state" reply
 // of the worker running old, that remain true under new: a line survives
-// only when the probe asks the same question, and its slot holds the same
-// member at the same address, port and weight and is in service in both.
-// Anything else (a new member in a recycled slot, another probe, an admin
-// change) starts fresh, as HAProxy would without the file. The result always
-// holds the version line, so the loader never warns about an empty file.
+// only when its backend's pool is in both specs and probes alike, and its
+// slot holds the same member at the same address, port, weight, backup flag
+// and monitor address, and is in service in both. Anything else (a new member
+// in a recycled slot, another probe, an admin change, a new pool) starts
+// fresh, as HAProxy would without the file. The result always holds the
+// version line, so the loader never warns about an empty file.
 //
-// A change of delay, timeout or max_retries keeps the verdicts: a member
+// A change of delay, timeout, rise or fall keeps the verdicts: a member
 // found dead is still dead. Its check counter is capped to the new range,
-// so a lower max_retries takes effect on the next failures.
+// so a lower rise + fall takes effect on the next probes.
 func carryServerState(dump string, old, new Spec) []byte {
 	out := serverStateVersion + "\n"
-	if old.ID != new.ID || !sameProbe(old.Monitor, new.Monitor) {
+	if old.ID != new.ID {
 		return []byte(out)
 	}
-	maxHealth := Rise + new.Monitor.MaxRetries - 1
-	bySlot := func(s Spec) map[string]Member {
-		m := make(map[string]Member, len(s.Members))
-		for _, mem := range s.Members {
-			if s.serverUp(mem) {
+	type backend struct {
+		maxHealth     int
+		before, after map[string]Member
+	}
+	bySlot := func(p Pool) map[string]Member {
+		m := make(map[string]Member, len(p.Members))
+		for _, mem := range p.Members {
+			if p.serverUp(mem) {
 				m[SlotName(mem.Slot)] = mem
 			}
 		}
 		return m
 	}
-	before, after := bySlot(old), bySlot(new)
+	backends := map[string]backend{}
+	for _, np := range new.Pools {
+		op, ok := old.PoolByID(np.ID)
+		if !ok || !sameProbe(op.Monitor, np.Monitor) {
+			continue
+		}
+		backends[BackendName(np.ID)] = backend{
+			maxHealth: np.Monitor.Rise + np.Monitor.Fall - 1,
+			before:    bySlot(op),
+			after:     bySlot(np),
+		}
+	}
 	lines := strings.Split(dump, "\n")
 	if len(lines) == 0 || strings.TrimSpace(lines[0]) != serverStateVersion {
 		return []byte(out)
@@ -73,12 +88,16 @@ func carryServerState(dump string, old, new Spec) []byte {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) < ssMinColumns || f[ssBackend] != BackendName(new.ID) || f[ssAdminState] != "0" {
+		if len(f) < ssMinColumns || f[ssAdminState] != "0" {
 			continue
 		}
-		was, ok1 := before[f[ssServer]]
-		now, ok2 := after[f[ssServer]]
-		if !ok1 || !ok2 || was.ID != now.ID || was.Address != now.Address || was.Port != now.Port || was.Weight != now.Weight {
+		be, ok := backends[f[ssBackend]]
+		if !ok {
+			continue
+		}
+		was, ok1 := be.before[f[ssServer]]
+		now, ok2 := be.after[f[ssServer]]
+		if !ok1 || !ok2 || was != now {
 			continue
 		}
 		if f[ssAddr] != now.Address.String() || f[ssPort] != strconv.Itoa(now.Port) || f[ssUserWeight] != strconv.Itoa(now.Weight) {
@@ -86,8 +105,8 @@ func carryServerState(dump string, old, new Spec) []byte {
 		}
 		if h, err := strconv.Atoi(f[ssHealth]); err != nil || h < 0 {
 			continue
-		} else if h > maxHealth {
-			f[ssHealth] = strconv.Itoa(maxHealth)
+		} else if h > be.maxHealth {
+			f[ssHealth] = strconv.Itoa(be.maxHealth)
 		}
 		out += strings.Join(f, " ") + "\n"
 	}
@@ -100,8 +119,8 @@ func sameProbe(a, b *Monitor) bool {
 		return false
 	}
 	x, y := *a, *b
-	x.Delay, x.Timeout, x.MaxRetries = 0, 0, 0
-	y.Delay, y.Timeout, y.MaxRetries = 0, 0, 0
+	x.Delay, x.Timeout, x.Rise, x.Fall = 0, 0, 0, 0
+	y.Delay, y.Timeout, y.Rise, y.Fall = 0, 0, 0, 0
 	return x == y
 }
 
@@ -112,7 +131,7 @@ func sameProbe(a, b *Monitor) bool {
 func (m *Manager) saveServerState(ctx context.Context, paths Paths, old *Spec, new Spec) {
 	content := []byte(serverStateVersion + "\n")
 	if old != nil {
-		if dump, err := m.client(paths.Socket).Exec(ctx, "show servers state "+BackendName(new.ID)); err == nil {
+		if dump, err := m.client(paths.Socket).Exec(ctx, "show servers state"); err == nil {
 			content = carryServerState(dump, *old, new)
 		}
 	}

@@ -29,13 +29,13 @@ func carriedServers(t *testing.T, old, new Spec) []string {
 
 func monitored() Spec {
 	s := baseSpec()
-	s.Monitor = &Monitor{Type: MonitorTCP, Delay: 1, Timeout: 1, MaxRetries: 2}
+	s.pool(0).Monitor = &Monitor{Type: MonitorTCP, Delay: 1, Timeout: 1, Rise: 2, Fall: 3}
 	return s
 }
 
 func TestServerStateCarriesUnchangedMembersInService(t *testing.T) {
 	old, new := monitored(), monitored()
-	new.Pool.Method = MethodLeastConnections // the structural change itself
+	new.pool(0).Method = MethodLeastConnections // the structural change itself
 	got := carriedServers(t, old, new)
 	if strings.Join(got, ",") != "s001,s002" {
 		t.Fatalf("carried %v, want both members and not the empty slot", got)
@@ -44,25 +44,30 @@ func TestServerStateCarriesUnchangedMembersInService(t *testing.T) {
 
 func TestServerStateStartsFreshWhatChanged(t *testing.T) {
 	cases := map[string]func(s *Spec){
-		"monitor type":     func(s *Spec) { s.Monitor.Type = MonitorPing; s.Monitor.PingCommand = "/x" },
-		"monitor removed":  func(s *Spec) { s.Monitor = nil },
-		"address changed":  func(s *Spec) { s.Members[1].Address = netip.MustParseAddr("10.1.0.9") },
-		"port changed":     func(s *Spec) { s.Members[1].Port = 81 },
-		"weight changed":   func(s *Spec) { s.Members[1].Weight = 7 },
-		"admin down":       func(s *Spec) { s.Members[1].AdminUp = false },
-		"slot reused":      func(s *Spec) { s.Members[1].ID = memC },
-		"member removed":   func(s *Spec) { s.Members = s.Members[:1] },
-		"another instance": func(s *Spec) { s.ID = "7f1c2a9e-3b5d-4c7e-9a1f-0e2d3c4b5a69" },
+		"monitor type": func(s *Spec) {
+			s.pool(0).Monitor.Type = MonitorPing
+			s.pool(0).Monitor.PingCommand = "/x"
+		},
+		"monitor removed":     func(s *Spec) { s.pool(0).Monitor = nil },
+		"monitor domain":      func(s *Spec) { s.pool(0).Monitor.HTTPVersion, s.pool(0).Monitor.DomainName = "1.1", "a.example" },
+		"address changed":     func(s *Spec) { s.pool(0).Members[1].Address = netip.MustParseAddr("10.1.0.9") },
+		"port changed":        func(s *Spec) { s.pool(0).Members[1].Port = 81 },
+		"weight changed":      func(s *Spec) { s.pool(0).Members[1].Weight = 7 },
+		"admin down":          func(s *Spec) { s.pool(0).Members[1].AdminUp = false },
+		"backup flag":         func(s *Spec) { s.pool(0).Members[1].Backup = true },
+		"member monitor port": func(s *Spec) { s.pool(0).Members[1].MonitorPort = 9000 },
+		"slot reused":         func(s *Spec) { s.pool(0).Members[1].ID = memC },
+		"member removed":      func(s *Spec) { s.pool(0).Members = s.pool(0).Members[:1] },
+		"another instance":    func(s *Spec) { s.ID = "7f1c2a9e-3b5d-4c7e-9a1f-0e2d3c4b5a69" },
+		"pool replaced":       func(s *Spec) { s.pool(0).ID = pool2ID; s.lis(0).DefaultPoolID = pool2ID },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
-			old, new := monitored(), monitored()
-			mon := *new.Monitor
-			new.Monitor = &mon
+			old, new := monitored(), monitored().clone()
 			change(&new)
 			got := carriedServers(t, old, new)
 			want := "s001"
-			if strings.HasPrefix(name, "monitor") || name == "another instance" {
+			if strings.HasPrefix(name, "monitor ") || name == "another instance" || name == "pool replaced" {
 				want = ""
 			}
 			if strings.Join(got, ",") != want {
@@ -81,9 +86,9 @@ func TestServerStateIgnoresAnUnknownFormat(t *testing.T) {
 
 func TestServerStateKeepsVerdictsWhenOnlyTheMonitorTimingChanges(t *testing.T) {
 	old, new := monitored(), monitored()
-	mon := *new.Monitor
-	mon.Delay, mon.Timeout, mon.MaxRetries = 5, 3, 1
-	new.Monitor = &mon
+	new = new.clone()
+	mon := new.pool(0).Monitor
+	mon.Delay, mon.Timeout, mon.Rise, mon.Fall = 5, 3, 1, 2
 	dump, err := os.ReadFile("testdata/show_servers_state.txt")
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +100,8 @@ func TestServerStateKeepsVerdictsWhenOnlyTheMonitorTimingChanges(t *testing.T) {
 			health[f[ssServer]] = f[ssHealth]
 		}
 	}
-	// s002 was UP with health 4 (rise 2 + fall 3 - 1); with fall 1 the
-	// counter tops out at 2, so one failed probe marks it DOWN again.
+	// s002 was UP with health 4 (rise 2 + fall 3 - 1); with rise 1 and
+	// fall 2 the counter tops out at 2, so two failed probes mark it DOWN.
 	if health["s001"] != "0" || health["s002"] != "2" || len(health) != 2 {
 		t.Fatalf("carried health %v, want s001:0 s002:2", health)
 	}

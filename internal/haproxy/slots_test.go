@@ -86,7 +86,7 @@ func TestCorruptPreviousMapWithSharedSlotStillYieldsUniqueSlots(t *testing.T) {
 		t.Errorf("got %v, %d", s, n)
 	}
 	spec := baseSpec()
-	spec.Members, spec.Slots = got, n
+	spec.pool(0).Members, spec.pool(0).Slots = got, n
 	if _, err := Render(spec); err != nil {
 		t.Error(err)
 	}

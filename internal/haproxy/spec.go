@@ -6,27 +6,34 @@ import (
 	"time"
 )
 
-// Protocol is the protocol of a VIP or a pool.
+// Protocol is the protocol of a listener or a pool.
 type Protocol string
 
-// Protocols accepted by the Neutron LBaaS v1 API.
+// Protocols. Listeners accept all four; pools accept TCP, HTTP and HTTPS
+// (a pool behind a TERMINATED_HTTPS listener speaks HTTP to its members).
 const (
 	ProtocolTCP   Protocol = "TCP"
 	ProtocolHTTP  Protocol = "HTTP"
-	ProtocolHTTPS Protocol = "HTTPS"
+	ProtocolHTTPS Protocol = "HTTPS" // TLS passed through untouched, in tcp mode
+	// ProtocolTerminatedHTTPS terminates TLS on the listener (see
+	// Listener.TLSCertFile) and speaks HTTP to the pool.
+	ProtocolTerminatedHTTPS Protocol = "TERMINATED_HTTPS"
 )
 
 // Method is a pool's load-balancing method.
 type Method string
 
-// Methods accepted by the Neutron LBaaS v1 API.
+// Load-balancing methods.
 const (
 	MethodRoundRobin       Method = "ROUND_ROBIN"
 	MethodLeastConnections Method = "LEAST_CONNECTIONS"
 	MethodSourceIP         Method = "SOURCE_IP"
+	// MethodSourceIPPort hashes the client's address and port together, so
+	// connections of one client spread over the members.
+	MethodSourceIPPort Method = "SOURCE_IP_PORT"
 )
 
-// PersistenceType is a VIP's session persistence type; the zero value means none.
+// PersistenceType is a pool's session persistence type; the zero value means none.
 type PersistenceType string
 
 // Session persistence types.
@@ -46,53 +53,69 @@ const (
 	MonitorTCP   MonitorType = "TCP"
 	MonitorHTTP  MonitorType = "HTTP"
 	MonitorHTTPS MonitorType = "HTTPS"
+	// MonitorTLSHello checks that the member speaks TLS (HAProxy's "option
+	// ssl-hello-chk"): it sends an SSLv3 ClientHello and accepts any TLS
+	// handshake or alert record in reply, so a member that refuses SSLv3
+	// still passes, and no certificate is looked at. Verified against HAProxy
+	// 2.6 by TestTLSHelloMonitorTellsATLSMemberFromAPlainOne.
+	MonitorTLSHello MonitorType = "TLS-HELLO"
 )
 
-// Spec is everything needed to render one HAProxy instance (one VIP and its pool).
+// Spec is everything needed to render the one HAProxy process that serves a
+// load balancer: a frontend per listener and a backend per pool.
 // It holds only typed, already validated values; Render still re-checks every
 // string so that nothing can change the structure of the configuration.
 type Spec struct {
-	// ID is the pool UUID; it names the frontend ("fe-<id>") and backend ("be-<id>").
+	// ID is the load balancer UUID; it names the instance's files (see DefaultPaths).
 	ID string `json:"id"`
-	// VIP is the listening side.
-	VIP VIP `json:"vip"`
-	// Pool is the backend side.
-	Pool Pool `json:"pool"`
-	// Members are the pool's servers, each already placed in a slot (see AssignSlots).
-	Members []Member `json:"members"`
-	// Monitor is the pool's health monitor; nil means no health checks (also use
-	// nil when the monitor is administratively down).
-	Monitor *Monitor `json:"monitor,omitempty"`
-	// Slots is the number of server slots rendered (members plus free placeholders).
-	Slots int `json:"slots"`
+	// Listeners are the frontends; their order does not matter (Render sorts
+	// them by port, then id).
+	Listeners []Listener `json:"listeners"`
+	// Pools are the backends; their order does not matter (Render sorts them by id).
+	Pools []Pool `json:"pools"`
 	// Paths locate the instance's files and sockets.
 	Paths Paths `json:"paths"`
 	// Global holds process-wide tunables; zero fields take defaults.
 	Global Global `json:"global"`
 }
 
-// VIP is the frontend of a load balancer.
-type VIP struct {
-	// Address is the address HAProxy binds to.
+// Listener is one frontend ("fe-<id>"): an address and port clients connect to.
+type Listener struct {
+	// ID is the listener UUID.
+	ID string `json:"id"`
+	// Address is the address HAProxy binds to. Listeners may share it.
 	Address netip.Addr `json:"address"`
-	// Port is the listening port (1..65535).
+	// Port is the listening port (1..65535), unique among the spec's listeners.
 	Port int `json:"port"`
-	// Protocol must equal the pool's protocol.
+	// Protocol is what clients speak; it decides the frontend's mode (http
+	// for HTTP and TERMINATED_HTTPS, tcp for TCP and HTTPS).
 	Protocol Protocol `json:"protocol"`
-	// ConnLimit is the frontend maxconn; -1 means unlimited (capped by Global.MaxConn),
-	// 0 also means "HAProxy default", which is the global maxconn.
+	// ConnLimit is the frontend maxconn; -1 and 0 mean unlimited, which is the
+	// global maxconn, and a larger value is capped by it.
 	ConnLimit int `json:"conn_limit"`
 	// AdminUp false renders the frontend disabled (it does not listen).
 	AdminUp bool `json:"admin_up"`
-	// TLSCertFile, when set, terminates TLS on the bind line with this PEM file
-	// (certificate chain and key) and speaks plain HTTP to the members.
-	// Only valid with ProtocolHTTPS.
+	// TLSCertFile is the PEM file (certificate chain and key) TLS is
+	// terminated with. Required with, and only allowed with, TERMINATED_HTTPS.
 	TLSCertFile string `json:"tls_cert_file,omitempty"`
-	// Persistence is the session persistence.
-	Persistence Persistence `json:"persistence"`
+	// DefaultPoolID is the pool that gets the listener's traffic. Empty means
+	// none: the listener answers 503 in http mode and closes connections in
+	// tcp mode.
+	DefaultPoolID string `json:"default_pool_id,omitempty"`
+	// TimeoutClientData is the client inactivity timeout (default 50s).
+	TimeoutClientData time.Duration `json:"timeout_client_data,omitempty"`
+	// TimeoutMemberConnect bounds connecting to a member (default 5s). It
+	// applies to the default pool's backend; see Pool.
+	TimeoutMemberConnect time.Duration `json:"timeout_member_connect,omitempty"`
+	// TimeoutMemberData is the member inactivity timeout (default 50s); it
+	// applies to the default pool's backend, as TimeoutMemberConnect.
+	TimeoutMemberData time.Duration `json:"timeout_member_data,omitempty"`
+	// TimeoutTCPInspect is how long the frontend waits for content to
+	// inspect (zero: no wait).
+	TimeoutTCPInspect time.Duration `json:"timeout_tcp_inspect,omitempty"`
 }
 
-// Persistence is a VIP's session persistence setting.
+// Persistence is a pool's session persistence setting.
 type Persistence struct {
 	// Type is the persistence kind; PersistenceNone disables persistence.
 	Type PersistenceType `json:"type,omitempty"`
@@ -100,15 +123,34 @@ type Persistence struct {
 	CookieName string `json:"cookie_name,omitempty"`
 }
 
-// Pool is the backend of a load balancer.
+// Pool is one backend ("be-<id>").
+//
+// The backend's mode follows the listeners whose default pool it is (http
+// when they are all HTTP or TERMINATED_HTTPS, tcp when they are all TCP or
+// HTTPS; a mix is refused). A pool no listener uses is still rendered, in the
+// mode of its own protocol. HAProxy keeps the member timeouts on the backend,
+// so a pool shared by listeners takes the largest of their member timeouts.
 type Pool struct {
+	// ID is the pool UUID.
+	ID string `json:"id"`
+	// Protocol is what the members speak. A listener accepts: TCP → TCP, HTTP
+	// or HTTPS pools; HTTP → HTTP; HTTPS → HTTPS or TCP; TERMINATED_HTTPS → HTTP.
+	Protocol Protocol `json:"protocol"`
 	// Method is the balancing algorithm.
 	Method Method `json:"method"`
-	// Protocol must equal the VIP's protocol.
-	Protocol Protocol `json:"protocol"`
-	// AdminUp false puts every server in maintenance (the VIP still listens and
-	// answers 503 in HTTP mode, or closes connections in TCP mode).
+	// AdminUp false puts every server in maintenance (listeners still listen
+	// and answer 503 in http mode, or close connections in tcp mode).
 	AdminUp bool `json:"admin_up"`
+	// Persistence is the session persistence; cookie types need an http backend.
+	Persistence Persistence `json:"persistence"`
+	// Members are the pool's servers, each already placed in a slot of this
+	// pool (see AssignSlots).
+	Members []Member `json:"members"`
+	// Slots is the number of server slots rendered (members plus free placeholders).
+	Slots int `json:"slots"`
+	// Monitor is the pool's health monitor; nil means no health checks (also
+	// use nil when the monitor is administratively down).
+	Monitor *Monitor `json:"monitor,omitempty"`
 }
 
 // Member is one backend server placed in a slot.
@@ -123,15 +165,26 @@ type Member struct {
 	Weight int `json:"weight"`
 	// AdminUp false puts the server in maintenance.
 	AdminUp bool `json:"admin_up"`
-	// Slot is the 1-based server slot (server name SlotName(Slot)).
+	// Backup members get traffic only when no non-backup member is up.
+	// HAProxy cannot change this flag at runtime: adding, removing or
+	// flipping a backup member is a reload.
+	Backup bool `json:"backup,omitempty"`
+	// MonitorAddress, when set, is where health checks go instead of Address.
+	// A change of it is a reload (HAProxy cannot clear a check address at runtime).
+	MonitorAddress netip.Addr `json:"monitor_address,omitempty"`
+	// MonitorPort, when not 0, is where health checks go instead of Port
+	// (1..65535). A change of it is a reload, as MonitorAddress.
+	MonitorPort int `json:"monitor_port,omitempty"`
+	// Slot is the 1-based server slot in the pool's backend (server name SlotName(Slot)).
 	Slot int `json:"slot"`
 }
 
 // Monitor is a pool health monitor.
 //
-// Mapping: Delay → inter, Timeout → "timeout check", MaxRetries → fall, and rise
-// is fixed at 2 (see Rise): one lucky probe does not bring a flapping member
-// back, yet a recovered member returns after two intervals.
+// Mapping: Delay → inter, Timeout → "timeout check", Rise → rise, Fall → fall.
+// Each API maps its own fields: Neutron v1 has one max_retries (Fall =
+// max_retries, Rise = 2, so that one lucky probe does not bring a flapping
+// member back), Octavia has two (Rise = max_retries, Fall = max_retries_down).
 type Monitor struct {
 	// Type selects the probe.
 	Type MonitorType `json:"type"`
@@ -139,10 +192,17 @@ type Monitor struct {
 	Delay int `json:"delay"`
 	// Timeout is the probe timeout in seconds (values below 1 are rendered as 1).
 	Timeout int `json:"timeout"`
-	// MaxRetries is the number of consecutive failures before a member is DOWN (1..10).
-	MaxRetries int `json:"max_retries"`
+	// Rise is the number of consecutive successful probes that bring a member UP (1..10).
+	Rise int `json:"rise"`
+	// Fall is the number of consecutive failed probes that take a member DOWN (1..10).
+	Fall int `json:"fall"`
 	// HTTPMethod is the request method for HTTP/HTTPS probes (upper-case token; default GET).
 	HTTPMethod string `json:"http_method,omitempty"`
+	// HTTPVersion is "" (HAProxy's default, HTTP/1.0), "1.0" or "1.1", for HTTP/HTTPS probes.
+	HTTPVersion string `json:"http_version,omitempty"`
+	// DomainName is sent as the Host header; only with HTTPVersion "1.1".
+	// It must be a DNS host name (letters, digits, hyphens, dots).
+	DomainName string `json:"domain_name,omitempty"`
 	// URLPath is the request path for HTTP/HTTPS probes (default "/").
 	URLPath string `json:"url_path,omitempty"`
 	// ExpectedCodes is "200", "200,202" or "200-204" (no spaces; default "200").
@@ -155,7 +215,7 @@ type Monitor struct {
 	// (the first two are the proxy address and port, which a backend does not
 	// have), and an environment holding only PATH="" (so the program must not
 	// look anything up in PATH) plus HAPROXY_PROXY_ADDR="", HAPROXY_PROXY_PORT="",
-	// HAPROXY_PROXY_NAME (the backend, "be-<id>"), HAPROXY_PROXY_ID,
+	// HAPROXY_PROXY_NAME (the backend, "be-<pool-id>"), HAPROXY_PROXY_ID,
 	// HAPROXY_SERVER_ADDR, HAPROXY_SERVER_PORT, HAPROXY_SERVER_NAME (the slot,
 	// "s001"), HAPROXY_SERVER_ID, HAPROXY_SERVER_MAXCONN, HAPROXY_SERVER_CURCONN,
 	// HAPROXY_SERVER_SSL, HAPROXY_SERVER_PROTO. Exit status 0 means the member is
@@ -164,9 +224,6 @@ type Monitor struct {
 	// against HAProxy 2.6 by TestRealHAProxyRunsThePingCommandWithServerAddressAndPort.
 	PingCommand string `json:"ping_command,omitempty"`
 }
-
-// Rise is the number of consecutive successful probes that bring a member back UP.
-const Rise = 2
 
 // Global holds process-wide settings.
 type Global struct {
@@ -184,10 +241,17 @@ const (
 	DefaultHardStopAfter = 30 * time.Second
 )
 
+// Defaults for the listener timeouts left zero.
+const (
+	DefaultTimeoutClientData    = 50 * time.Second
+	DefaultTimeoutMemberConnect = 5 * time.Second
+	DefaultTimeoutMemberData    = 50 * time.Second
+)
+
 // Paths locate one instance's files. Socket paths must fit a unix socket address
 // (at most 107 bytes).
 type Paths struct {
-	// Dir is the instance state directory (<state-dir>/loadbalancer/<pool-id>).
+	// Dir is the instance state directory (<state-dir>/loadbalancer/<lb-id>).
 	Dir string `json:"dir"`
 	// Config is the live configuration file.
 	Config string `json:"config"`
@@ -199,11 +263,11 @@ type Paths struct {
 	PidFile string `json:"pid_file"`
 }
 
-// DefaultPaths returns the agent's layout for a pool:
-// <stateDir>/loadbalancer/<poolID>/ holding etc/haproxy/haproxy.cfg, haproxy.sock,
+// DefaultPaths returns the agent's layout for a load balancer:
+// <stateDir>/loadbalancer/<lbID>/ holding etc/haproxy/haproxy.cfg, haproxy.sock,
 // master.sock and haproxy.pid.
-func DefaultPaths(stateDir, poolID string) Paths {
-	dir := filepath.Join(stateDir, "loadbalancer", poolID)
+func DefaultPaths(stateDir, lbID string) Paths {
+	dir := filepath.Join(stateDir, "loadbalancer", lbID)
 	return Paths{
 		Dir:          dir,
 		Config:       filepath.Join(dir, "etc", "haproxy", "haproxy.cfg"),
@@ -234,8 +298,35 @@ func (g Global) hardStopAfter() time.Duration {
 	return DefaultHardStopAfter
 }
 
-// FrontendName is the frontend's proxy name for a spec ID.
-func FrontendName(id string) string { return "fe-" + id }
+// FrontendName is the frontend's proxy name for a listener ID.
+func FrontendName(listenerID string) string { return "fe-" + listenerID }
 
-// BackendName is the backend's proxy name for a spec ID.
-func BackendName(id string) string { return "be-" + id }
+// BackendName is the backend's proxy name for a pool ID.
+func BackendName(poolID string) string { return "be-" + poolID }
+
+// PoolByID returns the spec's pool with this id.
+func (s Spec) PoolByID(id string) (Pool, bool) {
+	for _, p := range s.Pools {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Pool{}, false
+}
+
+// ListenerByID returns the spec's listener with this id.
+func (s Spec) ListenerByID(id string) (Listener, bool) {
+	for _, l := range s.Listeners {
+		if l.ID == id {
+			return l, true
+		}
+	}
+	return Listener{}, false
+}
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}

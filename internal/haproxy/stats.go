@@ -31,10 +31,16 @@ type Counters struct {
 	TotalSessions   uint64 // stot
 }
 
-// ProxyStats is one FRONTEND or BACKEND row.
+// ProxyStats is one FRONTEND (a listener) or BACKEND (a pool) row.
 type ProxyStats struct {
 	Proxy  string // pxname
 	Status string // OPEN, STOP, UP, DOWN...
+	// RequestErrors (ereq) counts requests the frontend rejected as malformed
+	// or that failed while being read; 0 on backends.
+	RequestErrors uint64
+	// ActiveServers and BackupServers (act, bck) are a backend's usable
+	// non-backup and backup servers; 0 on frontends.
+	ActiveServers, BackupServers int
 	Counters
 }
 
@@ -62,7 +68,22 @@ type Stats struct {
 	Servers   []ServerStats
 }
 
-// Server returns the stats of backend/name.
+// Frontend returns the row of a frontend, e.g. FrontendName(listenerID).
+func (s Stats) Frontend(name string) (ProxyStats, bool) { return findProxy(s.Frontends, name) }
+
+// Backend returns the row of a backend, e.g. BackendName(poolID).
+func (s Stats) Backend(name string) (ProxyStats, bool) { return findProxy(s.Backends, name) }
+
+func findProxy(rows []ProxyStats, name string) (ProxyStats, bool) {
+	for _, p := range rows {
+		if p.Proxy == name {
+			return p, true
+		}
+	}
+	return ProxyStats{}, false
+}
+
+// Server returns the stats of backend/name (name is a slot, SlotName(n)).
 func (s Stats) Server(backend, name string) (ServerStats, bool) {
 	for _, sv := range s.Servers {
 		if sv.Proxy == backend && sv.Name == name {
@@ -116,13 +137,18 @@ func ParseStat(text string) (Stats, error) {
 			return n
 		}
 		ctr := Counters{BytesIn: num("bin"), BytesOut: num("bout"), CurrentSessions: num("scur"), TotalSessions: num("stot")}
+		atoi := func(name string) int {
+			n, _ := strconv.Atoi(get(name))
+			return n
+		}
 		switch sv := get("svname"); sv {
 		case "FRONTEND":
-			st.Frontends = append(st.Frontends, ProxyStats{Proxy: get("pxname"), Status: get("status"), Counters: ctr})
+			st.Frontends = append(st.Frontends, ProxyStats{Proxy: get("pxname"), Status: get("status"), RequestErrors: num("ereq"), Counters: ctr})
 		case "BACKEND":
-			st.Backends = append(st.Backends, ProxyStats{Proxy: get("pxname"), Status: get("status"), Counters: ctr})
+			st.Backends = append(st.Backends, ProxyStats{Proxy: get("pxname"), Status: get("status"),
+				ActiveServers: atoi("act"), BackupServers: atoi("bck"), Counters: ctr})
 		default:
-			w, _ := strconv.Atoi(get("weight"))
+			w := atoi("weight")
 			st.Servers = append(st.Servers, ServerStats{
 				Proxy:       get("pxname"),
 				Name:        sv,

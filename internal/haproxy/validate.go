@@ -128,3 +128,24 @@ func checkPort(field string, p int) error {
 	}
 	return nil
 }
+
+// checkHostName accepts a DNS host name: dot-separated labels of letters,
+// digits and inner hyphens, at most 63 bytes each and 253 in all.
+func checkHostName(field, s string) error {
+	bad := func() error { return fmt.Errorf("%s %q is not a host name", field, s) }
+	if s == "" || len(s) > 253 {
+		return bad()
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return bad()
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return bad()
+			}
+		}
+	}
+	return nil
+}

@@ -142,12 +142,13 @@ func newPair(t *testing.T, suffix string, advert time.Duration) *pair {
 		t.Cleanup(func() { os.RemoveAll(dir) })
 		hm := haproxy.NewManager(haproxy.Options{Start: func(c *exec.Cmd) error { return netns.StartProcess(v.ns, c) }})
 		v.hap = haproxy.Spec{
-			ID:    poolID,
-			VIP:   haproxy.VIP{Address: vip.Addr(), Port: 80, Protocol: haproxy.ProtocolHTTP, ConnLimit: -1, AdminUp: true},
-			Pool:  haproxy.Pool{Method: haproxy.MethodRoundRobin, Protocol: haproxy.ProtocolHTTP, AdminUp: true},
+			ID: poolID,
+			Listeners: []haproxy.Listener{{ID: poolID, Address: vip.Addr(), Port: 80, Protocol: haproxy.ProtocolHTTP,
+				ConnLimit: -1, AdminUp: true, DefaultPoolID: poolID}},
+			Pools: []haproxy.Pool{{ID: poolID, Method: haproxy.MethodRoundRobin, Protocol: haproxy.ProtocolHTTP, AdminUp: true}},
 			Paths: haproxy.DefaultPaths(dir, poolID),
 		}
-		v.hap.Members, v.hap.Slots = haproxy.AssignSlots(nil, []haproxy.Member{{ID: memberID,
+		v.hap.Pools[0].Members, v.hap.Pools[0].Slots = haproxy.AssignSlots(nil, []haproxy.Member{{ID: memberID,
 			Address: netip.MustParseAddr("127.0.0.1"), Port: 8081, Weight: 1, AdminUp: true}}, 0)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
