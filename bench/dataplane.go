@@ -398,11 +398,12 @@ func (tp *dpTopo) waitPoolActive(ctx context.Context, poolID string, limit time.
 	return fmt.Errorf("bench: pool %s not ACTIVE within %v (last %q)", poolID, limit, last)
 }
 
-// instanceDirs lists the pool's instance directories in the agents' state.
-func (tp *dpTopo) instanceDirs(poolID string) []string {
+// instanceDirs lists a load balancer's (a VIP's) instance directories in
+// the agents' state.
+func (tp *dpTopo) instanceDirs(lbID string) []string {
 	var out []string
 	for _, a := range tp.c.Agents() {
-		d := filepath.Join(a.StateDir, "loadbalancer", poolID)
+		d := filepath.Join(a.StateDir, "loadbalancer", lbID)
 		if _, err := os.Stat(d); err == nil {
 			out = append(out, d)
 		}
@@ -412,11 +413,11 @@ func (tp *dpTopo) instanceDirs(poolID string) []string {
 
 // waitInstancesGone waits (bounded) until no agent keeps the pool's files,
 // i.e. its HAProxy and namespace are gone.
-func (tp *dpTopo) waitInstancesGone(ctx context.Context, poolID string, limit time.Duration) error {
+func (tp *dpTopo) waitInstancesGone(ctx context.Context, lbID string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	for len(tp.instanceDirs(poolID)) > 0 {
+	for len(tp.instanceDirs(lbID)) > 0 {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: instances of pool %s still present after %v", poolID, limit)
+			return fmt.Errorf("bench: instances of load balancer %s still present after %v", lbID, limit)
 		}
 		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
 			return err

@@ -202,7 +202,7 @@ func (tp *dpTopo) memberChanges(ctx context.Context, o DataplaneOptions) Changes
 		res.Err = "start the third backend: " + err.Error()
 		return res
 	}
-	res.Before = tp.processes(tp.poolID)
+	res.Before = tp.processes(tp.vipID)
 	load := startLoad(ctx, tp.vipClient, "http://"+tp.vipAddr+"/")
 	began := time.Now()
 	_ = sleepCtx(ctx, 500*time.Millisecond) // warm up: connections open, steady rate
@@ -253,7 +253,7 @@ func (tp *dpTopo) memberChanges(ctx context.Context, o DataplaneOptions) Changes
 	}
 	load.stop()
 	res.Duration = time.Since(began)
-	res.After = tp.processes(tp.poolID)
+	res.After = tp.processes(tp.vipID)
 	all, _ := load.since(0)
 	for _, s := range all {
 		res.Requests++
@@ -266,11 +266,11 @@ func (tp *dpTopo) memberChanges(ctx context.Context, o DataplaneOptions) Changes
 }
 
 // processes lists "node: master <pid> workers <pids>" for each of the
-// pool's instances, sorted.
-func (tp *dpTopo) processes(poolID string) []string {
+// load balancer's (the VIP's) instances, sorted.
+func (tp *dpTopo) processes(lbID string) []string {
 	var out []string
 	for node, a := range tp.c.Agents() {
-		dir := filepath.Join(a.StateDir, "loadbalancer", poolID)
+		dir := filepath.Join(a.StateDir, "loadbalancer", lbID)
 		pid, err := readPid(filepath.Join(dir, "haproxy.pid"))
 		if err != nil {
 			continue

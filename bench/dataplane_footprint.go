@@ -102,8 +102,10 @@ func (tp *dpTopo) footprint(ctx context.Context, o DataplaneOptions) (res Footpr
 		for _, v := range vips {
 			_ = tp.api.Call("DELETE", "/v2.0/lb/vips/"+v, nil, nil)
 		}
+		for _, v := range vips {
+			_ = tp.waitInstancesGone(ctx, v, time.Until(t.Add(3*time.Minute)))
+		}
 		for _, p := range pools {
-			_ = tp.waitInstancesGone(ctx, p, time.Until(t.Add(3*time.Minute)))
 			_ = tp.api.Call("DELETE", "/v2.0/lb/pools/"+p, nil, nil)
 		}
 		res.TeardownTime = time.Since(t)
@@ -150,8 +152,8 @@ func (tp *dpTopo) footprint(ctx context.Context, o DataplaneOptions) (res Footpr
 	o.progress("footprint: %d of %d load balancers ACTIVE in %v", active, o.LoadBalancers, res.CreateTime.Round(time.Millisecond))
 	settle()
 	_, res.MemAvailableAfter = memInfo()
-	for _, p := range pools[:active] {
-		for _, d := range tp.instanceDirs(p) {
+	for _, v := range vips[:min(active, len(vips))] {
+		for _, d := range tp.instanceDirs(v) {
 			pid, err := readPid(filepath.Join(d, "haproxy.pid"))
 			if err != nil {
 				continue

@@ -119,7 +119,7 @@ func (tp *dpTopo) provisionOnce(ctx context.Context, name, probeNS string) (run 
 	defer func() {
 		d := time.Now()
 		_ = tp.api.Call("DELETE", "/v2.0/lb/vips/"+str(vip, "id"), nil, nil)
-		if err := tp.waitInstancesGone(ctx, poolID, 30*time.Second); err == nil {
+		if err := tp.waitInstancesGone(ctx, str(vip, "id"), 30*time.Second); err == nil {
 			run.Cleanup = time.Since(d)
 		}
 	}()

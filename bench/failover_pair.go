@@ -34,14 +34,14 @@ func (ft *foTopo) pair() (vms []foVM, status, ha string, err error) {
 			} `json:"vms"`
 		} `json:"service_instance"`
 	}
-	if err := ft.api.Call("GET", "/v2.0/lbaas-service-instances/"+ft.poolID, nil, &out); err != nil {
+	if err := ft.api.Call("GET", "/v2.0/lbaas-service-instances/"+ft.vipID, nil, &out); err != nil {
 		return nil, "", "", err
 	}
 	agents := ft.c.Agents()
 	for _, v := range out.SI.VMs {
 		vm := foVM{Node: v.Node, Namespace: v.Namespace}
 		if a := agents[v.Node]; a != nil {
-			vm.Dir = filepath.Join(a.StateDir, "loadbalancer", ft.poolID)
+			vm.Dir = filepath.Join(a.StateDir, "loadbalancer", ft.vipID)
 		}
 		vms = append(vms, vm)
 	}

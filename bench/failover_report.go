@@ -97,7 +97,7 @@ func (r *FailoverReport) methodMarkdown(w writer) {
 	w("  crashing one after the other.")
 	w("- *%s*: `up.KillNode(node, up.Silent)`: every process of the node (agent, HAProxy, keepalived) is SIGSTOPped at once,", TriggerNodeSilent)
 	w("  then SIGKILLed, and its namespaces deleted: a power loss, nobody can resign; the standby only notices the missing adverts.")
-	w("- Both node deaths: **pair whole** = until `GET /v2.0/lbaas-service-instances/{pool}` is ACTIVE with two VMs and its `ha` no")
+	w("- Both node deaths: **pair whole** = until `GET /v2.0/lbaas-service-instances/{vip}` is ACTIVE with two VMs and its `ha` no")
 	w("  longer names the dead node; the node's agent is then started again.")
 	w("- *%s*: `ip link del vip0` inside the active VM's namespace (a lost link); the agent re-plumbs it (every 5 s). Run last", TriggerLink)
 	w("  on its cluster.")

@@ -231,9 +231,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) {
 	want := map[string]bool{}
 	for _, in := range d.Instances {
 		want[in.VMID] = true
-		st := agentapi.VMStatus{VMID: in.VMID, SIID: in.SIID, PoolID: in.Pool.ID, State: "PENDING"}
+		st := agentapi.VMStatus{VMID: in.VMID, SIID: in.SIID, LoadBalancerID: in.LoadBalancer.ID, State: "PENDING"}
 		if err := a.applyInstance(ctx, in); err != nil {
-			a.log.Error("apply failed", "vm", in.VMID, "pool", in.Pool.ID, "err", err)
+			a.log.Error("apply failed", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID, "err", err)
 			st.State, st.Error = "ERROR", err.Error()
 			a.mu.Lock()
 			delete(a.plumbed, in.VMID) // re-check the network next time

@@ -31,19 +31,19 @@ const (
 // after a restart it knows what is its own (several agents may share a
 // machine, and namespaces are global).
 type localVM struct {
-	VMID      string `json:"vm_id"`
-	SIID      string `json:"si_id"`
-	PoolID    string `json:"pool_id"`
-	Namespace string `json:"namespace"`
+	VMID           string `json:"vm_id"`
+	SIID           string `json:"si_id"`
+	LoadBalancerID string `json:"loadbalancer_id"`
+	Namespace      string `json:"namespace"`
 }
 
 // paths puts an instance's files under the state dir, except its sockets:
 // a unix socket path must fit in 107 bytes, so they live in a short
 // per-agent run directory.
-func (a *Agent) paths(poolID string) haproxy.Paths {
-	p := haproxy.DefaultPaths(a.o.StateDir, poolID)
-	p.Socket = filepath.Join(a.runDir, poolID+".sock")
-	p.MasterSocket = filepath.Join(a.runDir, poolID+".master")
+func (a *Agent) paths(lbID string) haproxy.Paths {
+	p := haproxy.DefaultPaths(a.o.StateDir, lbID)
+	p.Socket = filepath.Join(a.runDir, lbID+".sock")
+	p.MasterSocket = filepath.Join(a.runDir, lbID+".master")
 	return p
 }
 
@@ -67,7 +67,7 @@ func (a *Agent) localVMs() []localVM {
 func readLocalVM(dir string) (localVM, bool) {
 	var vm localVM
 	b, err := os.ReadFile(filepath.Join(dir, "vm.json"))
-	if err != nil || json.Unmarshal(b, &vm) != nil || !model.IsUUID(vm.PoolID) {
+	if err != nil || json.Unmarshal(b, &vm) != nil || !model.IsUUID(vm.LoadBalancerID) {
 		return localVM{}, false
 	}
 	return vm, true
@@ -76,16 +76,16 @@ func readLocalVM(dir string) (localVM, bool) {
 // applyInstance makes one VM match its desired state. Every step is
 // idempotent; a step that is already right costs a netlink read.
 func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
-	if !model.IsUUID(in.Pool.ID) || !model.IsUUID(in.VMID) || !model.IsUUID(in.SIID) {
+	if !model.IsUUID(in.LoadBalancer.ID) || !model.IsUUID(in.VMID) || !model.IsUUID(in.SIID) {
 		return errors.New("desired state carries a malformed id")
 	}
-	paths := a.paths(in.Pool.ID)
-	// The node ran another VM of this pool before (it was dropped while the
+	paths := a.paths(in.LoadBalancer.ID)
+	// The node ran another VM of this load balancer before (it was dropped while the
 	// node seemed dead, and now a new one is scheduled here): remove the old
 	// one first, or its namespace and processes would be left behind and
 	// the new VM would adopt an HAProxy living in the old namespace.
 	if old, ok := readLocalVM(paths.Dir); ok && old.VMID != in.VMID {
-		a.log.Info("replacing an older VM of the pool on this node", "old_vm", old.VMID, "vm", in.VMID, "pool", in.Pool.ID)
+		a.log.Info("replacing an older VM of the load balancer on this node", "old_vm", old.VMID, "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID)
 		if err := a.removeInstance(old); err != nil {
 			return fmt.Errorf("remove the older VM %s: %w", old.VMID, err)
 		}
@@ -93,7 +93,7 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 	if err := os.MkdirAll(paths.Dir, 0o700); err != nil {
 		return err
 	}
-	rec, _ := json.Marshal(localVM{VMID: in.VMID, SIID: in.SIID, PoolID: in.Pool.ID, Namespace: in.Namespace})
+	rec, _ := json.Marshal(localVM{VMID: in.VMID, SIID: in.SIID, LoadBalancerID: in.LoadBalancer.ID, Namespace: in.Namespace})
 	if err := writeFileAtomic(filepath.Join(paths.Dir, "vm.json"), rec, 0o600); err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 		return fmt.Errorf("haproxy: %w", err)
 	}
 	if res.Action != haproxy.ActionNone {
-		a.log.Info("instance applied", "vm", in.VMID, "pool", in.Pool.ID, "action", res.Action, "reason", res.Reason, "runtime_commands", len(res.Commands))
+		a.log.Info("instance applied", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID, "action", res.Action, "reason", res.Reason, "runtime_commands", len(res.Commands))
 	}
 	// HAProxy runs first: keepalived tracks it from its first breath.
 	if err := a.applyVRRP(ctx, in, paths); err != nil {
@@ -133,7 +133,7 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 // unless its keepalived already does (the survivor of a failover keeps
 // its VIP untouched until a new standby arrives).
 func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.Paths) error {
-	vpaths := vrrp.DefaultPaths(a.o.StateDir, in.Pool.ID)
+	vpaths := vrrp.DefaultPaths(a.o.StateDir, in.LoadBalancer.ID)
 	var peers []netip.Addr
 	for _, p := range in.Peers {
 		if pp, err := netip.ParsePrefix(p.VIPNetAddress); err == nil {
@@ -157,7 +157,7 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 	if err != nil {
 		return err
 	}
-	vip, err := netip.ParseAddr(in.VIP.Address)
+	vip, err := netip.ParseAddr(in.LoadBalancer.VIPAddress)
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 	a.vipIndex[in.VMID] = idx
 	a.mu.Unlock()
 	if known && seen != idx && idx != 0 {
-		a.log.Info("vip0 was re-created: restarting keepalived", "vm", in.VMID, "pool", in.Pool.ID)
+		a.log.Info("vip0 was re-created: restarting keepalived", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID)
 		if err := a.vrrp.Stop(ctx, vpaths); err != nil && !errors.Is(err, vrrp.ErrNotRunning) {
 			return err
 		}
@@ -204,7 +204,7 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 		return err
 	}
 	if res.Action != "none" {
-		a.log.Info("vrrp applied", "vm", in.VMID, "pool", in.Pool.ID, "action", res.Action, "priority", in.Priority)
+		a.log.Info("vrrp applied", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID, "action", res.Action, "priority", in.Priority)
 	}
 	return nil
 }
@@ -260,9 +260,9 @@ func (a *Agent) attach(ns, ifname string, nw agentapi.Network, addr, mac string,
 // placeVIP puts the VIP on the active VM only. (VRRP takes this job over
 // when it runs; see internal/vrrp.)
 func (a *Agent) placeVIP(in agentapi.Instance) error {
-	vip, err := netip.ParseAddr(in.VIP.Address)
+	vip, err := netip.ParseAddr(in.LoadBalancer.VIPAddress)
 	if err != nil {
-		return fmt.Errorf("VIP address %q: %w", in.VIP.Address, err)
+		return fmt.Errorf("VIP address %q: %w", in.LoadBalancer.VIPAddress, err)
 	}
 	p := netip.PrefixFrom(vip, netip.MustParsePrefix(in.VIPNetwork.CIDR).Bits())
 	if in.Role == model.RoleActive {
@@ -271,76 +271,113 @@ func (a *Agent) placeVIP(in agentapi.Instance) error {
 	return netns.DelAddress(in.Namespace, ifVIP, p)
 }
 
-// spec turns the desired instance into HAProxy's typed spec, keeping each
-// member in the slot it had so that membership changes need no reload.
-// One VIP and pool become one listener and one pool, both named by the pool
-// id, so proxy names and paths stay those of the one-pool instance.
+// spec turns the desired instance into HAProxy's typed spec: a frontend
+// per listener, a backend per pool, each member kept in the slot it had so
+// that membership changes need no reload.
 func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, error) {
-	vip, err := netip.ParseAddr(in.VIP.Address)
+	vip, err := netip.ParseAddr(in.LoadBalancer.VIPAddress)
 	if err != nil {
-		return haproxy.Spec{}, err
+		return haproxy.Spec{}, fmt.Errorf("VIP address %q: %w", in.LoadBalancer.VIPAddress, err)
 	}
-	l := haproxy.Listener{
-		ID:            in.Pool.ID,
-		Address:       vip,
-		Port:          in.VIP.ProtocolPort,
-		Protocol:      haproxy.Protocol(in.VIP.Protocol),
-		ConnLimit:     in.VIP.ConnectionLimit,
-		AdminUp:       in.VIP.AdminStateUp,
-		DefaultPoolID: in.Pool.ID,
+	s := haproxy.Spec{ID: in.LoadBalancer.ID, Paths: paths}
+	certs, err := a.writeCertificates(paths, in.Certificates)
+	if err != nil {
+		return s, err
 	}
-	p := haproxy.Pool{ID: in.Pool.ID, Method: haproxy.Method(in.Pool.LBMethod), Protocol: haproxy.Protocol(in.Pool.Protocol), AdminUp: in.Pool.AdminStateUp}
-	if sp := in.VIP.SessionPersistence; sp != nil {
-		p.Persistence = haproxy.Persistence{Type: haproxy.PersistenceType(sp.Type), CookieName: sp.CookieName}
-	}
-	s := haproxy.Spec{ID: in.Pool.ID, Paths: paths}
-	if in.TLS != nil {
-		pem, err := a.writeCertificate(paths, in.TLS)
-		if err != nil {
-			return s, err
+	// A pool behind a listener that ends TLS gets plain HTTP, whatever
+	// its own protocol says (a v1 HTTPS pool behind a terminating VIP).
+	plain := map[string]bool{}
+	for _, l := range in.Listeners {
+		hl := haproxy.Listener{
+			ID: l.ID, Address: vip, Port: l.ProtocolPort, Protocol: haproxy.Protocol(l.Protocol),
+			ConnLimit: l.ConnectionLimit, AdminUp: l.AdminStateUp && in.LoadBalancer.AdminStateUp, DefaultPoolID: l.DefaultPoolID,
+			TimeoutClientData:    ms(l.TimeoutClientData),
+			TimeoutMemberConnect: ms(l.TimeoutMemberConnect),
+			TimeoutMemberData:    ms(l.TimeoutMemberData),
+			TimeoutTCPInspect:    ms(l.TimeoutTCPInspect),
 		}
-		l.TLSCertFile = pem
-		// A VIP that terminates TLS is HTTPS to its clients whatever its
-		// protocol says (the seed's HTTP VIP on 443), and HTTP to members.
-		l.Protocol, p.Protocol = haproxy.ProtocolTerminatedHTTPS, haproxy.ProtocolHTTP
-	} else {
-		removeCertificates(paths, "")
-	}
-	for _, m := range in.Members {
-		addr, err := netip.ParseAddr(m.Address)
-		if err != nil {
-			return s, fmt.Errorf("member %s: %w", m.ID, err)
+		if l.TerminatesTLS() {
+			// HTTPS to its clients whatever its protocol says (the
+			// seed's HTTP VIP on 443), HTTP to the members.
+			hl.Protocol, hl.TLSCertFile = haproxy.ProtocolTerminatedHTTPS, certs[l.CertificateID]
+			plain[l.DefaultPoolID] = true
 		}
-		p.Members = append(p.Members, haproxy.Member{ID: m.ID, Address: addr, Port: m.ProtocolPort, Weight: m.Weight, AdminUp: m.AdminStateUp})
+		s.Listeners = append(s.Listeners, hl)
 	}
-	for _, h := range in.Monitors {
-		if !h.AdminStateUp {
-			continue
+	prev, _ := haproxy.LoadState(paths)
+	for _, ap := range in.Pools {
+		p := haproxy.Pool{ID: ap.ID, Method: haproxy.Method(ap.LBMethod), Protocol: haproxy.Protocol(ap.Protocol), AdminUp: ap.AdminStateUp}
+		if plain[ap.ID] {
+			p.Protocol = haproxy.ProtocolHTTP
 		}
-		// Neutron v1 has one max_retries: it counts failures; two successes bring a member back.
-		mon := &haproxy.Monitor{Type: haproxy.MonitorType(h.Type), Delay: h.Delay, Timeout: h.Timeout, Rise: 2, Fall: h.MaxRetries, HTTPMethod: h.HTTPMethod, URLPath: h.URLPath, ExpectedCodes: strings.ReplaceAll(h.ExpectedCodes, " ", "")}
-		if h.Type == model.MonitorPING {
-			cmd, err := a.writePingCheck(paths, h.Timeout)
+		if sp := ap.SessionPersistence; sp != nil {
+			p.Persistence = haproxy.Persistence{Type: haproxy.PersistenceType(sp.Type), CookieName: sp.CookieName}
+		}
+		for _, m := range ap.Members {
+			hm, err := member(m)
 			if err != nil {
 				return s, err
 			}
-			mon.PingCommand = cmd
+			p.Members = append(p.Members, hm)
 		}
-		p.Monitor = mon
-		break // HAProxy checks a server one way; the first enabled monitor wins
-	}
-	prevSlots, slots := map[string]int{}, 0
-	if prev, err := haproxy.LoadState(paths); err == nil {
+		if h := ap.Monitor; h != nil {
+			mon := &haproxy.Monitor{Type: haproxy.MonitorType(h.Type), Delay: h.Delay, Timeout: h.Timeout, Rise: h.Rise, Fall: h.Fall,
+				HTTPMethod: h.HTTPMethod, HTTPVersion: h.HTTPVersion, DomainName: h.DomainName, URLPath: h.URLPath,
+				ExpectedCodes: strings.ReplaceAll(h.ExpectedCodes, " ", "")}
+			if h.Type == model.MonitorPING {
+				cmd, err := a.writePingCheck(paths, h.Timeout)
+				if err != nil {
+					return s, err
+				}
+				mon.PingCommand = cmd
+			}
+			p.Monitor = mon
+		}
+		prevSlots, slots := map[string]int{}, 0
 		if pp, ok := prev.PoolByID(p.ID); ok {
 			prevSlots, slots = haproxy.SlotMap(pp.Members), pp.Slots
 		}
+		p.Members, p.Slots = haproxy.AssignSlots(prevSlots, p.Members, slots)
+		s.Pools = append(s.Pools, p)
 	}
-	p.Members, p.Slots = haproxy.AssignSlots(prevSlots, p.Members, slots)
-	s.Listeners, s.Pools = []haproxy.Listener{l}, []haproxy.Pool{p}
 	return s, nil
 }
 
-// writeCertificate writes the VIP's certificate, chain and key as one PEM
+func member(m model.Member) (haproxy.Member, error) {
+	addr, err := netip.ParseAddr(m.Address)
+	if err != nil {
+		return haproxy.Member{}, fmt.Errorf("member %s: %w", m.ID, err)
+	}
+	hm := haproxy.Member{ID: m.ID, Address: addr, Port: m.ProtocolPort, Weight: m.Weight, AdminUp: m.AdminStateUp,
+		Backup: m.Backup, MonitorPort: m.MonitorPort}
+	if m.MonitorAddress != "" {
+		if hm.MonitorAddress, err = netip.ParseAddr(m.MonitorAddress); err != nil {
+			return hm, fmt.Errorf("member %s monitor address: %w", m.ID, err)
+		}
+	}
+	return hm, nil
+}
+
+// ms is a timeout given in milliseconds (0: HAProxy's default here).
+func ms(v int) time.Duration { return time.Duration(v) * time.Millisecond }
+
+// writeCertificates writes each certificate the listeners use and removes
+// the others; it returns each one's file by certificate id.
+func (a *Agent) writeCertificates(paths haproxy.Paths, certs []agentapi.TLS) (map[string]string, error) {
+	files := map[string]string{}
+	keep := map[string]bool{}
+	for i := range certs {
+		f, err := a.writeCertificate(paths, &certs[i])
+		if err != nil {
+			return nil, err
+		}
+		files[certs[i].CertificateID], keep[f] = f, true
+	}
+	removeCertificates(paths, keep)
+	return files, nil
+}
+
+// writeCertificate writes a listener's certificate, chain and key as one PEM
 // file readable by root only, named after the certificate so that a
 // replaced certificate is a new file (and a reload), never a half-written
 // one.
@@ -364,15 +401,14 @@ func (a *Agent) writeCertificate(paths haproxy.Paths, t *agentapi.TLS) (string, 
 			return "", err
 		}
 	}
-	removeCertificates(paths, name)
 	return name, nil
 }
 
-// removeCertificates deletes certificate files other than keep.
-func removeCertificates(paths haproxy.Paths, keep string) {
+// removeCertificates deletes certificate files not in keep.
+func removeCertificates(paths haproxy.Paths, keep map[string]bool) {
 	old, _ := filepath.Glob(filepath.Join(paths.Dir, "tls", "*.pem"))
 	for _, p := range old {
-		if p != keep {
+		if !keep[p] {
 			_ = os.Remove(p)
 		}
 	}
@@ -390,7 +426,8 @@ func (a *Agent) writePingCheck(paths haproxy.Paths, timeout int) (string, error)
 	d := time.Duration(timeout)*time.Second - 200*time.Millisecond
 	d = max(d, 300*time.Millisecond)
 	script := fmt.Sprintf("#!/bin/sh\nexec '%s' ping-check -timeout %s \"$@\"\n", exe, d)
-	p := filepath.Join(paths.Dir, "ping-check")
+	// One script per timeout: pools of one load balancer may differ.
+	p := filepath.Join(paths.Dir, fmt.Sprintf("ping-check-%ds", timeout))
 	if old, err := os.ReadFile(p); err == nil && string(old) == script {
 		return p, nil
 	}
@@ -400,12 +437,12 @@ func (a *Agent) writePingCheck(paths haproxy.Paths, timeout int) (string, error)
 // removeInstance stops the VM's HAProxy and deletes its namespace (which
 // takes its links with it) and files.
 func (a *Agent) removeInstance(vm localVM) error {
-	paths := a.paths(vm.PoolID)
+	paths := a.paths(vm.LoadBalancerID)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// keepalived first: the peer takes the VIP over at once.
 	if a.vrrp != nil {
-		if err := a.vrrp.Stop(ctx, vrrp.DefaultPaths(a.o.StateDir, vm.PoolID)); err != nil && !errors.Is(err, vrrp.ErrNotRunning) {
+		if err := a.vrrp.Stop(ctx, vrrp.DefaultPaths(a.o.StateDir, vm.LoadBalancerID)); err != nil && !errors.Is(err, vrrp.ErrNotRunning) {
 			return fmt.Errorf("stop keepalived: %w", err)
 		}
 	}
@@ -417,14 +454,14 @@ func (a *Agent) removeInstance(vm localVM) error {
 			return fmt.Errorf("delete namespace: %w", err)
 		}
 	}
-	a.log.Info("instance removed", "vm", vm.VMID, "pool", vm.PoolID)
+	a.log.Info("instance removed", "vm", vm.VMID, "loadbalancer", vm.LoadBalancerID)
 	return os.RemoveAll(paths.Dir)
 }
 
 // observeInstance reads HAProxy's view: is the frontend open, what does
 // each member's check say, and the traffic counters.
 func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agentapi.VMStatus {
-	paths := a.paths(in.Pool.ID)
+	paths := a.paths(in.LoadBalancer.ID)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	stats, err := haproxy.Client{Socket: paths.Socket}.ShowStat(ctx)
@@ -437,7 +474,7 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 		return st
 	}
 	st.HAState = "BACKUP"
-	if vip, err := netip.ParseAddr(in.VIP.Address); err == nil {
+	if vip, err := netip.ParseAddr(in.LoadBalancer.VIPAddress); err == nil {
 		addrs, err := netns.Addresses(in.Namespace, ifVIP)
 		if err != nil {
 			st.State, st.Error = model.VMError, "the VIP network link is missing: "+err.Error()
@@ -449,36 +486,45 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 			}
 		}
 	}
-	fe := haproxy.FrontendName(in.Pool.ID)
-	open := false
-	for _, f := range stats.Frontends {
-		if f.Proxy == fe {
-			open = f.Status == "OPEN"
-			st.Stats = model.Stats{BytesIn: int64(f.BytesIn), BytesOut: int64(f.BytesOut), ActiveConnections: int64(f.CurrentSessions), TotalConnections: int64(f.TotalSessions)}
+	// Every enabled listener's frontend must be open; the counters are
+	// kept per listener and per pool, and summed for the load balancer.
+	st.Listeners, st.Pools = map[string]model.Stats{}, map[string]model.Stats{}
+	for _, l := range in.Listeners {
+		f, ok := stats.Frontend(haproxy.FrontendName(l.ID))
+		if l.AdminStateUp && in.LoadBalancer.AdminStateUp && (!ok || f.Status != "OPEN") {
+			st.State, st.Error = model.VMError, fmt.Sprintf("HAProxy's frontend of listener %s (port %d) is not open", l.ID, l.ProtocolPort)
+			return st
 		}
-	}
-	if !open && in.VIP.AdminStateUp {
-		st.State, st.Error = model.VMError, "HAProxy's frontend is not open"
-		return st
+		ls := counters(f)
+		st.Listeners[l.ID] = ls
+		st.Stats.Add(ls)
 	}
 	st.State = model.VMServing
 	prev, _ := haproxy.LoadState(paths)
-	pool, _ := prev.PoolByID(in.Pool.ID)
-	slots := haproxy.SlotMap(pool.Members)
-	be := haproxy.BackendName(in.Pool.ID)
 	st.Members = map[string]model.MemberHealth{}
-	for _, m := range in.Members {
-		slot, ok := slots[m.ID]
-		if !ok {
-			continue
+	for _, p := range in.Pools {
+		be := haproxy.BackendName(p.ID)
+		if b, ok := stats.Backend(be); ok {
+			st.Pools[p.ID] = counters(b)
 		}
-		sv, ok := stats.Server(be, haproxy.SlotName(slot))
-		if !ok {
-			continue
+		hp, _ := prev.PoolByID(p.ID)
+		slots := haproxy.SlotMap(hp.Members)
+		for _, m := range p.Members {
+			slot, ok := slots[m.ID]
+			if !ok {
+				continue
+			}
+			if sv, ok := stats.Server(be, haproxy.SlotName(slot)); ok {
+				st.Members[m.ID] = memberHealth(sv)
+			}
 		}
-		st.Members[m.ID] = memberHealth(sv)
 	}
 	return st
+}
+
+func counters(p haproxy.ProxyStats) model.Stats {
+	return model.Stats{BytesIn: int64(p.BytesIn), BytesOut: int64(p.BytesOut), ActiveConnections: int64(p.CurrentSessions),
+		TotalConnections: int64(p.TotalSessions), RequestErrors: int64(p.RequestErrors)}
 }
 
 func memberHealth(sv haproxy.ServerStats) model.MemberHealth {
@@ -540,7 +586,7 @@ func (a *Agent) checkVRRP(in agentapi.Instance) string {
 	if a.vrrp == nil || len(in.Peers) == 0 {
 		return ""
 	}
-	vp := vrrp.DefaultPaths(a.o.StateDir, in.Pool.ID)
+	vp := vrrp.DefaultPaths(a.o.StateDir, in.LoadBalancer.ID)
 	running, stuck := a.vrrp.Check(vp)
 	switch {
 	case !running:
@@ -548,7 +594,7 @@ func (a *Agent) checkVRRP(in agentapi.Instance) string {
 	case !stuck:
 		return ""
 	}
-	a.log.Warn("keepalived is stopped: killing it, to be started again as BACKUP", "vm", in.VMID, "pool", in.Pool.ID)
+	a.log.Warn("keepalived is stopped: killing it, to be started again as BACKUP", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID)
 	if err := a.vrrp.Kill(vp); err != nil {
 		return "keepalived is stopped and could not be killed: " + err.Error()
 	}

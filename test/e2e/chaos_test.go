@@ -164,7 +164,7 @@ func (tp *topo) waitRepaired(t *testing.T, poolID, dead string, limit time.Durat
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance")
+		si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+tp.lbID(poolID), "service_instance")
 		if err == nil && si["status"] == "ACTIVE" && len(tp.instancesOn(poolID, dead)) == 2 {
 			return
 		}

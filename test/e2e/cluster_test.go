@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,37 @@ type topo struct {
 	client   string
 	public   string // the Public network's id
 	prefix   string // of this cluster's namespaces: nsPrefix + random
+
+	mu  sync.Mutex
+	lbs map[string]string // pool id -> its load balancer's (its VIP's) id
+}
+
+// lbID returns the id of the load balancer a pool belongs to (a v1 VIP is
+// a load balancer with the VIP's id): instances, state directories and
+// service instances are keyed by it.
+func (tp *topo) lbID(poolID string) string {
+	tp.t.Helper()
+	tp.mu.Lock()
+	id, ok := tp.lbs[poolID]
+	tp.mu.Unlock()
+	if ok {
+		return id
+	}
+	p, err := tp.api.Get("/v2.0/lb/pools/"+poolID, "pool")
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	id, _ = p["vip_id"].(string)
+	if id == "" {
+		tp.t.Fatalf("pool %s has no VIP", poolID)
+	}
+	tp.mu.Lock()
+	if tp.lbs == nil {
+		tp.lbs = map[string]string{}
+	}
+	tp.lbs[poolID] = id
+	tp.mu.Unlock()
+	return id
 }
 
 func needDataPlane(t *testing.T) {

@@ -314,7 +314,7 @@ func TestActiveNodeDeathFailsOverAndThePairIsRepaired(t *testing.T) {
 				nodes[in.node] = true
 			}
 		}
-		si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance")
+		si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+tp.lbID(poolID), "service_instance")
 		if err == nil && len(nodes) == 2 && si["status"] == "ACTIVE" && !strings.Contains(fmt.Sprint(si["ha"]), before.node) {
 			whole = time.Since(killed)
 			break
@@ -323,7 +323,7 @@ func TestActiveNodeDeathFailsOverAndThePairIsRepaired(t *testing.T) {
 	}
 	ws := p.stop()
 	if whole == 0 {
-		si, _ := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance")
+		si, _ := tp.api.Get("/v2.0/lbaas-service-instances/"+tp.lbID(poolID), "service_instance")
 		t.Fatalf("the pair was not whole again within 20s: %v", si)
 	}
 	if len(ws) != 1 {
@@ -403,7 +403,7 @@ func TestRestartsOfAgentsAndServerDoNotInterruptTraffic(t *testing.T) {
 	if after := tp.active(poolID, vip["address"].(string)); after.node != before.node {
 		t.Fatalf("restarts caused a failover from %s to %s", before.node, after.node)
 	}
-	if si, _ := tp.api.Get("/v2.0/lbaas-service-instances/"+poolID, "service_instance"); si["status"] != "ACTIVE" {
+	if si, _ := tp.api.Get("/v2.0/lbaas-service-instances/"+tp.lbID(poolID), "service_instance"); si["status"] != "ACTIVE" {
 		t.Fatalf("service instance after restarts: %v", si)
 	}
 	t.Logf("agents restarted, server restarted, both at once: %d requests, 0 failed, VIP stayed on %s", ok, before.node)

@@ -29,8 +29,9 @@ type instance struct {
 func (tp *topo) instances(poolID string) []instance {
 	tp.t.Helper()
 	var out []instance
+	lb := tp.lbID(poolID)
 	for node, a := range tp.c.Agents() {
-		dir := filepath.Join(a.StateDir, "loadbalancer", poolID)
+		dir := filepath.Join(a.StateDir, "loadbalancer", lb)
 		b, err := os.ReadFile(filepath.Join(dir, "vm.json"))
 		if err != nil {
 			continue

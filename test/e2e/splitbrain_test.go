@@ -55,7 +55,10 @@ func dropVRRP(t *testing.T, a, b instance, fromB, fromA string) func() {
 // sessions is the total of sessions an instance's frontend served.
 func (tp *topo) sessions(t *testing.T, in instance, poolID string) uint64 {
 	t.Helper()
-	sock := filepath.Join(agent.RunDir(tp.c.Agents()[in.node].StateDir), poolID+".sock")
+	// The socket is the load balancer's, and a v1 VIP's listener has the
+	// VIP's (the load balancer's) id.
+	lb := tp.lbID(poolID)
+	sock := filepath.Join(agent.RunDir(tp.c.Agents()[in.node].StateDir), lb+".sock")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	st, err := haproxy.Client{Socket: sock}.ShowStat(ctx)
@@ -63,7 +66,7 @@ func (tp *topo) sessions(t *testing.T, in instance, poolID string) uint64 {
 		t.Fatalf("stats of %s: %v", in.node, err)
 	}
 	for _, f := range st.Frontends {
-		if f.Proxy == haproxy.FrontendName(poolID) {
+		if f.Proxy == haproxy.FrontendName(lb) {
 			return f.TotalSessions
 		}
 	}

@@ -17,8 +17,9 @@ import (
 // on two nodes, active 200 and standby 100.
 func TestServiceInstanceViewShowsTheActiveAndStandbyVMs(t *testing.T) {
 	tp := startTopo(t)
-	pool, _, _ := tp.lb("uve", map[string]any{}, map[string]any{})
-	fq := "default-domain:admin:" + pool["id"].(string)
+	_, vip, _ := tp.lb("uve", map[string]any{}, map[string]any{})
+	// The instance is the load balancer's, which has the VIP's id.
+	fq := "default-domain:admin:" + vip["id"].(string)
 	analytics := &apiClient{url: "http://" + tp.c.AnalyticsAddr, token: tp.c.AdminToken}
 
 	var uve struct {
@@ -52,8 +53,8 @@ func TestServiceInstanceViewShowsTheActiveAndStandbyVMs(t *testing.T) {
 	}
 	// The namespace carries the VM's uuid, as in the seed's appendix.
 	for _, vm := range c.VMList {
-		if !namespaceExists("vrouter-" + vm.UUID + ":" + pool["id"].(string)) {
-			t.Errorf("no namespace vrouter-%s:%s", vm.UUID, pool["id"])
+		if !namespaceExists("vrouter-" + vm.UUID + ":" + vip["id"].(string)) {
+			t.Errorf("no namespace vrouter-%s:%s", vm.UUID, vip["id"])
 		}
 	}
 
@@ -66,7 +67,7 @@ func TestServiceInstanceViewShowsTheActiveAndStandbyVMs(t *testing.T) {
 		t.Fatal("the analytics port serves the Neutron API")
 	}
 
-	si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+pool["id"].(string), "service_instance")
+	si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+vip["id"].(string), "service_instance")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -194,25 +194,24 @@ func TestAnObjectCreatedThroughOneServerIsFoundAtOnceThroughTheOther(t *testing.
 func lb(t *testing.T, s *server, vipSubnet, poolSubnet string) string {
 	t.Helper()
 	p := pool(t, s, poolSubnet)
-	s.create(t, "/v2.0/lb/vips", "vip", obj{"name": "v", "subnet_id": vipSubnet, "pool_id": p, "protocol": "HTTP", "protocol_port": 80})
-	return p
+	return s.create(t, "/v2.0/lb/vips", "vip", obj{"name": "v", "subnet_id": vipSubnet, "pool_id": p, "protocol": "HTTP", "protocol_port": 80})
 }
 
-// scheduled waits until the pool's service instance has two VMs: the
-// controller's work, seen through the API.
-func scheduled(t *testing.T, s *server, pool string, within time.Duration) {
+// scheduled waits until the load balancer's service instance has two VMs:
+// the controller's work, seen through the API.
+func scheduled(t *testing.T, s *server, lb string, within time.Duration) {
 	t.Helper()
 	t0 := time.Now()
 	for {
-		code, body, _ := s.call(t, "", "GET", "/v2.0/lbaas-service-instances/"+pool, nil)
+		code, body, _ := s.call(t, "", "GET", "/v2.0/lbaas-service-instances/"+lb, nil)
 		if code == http.StatusOK {
 			if vms, _ := body["service_instance"].(obj)["vms"].([]any); len(vms) == 2 {
-				t.Logf("pool %s scheduled %v after its VIP was created", pool, time.Since(t0).Round(time.Millisecond))
+				t.Logf("VIP %s scheduled %v after it was created", lb, time.Since(t0).Round(time.Millisecond))
 				return
 			}
 		}
 		if time.Since(t0) > within {
-			t.Fatalf("no service instance with two VMs for pool %s %v after its VIP was created (last answer %d %v)", pool, within, code, body)
+			t.Fatalf("no service instance with two VMs for VIP %s %v after it was created (last answer %d %v)", lb, within, code, body)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

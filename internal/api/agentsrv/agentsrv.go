@@ -118,13 +118,14 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		}
 		next := &model.VMReport{
 			Meta: model.Meta{ID: vs.VMID, TenantID: si.Obj.Base().TenantID, CreatedAt: now, UpdatedAt: now},
-			Node: node, SIID: vs.SIID, PoolID: vs.PoolID, State: vs.State, Error: vs.Error,
-			AppliedHash: vs.AppliedHash, HAState: vs.HAState, Members: vs.Members, Stats: vs.Stats, ReportedAt: now,
+			Node: node, SIID: vs.SIID, LoadBalancerID: si.Obj.(*model.ServiceInstance).LoadBalancerID, State: vs.State, Error: vs.Error,
+			AppliedHash: vs.AppliedHash, HAState: vs.HAState, Members: vs.Members, Stats: vs.Stats,
+			Listeners: vs.Listeners, Pools: vs.Pools, ReportedAt: now,
 		}
 		if old, ok := h.st.Get(model.KindVMReport, vs.VMID); ok {
 			prev := old.Obj.(*model.VMReport)
 			next.CreatedAt = prev.CreatedAt
-			if sameHealth(prev, next) && (prev.Stats == next.Stats || now.Sub(prev.ReportedAt) < statsEvery) {
+			if sameHealth(prev, next) && (sameStats(prev, next) || now.Sub(prev.ReportedAt) < statsEvery) {
 				continue
 			}
 		}
@@ -155,6 +156,10 @@ func hasVM(si *model.ServiceInstance, vmID, node string) bool {
 		}
 	}
 	return false
+}
+
+func sameStats(a, b *model.VMReport) bool {
+	return a.Stats == b.Stats && maps.Equal(a.Listeners, b.Listeners) && maps.Equal(a.Pools, b.Pools)
 }
 
 func sameHealth(a, b *model.VMReport) bool {

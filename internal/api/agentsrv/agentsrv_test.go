@@ -187,7 +187,7 @@ func TestDesiredLongPollAnswersSoonAfterARelevantChange(t *testing.T) {
 		if a.err != nil {
 			t.Fatal(a.err)
 		}
-		if a.hash == hash || len(a.d.Instances) != 1 || len(a.d.Instances[0].Members) != 2 {
+		if a.hash == hash || len(a.d.Instances) != 1 || len(a.d.Instances[0].Pools) != 1 || len(a.d.Instances[0].Pools[0].Members) != 2 {
 			t.Fatalf("answer after adding a member: hash %s (was %s), instances %+v", a.hash, hash, a.d.Instances)
 		}
 		if d := a.at.Sub(changed); d > 2*time.Second {
@@ -199,7 +199,7 @@ func TestDesiredLongPollAnswersSoonAfterARelevantChange(t *testing.T) {
 }
 
 func vmStatus(si *model.ServiceInstance, vm model.SIVM, ha string, stats model.Stats) agentapi.VMStatus {
-	return agentapi.VMStatus{VMID: vm.ID, SIID: si.ID, PoolID: si.PoolID, State: model.VMServing, AppliedHash: "h1", HAState: ha, Stats: stats}
+	return agentapi.VMStatus{VMID: vm.ID, SIID: si.ID, LoadBalancerID: si.LoadBalancerID, State: model.VMServing, AppliedHash: "h1", HAState: ha, Stats: stats}
 }
 
 func TestReportForAVMTheNodeDoesNotRunIsIgnored(t *testing.T) {

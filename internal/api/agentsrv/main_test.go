@@ -135,12 +135,13 @@ func deployed(t *testing.T) (string, *model.ServiceInstance) {
 	sn := create(t, "/v2.0/subnets", "subnet", obj{"network_id": n["id"], "ip_version": 4, "cidr": "10.30.0.0/24"})
 	p := create(t, "/v2.0/lb/pools", "pool", obj{"subnet_id": sn["id"], "protocol": "TCP", "lb_method": "ROUND_ROBIN"})
 	create(t, "/v2.0/lb/members", "member", obj{"pool_id": p["id"], "address": "10.30.0.10", "protocol_port": 80})
-	create(t, "/v2.0/lb/vips", "vip", obj{"subnet_id": sn["id"], "pool_id": p["id"], "protocol": "TCP", "protocol_port": 80})
+	v := create(t, "/v2.0/lb/vips", "vip", obj{"subnet_id": sn["id"], "pool_id": p["id"], "protocol": "TCP", "protocol_port": 80})
 	if err := controller.New(env.st, quiet()).Reconcile(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
 	pool := p["id"].(string)
-	e, ok := env.st.Get(model.KindServiceInstance, pool)
+	// The instance is the load balancer's: a v1 VIP's id.
+	e, ok := env.st.Get(model.KindServiceInstance, v["id"].(string))
 	if !ok {
 		t.Fatal("the controller made no instance")
 	}
