@@ -44,7 +44,7 @@ func TestDesiredForANodeHoldsExactlyItsVMs(t *testing.T) {
 			t.Fatalf("compute node %s was given a router", node)
 		}
 		for _, in := range d.Instances {
-			if in.VIPNetAddress == "" || in.PoolNetAddress == "" || in.VIPNetMAC == "" || len(in.Peers) != 1 || len(in.Members) != 1 {
+			if in.VIPNetAddress == "" || in.PoolNetAddress == "" || in.VIPNetMAC == "" || len(in.Peers) != 1 || len(in.Pools) != 1 || len(in.Pools[0].Members) != 1 {
 				t.Fatalf("instance %s for %s is incomplete: %+v", in.VMID, node, in)
 			}
 			if in.Peers[0].Node == node {
@@ -70,7 +70,7 @@ func TestDesiredHashChangesWithAMemberAndOnlyThen(t *testing.T) {
 	}
 	// The agent's own report must not change what it is asked to run,
 	// or each report would wake its long poll again.
-	si := instance(t, l.pool)
+	si := instance(t, l.vip)
 	for _, vm := range si.VMs {
 		report(t, si, vm, model.VMServing, hashOf(t, si, vm), "BACKUP")
 	}
@@ -85,7 +85,7 @@ func TestDesiredHashChangesWithAMemberAndOnlyThen(t *testing.T) {
 		t.Fatal("hash did not change when a member was added")
 	}
 	d, _ := controller.DesiredFor(env.st, "lbt-c1")
-	if len(d.Instances) != 1 || len(d.Instances[0].Members) != 2 {
+	if len(d.Instances) != 1 || len(d.Instances[0].Pools) != 1 || len(d.Instances[0].Pools[0].Members) != 2 {
 		t.Fatalf("desired instance members after the add: %+v", d.Instances)
 	}
 }
@@ -101,11 +101,11 @@ func TestDesiredOfOneNodeIgnoresChangesOfPoolsItDoesNotRun(t *testing.T) {
 	reconcile(t)
 	// The second pair went to the two idle nodes.
 	onFirst := map[string]bool{}
-	for _, vm := range instance(t, first.pool).VMs {
+	for _, vm := range instance(t, first.vip).VMs {
 		onFirst[vm.Node] = true
 	}
 	var other string
-	for _, vm := range instance(t, second.pool).VMs {
+	for _, vm := range instance(t, second.vip).VMs {
 		if onFirst[vm.Node] {
 			t.Fatalf("the second pair shares node %s with the first while two nodes are idle", vm.Node)
 		}
@@ -143,7 +143,7 @@ func TestNetworkNodeRouterMapsFloatingIPsAndVIPsToTheirVMs(t *testing.T) {
 	if len(r.VIPs) != 1 || r.VIPs[0].Address != l.vipAddr {
 		t.Fatalf("router VIPs %+v: want the VIP %s", r.VIPs, l.vipAddr)
 	}
-	si := instance(t, l.pool)
+	si := instance(t, l.vip)
 	n := r.VIPs[0]
 	if len(n.Members) != len(si.VMs) {
 		t.Fatalf("router VIP members %+v: want one per VM", n.Members)

@@ -47,7 +47,7 @@ func testCtx(t *testing.T) context.Context { t.Helper(); return storetest.Ctx(t)
 func reset(t *testing.T) {
 	t.Helper()
 	storetest.Reset(t, env.st)
-	for _, k := range []model.Kind{model.KindNode, model.KindVIP, model.KindServiceInstance, model.KindPort} {
+	for _, k := range []model.Kind{model.KindNode, model.KindLoadBalancer, model.KindListener, model.KindServiceInstance, model.KindPort} {
 		if n := len(env.st.List(k)); n != 0 {
 			t.Fatalf("reset left %d objects of kind %s", n, k)
 		}
@@ -106,7 +106,8 @@ func newNets(t *testing.T) nets {
 	return nets{vipNet: vn["id"].(string), vipSubnet: vs["id"].(string), poolNet: pn["id"].(string), poolSubnet: ps["id"].(string)}
 }
 
-// lb is a pool with members and a VIP, made through the API.
+// lb is a pool with members and a VIP, made through the API; the VIP's id
+// is its load balancer's, and its instance's.
 type lb struct {
 	pool, vip, vipPort, vipAddr string
 }
@@ -166,11 +167,11 @@ func reconcile(t *testing.T) {
 	}
 }
 
-func instance(t *testing.T, pool string) *model.ServiceInstance {
+func instance(t *testing.T, lbID string) *model.ServiceInstance {
 	t.Helper()
-	e, ok := env.st.Get(model.KindServiceInstance, pool)
+	e, ok := env.st.Get(model.KindServiceInstance, lbID)
 	if !ok {
-		t.Fatalf("pool %s has no service instance (its id must be the pool's)", pool)
+		t.Fatalf("load balancer %s has no service instance (its id must be the load balancer's)", lbID)
 	}
 	return e.Obj.(*model.ServiceInstance)
 }
@@ -199,7 +200,7 @@ func addrOn(p *model.Port, subnet string) string {
 // report stores what an agent would report about a VM.
 func report(t *testing.T, si *model.ServiceInstance, vm model.SIVM, state, hash, ha string) {
 	t.Helper()
-	r := &model.VMReport{Meta: model.Meta{ID: vm.ID, TenantID: si.TenantID}, Node: vm.Node, SIID: si.ID, PoolID: si.PoolID,
+	r := &model.VMReport{Meta: model.Meta{ID: vm.ID, TenantID: si.TenantID}, Node: vm.Node, SIID: si.ID, LoadBalancerID: si.LoadBalancerID,
 		State: state, AppliedHash: hash, HAState: ha, ReportedAt: time.Now().UTC()}
 	if state == model.VMError {
 		r.Error = "haproxy -c rejected the configuration"

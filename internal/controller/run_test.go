@@ -15,12 +15,12 @@ func TestLeaderSchedulesOnItsOwnButKeepsVMsOfMissingNodesDuringStartupGrace(t *t
 	nodes, _ := runWithTwoNodes(t)
 
 	l := newLB(t, newNets(t))
-	si := scheduledWithin(t, l.pool, 5*time.Second)
+	si := scheduledWithin(t, l.vip, 5*time.Second)
 	// Right after a (re)start, a node missing from the store may only be
 	// late to beat: its VMs stay until StartupGrace has passed.
 	kill(t, nodes, si.VMs[0].Node)
 	time.Sleep(time.Second)
-	got := instance(t, l.pool)
+	got := instance(t, l.vip)
 	if len(got.VMs) != 2 || got.VMs[0].ID != si.VMs[0].ID {
 		t.Fatalf("VMs %+v one second after the leader started: the missing node's VM was dropped within StartupGrace (%v)", got.VMs, controller.StartupGrace)
 	}
@@ -44,7 +44,7 @@ func TestTheControllerCampaignsAgainWhenItsSessionEnds(t *testing.T) {
 	}
 	second := electionLease(t, first)
 	t.Logf("the first leader's lease %x was revoked; the election is held with lease %x", first, second)
-	scheduledWithin(t, newLB(t, newNets(t)).pool, 5*time.Second)
+	scheduledWithin(t, newLB(t, newNets(t)).vip, 5*time.Second)
 }
 
 // runWithTwoNodes starts from an empty store with two live compute nodes
@@ -69,14 +69,14 @@ func runWithTwoNodes(t *testing.T) (*controller.Nodes, <-chan error) {
 }
 
 // scheduledWithin waits until the pool's service instance has two VMs.
-func scheduledWithin(t *testing.T, pool string, limit time.Duration) *model.ServiceInstance {
+func scheduledWithin(t *testing.T, lbID string, limit time.Duration) *model.ServiceInstance {
 	t.Helper()
 	for deadline := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
-		if e, ok := env.st.Get(model.KindServiceInstance, pool); ok && len(e.Obj.(*model.ServiceInstance).VMs) == 2 {
+		if e, ok := env.st.Get(model.KindServiceInstance, lbID); ok && len(e.Obj.(*model.ServiceInstance).VMs) == 2 {
 			return e.Obj.(*model.ServiceInstance)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the leader did not schedule the VIP of pool %s within %v", pool, limit)
+			t.Fatalf("the leader did not schedule load balancer %s within %v", lbID, limit)
 		}
 	}
 }

@@ -22,9 +22,9 @@ func TestPoolWithVIPGetsActiveAndStandbyOnTwoLiveComputeNodes(t *testing.T) {
 	l := newLB(t, n, "10.20.0.254", "10.20.0.10")
 	reconcile(t)
 
-	si := instance(t, l.pool)
-	if si.PoolID != l.pool || si.VIPID != l.vip {
-		t.Fatalf("instance pool/vip %s/%s, want %s/%s", si.PoolID, si.VIPID, l.pool, l.vip)
+	si := instance(t, l.vip)
+	if si.LoadBalancerID != l.vip || si.Name != "default-domain:"+si.TenantID+":"+l.vip {
+		t.Fatalf("instance %s (%s) of load balancer %s, want the VIP's %s", si.ID, si.Name, si.LoadBalancerID, l.vip)
 	}
 	if len(si.VMs) != 2 {
 		t.Fatalf("instance has %d VMs, want 2: %+v", len(si.VMs), si.VMs)
@@ -82,10 +82,10 @@ func TestReconcileWithNothingToDoChangesNothing(t *testing.T) {
 	beat(t, nodes, compute, "lbt-c1", "lbt-c2")
 	l := newLB(t, newNets(t), "10.20.0.10")
 	reconcile(t)
-	before, _ := env.st.Get(model.KindServiceInstance, l.pool)
+	before, _ := env.st.Get(model.KindServiceInstance, l.vip)
 	ports := len(env.st.List(model.KindPort))
 	reconcile(t)
-	after, _ := env.st.Get(model.KindServiceInstance, l.pool)
+	after, _ := env.st.Get(model.KindServiceInstance, l.vip)
 	if after.Rev != before.Rev {
 		t.Fatalf("a second pass rewrote the instance (rev %d -> %d)", before.Rev, after.Rev)
 	}
@@ -99,13 +99,13 @@ func TestInstancesSpreadEvenlyOverComputeNodes(t *testing.T) {
 	nodes := controller.NewNodes(env.st, 0)
 	beat(t, nodes, compute, "lbt-c1", "lbt-c2", "lbt-c3")
 	n := newNets(t)
-	var pools []string
+	var vips []string
 	for range 3 {
-		pools = append(pools, newLB(t, n).pool)
+		vips = append(vips, newLB(t, n).vip)
 	}
 	reconcile(t)
 	load := map[string]int{}
-	for _, p := range pools {
+	for _, p := range vips {
 		si := instance(t, p)
 		if len(si.VMs) != 2 || si.VMs[0].Node == si.VMs[1].Node {
 			t.Fatalf("instance %s VMs %+v: want two on different nodes", p, si.VMs)
@@ -127,7 +127,7 @@ func TestSingleLiveNodeRunsOneVMDegradedUntilASecondNodeJoins(t *testing.T) {
 	beat(t, nodes, compute, "lbt-c1")
 	l := newLB(t, newNets(t))
 	reconcile(t)
-	si := instance(t, l.pool)
+	si := instance(t, l.vip)
 	if len(si.VMs) != 1 || si.VMs[0].Node != "lbt-c1" || si.VMs[0].Role != model.RoleActive {
 		t.Fatalf("VMs %+v: want one active VM on lbt-c1", si.VMs)
 	}
@@ -137,7 +137,7 @@ func TestSingleLiveNodeRunsOneVMDegradedUntilASecondNodeJoins(t *testing.T) {
 
 	beat(t, nodes, compute, "lbt-c2")
 	reconcile(t)
-	si = instance(t, l.pool)
+	si = instance(t, l.vip)
 	if len(si.VMs) != 2 || si.VMs[1].Node != "lbt-c2" || si.VMs[1].Role != model.RoleStandby {
 		t.Fatalf("VMs %+v after a second node joined: want a standby on lbt-c2", si.VMs)
 	}
@@ -155,13 +155,14 @@ func TestNoLiveComputeNodeIsAnError(t *testing.T) {
 	beat(t, nodes, []string{controller.RoleNetwork}, "lbt-n1")
 	l := newLB(t, newNets(t))
 	reconcile(t)
-	si := instance(t, l.pool)
+	si := instance(t, l.vip)
 	if len(si.VMs) != 0 || si.Status != model.StatusError {
 		t.Fatalf("instance %+v: want no VM and status ERROR", si)
 	}
-	st := controller.InstanceStatus(env.st, l.pool)
+	// The pool shows its load balancer's status.
+	st := controller.PoolStatus(env.st, l.pool)
 	if st.Status != model.StatusError || !strings.Contains(st.Description, "no live compute node") {
-		t.Fatalf("InstanceStatus = %+v, want ERROR explaining there is no live compute node", st)
+		t.Fatalf("PoolStatus = %+v, want ERROR explaining there is no live compute node", st)
 	}
 }
 
@@ -172,7 +173,7 @@ func TestDeadNodesVMIsReplacedAndTheSurvivorPromoted(t *testing.T) {
 	n := newNets(t)
 	l := newLB(t, n)
 	reconcile(t)
-	si := instance(t, l.pool)
+	si := instance(t, l.vip)
 	dead, survivor := si.VMs[0], si.VMs[1] // the active dies
 	report(t, si, dead, model.VMServing, hashOf(t, si, dead), "MASTER")
 	deadPorts := portsOf(dead.ID)
@@ -181,7 +182,7 @@ func TestDeadNodesVMIsReplacedAndTheSurvivorPromoted(t *testing.T) {
 	kill(t, nodes, dead.Node)
 	reconcile(t)
 
-	si = instance(t, l.pool)
+	si = instance(t, l.vip)
 	if len(si.VMs) != 2 {
 		t.Fatalf("VMs %+v after a node died: want the survivor and a new standby", si.VMs)
 	}
@@ -217,13 +218,13 @@ func TestDeletingTheVIPDeletesTheInstanceAndFreesItsAddresses(t *testing.T) {
 	n := newNets(t)
 	l := newLB(t, n)
 	reconcile(t)
-	si := instance(t, l.pool)
+	si := instance(t, l.vip)
 	freed := addrOn(portsOf(si.VMs[0].ID)[n.vipSubnet], n.vipSubnet)
 	if code, out := call(t, "DELETE", "/v2.0/lb/vips/"+l.vip, nil); code != http.StatusNoContent {
 		t.Fatalf("delete VIP: %d %v", code, out)
 	}
 	reconcile(t)
-	if _, ok := env.st.Get(model.KindServiceInstance, l.pool); ok {
+	if _, ok := env.st.Get(model.KindServiceInstance, l.vip); ok {
 		t.Fatal("the instance survived its VIP")
 	}
 	for _, vm := range si.VMs {
@@ -237,7 +238,7 @@ func TestDeletingTheVIPDeletesTheInstanceAndFreesItsAddresses(t *testing.T) {
 		t.Fatalf("a new VIP at the freed address %s: %d %v", freed, code, out)
 	}
 	reconcile(t)
-	if si2 := instance(t, l.pool); si2.VIPID != out["vip"].(obj)["id"] || len(si2.VMs) != 2 {
+	if si2 := instance(t, out["vip"].(obj)["id"].(string)); si2.LoadBalancerID != si2.ID || len(si2.VMs) != 2 {
 		t.Fatalf("new VIP's instance %+v", si2)
 	}
 }

@@ -17,12 +17,12 @@ func pair(t *testing.T) (lb, *model.ServiceInstance) {
 	beat(t, nodes, compute, "lbt-c1", "lbt-c2")
 	l := newLB(t, newNets(t), "10.20.0.10")
 	reconcile(t)
-	return l, instance(t, l.pool)
+	return l, instance(t, l.vip)
 }
 
-func expectStatus(t *testing.T, pool, status string, desc ...string) {
+func expectStatus(t *testing.T, lbID, status string, desc ...string) {
 	t.Helper()
-	got := controller.InstanceStatus(env.st, pool)
+	got := controller.InstanceStatus(env.st, lbID)
 	if got.Status != status {
 		t.Fatalf("InstanceStatus = %s (%q), want %s", got.Status, got.Description, status)
 	}
@@ -37,31 +37,33 @@ func TestPoolWithoutVIPIsNotDeployed(t *testing.T) {
 	reset(t)
 	n := newNets(t)
 	p := create(t, "/v2.0/lb/pools", "pool", obj{"subnet_id": n.poolSubnet, "protocol": "HTTP", "lb_method": "ROUND_ROBIN"})
-	expectStatus(t, p["id"].(string), model.StatusPendingCreate, "no VIP")
+	if got := controller.PoolStatus(env.st, p["id"].(string)); got.Status != model.StatusPendingCreate || !strings.Contains(got.Description, "no VIP") {
+		t.Fatalf("PoolStatus = %s (%q), want %s saying it has no VIP", got.Status, got.Description, model.StatusPendingCreate)
+	}
 }
 
 func TestVIPNotYetScheduledWaitsForTheController(t *testing.T) {
 	reset(t)
 	l := newLB(t, newNets(t))
-	expectStatus(t, l.pool, model.StatusPendingCreate, "controller")
+	expectStatus(t, l.vip, model.StatusPendingCreate, "controller")
 }
 
 func TestInstanceIsPendingCreateUntilItsVMsReport(t *testing.T) {
 	l, _ := pair(t)
-	expectStatus(t, l.pool, model.StatusPendingCreate, "active on lbt-c1 has not reported", "standby on lbt-c2 has not reported")
+	expectStatus(t, l.vip, model.StatusPendingCreate, "active on lbt-c1 has not reported", "standby on lbt-c2 has not reported")
 }
 
 func TestInstanceIsActiveOnlyWhenEveryVMServesTheCurrentHashAndOneHoldsTheVIP(t *testing.T) {
 	l, si := pair(t)
 	a, s := si.VMs[0], si.VMs[1]
 	report(t, si, a, model.VMServing, hashOf(t, si, a), "MASTER")
-	expectStatus(t, l.pool, model.StatusPendingUpdate, "standby on lbt-c2 has not reported")
+	expectStatus(t, l.vip, model.StatusPendingUpdate, "standby on lbt-c2 has not reported")
 
 	report(t, si, s, model.VMPending, "", "")
-	expectStatus(t, l.pool, model.StatusPendingUpdate, "standby on lbt-c2 is applying")
+	expectStatus(t, l.vip, model.StatusPendingUpdate, "standby on lbt-c2 is applying")
 
 	report(t, si, s, model.VMServing, hashOf(t, si, s), "BACKUP")
-	expectStatus(t, l.pool, model.StatusActive, "active on lbt-c1", "standby on lbt-c2")
+	expectStatus(t, l.vip, model.StatusActive, "active on lbt-c1", "standby on lbt-c2")
 }
 
 func TestInstanceWithoutAVRRPMasterIsNotActive(t *testing.T) {
@@ -69,7 +71,7 @@ func TestInstanceWithoutAVRRPMasterIsNotActive(t *testing.T) {
 	for _, vm := range si.VMs {
 		report(t, si, vm, model.VMServing, hashOf(t, si, vm), "BACKUP")
 	}
-	expectStatus(t, l.pool, model.StatusPendingUpdate, "VRRP")
+	expectStatus(t, l.vip, model.StatusPendingUpdate, "VRRP")
 }
 
 func TestStaleAppliedHashOnOneVMIsPendingUpdate(t *testing.T) {
@@ -77,7 +79,7 @@ func TestStaleAppliedHashOnOneVMIsPendingUpdate(t *testing.T) {
 	a, s := si.VMs[0], si.VMs[1]
 	report(t, si, a, model.VMServing, hashOf(t, si, a), "MASTER")
 	report(t, si, s, model.VMServing, "0123456789abcdef01234567", "BACKUP")
-	expectStatus(t, l.pool, model.StatusPendingUpdate, "standby on lbt-c2 is applying the latest change")
+	expectStatus(t, l.vip, model.StatusPendingUpdate, "standby on lbt-c2 is applying the latest change")
 }
 
 func TestAddingAMemberToARunningInstanceIsPendingUpdateNotCreate(t *testing.T) {
@@ -89,17 +91,17 @@ func TestAddingAMemberToARunningInstanceIsPendingUpdateNotCreate(t *testing.T) {
 		}
 		report(t, si, vm, model.VMServing, hashOf(t, si, vm), ha)
 	}
-	expectStatus(t, l.pool, model.StatusActive)
+	expectStatus(t, l.vip, model.StatusActive)
 	addMember(t, l.pool, "10.20.0.11")
 	// Both VMs still serve the previous configuration.
-	expectStatus(t, l.pool, model.StatusPendingUpdate, "applying the latest change")
+	expectStatus(t, l.vip, model.StatusPendingUpdate, "applying the latest change")
 }
 
 func TestAgentErrorMakesTheInstanceErrorWithItsMessage(t *testing.T) {
 	l, si := pair(t)
 	report(t, si, si.VMs[0], model.VMServing, hashOf(t, si, si.VMs[0]), "MASTER")
 	report(t, si, si.VMs[1], model.VMError, "", "")
-	expectStatus(t, l.pool, model.StatusError, "standby on lbt-c2", "haproxy -c rejected the configuration")
+	expectStatus(t, l.vip, model.StatusError, "standby on lbt-c2", "haproxy -c rejected the configuration")
 }
 
 func TestDegradedRemarkStaysVisibleOnAnActiveInstance(t *testing.T) {
@@ -107,15 +109,15 @@ func TestDegradedRemarkStaysVisibleOnAnActiveInstance(t *testing.T) {
 	beat(t, controller.NewNodes(env.st, 0), compute, "lbt-c1")
 	l := newLB(t, newNets(t))
 	reconcile(t)
-	si := instance(t, l.pool)
+	si := instance(t, l.vip)
 	report(t, si, si.VMs[0], model.VMServing, hashOf(t, si, si.VMs[0]), "MASTER")
-	expectStatus(t, l.pool, model.StatusActive, "DEGRADED")
+	expectStatus(t, l.vip, model.StatusActive, "DEGRADED")
 }
 
 func TestViewFollowsTheScheduleUntilVMsReport(t *testing.T) {
 	_, si := pair(t)
 	v := controller.ViewInstance(env.st, si)
-	if v.ID != si.ID || v.PoolID != si.PoolID || len(v.VMs) != 2 {
+	if v.ID != si.ID || v.LoadBalancerID != si.LoadBalancerID || len(v.VMs) != 2 {
 		t.Fatalf("view %+v", v)
 	}
 	if v.VMs[0].ID != si.VMs[0].ID || v.VMs[0].HA != "active: 200" || v.VMs[1].HA != "standby: 100" {
@@ -166,9 +168,10 @@ func TestMemberHealthAndStatsComeFromTheReports(t *testing.T) {
 		if i == 1 { // the standby holds the VIP: its view counts
 			ha, health = "MASTER", model.MemberHealth{Status: model.StatusActive, Description: "L7OK"}
 		}
-		r := &model.VMReport{Meta: model.Meta{ID: vm.ID}, Node: vm.Node, SIID: si.ID, PoolID: si.PoolID, State: model.VMServing,
+		r := &model.VMReport{Meta: model.Meta{ID: vm.ID}, Node: vm.Node, SIID: si.ID, LoadBalancerID: si.LoadBalancerID, State: model.VMServing,
 			AppliedHash: hashOf(t, si, vm), HAState: ha, Members: map[string]model.MemberHealth{m.ID: health},
-			Stats: model.Stats{BytesIn: 10, BytesOut: 20, ActiveConnections: 1, TotalConnections: 3}}
+			Stats: model.Stats{BytesIn: 10, BytesOut: 20, ActiveConnections: 1, TotalConnections: 3},
+			Pools: map[string]model.Stats{l.pool: {BytesIn: 10, BytesOut: 20, ActiveConnections: 1, TotalConnections: 3}}}
 		putObject(t, model.KindVMReport, r)
 	}
 	if st := controller.MemberStatus(env.st, m); st.Status != model.StatusActive || st.Description != "L7OK" {

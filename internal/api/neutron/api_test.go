@@ -816,20 +816,22 @@ func TestStatusIsPendingUntilTheDataPlaneReports(t *testing.T) {
 	}
 
 	// Scheduled but not reported: still pending, and the reason says so.
-	si := scheduleInstance(t, poolID, v["id"].(string))
+	si := scheduleInstance(t, v["id"].(string))
 	if got := show(t, alphaToken, "/v2.0/lb/pools/"+poolID, "pool"); got["status"] != model.StatusPendingCreate || !strings.Contains(got["status_description"].(string), "has not reported") {
 		t.Fatalf("scheduled pool: %v (%v)", got["status"], got["status_description"])
 	}
 	// When the agents report, the reports are what the API shows.
 	putReport(t, &model.VMReport{
-		Meta: model.Meta{ID: si.VMs[0].ID, TenantID: "admin"}, Node: si.VMs[0].Node, SIID: si.ID, PoolID: poolID,
+		Meta: model.Meta{ID: si.VMs[0].ID, TenantID: "admin"}, Node: si.VMs[0].Node, SIID: si.ID, LoadBalancerID: si.ID,
 		State: model.VMError, Error: "haproxy refused the config", HAState: "MASTER",
 		Members: map[string]model.MemberHealth{m: {Status: model.StatusInactive, Description: "L4 connection refused"}},
 		Stats:   model.Stats{BytesIn: 10, BytesOut: 20, ActiveConnections: 1, TotalConnections: 3},
+		Pools:   map[string]model.Stats{poolID: {BytesIn: 10, BytesOut: 20, ActiveConnections: 1, TotalConnections: 3}},
 	})
 	putReport(t, &model.VMReport{
-		Meta: model.Meta{ID: si.VMs[1].ID, TenantID: "admin"}, Node: si.VMs[1].Node, SIID: si.ID, PoolID: poolID,
+		Meta: model.Meta{ID: si.VMs[1].ID, TenantID: "admin"}, Node: si.VMs[1].Node, SIID: si.ID, LoadBalancerID: si.ID,
 		State: model.VMPending, Stats: model.Stats{BytesIn: 1, BytesOut: 2, TotalConnections: 1},
+		Pools: map[string]model.Stats{poolID: {BytesIn: 1, BytesOut: 2, TotalConnections: 1}},
 	})
 	for _, o := range []struct{ path, env string }{
 		{"/v2.0/lb/pools/" + poolID, "pool"}, {"/v2.0/lb/vips/" + v["id"].(string), "vip"}, {"/v2.0/lb/health_monitors/" + hm, "health_monitor"},
@@ -948,7 +950,7 @@ func TestCertificateUploadValidatesAndNeverReturnsTheKey(t *testing.T) {
 	if v["default_tls_container_ref"] != id {
 		t.Fatalf("vip tls ref %v", v["default_tls_container_ref"])
 	}
-	expectNeutronError(t, call(t, alphaToken, "DELETE", "/v2.0/lbaas-certificates/"+id, nil), http.StatusConflict, "CertificateInUse")
+	expectNeutronError(t, call(t, alphaToken, "DELETE", "/v2.0/lbaas-certificates/"+id, nil), http.StatusConflict, "CertificateInUse", "used by VIP "+v["id"].(string))
 	expectNeutronError(t, call(t, betaToken, "DELETE", "/v2.0/lbaas-certificates/"+id, nil), http.StatusNotFound, "CertificateNotFound")
 	expect(t, call(t, alphaToken, "DELETE", "/v2.0/lb/vips/"+v["id"].(string), nil), http.StatusNoContent)
 	expect(t, call(t, alphaToken, "DELETE", "/v2.0/lbaas-certificates/"+id, nil), http.StatusNoContent)

@@ -54,14 +54,16 @@ func init() {
 	}
 	memberRes.indexed = map[string]string{"pool_id": store.IdxPool}
 	memberRes.typed = typedMember
+	// A VIP's attributes are read from its projection (see projectVIP);
+	// pool_id is its listener's default pool, which that index answers.
 	vipRes.attrs = attrFuncs{
-		"name":          func(o model.Object) any { return o.(*model.VIP).Name },
-		"pool_id":       func(o model.Object) any { return o.(*model.VIP).PoolID },
-		"subnet_id":     func(o model.Object) any { return o.(*model.VIP).SubnetID },
-		"address":       func(o model.Object) any { return o.(*model.VIP).Address },
-		"port_id":       func(o model.Object) any { return o.(*model.VIP).PortID },
-		"protocol":      func(o model.Object) any { return o.(*model.VIP).Protocol },
-		"protocol_port": func(o model.Object) any { return o.(*model.VIP).ProtocolPort },
+		"name":          func(o model.Object) any { return o.(*v1VIP).Name },
+		"pool_id":       func(o model.Object) any { return o.(*v1VIP).PoolID },
+		"subnet_id":     func(o model.Object) any { return o.(*v1VIP).SubnetID },
+		"address":       func(o model.Object) any { return o.(*v1VIP).Address },
+		"port_id":       func(o model.Object) any { return o.(*v1VIP).PortID },
+		"protocol":      func(o model.Object) any { return o.(*v1VIP).Protocol },
+		"protocol_port": func(o model.Object) any { return o.(*v1VIP).ProtocolPort },
 	}
 	vipRes.indexed = map[string]string{"pool_id": store.IdxPool}
 	monitorRes.attrs = attrFuncs{

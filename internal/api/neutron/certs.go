@@ -146,8 +146,13 @@ func (s *Server) createCertificate() http.HandlerFunc {
 func (s *Server) deleteCertificate() http.HandlerFunc {
 	return s.handleDelete(certRes, func(_ auth.Caller, e store.Entry, _ *store.Txn) error {
 		id := e.Obj.Base().ID
-		for _, ve := range s.st.ByIndex(model.KindVIP, store.IdxCert, id) {
-			return conflict("CertificateInUse", "Certificate %s is used by VIP %s", id, ve.Obj.Base().ID)
+		for _, le := range s.st.ByIndex(model.KindListener, store.IdxCert, id) {
+			l := le.Obj.(*model.Listener)
+			what := "listener"
+			if l.ID == l.LoadBalancerID {
+				what = "VIP" // v1 made it: its listener has the VIP's id
+			}
+			return conflict("CertificateInUse", "Certificate %s is used by %s %s", id, what, l.ID)
 		}
 		return nil
 	})

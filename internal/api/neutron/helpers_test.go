@@ -278,14 +278,14 @@ func monitor(t *testing.T, token string) string {
 }
 
 // scheduleInstance stores the service instance the controller would make
-// of a pool with a VIP: an active and a standby VM.
-func scheduleInstance(t *testing.T, poolID, vipID string) *model.ServiceInstance {
+// of a VIP's load balancer (it has the VIP's id): an active and a standby
+// VM.
+func scheduleInstance(t *testing.T, vipID string) *model.ServiceInstance {
 	t.Helper()
 	si := &model.ServiceInstance{
-		Meta:   model.Meta{ID: uuid.NewString(), TenantID: "admin", CreatedAt: time.Now().UTC()},
-		Name:   "si-" + poolID,
-		PoolID: poolID,
-		VIPID:  vipID,
+		Meta:           model.Meta{ID: vipID, TenantID: "admin", CreatedAt: time.Now().UTC()},
+		Name:           "default-domain:admin:" + vipID,
+		LoadBalancerID: vipID,
 		VMs: []model.SIVM{
 			{ID: uuid.NewString(), Node: "lbt-node-a", Role: model.RoleActive, Priority: model.PriorityActive},
 			{ID: uuid.NewString(), Node: "lbt-node-b", Role: model.RoleStandby, Priority: model.PriorityStandby},

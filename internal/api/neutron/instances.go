@@ -14,22 +14,29 @@ var instanceRes = &resource{kind: model.KindServiceInstance, singular: "service_
 	what: "Service instance", notFound: "ServiceInstanceNotFound", view: viewInstance}
 
 func init() {
+	// pool_id is read from the VIP's listener, so the view answers
+	// filters on it.
 	instanceRes.attrs = attrFuncs{
-		"name":    func(o model.Object) any { return o.(*model.ServiceInstance).Name },
-		"pool_id": func(o model.Object) any { return o.(*model.ServiceInstance).PoolID },
-		"vip_id":  func(o model.Object) any { return o.(*model.ServiceInstance).VIPID },
+		"name":            func(o model.Object) any { return o.(*model.ServiceInstance).Name },
+		"vip_id":          func(o model.Object) any { return o.(*model.ServiceInstance).LoadBalancerID },
+		"loadbalancer_id": func(o model.Object) any { return o.(*model.ServiceInstance).LoadBalancerID },
 	}
 }
 
 // viewInstance is the read-only service-instance resource: the pair of
-// HAProxy VMs of a pool, as observed.
+// HAProxy VMs of a load balancer, as observed. v1 knows it as the VIP's
+// (the load balancer's id) and its pool's.
 func viewInstance(s *Server, e store.Entry) map[string]any {
 	si := e.Obj.(*model.ServiceInstance)
 	iv := controller.ViewInstance(s.st, si)
 	v := commonView(&si.Meta)
 	v["name"] = iv.Name
-	v["pool_id"] = iv.PoolID
-	v["vip_id"] = iv.VIPID
+	v["loadbalancer_id"] = iv.LoadBalancerID
+	v["vip_id"] = iv.LoadBalancerID
+	v["pool_id"] = ""
+	if le, ok := s.st.Get(model.KindListener, iv.LoadBalancerID); ok {
+		v["pool_id"] = le.Obj.(*model.Listener).DefaultPoolID
+	}
 	v["status"] = iv.Status
 	v["status_description"] = iv.StatusDescription
 	vms := make([]map[string]any, 0, len(iv.VMs))

@@ -12,7 +12,7 @@ import (
 var (
 	poolRes    = &resource{kind: model.KindPool, singular: "pool", plural: "pools", what: "Pool", notFound: "PoolNotFound", view: viewPool}
 	memberRes  = &resource{kind: model.KindMember, singular: "member", plural: "members", what: "Member", notFound: "MemberNotFound", view: viewMember}
-	vipRes     = &resource{kind: model.KindVIP, singular: "vip", plural: "vips", what: "Vip", notFound: "VipNotFound", view: viewVIP}
+	vipRes     = &resource{kind: model.KindListener, singular: "vip", plural: "vips", what: "Vip", notFound: "VipNotFound", view: viewVIP, project: projectVIP}
 	monitorRes = &resource{kind: model.KindHealthMonitor, singular: "health_monitor", plural: "health_monitors", what: "Health_monitor", notFound: "HealthMonitorNotFound", view: viewMonitor}
 )
 
@@ -41,15 +41,14 @@ func viewPool(s *Server, e store.Entry) map[string]any {
 	v["provider"] = p.Provider
 	v["admin_state_up"] = p.AdminStateUp
 	v["health_monitors"] = nonNil(p.HealthMonitors)
-	deployed := controller.InstanceStatus(s.st, p.ID)
+	deployed := controller.PoolStatus(s.st, p.ID)
 	hs := make([]map[string]any, 0, len(p.HealthMonitors))
 	for _, hm := range p.HealthMonitors {
 		hs = append(hs, map[string]any{"monitor_id": hm, "status": deployed.Status, "status_description": deployed.Description})
 	}
 	v["health_monitors_status"] = hs
 	v["members"] = ids(s.st.ByIndex(model.KindMember, store.IdxPool, p.ID))
-	vip := s.vipOfPool(p.ID)
-	v["vip_id"] = nullable(vip)
+	v["vip_id"] = nullable(s.vipOfPool(p))
 	v["status"], v["status_description"] = deployed.Status, deployed.Description
 	return v
 }
@@ -61,10 +60,11 @@ func nonNil(ids []string) []string {
 	return ids
 }
 
-// vipOfPool returns the id of the pool's VIP, or "".
-func (s *Server) vipOfPool(poolID string) string {
-	if vs := s.st.ByIndex(model.KindVIP, store.IdxPool, poolID); len(vs) > 0 {
-		return vs[0].Obj.Base().ID
+// vipOfPool returns the id of the pool's VIP, or "": its load balancer
+// when that is a VIP (has a listener with its id).
+func (s *Server) vipOfPool(p *model.Pool) string {
+	if l, ok := s.st.Get(model.KindListener, p.LoadBalancerID); ok && l.Obj.(*model.Listener).LoadBalancerID == p.LoadBalancerID {
+		return p.LoadBalancerID
 	}
 	return ""
 }
@@ -83,7 +83,7 @@ func viewMember(s *Server, e store.Entry) map[string]any {
 }
 
 func viewVIP(s *Server, e store.Entry) map[string]any {
-	x := e.Obj.(*model.VIP)
+	x := e.Obj.(*v1VIP)
 	v := commonView(&x.Meta)
 	v["name"] = x.Name
 	v["description"] = x.Description
@@ -101,7 +101,7 @@ func viewVIP(s *Server, e store.Entry) map[string]any {
 	v["connection_limit"] = x.ConnectionLimit
 	v["admin_state_up"] = x.AdminStateUp
 	v["default_tls_container_ref"] = nullable(x.TLSContainerRef)
-	vs := controller.InstanceStatus(s.st, x.PoolID)
+	vs := controller.InstanceStatus(s.st, x.ID)
 	v["status"], v["status_description"] = vs.Status, vs.Description
 	return v
 }
@@ -120,7 +120,7 @@ func viewMonitor(s *Server, e store.Entry) map[string]any {
 	pools := []map[string]any{}
 	status, desc := model.StatusInactive, "not associated with any pool"
 	for _, pid := range ids(s.st.ByIndex(model.KindPool, store.IdxMonitor, h.ID)) {
-		ps := controller.InstanceStatus(s.st, pid)
+		ps := controller.PoolStatus(s.st, pid)
 		st, d := ps.Status, ps.Description
 		pools = append(pools, map[string]any{"pool_id": pid, "status": st, "status_description": d})
 		// The monitor is as healthy as its least healthy association.
@@ -187,14 +187,15 @@ func (s *Server) updatePool() http.HandlerFunc {
 }
 
 // deletePool cascades to the pool's members, as neutron v1 did (the seed
-// deletes a pool that still has one), and refuses while a VIP uses it.
+// deletes a pool that still has one), and refuses while a listener (a
+// VIP's) sends traffic to it. A VIP takes a pool by writing it, so the
+// delete, at the pool's revision, cannot miss one.
 func (s *Server) deletePool() http.HandlerFunc {
 	return s.handleDelete(poolRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
 		id := e.Obj.Base().ID
-		if s.vipOfPool(id) != "" {
+		if len(s.st.ByIndex(model.KindListener, store.IdxPool, id)) > 0 {
 			return conflict("PoolInUse", "Pool %s is still in use", id)
 		}
-		t.Release(vipClaim(id))
 		for _, me := range s.st.ByIndex(model.KindMember, store.IdxPool, id) {
 			m := me.Obj.(*model.Member)
 			t.Delete(model.KindMember, m.ID, me.Rev).Release(memberClaim(m))
@@ -206,8 +207,6 @@ func (s *Server) deletePool() http.HandlerFunc {
 func memberClaim(m *model.Member) string {
 	return "member/" + m.PoolID + "/" + m.Address + ":" + itoa(m.ProtocolPort)
 }
-
-func vipClaim(poolID string) string { return "vip/" + poolID }
 
 func (s *Server) checkMemberUnique(m *model.Member) error {
 	for _, oe := range s.st.ByIndex(model.KindMember, store.IdxPool, m.PoolID) {

@@ -17,14 +17,23 @@ func (s *Server) createMonitor() http.HandlerFunc {
 		}
 		h := &model.HealthMonitor{Meta: s.newMeta(tenant), HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200", AdminStateUp: true}
 		req.Apply(h)
+		v1RiseFall(h)
 		return h, model.ValidateHealthMonitor(h)
 	}, nil)
+}
+
+// v1RiseFall sets what the data plane uses from v1's max_retries, the
+// failures before a member is down; it is up again after 2 successes, as
+// the HAProxy configuration had it before the model stored rise and fall.
+func v1RiseFall(h *model.HealthMonitor) {
+	h.Rise, h.Fall = 2, h.MaxRetries
 }
 
 func (s *Server) updateMonitor() http.HandlerFunc {
 	return handleUpdate(s, monitorRes, func(_ auth.Caller, req *model.HealthMonitorRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
 		h := *e.Obj.(*model.HealthMonitor)
 		req.Apply(&h)
+		v1RiseFall(&h)
 		return &h, model.ValidateHealthMonitor(&h)
 	})
 }

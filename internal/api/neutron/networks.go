@@ -129,7 +129,8 @@ func (s *Server) updateNetwork() http.HandlerFunc {
 }
 
 // deleteNetwork removes a network and its subnets, as Neutron does; it
-// refuses while a port, pool or VIP still uses one of them.
+// refuses while a port, pool or load balancer (a VIP) still uses one of
+// them.
 func (s *Server) deleteNetwork() http.HandlerFunc {
 	return s.handleDelete(networkRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
 		id := e.Obj.Base().ID
@@ -152,6 +153,13 @@ func (s *Server) subnetInUse(id string) error {
 	}
 	for _, pe := range s.st.List(model.KindPool) {
 		if pe.Obj.(*model.Pool).SubnetID == id {
+			return inUse()
+		}
+	}
+	// A VIP's port on the subnet says so too; the load balancer is what
+	// holds the address there, so it is checked whatever its port.
+	for _, le := range s.st.List(model.KindLoadBalancer) {
+		if le.Obj.(*model.LoadBalancer).VIPSubnetID == id {
 			return inUse()
 		}
 	}
@@ -519,11 +527,12 @@ func buildPublicNetwork(name, cidr string) (*model.Network, *model.Subnet, error
 
 func ptr[T any](v T) *T { return &v }
 
-// portStatus is ACTIVE when what owns the port is deployed: a VIP whose
-// instance serves, or a VM that reports serving.
+// portStatus is ACTIVE when what owns the port is deployed: a load
+// balancer (a VIP's port has its id as device) whose instance serves, or a
+// VM that reports serving.
 func (s *Server) portStatus(p *model.Port) string {
-	if ve, ok := s.st.Get(model.KindVIP, p.DeviceID); ok {
-		return controller.InstanceStatus(s.st, ve.Obj.(*model.VIP).PoolID).Status
+	if _, ok := s.st.Get(model.KindLoadBalancer, p.DeviceID); ok {
+		return controller.InstanceStatus(s.st, p.DeviceID).Status
 	}
 	if re, ok := s.st.Get(model.KindVMReport, p.DeviceID); ok && re.Obj.(*model.VMReport).State == model.VMServing {
 		return model.StatusActive

@@ -34,6 +34,11 @@ type resource struct {
 	// typed renders the object as a struct (faster to encode than the
 	// view's map) for unprojected lists; nil means use view.
 	typed func(s *Server, e store.Entry) any
+	// project, when set, turns a stored object of kind into the object the
+	// client sees (a v1 VIP from its listener), once per object: attrs,
+	// view and visibility see the projection, whose Rev stays the stored
+	// object's. false leaves the object out, as if it did not exist.
+	project func(s *Server, e store.Entry) (store.Entry, bool, error)
 }
 
 // cheap reports whether name is readable without rendering.
@@ -79,7 +84,7 @@ func owned(caller auth.Caller, o model.Object) bool {
 // objects up inside Mutate's build, which has no context), and a store
 // that cannot answer makes it a 503, not a 404.
 func (s *Server) lookup(res *resource, caller auth.Caller, id string) (store.Entry, error) {
-	e, ok, err := s.st.GetFresh(context.Background(), res.kind, id)
+	e, ok, err := s.get(res, id)
 	if err != nil {
 		return store.Entry{}, err
 	}
@@ -87,6 +92,15 @@ func (s *Server) lookup(res *resource, caller auth.Caller, id string) (store.Ent
 		return store.Entry{}, notFound(res.notFound, res.what, id)
 	}
 	return e, nil
+}
+
+// get reads one object of res, fresh (see lookup) and projected.
+func (s *Server) get(res *resource, id string) (store.Entry, bool, error) {
+	e, ok, err := s.st.GetFresh(context.Background(), res.kind, id)
+	if err != nil || !ok || res.project == nil {
+		return e, ok, err
+	}
+	return res.project(s, e)
 }
 
 // lookupOwned is lookup for writes.
@@ -144,10 +158,21 @@ func (s *Server) handleList(res *resource) http.HandlerFunc {
 		lastID := ""
 		more := false
 		for _, e := range s.candidates(res, filters) {
-			o := e.Obj
-			if marker != "" && o.Base().ID <= marker {
+			if marker != "" && e.Obj.Base().ID <= marker {
 				continue
 			}
+			if res.project != nil {
+				pe, ok, err := res.project(s, e)
+				if err != nil {
+					s.fail(w, r, err)
+					return
+				}
+				if !ok {
+					continue
+				}
+				e = pe
+			}
+			o := e.Obj
 			if !s.visible(res, caller, o) || !res.quickMatch(o, filters) {
 				continue
 			}
@@ -326,7 +351,7 @@ func (s *Server) handleShow(res *resource) http.HandlerFunc {
 func (s *Server) writeOne(w http.ResponseWriter, res *resource, code int, id string) {
 	// Fresh: the cache may lag a write that committed while the watch was
 	// re-connecting (store.Commit does not fail such a write).
-	e, ok, err := s.st.GetFresh(context.Background(), res.kind, id)
+	e, ok, err := s.get(res, id)
 	if err != nil {
 		writeUnavailable(w, "The request was applied, but the store cannot show the result now; read it again.")
 		return

@@ -1,6 +1,7 @@
 package neutron
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 
@@ -10,22 +11,70 @@ import (
 	"lbaas/internal/store"
 )
 
-// checkVIPPool checks that pool p can take VIP v: same protocol, no other
-// VIP. It adds the compares that keep that true until commit.
-func (s *Server) checkVIPPool(t *store.Txn, caller auth.Caller, v *model.VIP) error {
+// A v1 VIP is not stored: it is a load balancer and its listener, both
+// with the VIP's id, in front of the listener's default pool, which holds
+// the session persistence (docs/010-load-balancer-model.md). The VIP
+// resource lists listeners, since the listener's default-pool index
+// answers v1's pool_id filter, and keeps those with their load balancer's
+// id: exactly the v1-made ones.
+
+// v1VIP is the projection of one VIP with the stored objects it comes
+// from, whose revisions guard the writes of an update or a delete.
+type v1VIP struct {
+	model.VIP
+	lb, listener store.Entry
+	pool         *store.Entry // the listener's default pool; nil if none
+}
+
+// projectVIP is vipRes.project.
+func projectVIP(s *Server, e store.Entry) (store.Entry, bool, error) {
+	l := e.Obj.(*model.Listener)
+	if l.ID != l.LoadBalancerID {
+		return store.Entry{}, false, nil
+	}
+	// Fresh: a lookup may have read the listener from etcd ahead of this
+	// server's cache; the load balancer was written in the same
+	// transaction. In a list from the cache it is a cache hit.
+	le, ok, err := s.st.GetFresh(context.Background(), model.KindLoadBalancer, l.LoadBalancerID)
+	if err != nil || !ok {
+		return store.Entry{}, false, err
+	}
+	x := &v1VIP{lb: le, listener: e}
+	var p *model.Pool
+	if pe, ok := s.st.Get(model.KindPool, l.DefaultPoolID); ok {
+		x.pool, p = &pe, pe.Obj.(*model.Pool)
+	}
+	x.VIP = model.VIPOf(le.Obj.(*model.LoadBalancer), l, p)
+	return store.Entry{Obj: x, Rev: e.Rev}, true, nil
+}
+
+// joinPool checks that the pool v names can take VIP v (same protocol, no
+// other VIP) and adds to t the pool joined to v's load balancer, with v's
+// session persistence. Writing the pool at the revision checked is what
+// keeps two VIPs from taking one pool.
+func (s *Server) joinPool(t *store.Txn, caller auth.Caller, v *model.VIP) error {
 	pe, err := s.lookupOwned(poolRes, caller, v.PoolID)
 	if err != nil {
 		return err
 	}
-	p := pe.Obj.(*model.Pool)
+	p := *pe.Obj.(*model.Pool)
 	if p.Protocol != v.Protocol {
 		return badRequest("ProtocolMismatch", "Protocol %s does not match pool protocol %s", v.Protocol, p.Protocol)
 	}
-	if other := s.vipOfPool(p.ID); other != "" && other != v.ID {
+	if p.LoadBalancerID != "" && p.LoadBalancerID != v.ID {
 		return conflict("VipExists", "Another Vip already exists for pool %s", p.ID)
 	}
-	t.Require(model.KindPool, p.ID, pe.Rev)
+	p.LoadBalancerID, p.SessionPersistence, p.UpdatedAt = v.ID, v.SessionPersistence, s.now()
+	t.Update(model.KindPool, &p, pe.Rev)
 	return nil
+}
+
+// leavePool adds to t the pool of pe without its load balancer. Its
+// session persistence stays: it belongs to the pool now.
+func (s *Server) leavePool(t *store.Txn, pe store.Entry) {
+	p := *pe.Obj.(*model.Pool)
+	p.LoadBalancerID, p.UpdatedAt = "", s.now()
+	t.Update(model.KindPool, &p, pe.Rev)
 }
 
 func (s *Server) checkCertificate(t *store.Txn, caller auth.Caller, ref string) error {
@@ -40,6 +89,8 @@ func (s *Server) checkCertificate(t *store.Txn, caller auth.Caller, ref string) 
 	return nil
 }
 
+// createVIP stores the VIP as a load balancer with its port and address
+// and a listener, and joins the pool to it, in one transaction.
 func (s *Server) createVIP() http.HandlerFunc {
 	return handleCreate(s, vipRes, func(caller auth.Caller, req *model.VIPRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID)
@@ -55,7 +106,7 @@ func (s *Server) createVIP() http.HandlerFunc {
 		return v, nil
 	}, func(caller auth.Caller, req *model.VIPRequest, o model.Object, t *store.Txn) error {
 		v := o.(*model.VIP)
-		if err := s.checkVIPPool(t, caller, v); err != nil {
+		if err := s.joinPool(t, caller, v); err != nil {
 			return err
 		}
 		if err := s.checkCertificate(t, caller, v.TLSContainerRef); err != nil {
@@ -74,54 +125,87 @@ func (s *Server) createVIP() http.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		v.Address = addr.String()
+		v.Address, v.NetworkID = addr.String(), sn.NetworkID
 		port := &model.Port{Meta: v.Meta, Name: "vip-" + v.ID, NetworkID: sn.NetworkID, DeviceOwner: model.DeviceOwnerLoadBalancer,
 			DeviceID: v.ID, AdminStateUp: true, MACAddress: ipam.RandomMAC(), FixedIPs: []model.FixedIP{{SubnetID: sn.ID, IPAddress: v.Address}}}
 		port.ID = v.PortID
+		lb, l := v.Split()
 		t.Require(model.KindSubnet, sn.ID, se.Rev).
 			Claim(ipClaim(sn.ID, addr), port.ID).
-			Claim(vipClaim(v.PoolID), v.ID).
-			Create(model.KindPort, port)
+			Create(model.KindPort, port).
+			Create(model.KindLoadBalancer, lb).
+			Create(model.KindListener, l)
 		return nil
 	})
 }
 
+// updateVIP applies the request to the VIP as v1 sees it and writes back
+// what changed: the load balancer's and the listener's v1 attributes (the
+// others, which only v2 sees, stay), and the pools when the VIP moves or
+// its session persistence changes.
 func (s *Server) updateVIP() http.HandlerFunc {
 	return handleUpdate(s, vipRes, func(caller auth.Caller, req *model.VIPRequest, e store.Entry, t *store.Txn) (model.Object, error) {
-		old := e.Obj.(*model.VIP)
-		v := *old
+		x := e.Obj.(*v1VIP)
+		v := x.VIP
 		req.Apply(&v)
 		if err := model.ValidateVIP(&v); err != nil {
 			return nil, err
 		}
-		if v.PoolID != old.PoolID {
-			if err := s.checkVIPPool(t, caller, &v); err != nil {
-				return nil, err
-			}
-			t.Release(vipClaim(old.PoolID)).Claim(vipClaim(v.PoolID), v.ID)
-		}
-		if v.TLSContainerRef != old.TLSContainerRef {
+		if v.TLSContainerRef != x.TLSContainerRef {
 			if err := s.checkCertificate(t, caller, v.TLSContainerRef); err != nil {
 				return nil, err
 			}
 		}
-		return &v, nil
+		switch {
+		case v.PoolID != x.PoolID:
+			if err := s.joinPool(t, caller, &v); err != nil {
+				return nil, err
+			}
+			if x.pool != nil && x.pool.Obj.(*model.Pool).LoadBalancerID == v.ID {
+				s.leavePool(t, *x.pool)
+			}
+		case x.pool != nil && !samePersistence(v.SessionPersistence, x.SessionPersistence):
+			p := *x.pool.Obj.(*model.Pool)
+			p.SessionPersistence, p.UpdatedAt = v.SessionPersistence, s.now()
+			t.Update(model.KindPool, &p, x.pool.Rev)
+		}
+		lb := *x.lb.Obj.(*model.LoadBalancer)
+		lb.Name, lb.Description, lb.UpdatedAt = v.Name, v.Description, s.now()
+		t.Update(model.KindLoadBalancer, &lb, x.lb.Rev)
+		l := *x.listener.Obj.(*model.Listener)
+		l.Name, l.Description, l.AdminStateUp, l.ConnectionLimit = v.Name, v.Description, v.AdminStateUp, v.ConnectionLimit
+		l.DefaultPoolID, l.TLSContainerRef = v.PoolID, v.TLSContainerRef
+		return &l, nil
 	})
 }
 
-// deleteVIP removes the VIP with its port and address, and unmaps the
-// floating IPs that pointed at the port.
+func samePersistence(a, b *model.SessionPersistence) bool {
+	return a == b || a != nil && b != nil && *a == *b
+}
+
+// deleteVIP deletes the listener (handleDelete) and the load balancer
+// with its port and address, leaves its pools on their own, and unmaps
+// the floating IPs that pointed at the port.
 func (s *Server) deleteVIP() http.HandlerFunc {
 	return s.handleDelete(vipRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
-		v := e.Obj.(*model.VIP)
-		t.Release(vipClaim(v.PoolID))
-		if pe, ok := s.st.Get(model.KindPort, v.PortID); ok {
-			t.Delete(model.KindPort, v.PortID, pe.Rev)
+		x := e.Obj.(*v1VIP)
+		for _, le := range s.st.ByIndex(model.KindListener, store.IdxLB, x.ID) {
+			if id := le.Obj.Base().ID; id != x.ID {
+				// Deleting the load balancer would strand them.
+				return conflict("VipInUse", "Vip %s's load balancer has listener %s besides the VIP's; delete it first", x.ID, id)
+			}
+		}
+		t.Delete(model.KindLoadBalancer, x.ID, x.lb.Rev)
+		for _, pe := range s.st.ByIndex(model.KindPool, store.IdxLB, x.ID) {
+			s.leavePool(t, pe)
+		}
+		if pe, ok := s.st.Get(model.KindPort, x.PortID); ok {
+			t.Delete(model.KindPort, x.PortID, pe.Rev)
 			for _, f := range pe.Obj.(*model.Port).FixedIPs {
 				t.Release(ipClaim(f.SubnetID, netip.MustParseAddr(f.IPAddress)))
 			}
 		}
-		for _, fe := range s.st.ByIndex(model.KindFloatingIP, store.IdxPort, v.PortID) {
+		for _, fe := range s.st.ByIndex(model.KindFloatingIP, store.IdxPort, x.PortID) {
 			f := *fe.Obj.(*model.FloatingIP)
 			f.PortID, f.FixedIPAddress, f.UpdatedAt = "", "", s.now()
 			t.Update(model.KindFloatingIP, &f, fe.Rev)

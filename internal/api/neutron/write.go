@@ -93,6 +93,11 @@ func handleCreate[R any](s *Server, res *resource, prepare func(c auth.Caller, r
 					return nil, err
 				}
 			}
+			if res.project != nil {
+				// Stored as other objects (a v1 VIP as a load balancer
+				// and a listener), which depend wrote.
+				return t, nil
+			}
 			return t.Create(res.kind, o), nil
 		})
 		if err != nil {
