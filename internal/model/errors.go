@@ -19,3 +19,11 @@ type ConflictError struct {
 }
 
 func (e *ConflictError) Error() string { return e.Message }
+
+// ForbiddenError is answered with 403: the object exists but belongs to
+// another project (Octavia's convention; Neutron answers 404 instead).
+type ForbiddenError struct {
+	Message string
+}
+
+func (e *ForbiddenError) Error() string { return e.Message }

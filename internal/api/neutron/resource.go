@@ -6,10 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
-	"strings"
 
 	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -115,33 +114,17 @@ func (s *Server) lookupOwned(res *resource, caller auth.Caller, id string) (stor
 	return e, nil
 }
 
-// reserved query parameters that are not attribute filters.
-var reservedParams = map[string]bool{
-	"fields": true, "limit": true, "marker": true, "sort_key": true,
-	"sort_dir": true, "page_reverse": true, "verbose": true,
-}
-
 func (s *Server) handleList(res *resource) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		caller := CallerFrom(r.Context())
 		q := r.URL.Query()
-		filters := map[string]map[string]bool{}
-		for k, vs := range q {
-			if reservedParams[k] {
-				continue
-			}
-			set := map[string]bool{}
-			for _, v := range vs {
-				set[v] = true
-			}
-			filters[k] = set
-		}
-		limit, marker, err := paging(q)
+		lq, err := httpapi.ParseListQuery(q)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		fields := q["fields"]
+		// Neutron lists in id order: sort keys are accepted and ignored.
+		filters, limit, marker, fields := lq.Filters, lq.Limit, lq.Marker, lq.Fields
 		cheapFields := len(fields) > 0
 		for _, f := range fields {
 			if !res.cheap(f) {
@@ -244,22 +227,6 @@ func (s *Server) candidates(res *resource, filters map[string]map[string]bool) [
 	return s.st.List(res.kind)
 }
 
-func paging(q url.Values) (int, string, error) {
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 {
-			return 0, "", badRequest("HTTPBadRequest", "Bad limit request: limit must be a non-negative integer, not '%s'", l)
-		}
-		limit = n
-	}
-	marker := q.Get("marker")
-	if marker != "" && !model.IsUUID(marker) {
-		return 0, "", badRequest("HTTPBadRequest", "marker '%s' is not a valid UUID", marker)
-	}
-	return limit, marker, nil
-}
-
 // quickMatch applies the filters on cheap attributes, before any
 // rendering; the others are left to matches.
 func (res *resource) quickMatch(o model.Object, filters map[string]map[string]bool) bool {
@@ -275,66 +242,12 @@ func (res *resource) quickMatch(o model.Object, filters map[string]map[string]bo
 	return true
 }
 
-// matches applies equality filters; repeated values of one key are ORed.
-// An attribute the object does not have matches nothing.
-func matches(v map[string]any, filters map[string]map[string]bool) bool {
-	for k, set := range filters {
-		val, ok := v[k]
-		if !ok {
-			return false
-		}
-		if !set[filterString(val)] && !matchesFold(set, val) {
-			return false
-		}
-	}
-	return true
-}
-
-func matchesFold(set map[string]bool, val any) bool {
-	b, ok := val.(bool)
-	if !ok {
-		return false
-	}
-	for s := range set {
-		if pb, err := strconv.ParseBool(strings.ToLower(s)); err == nil && pb == b {
-			return true
-		}
-	}
-	return false
-}
-
-func filterString(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	return fmt.Sprint(v)
-}
-
-// project keeps only the requested fields (all when none are asked for).
-func project(v map[string]any, fields []string) map[string]any {
-	if len(fields) == 0 {
-		return v
-	}
-	out := make(map[string]any, len(fields))
-	for _, f := range fields {
-		if val, ok := v[f]; ok {
-			out[f] = val
-		}
-	}
-	return out
-}
+var (
+	matches      = httpapi.Matches
+	matchesFold  = httpapi.MatchesFold
+	filterString = httpapi.FilterString
+	project      = httpapi.Project
+)
 
 func (s *Server) handleShow(res *resource) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {

@@ -7,18 +7,14 @@ package neutron
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
 
 	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -62,46 +58,15 @@ func New(st *store.Store, cfg Config) *Server {
 // that share authentication and error handling.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
 
-type ctxKey struct{}
-
 // CallerFrom returns the authenticated caller of a request.
-func CallerFrom(ctx context.Context) auth.Caller {
-	c, _ := ctx.Value(ctxKey{}).(auth.Caller)
-	return c
-}
+func CallerFrom(ctx context.Context) auth.Caller { return httpapi.CallerFrom(ctx) }
 
 // ServeHTTP authenticates, bounds the body, recovers from panics and
-// dispatches.
+// dispatches (httpapi.Handler); a node credential opens only the agent
+// endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Openstack-Request-Id", "req-"+uuid.NewString())
-	w.Header().Set("Content-Type", "application/json")
-	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-			writeError(w, http.StatusInternalServerError, "HTTPInternalServerError", "Request Failed: internal server error while processing your request.")
-		}
-	}()
-	var caller auth.Caller
-	if s.cfg.NoAuth {
-		caller = auth.Caller{Project: "admin", Role: auth.RoleAdmin}
-	} else {
-		c, err := s.cfg.Auth.Authenticate(r.Header.Get("X-Auth-Token"))
-		if err != nil {
-			writeError(w, http.StatusUnauthorized, "HTTPUnauthorized", auth.ErrUnauthorized.Error())
-			return
-		}
-		caller = c
-	}
-	// A node credential opens only the agent endpoints.
-	if caller.Role == auth.RoleNode && !strings.HasPrefix(r.URL.Path, "/agent/") {
-		writeError(w, http.StatusForbidden, "HTTPForbidden", "A node credential may use only the agent API.")
-		return
-	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, model.MaxBodyBytes+1)
-	}
-	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, caller))
-	s.mux.ServeHTTP(w, r)
+	h := httpapi.Handler{NoAuth: s.cfg.NoAuth, Auth: s.cfg.Auth, NodePrefix: "/agent/", Errors: errorWriter{}, Log: s.log, Next: s.mux}
+	h.ServeHTTP(w, r)
 }
 
 // neutronError is the error body neutronclient understands: all three keys
@@ -118,65 +83,31 @@ func writeError(w http.ResponseWriter, code int, typ, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]neutronError{"NeutronError": {Type: typ, Message: msg}})
 }
 
-// fail maps an error of any layer to its HTTP answer.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var in *model.InputError
-	var nf *model.NotFoundError
-	var cf *model.ConflictError
-	var mbe *http.MaxBytesError
-	var un *store.UnavailableError
-	switch {
-	case errors.As(err, &in) && in.Type == "HTTPForbidden":
-		writeError(w, http.StatusForbidden, in.Type, in.Message)
-	case errors.As(err, &in):
-		writeError(w, http.StatusBadRequest, in.Type, in.Message)
-	case errors.As(err, &nf):
-		writeError(w, http.StatusNotFound, nf.Type, nf.Message)
-	case errors.As(err, &cf):
-		writeError(w, http.StatusConflict, cf.Type, cf.Message)
-	case errors.As(err, &mbe):
-		writeError(w, http.StatusBadRequest, "HTTPBadRequest", fmt.Sprintf("Request body is larger than %d bytes", model.MaxBodyBytes))
-	case errors.Is(err, store.ErrConflict):
-		writeError(w, http.StatusConflict, "Conflict", "The object was changed by a concurrent request; retry.")
-	case errors.As(err, &un) && un.MaybeApplied:
-		s.log.Warn("store unavailable; the write may have been applied", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeUnavailable(w, "The store did not answer in time; the request may have been applied: read before you retry it.")
-	case errors.As(err, &un):
-		s.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeUnavailable(w, "The store is unavailable; nothing was changed: retry.")
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		writeUnavailable(w, "The store did not answer in time; retry.")
-	default:
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "HTTPInternalServerError", "Request Failed: internal server error while processing your request.")
-	}
+// errorWriter writes NeutronErrors for httpapi.
+type errorWriter struct{}
+
+func (errorWriter) WriteError(w http.ResponseWriter, code int, typ, msg string) {
+	writeError(w, code, typ, msg)
 }
 
-// retryAfter is the Retry-After of a 503: about the time etcd takes to
-// elect a new leader.
-const retryAfter = "1"
+// fail maps an error of any layer to its HTTP answer.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpapi.Fail(errorWriter{}, s.log, w, r, err)
+}
 
 // writeUnavailable answers 503 in Neutron's error format with Retry-After,
 // which clients (and neutronclient's retries) honour.
 func writeUnavailable(w http.ResponseWriter, msg string) {
-	w.Header().Set("Retry-After", retryAfter)
-	writeError(w, http.StatusServiceUnavailable, "HTTPServiceUnavailable", msg)
+	httpapi.WriteUnavailable(errorWriter{}, w, msg)
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { httpapi.WriteJSON(w, code, v) }
 
 // readBody decodes a request envelope into dst.
 func readBody(r *http.Request, envelope string, op model.Op, dst any) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := httpapi.ReadBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return &model.InputError{Type: "HTTPBadRequest", Message: "Could not read the request body"}
+		return err
 	}
 	return model.DecodeBody(body, envelope, op, dst)
 }
