@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"time"
 
-
 	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
