@@ -274,12 +274,7 @@ func buildSubnet(req *model.SubnetRequest) (*model.Subnet, error) {
 	return sn, nil
 }
 
-func lastAddr(p netip.Prefix) netip.Addr {
-	a := p.Addr().As4()
-	n := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-	n |= (1 << (32 - p.Bits())) - 1
-	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
-}
+func lastAddr(p netip.Prefix) netip.Addr { return ipam.LastAddr(p) }
 
 func (s *Server) updateSubnet() http.HandlerFunc {
 	return handleUpdate(s, subnetRes, func(_ auth.Caller, req *model.SubnetRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
@@ -306,24 +301,7 @@ func (s *Server) deleteSubnet() http.HandlerFunc {
 // allocateIP returns the wanted address if it is free, or the lowest free
 // one; the caller claims it in its transaction.
 func (s *Server) allocateIP(sn *model.Subnet, want string) (netip.Addr, error) {
-	if want == "" {
-		a, err := ipam.Next(s.st, sn)
-		if err != nil {
-			return a, conflict("IpAddressGenerationFailure", "%s", err.Error())
-		}
-		return a, nil
-	}
-	a, err := model.ParseIPv4("address", want)
-	if err != nil {
-		return a, err
-	}
-	if p := netip.MustParsePrefix(sn.CIDR); !p.Contains(a) || a == p.Addr() || a == lastAddr(p) {
-		return a, badRequest("InvalidIpForSubnet", "IP address %s is not a valid IP for the specified subnet %s.", a, sn.CIDR)
-	}
-	if ipam.Used(s.st, sn)[a] || a.String() == sn.GatewayIP {
-		return a, conflict("IpAddressInUse", "Unable to complete operation for network %s. The IP address %s is in use.", sn.NetworkID, a)
-	}
-	return a, nil
+	return ipam.Allocate(s.st, sn, want)
 }
 
 func ipClaim(subnetID string, a netip.Addr) string { return ipam.Claim(subnetID, a) }

@@ -3,7 +3,6 @@ package neutron
 import (
 	"context"
 	"net/http"
-	"net/netip"
 
 	"lbaas/internal/api/auth"
 	"lbaas/internal/ipam"
@@ -116,25 +115,17 @@ func (s *Server) createVIP() http.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		sn := se.Obj.(*model.Subnet)
 		want := ""
 		if req.Address != nil {
 			want = *req.Address
 		}
-		addr, err := s.allocateIP(sn, want)
-		if err != nil {
+		v.NetworkID = se.Obj.(*model.Subnet).NetworkID
+		lb, l := v.Split()
+		if _, err := ipam.AddVIPPort(s.st, t, se, lb, want); err != nil {
 			return err
 		}
-		v.Address, v.NetworkID = addr.String(), sn.NetworkID
-		port := &model.Port{Meta: v.Meta, Name: "vip-" + v.ID, NetworkID: sn.NetworkID, DeviceOwner: model.DeviceOwnerLoadBalancer,
-			DeviceID: v.ID, AdminStateUp: true, MACAddress: ipam.RandomMAC(), FixedIPs: []model.FixedIP{{SubnetID: sn.ID, IPAddress: v.Address}}}
-		port.ID = v.PortID
-		lb, l := v.Split()
-		t.Require(model.KindSubnet, sn.ID, se.Rev).
-			Claim(ipClaim(sn.ID, addr), port.ID).
-			Create(model.KindPort, port).
-			Create(model.KindLoadBalancer, lb).
-			Create(model.KindListener, l)
+		v.Address = lb.VIPAddress
+		t.Create(model.KindLoadBalancer, lb).Create(model.KindListener, l)
 		return nil
 	})
 }
@@ -199,17 +190,7 @@ func (s *Server) deleteVIP() http.HandlerFunc {
 		for _, pe := range s.st.ByIndex(model.KindPool, store.IdxLB, x.ID) {
 			s.leavePool(t, pe)
 		}
-		if pe, ok := s.st.Get(model.KindPort, x.PortID); ok {
-			t.Delete(model.KindPort, x.PortID, pe.Rev)
-			for _, f := range pe.Obj.(*model.Port).FixedIPs {
-				t.Release(ipClaim(f.SubnetID, netip.MustParseAddr(f.IPAddress)))
-			}
-		}
-		for _, fe := range s.st.ByIndex(model.KindFloatingIP, store.IdxPort, x.PortID) {
-			f := *fe.Obj.(*model.FloatingIP)
-			f.PortID, f.FixedIPAddress, f.UpdatedAt = "", "", s.now()
-			t.Update(model.KindFloatingIP, &f, fe.Rev)
-		}
+		ipam.ReleaseVIPPort(s.st, t, x.PortID, s.now())
 		return nil
 	})
 }
