@@ -123,13 +123,26 @@ func ValidatePool(p *Pool) error {
 	if err := ValidateText("description", p.Description, MaxDescriptionLen); err != nil {
 		return err
 	}
-	if err := ValidateUUID("subnet_id", p.SubnetID); err != nil {
-		return err
+	if p.SubnetID != "" { // a v1 pool's member subnet; v2 pools have none
+		if err := ValidateUUID("subnet_id", p.SubnetID); err != nil {
+			return err
+		}
+	}
+	if p.LoadBalancerID != "" {
+		if err := ValidateUUID("loadbalancer_id", p.LoadBalancerID); err != nil {
+			return err
+		}
 	}
 	if err := oneOf("protocol", p.Protocol, ProtocolTCP, ProtocolHTTP, ProtocolHTTPS); err != nil {
 		return err
 	}
-	if err := oneOf("lb_method", p.LBMethod, MethodRoundRobin, MethodLeastConnections, MethodSourceIP); err != nil {
+	if err := oneOf("lb_method", p.LBMethod, MethodRoundRobin, MethodLeastConnections, MethodSourceIP, MethodSourceIPPort); err != nil {
+		return err
+	}
+	if err := ValidateSessionPersistence(p.SessionPersistence); err != nil {
+		return err
+	}
+	if err := ValidateTags(p.Tags); err != nil {
 		return err
 	}
 	if err := ValidateText("provider", p.Provider, MaxNameLen); err != nil {
@@ -159,7 +172,28 @@ func ValidateMember(m *Member) error {
 	if err := inRange("protocol_port", m.ProtocolPort, 1, 65535); err != nil {
 		return err
 	}
-	return inRange("weight", m.Weight, 0, 256)
+	if err := inRange("weight", m.Weight, 0, 256); err != nil {
+		return err
+	}
+	if err := ValidateText("name", m.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if m.SubnetID != "" {
+		if err := ValidateUUID("subnet_id", m.SubnetID); err != nil {
+			return err
+		}
+	}
+	if m.MonitorAddress != "" {
+		if _, err := ParseIPv4("monitor_address", m.MonitorAddress); err != nil {
+			return err
+		}
+	}
+	if m.MonitorPort != 0 {
+		if err := inRange("monitor_port", m.MonitorPort, 1, 65535); err != nil {
+			return err
+		}
+	}
+	return ValidateTags(m.Tags)
 }
 
 // ValidateVIP checks a VIP after a create or update was applied.
@@ -192,18 +226,8 @@ func ValidateVIP(v *VIP) error {
 			return invalid("connection_limit", "'%d' must be -1 (unlimited) or 1 through 1000000", v.ConnectionLimit)
 		}
 	}
-	if sp := v.SessionPersistence; sp != nil {
-		if err := oneOf("session_persistence", sp.Type, PersistenceSourceIP, PersistenceHTTPCookie, PersistenceAppCookie); err != nil {
-			return err
-		}
-		switch {
-		case sp.Type == PersistenceAppCookie && sp.CookieName == "":
-			return invalid("session_persistence", "APP_COOKIE needs a cookie_name")
-		case sp.Type != PersistenceAppCookie && sp.CookieName != "":
-			return invalid("session_persistence", "cookie_name is only used with APP_COOKIE")
-		case sp.CookieName != "" && !cookieRE.MatchString(sp.CookieName):
-			return invalid("session_persistence", "cookie_name '%s' must be 1 to 64 letters, digits, '_', '.' or '-'", clipString(sp.CookieName))
-		}
+	if err := ValidateSessionPersistence(v.SessionPersistence); err != nil {
+		return err
 	}
 	if v.TLSContainerRef != "" {
 		if err := ValidateUUID("default_tls_container_ref", v.TLSContainerRef); err != nil {
@@ -215,7 +239,7 @@ func ValidateVIP(v *VIP) error {
 
 // ValidateHealthMonitor checks a monitor after a create or update was applied.
 func ValidateHealthMonitor(h *HealthMonitor) error {
-	if err := oneOf("type", h.Type, MonitorPING, MonitorTCP, MonitorHTTP, MonitorHTTPS); err != nil {
+	if err := oneOf("type", h.Type, MonitorPING, MonitorTCP, MonitorHTTP, MonitorHTTPS, MonitorTLSHello); err != nil {
 		return err
 	}
 	if err := inRange("delay", h.Delay, 1, 3600); err != nil {
@@ -228,6 +252,9 @@ func ValidateHealthMonitor(h *HealthMonitor) error {
 		return invalid("timeout", "timeout (%d) must not exceed delay (%d)", h.Timeout, h.Delay)
 	}
 	if err := inRange("max_retries", h.MaxRetries, 1, 10); err != nil {
+		return err
+	}
+	if err := validateMonitorV2Fields(h); err != nil {
 		return err
 	}
 	if !httpMethods[h.HTTPMethod] {

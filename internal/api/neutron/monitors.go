@@ -18,6 +18,9 @@ func (s *Server) createMonitor() http.HandlerFunc {
 		h := &model.HealthMonitor{Meta: s.newMeta(tenant), HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200", AdminStateUp: true}
 		req.Apply(h)
 		v1RiseFall(h)
+		if h.Type == model.MonitorTLSHello { // Octavia's; v1 has the other four
+			return nil, badRequest("HTTPBadRequest", "Invalid input for type. Reason: '%s' is not in [PING, TCP, HTTP, HTTPS].", h.Type)
+		}
 		return h, model.ValidateHealthMonitor(h)
 	}, nil)
 }
