@@ -38,6 +38,9 @@ func serverCommand() *cobra.Command {
 			}
 			defer run.Close()
 			o.Logger.Info("serving the Neutron API", "addr", run.Addr, "data_dir", o.DataDir)
+			if run.OctaviaAddr != "" {
+				o.Logger.Info("serving the Octavia v2 API", "addr", run.OctaviaAddr)
+			}
 			if run.AdminToken != "" {
 				fmt.Fprintf(os.Stderr, "created an admin token; use it with: source %s/admin-openrc\n", o.DataDir)
 			}
@@ -48,6 +51,7 @@ func serverCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:9696", "address of the Neutron API")
 	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs); empty: off")
+	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API (/v2/lbaas, /v2.0/lbaas); empty: off")
 	f.StringVar(&o.DataDir, "data-dir", "/var/lib/lbaas", "directory of the embedded etcd and the tokens file")
 	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of the embedded one")
 	f.StringVar(&authMode, "auth", "token", "token: X-Auth-Token required; none: everyone is admin (local experiments only)")

@@ -184,3 +184,17 @@ func LoadBalancerStats(st *store.Store, lbID string) model.Stats {
 	}
 	return out
 }
+
+// ListenerStats sums a listener's counters over the VMs of its load
+// balancer.
+func ListenerStats(st *store.Store, lbID, listenerID string) model.Stats {
+	var out model.Stats
+	si := instanceOf(st, lbID)
+	if si == nil {
+		return out
+	}
+	for _, r := range reports(st, si.ID) {
+		out.Add(r.Listeners[listenerID])
+	}
+	return out
+}

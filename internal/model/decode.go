@@ -256,3 +256,14 @@ func jsonReason(err error) string {
 	}
 	return clipString(err.Error()) // e.g. a nested unknown field: never echo it whole
 }
+
+// DecodeObject parses one JSON object without an envelope (an item of a
+// list such as a batch of members) into dst, as DecodeBody does the
+// envelope's content; what names the item in messages.
+func DecodeObject(raw []byte, what string, op Op, dst any) error {
+	var fields map[string]json.RawMessage
+	if err := strictUnmarshal(raw, &fields); err != nil || fields == nil {
+		return badInput("Each item of '%s' must be a JSON object", what)
+	}
+	return decodeFields(fields, op, dst)
+}

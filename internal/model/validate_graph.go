@@ -2,6 +2,7 @@ package model
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -189,4 +190,10 @@ func validateMonitorV2Fields(h *HealthMonitor) error {
 		}
 	}
 	return ValidateTags(h.Tags)
+}
+
+// MemberClaim is the uniqueness key of a member's address and port in its
+// pool, taken by every API that adds a member.
+func MemberClaim(m *Member) string {
+	return "member/" + m.PoolID + "/" + m.Address + ":" + strconv.Itoa(m.ProtocolPort)
 }

@@ -18,6 +18,7 @@ import (
 	"lbaas/internal/api/agentsrv"
 	"lbaas/internal/api/auth"
 	"lbaas/internal/api/neutron"
+	"lbaas/internal/api/octavia"
 	"lbaas/internal/controller"
 	"lbaas/internal/store"
 )
@@ -29,6 +30,9 @@ type Options struct {
 	// AnalyticsListen serves the service-instance UVEs
 	// (/analytics/uves/...); empty: not served.
 	AnalyticsListen string
+	// OctaviaListen serves the Octavia v2 API (/v2/lbaas/...,
+	// /v2.0/lbaas/...); empty: not served.
+	OctaviaListen string
 	// DataDir holds the embedded etcd's data and the tokens file.
 	DataDir string
 	// EtcdEndpoints, when set, use an external etcd instead of the
@@ -53,8 +57,10 @@ type Running struct {
 	Addr string
 	// AnalyticsAddr is where the analytics API listens ("" if it does not).
 	AnalyticsAddr string
-	Store         *store.Store
-	API           *neutron.Server
+	// OctaviaAddr is where the Octavia v2 API listens ("" if it does not).
+	OctaviaAddr string
+	Store       *store.Store
+	API         *neutron.Server
 	// AdminToken is set when this start created the tokens file.
 	AdminToken string
 
@@ -155,6 +161,22 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		asrv := &http.Server{Handler: run.API.Analytics(), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = asrv.Serve(aln) }()
 		run.OnClose(func() { _ = asrv.Close() })
+	}
+	if o.OctaviaListen != "" {
+		oln, err := net.Listen("tcp", o.OctaviaListen)
+		if err != nil {
+			run.Close()
+			return nil, fmt.Errorf("octavia listen on %s: %w", o.OctaviaListen, err)
+		}
+		run.OctaviaAddr = oln.Addr().String()
+		api := octavia.New(st, octavia.Config{NoAuth: cfg.NoAuth, Auth: cfg.Auth, Logger: log})
+		osrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		go func() {
+			if err := osrv.Serve(oln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("Octavia API server stopped", "err", err)
+			}
+		}()
+		run.OnClose(func() { _ = osrv.Close() })
 	}
 	return run, nil
 }

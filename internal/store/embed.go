@@ -37,6 +37,11 @@ func StartEmbedded(ctx context.Context, dir string) (*Embedded, error) {
 	cfg.LogOutputs = []string{filepath.Join(dir, "etcd.log")}
 	cfg.AutoCompactionMode = "revision"
 	cfg.AutoCompactionRetention = "10000"
+	// One API request is one transaction: a batch of a thousand members
+	// (a put and a claim each), or a cascade delete, exceeds etcd's
+	// default of 128 operations. An external etcd needs --max-txn-ops too.
+	cfg.MaxTxnOps = 16384
+	cfg.MaxRequestBytes = 8 << 20
 	sock := url.URL{Scheme: "unix", Host: filepath.Join(dir, "etcd-client.sock")}
 	_ = os.Remove(sock.Host) // a stale socket of a killed server
 	cfg.ListenClientUrls = []url.URL{sock}

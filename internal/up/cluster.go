@@ -36,6 +36,9 @@ type Options struct {
 	Listen string
 	// AnalyticsListen is the analytics API address (default: none).
 	AnalyticsListen string
+	// OctaviaListen is the Octavia v2 API address (default: none; ":0"
+	// style addresses get a free port).
+	OctaviaListen string
 	// Nodes is the number of compute agents (default 3: compute-1..3).
 	Nodes int
 	// Prefix starts the names of the fabric, router, client and backend
@@ -60,8 +63,10 @@ type Cluster struct {
 	URL string
 	// AnalyticsAddr is the analytics API's address ("" when off).
 	AnalyticsAddr string
-	AdminToken    string
-	Fabric        *netns.Fabric
+	// OctaviaURL is the Octavia v2 API's base URL ("" when off).
+	OctaviaURL string
+	AdminToken string
+	Fabric     *netns.Fabric
 
 	mu       sync.Mutex
 	agents   map[string]*Agent
@@ -120,6 +125,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if o.AnalyticsListen, err = fixPort(o.AnalyticsListen); err != nil {
 		return nil, err
 	}
+	if o.OctaviaListen, err = fixPort(o.OctaviaListen); err != nil {
+		return nil, err
+	}
 	if o.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -156,6 +164,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		return nil, err
 	}
 	c.URL, c.AnalyticsAddr = "http://"+o.Listen, o.AnalyticsListen
+	if o.OctaviaListen != "" {
+		c.OctaviaURL = "http://" + o.OctaviaListen
+	}
 	if err := c.StartServer(ctx); err != nil {
 		c.Close()
 		return nil, err

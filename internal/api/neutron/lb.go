@@ -204,9 +204,7 @@ func (s *Server) deletePool() http.HandlerFunc {
 	})
 }
 
-func memberClaim(m *model.Member) string {
-	return "member/" + m.PoolID + "/" + m.Address + ":" + itoa(m.ProtocolPort)
-}
+func memberClaim(m *model.Member) string { return model.MemberClaim(m) }
 
 func (s *Server) checkMemberUnique(m *model.Member) error {
 	for _, oe := range s.st.ByIndex(model.KindMember, store.IdxPool, m.PoolID) {

@@ -1,0 +1,349 @@
+package octavia
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
+	"lbaas/internal/controller"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+var listenerRes = &resource{kind: model.KindListener, singular: "listener", plural: "listeners", what: "Listener", view: viewListener,
+	extra: func(o model.Object) map[string]any {
+		return map[string]any{"loadbalancer_id": o.(*model.Listener).LoadBalancerID}
+	}}
+
+// Octavia's default timeouts, in milliseconds.
+const (
+	defaultTimeoutClientData    = 50000
+	defaultTimeoutMemberConnect = 5000
+	defaultTimeoutMemberData    = 50000
+)
+
+// listenerRequest is the body of POST/PUT .../listeners.
+type listenerRequest struct {
+	ProjectID               *string            `json:"project_id" lbaas:"create"`
+	TenantID                *string            `json:"tenant_id" lbaas:"create"`
+	Name                    *string            `json:"name" lbaas:"create,update,nullable"`
+	Description             *string            `json:"description" lbaas:"create,update,nullable"`
+	AdminStateUp            *bool              `json:"admin_state_up" lbaas:"create,update"`
+	LoadBalancerID          *string            `json:"loadbalancer_id" lbaas:"create,required"`
+	Protocol                *string            `json:"protocol" lbaas:"create,required"`
+	ProtocolPort            *int               `json:"protocol_port" lbaas:"create,required"`
+	ConnectionLimit         *int               `json:"connection_limit" lbaas:"create,update,nullable"`
+	DefaultPoolID           *string            `json:"default_pool_id" lbaas:"create,update,nullable"`
+	DefaultTLSContainerRef  *string            `json:"default_tls_container_ref" lbaas:"create,update,nullable"`
+	TimeoutClientData       *int               `json:"timeout_client_data" lbaas:"create,update,nullable"`
+	TimeoutMemberConnect    *int               `json:"timeout_member_connect" lbaas:"create,update,nullable"`
+	TimeoutMemberData       *int               `json:"timeout_member_data" lbaas:"create,update,nullable"`
+	TimeoutTCPInspect       *int               `json:"timeout_tcp_inspect" lbaas:"create,update,nullable"`
+	Tags                    *[]string          `json:"tags" lbaas:"create,update,nullable"`
+	SNIContainerRefs        *[]string          `json:"sni_container_refs" lbaas:"create,update,nullable"`
+	InsertHeaders           *map[string]string `json:"insert_headers" lbaas:"create,update,nullable"`
+	L7Policies              *[]json.RawMessage `json:"l7policies" lbaas:"create,nullable"`
+	AllowedCIDRs            *[]string          `json:"allowed_cidrs" lbaas:"create,update,nullable"`
+	ClientAuthentication    *string            `json:"client_authentication" lbaas:"create,update,nullable"`
+	ClientCATLSContainerRef *string            `json:"client_ca_tls_container_ref" lbaas:"create,update,nullable"`
+	ClientCRLContainerRef   *string            `json:"client_crl_container_ref" lbaas:"create,update,nullable"`
+	TLSCiphers              *string            `json:"tls_ciphers" lbaas:"create,update,nullable"`
+	TLSVersions             *[]string          `json:"tls_versions" lbaas:"create,update,nullable"`
+	ALPNProtocols           *[]string          `json:"alpn_protocols" lbaas:"create,update,nullable"`
+}
+
+// unsupportedOptions refuses what Octavia has and this provider does not.
+func (req *listenerRequest) unsupportedOptions() error {
+	switch {
+	case req.SNIContainerRefs != nil && len(*req.SNIContainerRefs) > 0:
+		return unsupported("sni_container_refs")
+	case req.InsertHeaders != nil && len(*req.InsertHeaders) > 0:
+		return unsupported("insert_headers")
+	case req.L7Policies != nil && len(*req.L7Policies) > 0:
+		return unsupported("l7policies")
+	case req.AllowedCIDRs != nil && len(*req.AllowedCIDRs) > 0:
+		return unsupported("allowed_cidrs")
+	case str(req.ClientAuthentication) != "" && str(req.ClientAuthentication) != "NONE":
+		return unsupported("client_authentication")
+	case str(req.ClientCATLSContainerRef) != "":
+		return unsupported("client_ca_tls_container_ref")
+	case str(req.ClientCRLContainerRef) != "":
+		return unsupported("client_crl_container_ref")
+	case str(req.TLSCiphers) != "":
+		return unsupported("tls_ciphers")
+	case req.TLSVersions != nil && len(*req.TLSVersions) > 0:
+		return unsupported("tls_versions")
+	case req.ALPNProtocols != nil && len(*req.ALPNProtocols) > 0:
+		return unsupported("alpn_protocols")
+	}
+	return nil
+}
+
+// checkProtocol refuses Octavia's protocols this provider does not serve
+// before the model's enum reports them as unknown.
+func checkProtocol(field, p string) error {
+	switch p {
+	case "UDP", "SCTP", "PROMETHEUS", "PROXY", "PROXYV2":
+		return &model.InputError{Type: "ValidationException", Message: "Invalid input for " + field + ". Reason: protocol " + p + " is not supported by this provider."}
+	}
+	return nil
+}
+
+func orDefault(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+func viewListener(s *Server, c *statuses, e store.Entry) map[string]any {
+	l := e.Obj.(*model.Listener)
+	st := c.of(l.LoadBalancerID)
+	v := common(&l.Meta)
+	v["name"] = l.Name
+	v["description"] = l.Description
+	v["admin_state_up"] = l.AdminStateUp
+	v["provisioning_status"] = st.prov.Status
+	v["operating_status"] = operating(st.op.Listeners, l.ID)
+	v["protocol"] = l.Protocol
+	v["protocol_port"] = l.ProtocolPort
+	v["connection_limit"] = l.ConnectionLimit
+	v["default_pool_id"] = nullable(l.DefaultPoolID)
+	v["default_tls_container_ref"] = nullable(l.TLSContainerRef)
+	v["sni_container_refs"] = []string{}
+	v["insert_headers"] = map[string]string{}
+	v["timeout_client_data"] = orDefault(l.TimeoutClientData, defaultTimeoutClientData)
+	v["timeout_member_connect"] = orDefault(l.TimeoutMemberConnect, defaultTimeoutMemberConnect)
+	v["timeout_member_data"] = orDefault(l.TimeoutMemberData, defaultTimeoutMemberData)
+	v["timeout_tcp_inspect"] = l.TimeoutTCPInspect
+	v["loadbalancers"] = refs(l.LoadBalancerID)
+	v["l7policies"] = []any{}
+	v["client_authentication"] = "NONE"
+	v["client_ca_tls_container_ref"] = nil
+	v["client_crl_container_ref"] = nil
+	v["allowed_cidrs"] = nil
+	v["tls_ciphers"] = nil
+	v["tls_versions"] = nil
+	v["alpn_protocols"] = nil
+	v["tags"] = tags(l.Tags)
+	return v
+}
+
+// listenerClaim makes a port unique on a load balancer's address.
+func listenerClaim(l *model.Listener) string {
+	return "listener/" + l.LoadBalancerID + "/" + strconv.Itoa(l.ProtocolPort)
+}
+
+func applyListener(l *model.Listener, req *listenerRequest) {
+	setStr := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	setInt := func(dst *int, src *int, d int) {
+		if src != nil {
+			*dst = *src
+			if *src == 0 && d != 0 {
+				*dst = d // null: back to the default
+			}
+		}
+	}
+	setStr(&l.Name, req.Name)
+	setStr(&l.Description, req.Description)
+	if req.AdminStateUp != nil {
+		l.AdminStateUp = *req.AdminStateUp
+	}
+	if req.ConnectionLimit != nil {
+		l.ConnectionLimit = *req.ConnectionLimit
+	}
+	setStr(&l.DefaultPoolID, req.DefaultPoolID)
+	if req.DefaultTLSContainerRef != nil {
+		l.TLSContainerRef = refID(*req.DefaultTLSContainerRef)
+	}
+	setInt(&l.TimeoutClientData, req.TimeoutClientData, defaultTimeoutClientData)
+	setInt(&l.TimeoutMemberConnect, req.TimeoutMemberConnect, defaultTimeoutMemberConnect)
+	setInt(&l.TimeoutMemberData, req.TimeoutMemberData, defaultTimeoutMemberData)
+	setInt(&l.TimeoutTCPInspect, req.TimeoutTCPInspect, 0)
+	if req.Tags != nil {
+		l.Tags = append([]string{}, (*req.Tags)...)
+	}
+}
+
+func (s *Server) createListener(w http.ResponseWriter, r *http.Request) {
+	caller := httpapi.CallerFrom(r.Context())
+	var req listenerRequest
+	if err := readBody(r, "listener", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l, err := s.prepareListener(caller, &req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		t := new(store.Txn)
+		if err := s.addListener(t, caller, l); err != nil {
+			return nil, err
+		}
+		return t, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, r, listenerRes, http.StatusCreated, l.ID)
+}
+
+func (s *Server) prepareListener(caller auth.Caller, req *listenerRequest) (*model.Listener, error) {
+	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.unsupportedOptions(); err != nil {
+		return nil, err
+	}
+	if err := checkProtocol("protocol", *req.Protocol); err != nil {
+		return nil, err
+	}
+	l := &model.Listener{Meta: s.newMeta(tenant), LoadBalancerID: *req.LoadBalancerID, Protocol: *req.Protocol, ProtocolPort: *req.ProtocolPort,
+		AdminStateUp: true, ConnectionLimit: -1, TimeoutClientData: defaultTimeoutClientData,
+		TimeoutMemberConnect: defaultTimeoutMemberConnect, TimeoutMemberData: defaultTimeoutMemberData}
+	applyListener(l, req)
+	if err := model.ValidateListener(l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// addListener adds to t a new listener after checking its load balancer,
+// default pool and certificate, with the claim of its port.
+func (s *Server) addListener(t *store.Txn, caller auth.Caller, l *model.Listener) error {
+	lbe, err := s.get(caller, model.KindLoadBalancer, lbRes.what, l.LoadBalancerID)
+	if err != nil {
+		return err
+	}
+	t.Require(model.KindLoadBalancer, l.LoadBalancerID, lbe.Rev)
+	for _, le := range s.st.ByIndex(model.KindListener, store.IdxLB, l.LoadBalancerID) {
+		// v1 VIPs' listeners hold no claim: see them in the cache.
+		if o := le.Obj.(*model.Listener); o.ProtocolPort == l.ProtocolPort {
+			return portTaken(l)
+		}
+	}
+	if err := s.checkListenerRefs(t, caller, l); err != nil {
+		return err
+	}
+	t.Claim(listenerClaim(l), l.ID).Create(model.KindListener, l)
+	return nil
+}
+
+func portTaken(l *model.Listener) error {
+	return conflict("Another Listener on this Load Balancer is already using protocol_port %d", l.ProtocolPort)
+}
+
+// checkListenerRefs checks the default pool (same load balancer, a
+// protocol the listener can send to) and the certificate, and makes t
+// depend on them.
+func (s *Server) checkListenerRefs(t *store.Txn, caller auth.Caller, l *model.Listener) error {
+	if l.DefaultPoolID != "" {
+		pe, err := s.get(caller, model.KindPool, poolRes.what, l.DefaultPoolID)
+		if err != nil {
+			return validation("Pool %s could not be used as the default pool: %v", l.DefaultPoolID, err)
+		}
+		p := pe.Obj.(*model.Pool)
+		if p.LoadBalancerID != l.LoadBalancerID {
+			return validation("Pool %s is not on Load Balancer %s.", p.ID, l.LoadBalancerID)
+		}
+		if err := model.ValidateListenerPool(l.Protocol, p.Protocol); err != nil {
+			return err
+		}
+		t.Require(model.KindPool, p.ID, pe.Rev)
+	}
+	if l.TLSContainerRef != "" {
+		ce, err := s.get(caller, model.KindCertificate, "Certificate", l.TLSContainerRef)
+		if err != nil {
+			return validation("Could not retrieve certificate: %s", l.TLSContainerRef)
+		}
+		t.Require(model.KindCertificate, l.TLSContainerRef, ce.Rev)
+	}
+	return nil
+}
+
+func (s *Server) updateListener(w http.ResponseWriter, r *http.Request) {
+	caller := httpapi.CallerFrom(r.Context())
+	var req listenerRequest
+	if err := readBody(r, "listener", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := req.unsupportedOptions(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.get(caller, model.KindListener, listenerRes.what, id)
+		if err != nil {
+			return nil, err
+		}
+		old := e.Obj.(*model.Listener)
+		l := *old
+		applyListener(&l, &req)
+		if err := model.ValidateListener(&l); err != nil {
+			return nil, err
+		}
+		t := new(store.Txn)
+		if l.DefaultPoolID != old.DefaultPoolID || l.TLSContainerRef != old.TLSContainerRef {
+			check := l
+			if l.DefaultPoolID == old.DefaultPoolID {
+				check.DefaultPoolID = ""
+			}
+			if l.TLSContainerRef == old.TLSContainerRef {
+				check.TLSContainerRef = ""
+			}
+			if err := s.checkListenerRefs(t, caller, &check); err != nil {
+				return nil, err
+			}
+		}
+		l.UpdatedAt = s.now()
+		return t.Update(model.KindListener, &l, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, r, listenerRes, http.StatusOK, id)
+}
+
+func (s *Server) deleteListener(w http.ResponseWriter, r *http.Request) {
+	caller := httpapi.CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.get(caller, model.KindListener, listenerRes.what, id)
+		if err != nil {
+			return nil, err
+		}
+		l := e.Obj.(*model.Listener)
+		if l.ID == l.LoadBalancerID {
+			return nil, conflict("Listener %s is a v1 VIP's; delete the VIP through the Neutron API", id)
+		}
+		return new(store.Txn).Delete(model.KindListener, id, e.Rev).Release(listenerClaim(l)), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listenerStats(w http.ResponseWriter, r *http.Request) {
+	e, err := s.get(httpapi.CallerFrom(r.Context()), model.KindListener, listenerRes.what, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	l := e.Obj.(*model.Listener)
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"stats": statsView(controller.ListenerStats(s.st, l.LoadBalancerID, l.ID))})
+}

@@ -1,0 +1,306 @@
+package octavia
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
+	"lbaas/internal/controller"
+	"lbaas/internal/ipam"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+var lbRes = &resource{kind: model.KindLoadBalancer, singular: "loadbalancer", plural: "loadbalancers", what: "Load Balancer", view: viewLoadBalancer}
+
+// lbRequest is the body of POST/PUT .../loadbalancers.
+type lbRequest struct {
+	ProjectID        *string            `json:"project_id" lbaas:"create"`
+	TenantID         *string            `json:"tenant_id" lbaas:"create"`
+	Name             *string            `json:"name" lbaas:"create,update,nullable"`
+	Description      *string            `json:"description" lbaas:"create,update,nullable"`
+	AdminStateUp     *bool              `json:"admin_state_up" lbaas:"create,update"`
+	VIPSubnetID      *string            `json:"vip_subnet_id" lbaas:"create,nullable"`
+	VIPNetworkID     *string            `json:"vip_network_id" lbaas:"create,nullable"`
+	VIPPortID        *string            `json:"vip_port_id" lbaas:"create,nullable"`
+	VIPAddress       *string            `json:"vip_address" lbaas:"create,nullable"`
+	VIPQosPolicyID   *string            `json:"vip_qos_policy_id" lbaas:"create,update,nullable"`
+	Provider         *string            `json:"provider" lbaas:"create,nullable"`
+	FlavorID         *string            `json:"flavor_id" lbaas:"create,nullable"`
+	AvailabilityZone *string            `json:"availability_zone" lbaas:"create,nullable"`
+	Tags             *[]string          `json:"tags" lbaas:"create,update,nullable"`
+	AdditionalVIPs   *[]json.RawMessage `json:"additional_vips" lbaas:"create,nullable"`
+	Listeners        *[]json.RawMessage `json:"listeners" lbaas:"create,nullable"`
+	Pools            *[]json.RawMessage `json:"pools" lbaas:"create,nullable"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func viewLoadBalancer(s *Server, c *statuses, e store.Entry) map[string]any {
+	lb := e.Obj.(*model.LoadBalancer)
+	st := c.of(lb.ID)
+	v := common(&lb.Meta)
+	v["name"] = lb.Name
+	v["description"] = lb.Description
+	v["admin_state_up"] = lb.AdminStateUp
+	v["provisioning_status"] = st.prov.Status
+	v["operating_status"] = st.op.LoadBalancer
+	v["vip_address"] = lb.VIPAddress
+	v["vip_port_id"] = lb.VIPPortID
+	v["vip_subnet_id"] = lb.VIPSubnetID
+	v["vip_network_id"] = lb.VIPNetworkID
+	v["vip_qos_policy_id"] = nil
+	v["provider"] = model.ProviderName
+	v["flavor_id"] = nil
+	v["availability_zone"] = nil
+	v["listeners"] = refs(entryIDs(s.st.ByIndex(model.KindListener, store.IdxLB, lb.ID))...)
+	v["pools"] = refs(entryIDs(s.st.ByIndex(model.KindPool, store.IdxLB, lb.ID))...)
+	v["tags"] = tags(lb.Tags)
+	v["additional_vips"] = []any{}
+	return v
+}
+
+// visibleSubnet returns a subnet the caller may put a VIP on: its own, or
+// one of a shared or external network (as the Neutron API shows them).
+func (s *Server) visibleSubnet(caller auth.Caller, id string) (store.Entry, error) {
+	e, ok, err := s.st.GetFresh(httpapiCtx(), model.KindSubnet, id)
+	if err != nil {
+		return e, err
+	}
+	if !ok || !s.networkVisible(caller, e.Obj.(*model.Subnet).NetworkID, e.Obj.Base().TenantID) {
+		return e, validation("Subnet %s not found.", id)
+	}
+	return e, nil
+}
+
+func (s *Server) networkVisible(caller auth.Caller, networkID, owner string) bool {
+	if caller.IsAdmin() || owner == caller.Project {
+		return true
+	}
+	ne, ok := s.st.Get(model.KindNetwork, networkID)
+	if !ok {
+		return false
+	}
+	n := ne.Obj.(*model.Network)
+	return n.TenantID == caller.Project || n.Shared || n.RouterExternal
+}
+
+// vipSubnet resolves where the VIP goes: the subnet named, or the first
+// subnet (oldest) of the network named.
+func (s *Server) vipSubnet(caller auth.Caller, req *lbRequest) (store.Entry, error) {
+	subnetID, networkID := str(req.VIPSubnetID), str(req.VIPNetworkID)
+	if subnetID != "" {
+		se, err := s.visibleSubnet(caller, subnetID)
+		if err != nil {
+			return se, err
+		}
+		if networkID != "" && se.Obj.(*model.Subnet).NetworkID != networkID {
+			return se, validation("Subnet %s is not on network %s.", subnetID, networkID)
+		}
+		return se, nil
+	}
+	ne, ok, err := s.st.GetFresh(httpapiCtx(), model.KindNetwork, networkID)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	if !ok || !s.networkVisible(caller, networkID, ne.Obj.Base().TenantID) {
+		return store.Entry{}, validation("Network %s not found.", networkID)
+	}
+	subs := s.st.ByIndex(model.KindSubnet, store.IdxNetwork, networkID)
+	if len(subs) == 0 {
+		return store.Entry{}, validation("Supplied network does not contain a subnet.")
+	}
+	sort.SliceStable(subs, func(i, j int) bool { return subs[i].Obj.Base().CreatedAt.Before(subs[j].Obj.Base().CreatedAt) })
+	return subs[0], nil
+}
+
+func (s *Server) createLoadBalancer(w http.ResponseWriter, r *http.Request) {
+	caller := httpapi.CallerFrom(r.Context())
+	var req lbRequest
+	if err := readBody(r, "loadbalancer", model.OpCreate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lb, err := s.prepareLoadBalancer(caller, &req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		t := new(store.Txn)
+		return t, s.addLoadBalancer(t, caller, &req, *lb)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, r, lbRes, http.StatusCreated, lb.ID)
+}
+
+// prepareLoadBalancer checks a create request and builds the load balancer
+// (without its VIP, which addLoadBalancer allocates).
+func (s *Server) prepareLoadBalancer(caller auth.Caller, req *lbRequest) (*model.LoadBalancer, error) {
+	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if p := str(req.Provider); p != "" && p != model.ProviderName {
+		return nil, validation("Provider '%s' is not enabled.", p)
+	}
+	switch {
+	case str(req.VIPPortID) != "":
+		return nil, unsupported("vip_port_id")
+	case str(req.FlavorID) != "":
+		return nil, unsupported("flavor_id")
+	case str(req.AvailabilityZone) != "":
+		return nil, unsupported("availability_zone")
+	case str(req.VIPQosPolicyID) != "":
+		return nil, unsupported("vip_qos_policy_id")
+	case req.AdditionalVIPs != nil && len(*req.AdditionalVIPs) > 0:
+		return nil, unsupported("additional_vips")
+	case req.Listeners != nil && len(*req.Listeners) > 0, req.Pools != nil && len(*req.Pools) > 0:
+		// TODO: a fully populated create (listeners and pools in the body).
+		return nil, unsupported("creating listeners and pools with the load balancer")
+	case str(req.VIPSubnetID) == "" && str(req.VIPNetworkID) == "":
+		return nil, validation("VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.")
+	}
+	lb := &model.LoadBalancer{Meta: s.newMeta(tenant), AdminStateUp: true, Provider: model.ProviderName,
+		VIPSubnetID: str(req.VIPSubnetID), VIPNetworkID: str(req.VIPNetworkID), VIPAddress: str(req.VIPAddress)}
+	lb.VIPPortID = s.newMeta(tenant).ID
+	applyLB(lb, req)
+	if err := model.ValidateLoadBalancer(lb); err != nil {
+		return nil, err
+	}
+	return lb, nil
+}
+
+func applyLB(lb *model.LoadBalancer, req *lbRequest) {
+	if req.Name != nil {
+		lb.Name = *req.Name
+	}
+	if req.Description != nil {
+		lb.Description = *req.Description
+	}
+	if req.AdminStateUp != nil {
+		lb.AdminStateUp = *req.AdminStateUp
+	}
+	if req.Tags != nil {
+		lb.Tags = append([]string{}, (*req.Tags)...)
+	}
+}
+
+// addLoadBalancer adds to t the load balancer with its VIP port and
+// address (allocated as a v1 VIP's are).
+func (s *Server) addLoadBalancer(t *store.Txn, caller auth.Caller, req *lbRequest, lb model.LoadBalancer) error {
+	se, err := s.vipSubnet(caller, req)
+	if err != nil {
+		return err
+	}
+	if _, err := ipam.AddVIPPort(s.st, t, se, &lb, str(req.VIPAddress)); err != nil {
+		return err
+	}
+	t.Create(model.KindLoadBalancer, &lb)
+	return nil
+}
+
+func (s *Server) updateLoadBalancer(w http.ResponseWriter, r *http.Request) {
+	caller := httpapi.CallerFrom(r.Context())
+	var req lbRequest
+	if err := readBody(r, "loadbalancer", model.OpUpdate, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if str(req.VIPQosPolicyID) != "" {
+		s.fail(w, r, unsupported("vip_qos_policy_id"))
+		return
+	}
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.get(caller, model.KindLoadBalancer, lbRes.what, id)
+		if err != nil {
+			return nil, err
+		}
+		lb := *e.Obj.(*model.LoadBalancer)
+		applyLB(&lb, &req)
+		if err := model.ValidateLoadBalancer(&lb); err != nil {
+			return nil, err
+		}
+		lb.UpdatedAt = s.now()
+		return new(store.Txn).Update(model.KindLoadBalancer, &lb, e.Rev), nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, r, lbRes, http.StatusOK, id)
+}
+
+// deleteLoadBalancer deletes a load balancer without children, or with
+// ?cascade=true every listener, pool, member and monitor under it, with
+// its VIP port and every claim, in one transaction.
+func (s *Server) deleteLoadBalancer(w http.ResponseWriter, r *http.Request) {
+	caller := httpapi.CallerFrom(r.Context())
+	cascade, _ := strconv.ParseBool(strings.ToLower(r.URL.Query().Get("cascade")))
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.get(caller, model.KindLoadBalancer, lbRes.what, id)
+		if err != nil {
+			return nil, err
+		}
+		lb := e.Obj.(*model.LoadBalancer)
+		listeners := s.st.ByIndex(model.KindListener, store.IdxLB, id)
+		pools := s.st.ByIndex(model.KindPool, store.IdxLB, id)
+		if !cascade && len(listeners)+len(pools) > 0 {
+			return nil, validation("Cannot delete Load Balancer %s - it has children", id)
+		}
+		t := new(store.Txn).Delete(model.KindLoadBalancer, id, e.Rev)
+		for _, le := range listeners {
+			l := le.Obj.(*model.Listener)
+			t.Delete(model.KindListener, l.ID, le.Rev).Release(listenerClaim(l))
+		}
+		for _, pe := range pools {
+			s.removePool(t, pe, true)
+		}
+		ipam.ReleaseVIPPort(s.st, t, lb.VIPPortID, s.now())
+		return t, nil
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// failover is accepted and does nothing yet.
+// TODO: bump the load balancer so that its VMs are rebuilt one after the
+// other (needs a controller-side notion of a rebuild).
+func (s *Server) failover(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.get(httpapi.CallerFrom(r.Context()), model.KindLoadBalancer, lbRes.what, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) loadBalancerStats(w http.ResponseWriter, r *http.Request) {
+	e, err := s.get(httpapi.CallerFrom(r.Context()), model.KindLoadBalancer, lbRes.what, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"stats": statsView(controller.LoadBalancerStats(s.st, e.Obj.Base().ID))})
+}
+
+func statsView(st model.Stats) map[string]int64 {
+	return map[string]int64{"active_connections": st.ActiveConnections, "bytes_in": st.BytesIn, "bytes_out": st.BytesOut,
+		"request_errors": st.RequestErrors, "total_connections": st.TotalConnections}
+}

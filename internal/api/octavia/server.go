@@ -1,0 +1,340 @@
+// Package octavia serves the OpenStack Octavia v2 API (/v2/lbaas/... and
+// /v2.0/lbaas/...) on the load-balancer model: load balancers, listeners,
+// pools, members, health monitors, their status tree and statistics,
+// providers and quotas. It validates every request, writes desired state
+// in one store transaction per request and never touches the data plane;
+// statuses are derived by the controller package from what the agents
+// report.
+package octavia
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
+	"lbaas/internal/controller"
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// Config tunes the server.
+type Config struct {
+	// NoAuth accepts every request as the admin of project "admin".
+	NoAuth bool
+	// Auth maps tokens to callers; required unless NoAuth.
+	Auth *auth.Authenticator
+	// Logger receives one line per failed request; never request bodies.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the HTTP handler of the Octavia v2 API.
+type Server struct {
+	cfg Config
+	st  *store.Store
+	log *slog.Logger
+	mux *http.ServeMux
+	now func() time.Time
+}
+
+// New builds the handler.
+func New(st *store.Store, cfg Config) *Server {
+	s := &Server{cfg: cfg, st: st, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = func() time.Time { return time.Now().UTC() }
+	}
+	s.routes()
+	return s
+}
+
+// ServeHTTP authenticates, bounds the body, recovers from panics and
+// dispatches. A node credential opens nothing here.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && (r.URL.Path == "/" || r.URL.Path == "") {
+		// Version discovery needs no token, as in Octavia.
+		s.versions(w, r)
+		return
+	}
+	h := httpapi.Handler{NoAuth: s.cfg.NoAuth, Auth: s.cfg.Auth, Errors: errorWriter{}, Log: s.log, Next: s.mux}
+	h.ServeHTTP(w, r)
+}
+
+// errorWriter writes Octavia's (WSME's) error body.
+type errorWriter struct{}
+
+func (errorWriter) WriteError(w http.ResponseWriter, code int, _, msg string) {
+	fault := "Client"
+	if code >= 500 {
+		fault = "Server"
+	}
+	httpapi.WriteJSON(w, code, map[string]any{"faultcode": fault, "faultstring": msg, "debuginfo": nil})
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	httpapi.Fail(errorWriter{}, s.log, w, r, err)
+}
+
+// prefixes are both spellings of the API's root: clients use /v2.0,
+// Octavia's documentation /v2.
+var prefixes = []string{"/v2", "/v2.0"}
+
+func (s *Server) routes() {
+	for _, p := range prefixes {
+		b := p + "/lbaas"
+		s.mux.HandleFunc("GET "+b+"/loadbalancers", s.list(lbRes))
+		s.mux.HandleFunc("POST "+b+"/loadbalancers", s.createLoadBalancer)
+		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}", s.show(lbRes))
+		s.mux.HandleFunc("PUT "+b+"/loadbalancers/{id}", s.updateLoadBalancer)
+		s.mux.HandleFunc("DELETE "+b+"/loadbalancers/{id}", s.deleteLoadBalancer)
+		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}/status", s.statusTree)
+		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}/statuses", s.statusTree)
+		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}/stats", s.loadBalancerStats)
+		s.mux.HandleFunc("PUT "+b+"/loadbalancers/{id}/failover", s.failover)
+
+		s.mux.HandleFunc("GET "+b+"/listeners", s.list(listenerRes))
+		s.mux.HandleFunc("POST "+b+"/listeners", s.createListener)
+		s.mux.HandleFunc("GET "+b+"/listeners/{id}", s.show(listenerRes))
+		s.mux.HandleFunc("PUT "+b+"/listeners/{id}", s.updateListener)
+		s.mux.HandleFunc("DELETE "+b+"/listeners/{id}", s.deleteListener)
+		s.mux.HandleFunc("GET "+b+"/listeners/{id}/stats", s.listenerStats)
+
+		s.mux.HandleFunc("GET "+b+"/pools", s.list(poolRes))
+		s.mux.HandleFunc("POST "+b+"/pools", s.createPool)
+		s.mux.HandleFunc("GET "+b+"/pools/{id}", s.show(poolRes))
+		s.mux.HandleFunc("PUT "+b+"/pools/{id}", s.updatePool)
+		s.mux.HandleFunc("DELETE "+b+"/pools/{id}", s.deletePool)
+
+		s.mux.HandleFunc("GET "+b+"/pools/{pool}/members", s.listMembers)
+		s.mux.HandleFunc("POST "+b+"/pools/{pool}/members", s.createMember)
+		s.mux.HandleFunc("PUT "+b+"/pools/{pool}/members", s.batchMembers)
+		s.mux.HandleFunc("GET "+b+"/pools/{pool}/members/{id}", s.showMember)
+		s.mux.HandleFunc("PUT "+b+"/pools/{pool}/members/{id}", s.updateMember)
+		s.mux.HandleFunc("DELETE "+b+"/pools/{pool}/members/{id}", s.deleteMember)
+
+		s.mux.HandleFunc("GET "+b+"/healthmonitors", s.list(monitorRes))
+		s.mux.HandleFunc("POST "+b+"/healthmonitors", s.createMonitor)
+		s.mux.HandleFunc("GET "+b+"/healthmonitors/{id}", s.show(monitorRes))
+		s.mux.HandleFunc("PUT "+b+"/healthmonitors/{id}", s.updateMonitor)
+		s.mux.HandleFunc("DELETE "+b+"/healthmonitors/{id}", s.deleteMonitor)
+
+		s.mux.HandleFunc("GET "+b+"/providers", s.providers)
+		s.mux.HandleFunc("GET "+b+"/quotas", s.listQuotas)
+		s.mux.HandleFunc("GET "+b+"/quotas/defaults", s.quotaDefaults)
+		s.mux.HandleFunc("GET "+b+"/quotas/{project}", s.showQuota)
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		errorWriter{}.WriteError(w, http.StatusNotFound, "HTTPNotFound", "The resource could not be found.")
+	})
+}
+
+// versions is Octavia's version document.
+func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
+	host := "http://" + r.Host
+	v := func(id, status string) map[string]any {
+		return map[string]any{"id": id, "status": status, "updated": "2023-01-01T00:00:00Z",
+			"links": []map[string]string{{"href": host + "/v2", "rel": "self"}}}
+	}
+	w.Header().Set("X-Openstack-Request-Id", "req-"+uuid.NewString())
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"versions": []any{v("v2.0", "SUPPORTED"), v("v2.27", "CURRENT")}})
+}
+
+// timeFormat is how Octavia writes timestamps (UTC, no zone suffix).
+const timeFormat = "2006-01-02T15:04:05"
+
+func (s *Server) newMeta(tenant string) model.Meta {
+	now := s.now()
+	return model.Meta{ID: uuid.NewString(), TenantID: tenant, CreatedAt: now, UpdatedAt: now}
+}
+
+// Errors in Octavia's words.
+
+func notFound(what, id string) error {
+	return &model.NotFoundError{Type: "NotFound", Message: fmt.Sprintf("%s %s not found.", what, id)}
+}
+
+func forbidden() error {
+	return &model.ForbiddenError{Message: "Policy does not allow this request to be performed."}
+}
+
+func conflict(format string, args ...any) error {
+	return &model.ConflictError{Type: "Conflict", Message: fmt.Sprintf(format, args...)}
+}
+
+func validation(format string, args ...any) error {
+	return &model.InputError{Type: "ValidationException", Message: "Validation failure: " + fmt.Sprintf(format, args...)}
+}
+
+func unsupported(option string) error {
+	return &model.InputError{Type: "ProviderUnsupportedOptionError",
+		Message: fmt.Sprintf("Provider '%s' does not support a requested option: %s is not supported by this provider.", model.ProviderName, option)}
+}
+
+// get reads one object fresh (see store.GetFresh): the caller's, any for
+// an admin; another project's is 403, a missing one 404.
+func (s *Server) get(caller auth.Caller, k model.Kind, what, id string) (store.Entry, error) {
+	e, ok, err := s.st.GetFresh(context.Background(), k, id)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	if !ok {
+		return store.Entry{}, notFound(what, id)
+	}
+	if !caller.IsAdmin() && e.Obj.Base().TenantID != caller.Project {
+		return store.Entry{}, forbidden()
+	}
+	return e, nil
+}
+
+// tenantFor decides the owner of a new object: the caller's project, or
+// the one an admin names (project_id or tenant_id).
+func tenantFor(caller auth.Caller, requested ...*string) (string, error) {
+	var first *string
+	for _, r := range requested {
+		if r == nil {
+			continue
+		}
+		if first != nil && *r != *first {
+			return "", validation("project_id '%s' and tenant_id '%s' differ; send one of them", *first, *r)
+		}
+		first = r
+	}
+	if first == nil {
+		return caller.Project, nil
+	}
+	if err := model.ValidateTenantID(*first); err != nil {
+		return "", err
+	}
+	if *first != caller.Project && !caller.IsAdmin() {
+		return "", forbidden()
+	}
+	return *first, nil
+}
+
+// readBody decodes {"<envelope>": {...}} into dst.
+func readBody(r *http.Request, envelope string, op model.Op, dst any) error {
+	body, err := httpapi.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	return model.DecodeBody(body, envelope, op, dst)
+}
+
+// statuses caches the status of each load balancer a request renders, so
+// that a list of a thousand members derives its tree once.
+type statuses struct {
+	st  *store.Store
+	lbs map[string]*lbStatus
+}
+
+type lbStatus struct {
+	prov controller.Status
+	op   controller.Operating
+}
+
+func newStatuses(st *store.Store) *statuses {
+	return &statuses{st: st, lbs: map[string]*lbStatus{}}
+}
+
+func (c *statuses) of(lbID string) *lbStatus {
+	if x, ok := c.lbs[lbID]; ok {
+		return x
+	}
+	x := &lbStatus{op: controller.Operating{LoadBalancer: controller.OperatingOffline}}
+	if lbID == "" {
+		x.prov = controller.Status{Status: model.StatusPendingCreate, Description: "not deployed: the pool has no load balancer"}
+	} else {
+		x.prov = controller.InstanceStatus(c.st, lbID)
+		x.op = controller.OperatingOf(c.st, lbID)
+	}
+	c.lbs[lbID] = x
+	return x
+}
+
+// operating picks one object's status out of a map, OFFLINE when absent.
+func operating(m map[string]string, id string) string {
+	if s, ok := m[id]; ok {
+		return s
+	}
+	return controller.OperatingOffline
+}
+
+// refs renders related objects as Octavia does: a list of {"id": ...}.
+func refs(ids ...string) []map[string]string {
+	out := make([]map[string]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, map[string]string{"id": id})
+		}
+	}
+	return out
+}
+
+func entryIDs(es []store.Entry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Obj.Base().ID
+	}
+	return out
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func tags(t []string) []string {
+	if t == nil {
+		return []string{}
+	}
+	return t
+}
+
+// common renders what every Octavia object has.
+func common(m *model.Meta) map[string]any {
+	return map[string]any{
+		"id": m.ID, "project_id": m.TenantID, "tenant_id": m.TenantID,
+		"created_at": m.CreatedAt.UTC().Format(timeFormat), "updated_at": m.UpdatedAt.UTC().Format(timeFormat),
+	}
+}
+
+// refID accepts a reference given as an id or as a URL ending in the id
+// (a certificate's href).
+func refID(ref string) string {
+	ref = strings.TrimRight(ref, "/")
+	if i := strings.LastIndex(ref, "/"); i >= 0 {
+		return ref[i+1:]
+	}
+	return ref
+}
+
+// rawString reads a JSON string or number as text (http_version is a
+// number in Octavia's answers, a string in some clients' requests).
+func rawString(raw json.RawMessage) (string, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	var f json.Number
+	if json.Unmarshal(raw, &f) == nil {
+		return f.String(), true
+	}
+	return "", false
+}
+
+// httpapiCtx is the context of the store's fresh reads inside Mutate's
+// build, which has none: they are bounded by the store's write bound.
+func httpapiCtx() context.Context { return context.Background() }
