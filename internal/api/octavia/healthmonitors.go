@@ -140,6 +140,9 @@ func checkMonitor(h *model.HealthMonitor, req *monitorRequest) error {
 			}
 		}
 	}
+	if h.Fall < 1 || h.Fall > 10 { // v2 always has a fall
+		return &model.InputError{Type: "ValidationException", Message: "Invalid input for max_retries_down. Reason: it must be 1 through 10."}
+	}
 	return model.ValidateHealthMonitor(h)
 }
 
