@@ -1,0 +1,109 @@
+package octavia_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/monitors"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+)
+
+// TestGophercloudDrivesTheWholeAPI uses the Go SDK as a Go user would,
+// with a fixed endpoint and token instead of Keystone.
+func TestGophercloudDrivesTheWholeAPI(t *testing.T) {
+	ctx := context.Background()
+	sc := &gophercloud.ServiceClient{ProviderClient: &gophercloud.ProviderClient{TokenID: alphaToken}, Endpoint: env.url + "/", ResourceBase: env.url + "/v2.0/"}
+	_, sub := subnet(t, "alpha")
+	up := true
+	lb, err := loadbalancers.Create(ctx, sc, loadbalancers.CreateOpts{Name: "gc-lb", VipSubnetID: sub, AdminStateUp: &up, Tags: []string{"go"}}).Extract()
+	if err != nil {
+		t.Fatal("create lb:", err)
+	}
+	if lb.VipAddress == "" || lb.ProvisioningStatus != "PENDING_CREATE" || lb.Provider != "lbaas" {
+		t.Fatalf("%+v", lb)
+	}
+	l, err := listeners.Create(ctx, sc, listeners.CreateOpts{LoadbalancerID: lb.ID, Protocol: listeners.ProtocolHTTP, ProtocolPort: 80, Name: "gc-l"}).Extract()
+	if err != nil {
+		t.Fatal("create listener:", err)
+	}
+	p, err := pools.Create(ctx, sc, pools.CreateOpts{ListenerID: l.ID, Protocol: pools.ProtocolHTTP, LBMethod: pools.LBMethodLeastConnections, Name: "gc-p",
+		Persistence: &pools.SessionPersistence{Type: "APP_COOKIE", CookieName: "sid"}}).Extract()
+	if err != nil {
+		t.Fatal("create pool:", err)
+	}
+	if len(p.Loadbalancers) != 1 || p.Loadbalancers[0].ID != lb.ID || p.Persistence.CookieName != "sid" {
+		t.Fatalf("%+v", p)
+	}
+	w := 5
+	m, err := pools.CreateMember(ctx, sc, p.ID, pools.CreateMemberOpts{Address: "192.168.50.1", ProtocolPort: 8080, Weight: &w, SubnetID: sub}).Extract()
+	if err != nil {
+		t.Fatal("create member:", err)
+	}
+	w2 := 9
+	if _, err := pools.UpdateMember(ctx, sc, p.ID, m.ID, pools.UpdateMemberOpts{Weight: &w2}).Extract(); err != nil {
+		t.Fatal("update member:", err)
+	}
+	if err := pools.BatchUpdateMembers(ctx, sc, p.ID, []pools.BatchUpdateMemberOpts{
+		{Address: "192.168.50.1", ProtocolPort: 8080}, {Address: "192.168.50.2", ProtocolPort: 8080},
+	}).ExtractErr(); err != nil {
+		t.Fatal("batch update:", err)
+	}
+	pages, err := pools.ListMembers(sc, p.ID, pools.ListMembersOpts{}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := pools.ExtractMembers(pages)
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("members %v %v", ms, err)
+	}
+	hm, err := monitors.Create(ctx, sc, monitors.CreateOpts{PoolID: p.ID, Type: monitors.TypeHTTP, Delay: 10, Timeout: 5, MaxRetries: 3, MaxRetriesDown: 2,
+		URLPath: "/health", HTTPVersion: "1.1", DomainName: "example.com", ExpectedCodes: "200-204"}).Extract()
+	if err != nil {
+		t.Fatal("create monitor:", err)
+	}
+	if hm.HTTPVersion != "1.1" || hm.MaxRetriesDown != 2 || len(hm.Pools) != 1 {
+		t.Fatalf("%+v", hm)
+	}
+	delay := 20
+	if _, err := monitors.Update(ctx, sc, hm.ID, monitors.UpdateOpts{Delay: delay}).Extract(); err != nil {
+		t.Fatal("update monitor:", err)
+	}
+	desc := "described"
+	if got, err := loadbalancers.Update(ctx, sc, lb.ID, loadbalancers.UpdateOpts{Description: &desc}).Extract(); err != nil || got.Description != desc {
+		t.Fatal("update lb:", err)
+	}
+	st, err := loadbalancers.GetStatuses(ctx, sc, lb.ID).Extract()
+	if err != nil {
+		t.Fatal("statuses:", err)
+	}
+	if len(st.Loadbalancer.Listeners) != 1 || len(st.Loadbalancer.Listeners[0].Pools) != 1 || len(st.Loadbalancer.Listeners[0].Pools[0].Members) != 2 ||
+		st.Loadbalancer.Listeners[0].Pools[0].Monitor.ID != hm.ID {
+		t.Fatalf("%+v", st.Loadbalancer)
+	}
+	if _, err := loadbalancers.GetStats(ctx, sc, lb.ID).Extract(); err != nil {
+		t.Fatal("stats:", err)
+	}
+	if _, err := listeners.GetStats(ctx, sc, l.ID).Extract(); err != nil {
+		t.Fatal("listener stats:", err)
+	}
+	allPages, err := loadbalancers.List(sc, loadbalancers.ListOpts{Name: "gc-lb"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lbs, err := loadbalancers.ExtractLoadBalancers(allPages)
+	if err != nil || len(lbs) != 1 {
+		t.Fatalf("list %v %v", lbs, err)
+	}
+	if err := loadbalancers.Failover(ctx, sc, lb.ID).ExtractErr(); err != nil {
+		t.Fatal("failover:", err)
+	}
+	if err := loadbalancers.Delete(ctx, sc, lb.ID, loadbalancers.DeleteOpts{Cascade: true}).ExtractErr(); err != nil {
+		t.Fatal("cascade delete:", err)
+	}
+	if _, err := loadbalancers.Get(ctx, sc, lb.ID).Extract(); !gophercloud.ResponseCodeIs(err, 404) {
+		t.Fatalf("after delete: %v", err)
+	}
+}
