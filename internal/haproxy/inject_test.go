@@ -71,7 +71,6 @@ func TestMaliciousStringsCannotChangeTheConfig(t *testing.T) {
 		"cert on a tcp listener": func(s *Spec) {
 			s.lis(0).Protocol, s.pool(0).Protocol, s.lis(0).TLSCertFile = ProtocolTCP, ProtocolTCP, "/c.pem"
 		},
-		"no listener": func(s *Spec) { s.Listeners = nil },
 		"port reused": func(s *Spec) { s.Listeners = append(s.Listeners, otherListener(s, 80)) },
 		"port reused on another addr": func(s *Spec) {
 			l := otherListener(s, 80)

@@ -391,3 +391,26 @@ func TestRealHAProxyKeepsADownMemberDownAcrossAStructuralReload(t *testing.T) {
 		t.Fatalf("member at a new address is %s right after the reload, want UP", s)
 	}
 }
+
+func TestRealHAProxyRunsWithoutListenersAndServesTheFirstOneAdded(t *testing.T) {
+	a := startBackend(t, "A")
+	spec, mgr := realInstance(t, a.member(t, memA))
+	empty := spec
+	empty.Listeners, empty.Pools = nil, nil
+	if _, err := mgr.Apply(ctx(t), empty); err != nil {
+		t.Fatalf("a load balancer without listeners: %v", err)
+	}
+	if _, _, err := get(httpClient(nil), vipURL(spec)); err == nil {
+		t.Fatal("something answers on the listener's port before the listener exists")
+	}
+	res, err := mgr.Apply(ctx(t), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Action != ActionReloaded {
+		t.Fatalf("the first listener was applied by %s, want a reload of the running process", res.Action)
+	}
+	if got := sequence(t, spec, 2); got[0] != "A" || got[1] != "A" {
+		t.Fatalf("answers through the new listener: %v", got)
+	}
+}

@@ -323,9 +323,6 @@ func (s Spec) validate() error {
 	if err := checkUUID("load balancer id", s.ID); err != nil {
 		return err
 	}
-	if len(s.Listeners) == 0 {
-		return errors.New("a load balancer needs at least one listener")
-	}
 	pools := map[string]Pool{}
 	for _, p := range s.Pools {
 		if err := p.validate(); err != nil {

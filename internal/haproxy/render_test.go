@@ -30,6 +30,10 @@ func goldenCases() map[string]Spec {
 		l.Protocol, l.Port, l.TLSCertFile = ProtocolTerminatedHTTPS, 443, "/var/lib/lbaas/certs/vip.pem"
 	}
 	add("http_roundrobin", func(s *Spec) {})
+	// A new Octavia load balancer has no listener yet: the process runs
+	// with its runtime socket alone, so that the first listener is a
+	// reload like any other.
+	add("no_listeners", func(s *Spec) { s.Listeners, s.Pools = nil, nil })
 	add("tcp_leastconn", func(s *Spec) {
 		s.lis(0).Protocol, s.pool(0).Protocol = ProtocolTCP, ProtocolTCP
 		s.pool(0).Method = MethodLeastConnections
