@@ -99,6 +99,32 @@ func needKeepalived(t *testing.T) {
 // startTopo brings up a cluster (server, 3 compute agents, network agent)
 // and the seed's networks with two backends, 10.1.1.2 and 10.1.1.3.
 func startTopo(t *testing.T) *topo {
+	tp := startCluster(t)
+	vipnet := tp.create("/v2.0/networks", "network", map[string]any{"name": "vipnet"})
+	tp.vipSub = tp.create("/v2.0/subnets", "subnet", map[string]any{"name": "vipsubnet", "network_id": vipnet["id"], "cidr": "20.1.1.0/24", "ip_version": 4})["id"].(string)
+	poolnet := tp.create("/v2.0/networks", "network", map[string]any{"name": "poolnet"})
+	tp.poolNet = poolnet["id"].(string)
+	tp.poolSub = tp.create("/v2.0/subnets", "subnet", map[string]any{"name": "poolsubnet", "network_id": tp.poolNet, "cidr": "10.1.1.0/24", "ip_version": 4})["id"].(string)
+	tp.startBackends(tp.poolNet)
+	return tp
+}
+
+// startBackends starts the two web servers, 10.1.1.2 and 10.1.1.3, on a
+// network with the seed's pool subnet.
+func (tp *topo) startBackends(networkID string) {
+	tp.t.Helper()
+	for i, a := range []string{"10.1.1.2/24", "10.1.1.3/24"} {
+		b, err := tp.c.StartBackend(fmt.Sprintf("%sbackend%d", tp.prefix, i+1), networkID, "10.1.1.0/24", netip.MustParsePrefix(a))
+		if err != nil {
+			tp.t.Fatal(err)
+		}
+		tp.backends = append(tp.backends, b)
+	}
+}
+
+// startCluster brings up a cluster (server with both APIs, 3 compute
+// agents, network agent) and a client namespace on the Public network.
+func startCluster(t *testing.T) *topo {
 	needDataPlane(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -110,7 +136,7 @@ func startTopo(t *testing.T) *topo {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	prefix := fmt.Sprintf("%s%06x-", nsPrefix, rand.Uint32()&0xffffff)
-	c, err := up.Start(ctx, up.Options{Dir: dir + "/cluster", Listen: freeAddr(t), AnalyticsListen: freeAddr(t), Prefix: prefix, Binary: lbaasBin})
+	c, err := up.Start(ctx, up.Options{Dir: dir + "/cluster", Listen: freeAddr(t), AnalyticsListen: freeAddr(t), OctaviaListen: freeAddr(t), Prefix: prefix, Binary: lbaasBin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,18 +160,6 @@ func startTopo(t *testing.T) *topo {
 			t.Errorf("namespaces left behind: %v", left)
 		}
 	})
-	vipnet := tp.create("/v2.0/networks", "network", map[string]any{"name": "vipnet"})
-	tp.vipSub = tp.create("/v2.0/subnets", "subnet", map[string]any{"name": "vipsubnet", "network_id": vipnet["id"], "cidr": "20.1.1.0/24", "ip_version": 4})["id"].(string)
-	poolnet := tp.create("/v2.0/networks", "network", map[string]any{"name": "poolnet"})
-	tp.poolNet = poolnet["id"].(string)
-	tp.poolSub = tp.create("/v2.0/subnets", "subnet", map[string]any{"name": "poolsubnet", "network_id": tp.poolNet, "cidr": "10.1.1.0/24", "ip_version": 4})["id"].(string)
-	for i, a := range []string{"10.1.1.2/24", "10.1.1.3/24"} {
-		b, err := c.StartBackend(fmt.Sprintf("%sbackend%d", prefix, i+1), tp.poolNet, "10.1.1.0/24", netip.MustParsePrefix(a))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tp.backends = append(tp.backends, b)
-	}
 	var pub struct {
 		Networks []map[string]any `json:"networks"`
 	}
