@@ -47,9 +47,13 @@ up)
 test)
     setup; build
     go vet ./...
-    # -p 2: the data-plane packages build namespaces of their own, with
-    # distinct prefixes, so two packages may run side by side.
-    go test -p 2 -count=1 -timeout 30m "$@" ./...
+    # One package at a time: the data-plane tests assert behaviour under a
+    # load they make themselves (stress-ng in TestChaos, busy loops in the
+    # VRRP load test). Another package's clusters beside them (their own
+    # realtime keepalived, their traffic, whose packets the kernel then
+    # defers to ksoftirqd among the CPU hogs) is load nobody measured, and
+    # it made adverts late enough for an election twice in a day.
+    go test -p 1 -count=1 -timeout 30m "$@" ./...
     ;;
 bench)
     setup; build

@@ -251,6 +251,9 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string) error {
 		if c.schedule(&si) {
 			changed = true
 		}
+		if c.rebuild(&si, lb) {
+			changed = true
+		}
 		portsChanged, err := c.ensurePorts(t, &si, lb)
 		if err != nil {
 			return nil, err

@@ -16,13 +16,17 @@ const (
 // load balancer's.
 type ServiceInstance struct {
 	Meta
-	Name              string    `json:"name"`
-	LoadBalancerID    string    `json:"loadbalancer_id"`
-	VMs               []SIVM    `json:"vms"`
-	Status            string    `json:"status"`
-	StatusDescription string    `json:"status_description"`
-	Generation        int64     `json:"generation"`
-	ScheduledAt       time.Time `json:"scheduled_at"`
+	Name              string `json:"name"`
+	LoadBalancerID    string `json:"loadbalancer_id"`
+	VMs               []SIVM `json:"vms"`
+	Status            string `json:"status"`
+	StatusDescription string `json:"status_description"`
+	Generation        int64  `json:"generation"`
+	// FailedOver is the load balancer's Failovers count the controller
+	// last completed; Rebuilt are the VMs built for the one in progress.
+	FailedOver  int64     `json:"failed_over,omitempty"`
+	Rebuilt     []string  `json:"rebuilt,omitempty"`
+	ScheduledAt time.Time `json:"scheduled_at"`
 }
 
 // SIVM is one HAProxy instance of a service instance, on one node.

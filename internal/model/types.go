@@ -160,6 +160,10 @@ type LoadBalancer struct {
 	VIPAddress   string   `json:"vip_address"`
 	Provider     string   `json:"provider"`
 	Tags         []string `json:"tags,omitempty"`
+	// Failovers counts the failovers asked for (Octavia's PUT .../failover):
+	// the controller rebuilds both VMs, one after the other, each time it
+	// grows (see ServiceInstance.FailedOver).
+	Failovers int64 `json:"failovers,omitempty"`
 }
 
 // Listener is a protocol and port of a load balancer's address.

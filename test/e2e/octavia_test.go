@@ -96,3 +96,66 @@ func failedLine(out string) string {
 	}
 	return ""
 }
+
+// TestFailoverThroughTheAPIRebuildsBothVMsWithAtMostOneWindow asks for an
+// Octavia failover under traffic: both VMs are rebuilt (new namespaces on
+// the same nodes), one after the other, and clients see at most one short
+// outage, when the active hands the VIP to the rebuilt standby.
+func TestFailoverThroughTheAPIRebuildsBothVMsWithAtMostOneWindow(t *testing.T) {
+	needKeepalived(t)
+	tp := startTopo(t)
+	pool, vip, fip := tp.lb("failover", map[string]any{}, map[string]any{})
+	poolID, lbID := pool["id"].(string), vip["id"].(string)
+	before := tp.instances(poolID)
+	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 120*time.Second)
+	p.waitOK(t, 30, 10*time.Second)
+
+	octavia := &up.API{URL: tp.c.OctaviaURL + "/v2", Token: tp.c.AdminToken, HTTP: tp.api.HTTP}
+	if err := octavia.Call("PUT", "/lbaas/loadbalancers/"+lbID+"/failover", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var rebuilt []instance
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		var out struct {
+			LB map[string]any `json:"loadbalancer"`
+		}
+		if err := octavia.Call("GET", "/lbaas/loadbalancers/"+lbID, nil, &out); err == nil && out.LB["provisioning_status"] == "ACTIVE" {
+			if rebuilt = tp.instances(poolID); len(rebuilt) == 2 && !sharesNamespace(before, rebuilt) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(rebuilt) != 2 || sharesNamespace(before, rebuilt) {
+		t.Fatalf("within 90s of the failover: VMs %v, before %v; want two new ones", rebuilt, before)
+	}
+	p.waitOK(t, 50, 10*time.Second)
+	ws := p.stop()
+	ok, failed := p.count()
+	t.Logf("failover: %d requests, %d failed, windows %v", ok+failed, failed, ws)
+	if len(ws) > 1 {
+		t.Fatalf("a failover through the API caused %d windows, want at most one: %v", len(ws), ws)
+	}
+	for _, w := range ws {
+		if w.length() > failoverBound {
+			t.Fatalf("window %v longer than %v", w, failoverBound)
+		}
+	}
+	for i := range before {
+		if before[i].node != rebuilt[i].node {
+			t.Fatalf("the failover moved VMs to other nodes: %v then %v", before, rebuilt)
+		}
+	}
+}
+
+func sharesNamespace(a, b []instance) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x.namespace == y.namespace {
+				return true
+			}
+		}
+	}
+	return false
+}

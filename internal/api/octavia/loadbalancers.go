@@ -280,11 +280,24 @@ func (s *Server) deleteLoadBalancer(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// failover is accepted and does nothing yet.
-// TODO: bump the load balancer so that its VMs are rebuilt one after the
-// other (needs a controller-side notion of a rebuild).
+// failover asks the controller to rebuild both VMs of the load balancer,
+// the standby first, so that clients see at most the one switch to the
+// rebuilt standby when the active is replaced. It answers at once (202);
+// the load balancer reads PENDING_UPDATE until both new VMs serve.
 func (s *Server) failover(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.get(httpapi.CallerFrom(r.Context()), model.KindLoadBalancer, lbRes.what, r.PathValue("id")); err != nil {
+	caller := httpapi.CallerFrom(r.Context())
+	id := r.PathValue("id")
+	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+		e, err := s.get(caller, model.KindLoadBalancer, lbRes.what, id)
+		if err != nil {
+			return nil, err
+		}
+		lb := *e.Obj.(*model.LoadBalancer)
+		lb.Failovers++
+		lb.UpdatedAt = s.now()
+		return new(store.Txn).Update(model.KindLoadBalancer, &lb, e.Rev), nil
+	})
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

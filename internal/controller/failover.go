@@ -1,0 +1,74 @@
+package controller
+
+import (
+	"slices"
+
+	"github.com/google/uuid"
+
+	"lbaas/internal/model"
+)
+
+// rebuild carries a requested failover (Octavia's PUT .../failover) one
+// step forward and reports whether it changed the instance. Each VM is
+// replaced by a new one on the same node, one at a time, and the next
+// waits until every VM built so far serves the current configuration:
+//   - the standby first, which costs clients nothing;
+//   - then the active. Its agent removes it, keepalived first, so the
+//     rebuilt standby takes the VIP: the one switch clients see. The
+//     records follow the traffic, as after a node death: the rebuilt
+//     standby becomes the active (200) and the new VM its standby (100),
+//     which also keeps the new VM from claiming the VIP back.
+//
+// A failover asked for while one runs is folded into it.
+func (c *Controller) rebuild(si *model.ServiceInstance, lb *model.LoadBalancer) bool {
+	if lb.Failovers <= si.FailedOver {
+		return false
+	}
+	for _, vm := range si.VMs {
+		if slices.Contains(si.Rebuilt, vm.ID) && !serves(c, si, vm) {
+			return false // the last step is still being built
+		}
+	}
+	next := -1
+	for _, role := range []string{model.RoleStandby, model.RoleActive} {
+		for i, vm := range si.VMs {
+			if next < 0 && vm.Role == role && !slices.Contains(si.Rebuilt, vm.ID) {
+				next = i
+			}
+		}
+	}
+	if next < 0 {
+		c.log.Info("failover done: every VM rebuilt", "loadbalancer", lb.ID, "failovers", lb.Failovers)
+		si.FailedOver, si.Rebuilt = lb.Failovers, nil
+		return true
+	}
+	old := si.VMs[next]
+	vm := model.SIVM{ID: uuid.NewString(), Node: old.Node, Role: old.Role, Priority: old.Priority}
+	if old.Role == model.RoleActive {
+		for i := range si.VMs {
+			if i != next {
+				si.VMs[i].Role, si.VMs[i].Priority = model.RoleActive, model.PriorityActive
+			}
+		}
+		vm.Role, vm.Priority = model.RoleStandby, model.PriorityStandby
+	}
+	si.VMs[next] = vm
+	si.Rebuilt = append(si.Rebuilt, vm.ID)
+	c.log.Info("failover: rebuilding a VM", "loadbalancer", lb.ID, "old_vm", old.ID, "vm", vm.ID, "node", vm.Node, "was", old.Role)
+	return true
+}
+
+// serves reports whether a VM's agent says it serves the VM's current
+// desired configuration.
+func serves(c *Controller, si *model.ServiceInstance, vm model.SIVM) bool {
+	e, ok := c.st.Get(model.KindVMReport, vm.ID)
+	if !ok {
+		return false
+	}
+	r := e.Obj.(*model.VMReport)
+	if r.State != model.VMServing {
+		return false
+	}
+	in, err := BuildInstance(c.st, si, vm)
+	return err == nil && r.AppliedHash == in.Hash
+}
