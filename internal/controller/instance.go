@@ -62,10 +62,12 @@ func prefixLen(cidr string) string {
 
 // TerminatesTLS reports whether a listener terminates TLS: it is
 // TERMINATED_HTTPS, it names a certificate, or it is the seed's HTTP VIP on
-// port 443.
+// port 443. That last rule is v1's alone (a v1 VIP's listener has its load
+// balancer's id): an Octavia HTTP listener on 443 is plain HTTP.
 func TerminatesTLS(l *model.Listener) bool {
+	v1VIP := l.ID == l.LoadBalancerID
 	return l.Protocol == model.ProtocolTerminatedHTTPS || l.TLSContainerRef != "" ||
-		(l.ProtocolPort == 443 && l.Protocol == model.ProtocolHTTP)
+		(v1VIP && l.ProtocolPort == 443 && l.Protocol == model.ProtocolHTTP)
 }
 
 // certificateFor finds the certificate a listener terminates TLS with.
