@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -176,4 +177,28 @@ func Fail(ew ErrorWriter, log *slog.Logger, w http.ResponseWriter, r *http.Reque
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ew.WriteError(w, http.StatusInternalServerError, "HTTPInternalServerError", InternalErrorMessage)
 	}
+}
+
+// Config tunes an API server; every API takes the same.
+type Config struct {
+	// NoAuth accepts every request as the admin of project "admin"
+	// (local experiments only).
+	NoAuth bool
+	// Auth maps tokens to callers; required unless NoAuth.
+	Auth *auth.Authenticator
+	// Logger receives one line per failed request; never request bodies.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// WithDefaults fills the logger and the clock when they are unset.
+func (c Config) WithDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = func() time.Time { return time.Now().UTC() }
+	}
+	return c
 }

@@ -18,18 +18,8 @@ import (
 	"lbaas/internal/store"
 )
 
-// Config tunes the server.
-type Config struct {
-	// NoAuth accepts every request as the admin of project "admin"
-	// (local experiments only).
-	NoAuth bool
-	// Auth maps tokens to callers; required unless NoAuth.
-	Auth *auth.Authenticator
-	// Logger receives one line per failed request; never request bodies.
-	Logger *slog.Logger
-	// Now is the clock; time.Now when nil.
-	Now func() time.Time
-}
+// Config tunes the server (see httpapi.Config).
+type Config = httpapi.Config
 
 // Server is the HTTP handler of the Neutron API.
 type Server struct {
@@ -42,13 +32,8 @@ type Server struct {
 
 // New builds the handler.
 func New(st *store.Store, cfg Config) *Server {
+	cfg = cfg.WithDefaults()
 	s := &Server{cfg: cfg, st: st, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
-	if s.now == nil {
-		s.now = func() time.Time { return time.Now().UTC() }
-	}
 	s.routes()
 	return s
 }
