@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -158,6 +159,11 @@ func memberSubnet(st *store.Store, lb *model.LoadBalancer, pools []*model.Pool) 
 	return "", fmt.Errorf("the members of load balancer %s are on %d subnets (%v); this provider reaches members on one subnet per load balancer", lb.ID, len(names), names)
 }
 
+// ErrNoPortYet says a VM waits for the controller to give it an address on
+// a network it now needs (a member on a new subnet): a moment's work, not
+// a fault.
+var ErrNoPortYet = errors.New("has no port on every network it needs yet")
+
 // BuildInstance assembles everything one VM needs. The result is complete
 // and self-contained: the agent needs nothing else to realise it.
 func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (agentapi.Instance, error) {
@@ -218,7 +224,7 @@ func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (a
 	in.VIPNetAddress, in.VIPNetMAC = vmPort(st, vm.ID, in.VIPNetwork)
 	in.PoolNetAddress, in.PoolNetMAC = vmPort(st, vm.ID, in.PoolNetwork)
 	if in.VIPNetAddress == "" || in.PoolNetAddress == "" {
-		return in, fmt.Errorf("VM %s has no port yet", vm.ID)
+		return in, fmt.Errorf("VM %s: %w", vm.ID, ErrNoPortYet)
 	}
 	for _, other := range si.VMs {
 		if other.ID != vm.ID {

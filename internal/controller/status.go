@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -80,6 +81,10 @@ func InstanceStatus(st *store.Store, lbID string) Status {
 			return Status{model.StatusError, fmt.Sprintf("%s on %s: %s", vm.Role, vm.Node, r.Error)}
 		}
 		in, err := BuildInstance(st, si, vm)
+		if errors.Is(err, ErrNoPortYet) {
+			waiting = append(waiting, fmt.Sprintf("%s on %s %v", vm.Role, vm.Node, ErrNoPortYet))
+			continue
+		}
 		if err != nil {
 			return Status{model.StatusError, err.Error()}
 		}

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
@@ -185,4 +186,45 @@ func TestMemberHealthAndStatsComeFromTheReports(t *testing.T) {
 	if st := controller.MemberStatus(env.st, &down); st.Status != model.StatusInactive {
 		t.Fatalf("administratively down member: %+v", st)
 	}
+}
+
+func TestAMemberOnANewSubnetIsPendingUntilTheVMsHaveAPortThere(t *testing.T) {
+	reset(t)
+	nodes := controller.NewNodes(env.st, 0)
+	beat(t, nodes, compute, "lbt-c1", "lbt-c2")
+	n := newNets(t)
+	// An Octavia-style load balancer: a pool without a subnet, so its VMs
+	// sit on the VIP network only.
+	l := newLB(t, n)
+	pe, _ := env.st.Get(model.KindPool, l.pool)
+	p := *pe.Obj.(*model.Pool)
+	p.SubnetID = ""
+	putObject(t, model.KindPool, &p)
+	reconcile(t)
+	si := instance(t, l.vip)
+	for _, vm := range si.VMs {
+		report(t, si, vm, model.VMServing, hashOf(t, si, vm), map[bool]string{true: "MASTER", false: "BACKUP"}[vm.Role == model.RoleActive])
+	}
+	expectStatus(t, l.vip, model.StatusActive)
+
+	now := time.Now().UTC()
+	putObject(t, model.KindMember, &model.Member{Meta: model.Meta{ID: "00000000-0000-4000-8000-00000000aa01", TenantID: p.TenantID, CreatedAt: now, UpdatedAt: now},
+		PoolID: p.ID, Address: "10.20.0.44", ProtocolPort: 80, Weight: 1, AdminStateUp: true, SubnetID: n.poolSubnet})
+	expectStatus(t, l.vip, model.StatusPendingUpdate, "no port")
+	reconcile(t)
+	for _, vm := range instance(t, l.vip).VMs {
+		if addrOn(portOf(t, vm.ID, n.poolSubnet), n.poolSubnet) == "" {
+			t.Fatalf("VM %s has no port on the member's subnet after a reconcile", vm.ID)
+		}
+	}
+}
+
+func portOf(t *testing.T, vmID, subnet string) *model.Port {
+	t.Helper()
+	for _, p := range portsOf(vmID) {
+		if addrOn(p, subnet) != "" {
+			return p
+		}
+	}
+	return &model.Port{}
 }
