@@ -72,13 +72,24 @@ func (e *env) waitActive(r *resource, id string) error {
 			return err
 		}
 		st := obj.str("provisioning_status")
-		switch st {
-		case "ACTIVE":
+		switch {
+		case st == "ACTIVE":
 			if last != "" {
 				fmt.Fprintf(e.errw, "%s %s is ACTIVE after %s\n", r.singular, id, since(start))
 			}
 			return nil
-		case "ERROR":
+		case st == "ERROR" && last != "ERROR":
+			// Our status is derived from the data plane's reports, and a
+			// change the controller has not scheduled yet (a member on a
+			// subnet the VMs have no port on) reads as ERROR for a moment:
+			// an ERROR counts when a second read confirms it.
+			fmt.Fprintf(e.errw, "%s %s: provisioning_status ERROR, reading it again to confirm\n", r.singular, id)
+			last = st
+			if err := e.sleep(); err != nil {
+				return err
+			}
+			continue
+		case st == "ERROR":
 			return plainError(fmt.Sprintf("The %s %s did not reach ACTIVE status: its provisioning_status is ERROR%s",
 				r.singular, id, e.errorReason(r, obj)))
 		}
