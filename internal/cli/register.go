@@ -7,9 +7,11 @@ import (
 )
 
 // Register adds every client verb (net-*, subnet-*, port-*, floatingip-*,
-// lb-*, cert-*, si-*) to root, plus the persistent --os-url/--os-token
-// flags. Each verb prints its own errors; main should exit with
-// ExitCode(err) and print err only when !Reported(err).
+// lb-*, cert-*, si-*, and the openstack-style loadbalancer, network,
+// subnet and floating ip groups) to root, plus the persistent
+// --os-url/--os-token/--os-load-balancer-endpoint flags. Each verb prints
+// its own errors; main should exit with ExitCode(err) and print err only
+// when !Reported(err).
 func Register(root *cobra.Command) {
 	RegisterWithOptions(root, Options{})
 }
