@@ -28,6 +28,8 @@ type client struct {
 	http  *http.Client
 	conn  connection
 	agent string
+	// octavia selects Octavia's error body and message style.
+	octavia bool
 }
 
 // maxBody bounds how much of a response we read; lists of thousands of
@@ -75,7 +77,9 @@ func (c *client) doURL(ctx context.Context, method, u string, body any) (map[str
 		return nil, &connError{URL: u, Err: err}
 	}
 	if resp.StatusCode >= 400 {
-		return nil, decodeError(resp, data)
+		e := decodeError(resp, data)
+		e.octavia = c.octavia
+		return nil, e
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
@@ -94,7 +98,7 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-func decodeError(resp *http.Response, data []byte) error {
+func decodeError(resp *http.Response, data []byte) *apiError {
 	e := &apiError{
 		Status:    resp.StatusCode,
 		RequestID: resp.Header.Get("X-Openstack-Request-Id"),
@@ -111,6 +115,13 @@ func decodeError(resp *http.Response, data []byte) error {
 		e.Type = env.NeutronError.Type
 		e.Message = env.NeutronError.Message
 		e.Detail = env.NeutronError.Detail
+	}
+	// Octavia (WSME) answers {"faultcode", "faultstring", "debuginfo"}.
+	var fault struct {
+		FaultString *string `json:"faultstring"`
+	}
+	if e.Message == "" && json.Unmarshal(data, &fault) == nil && fault.FaultString != nil {
+		e.Message = *fault.FaultString
 	}
 	return e
 }

@@ -8,4 +8,10 @@
 // `-f json`, `-f value -c FIELD`). Two extension verb families,
 // cert-* and si-*, talk to the lbaas-specific certificate and
 // service-instance endpoints.
+//
+// A second family takes python-octaviaclient's command lines, `lbaas
+// loadbalancer [listener|pool|member|healthmonitor|...] VERB`, on the
+// Octavia v2 endpoint, with --wait; beside it, the few openstack
+// `network`, `subnet` and `floating ip` commands an Octavia workflow
+// needs. Both reuse the same fields, resources and output code.
 package cli

@@ -71,9 +71,22 @@ type apiError struct {
 	Detail    string
 	RequestID string
 	Body      string
+	octavia   bool
 }
 
 func (e *apiError) Error() string {
+	if e.octavia {
+		// octaviaclient's words: "<faultstring> (HTTP 409) (Request-ID: req-...)".
+		msg := e.Message
+		if msg == "" {
+			msg = strings.TrimSpace(e.Body)
+		}
+		s := fmt.Sprintf("%s (HTTP %d)", msg, e.Status)
+		if e.RequestID != "" {
+			s += fmt.Sprintf(" (Request-ID: %s)", e.RequestID)
+		}
+		return s
+	}
 	var b strings.Builder
 	if e.Message != "" {
 		b.WriteString(e.Message)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ const (
 	fKV                         // one k=v,k=v dict
 	fKVList                     // repeatable k=v,k=v, a list of dicts
 	fList                       // repeatable, a list of strings
+	fNumber                     // JSON number when it parses (http_version 1.1), else the string
 )
 
 // field maps one flag (or positional, when pos is set) to a body key.
@@ -118,6 +120,12 @@ func buildBody(e *env, fields []field) (map[string]any, error) {
 			} else {
 				body[f.key] = val
 			}
+		case fNumber:
+			if _, err := strconv.ParseFloat(val, 64); err == nil {
+				body[f.key] = json.Number(val)
+			} else {
+				body[f.key] = val
+			}
 		case fTrue:
 			body[f.key] = true
 		case fFalse:
@@ -125,7 +133,7 @@ func buildBody(e *env, fields []field) (map[string]any, error) {
 		case fNull:
 			body[f.key] = nil
 		case fRef:
-			id, err := f.ref.findID(e.ctx, e.cl, val)
+			id, err := f.ref.findID(e.ctx, e.client(f.ref), val)
 			if err != nil {
 				return nil, err
 			}

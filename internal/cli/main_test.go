@@ -22,5 +22,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(ExitCode(err))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopV2()
+	os.Exit(code)
 }

@@ -1,11 +1,17 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
 
 // Register adds every client verb (net-*, subnet-*, port-*, floatingip-*,
-// lb-*, cert-*, si-*) to root, plus the persistent --os-url/--os-token
-// flags. Each verb prints its own errors; main should exit with
-// ExitCode(err) and print err only when !Reported(err).
+// lb-*, cert-*, si-*, and the openstack-style loadbalancer, network,
+// subnet and floating ip groups) to root, plus the persistent
+// --os-url/--os-token/--os-load-balancer-endpoint flags. Each verb prints
+// its own errors; main should exit with ExitCode(err) and print err only
+// when !Reported(err).
 func Register(root *cobra.Command) {
 	RegisterWithOptions(root, Options{})
 }
@@ -19,7 +25,32 @@ func RegisterWithOptions(root *cobra.Command, opts Options) {
 	verbs = append(verbs, networkVerbs(c)...)
 	verbs = append(verbs, lbVerbs(c)...)
 	verbs = append(verbs, extensionVerbs(c)...)
+	verbs = append(verbs, octaviaVerbs(c)...)
+	verbs = append(verbs, openstackNetworkVerbs(c)...)
+	groups := map[string]*cobra.Command{}
 	for _, v := range verbs {
-		root.AddCommand(v.build(opts))
+		parent := root
+		for i := range v.group {
+			key := strings.Join(v.group[:i+1], " ")
+			g, ok := groups[key]
+			if !ok {
+				g = &cobra.Command{Use: v.group[i], Short: groupShort(key)}
+				groups[key] = g
+				parent.AddCommand(g)
+			}
+			parent = g
+		}
+		parent.AddCommand(v.build(opts))
 	}
+}
+
+// groupShort describes the openstack-style command groups.
+func groupShort(path string) string {
+	switch path {
+	case "loadbalancer":
+		return "Octavia v2 load balancers and their listeners, pools, members and health monitors"
+	case "network", "subnet", "floating", "floating ip":
+		return "openstack-style " + path + " commands on the Neutron endpoint"
+	}
+	return path + " commands"
 }

@@ -17,6 +17,8 @@ type resource struct {
 	// direct marks the lbaas extension endpoints, whose lists only promise
 	// a ?name= filter: ids are checked with GET /{id} instead of ?id=.
 	direct bool
+	// octavia marks the v2 resources, served by the load-balancer endpoint.
+	octavia bool
 }
 
 // maxPages bounds how many `<plural>_links` next pages a list follows.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -12,6 +13,10 @@ import (
 
 // verb describes one command; build turns it into a cobra command.
 type verb struct {
+	// group is the command path above the verb (["loadbalancer",
+	// "listener"] for `loadbalancer listener create`); empty for the
+	// neutron-style top-level verbs.
+	group  []string
 	name   string
 	short  string
 	args   []argSpec // positionals, in order
@@ -30,8 +35,11 @@ type argSpec struct {
 // env is what a running verb sees.
 type env struct {
 	ctx   context.Context
-	cl    *client
+	cl    *client // the Neutron endpoint
+	lb    *client // the Octavia endpoint
 	out   io.Writer
+	errw  io.Writer // progress of --wait
+	poll  time.Duration
 	fs    *pflag.FlagSet
 	args  []string
 	specs []string
@@ -54,6 +62,15 @@ func (e *env) set(name string) bool {
 func (e *env) strs(name string) []string {
 	v, _ := e.fs.GetStringArray(name)
 	return v
+}
+
+// client is the endpoint that serves r: Octavia for the v2 resources,
+// Neutron for everything else.
+func (e *env) client(r *resource) *client {
+	if r.octavia {
+		return e.lb
+	}
+	return e.cl
 }
 
 func (e *env) printf(format string, a ...any) {
@@ -165,10 +182,15 @@ func (v *verb) execute(cmd *cobra.Command, argv []string, out *outputOptions, op
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	conn := resolveConnection(fs, opts)
+	hc := opts.httpClient()
 	e := &env{
 		ctx:   ctx,
-		cl:    &client{http: opts.httpClient(), conn: resolveConnection(fs, opts), agent: "lbaas-cli"},
+		cl:    &client{http: hc, conn: conn, agent: "lbaas-cli"},
+		lb:    &client{http: hc, conn: resolveLBConnection(fs, opts, conn), agent: "lbaas-cli", octavia: true},
 		out:   cmd.OutOrStdout(),
+		errw:  cmd.ErrOrStderr(),
+		poll:  opts.pollInterval(),
 		fs:    fs,
 		args:  pos,
 		specs: specs,

@@ -87,6 +87,26 @@ func TestOctaviaWorkflowPassesWithTheRealOpenstackClient(t *testing.T) {
 	t.Logf("through the workflow's listener and floating IP: %v", seen)
 }
 
+// TestOctaviaWorkflowPassesWithTheLbaasCLI runs the same script with our
+// own CLI in place of `openstack`: its loadbalancer, network, subnet and
+// floating ip verbs take the openstack CLI's command lines and print its
+// `| Field | Value |` tables. Every mutating command waits, and the
+// script's teardown (deletes with --wait, the cascading delete, the
+// network deletes) runs too.
+func TestOctaviaWorkflowPassesWithTheLbaasCLI(t *testing.T) {
+	tp := startCluster(t)
+	script := sharedFile(t, "api/octavia-workflow.sh")
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), "LBAAS_URL="+tp.c.URL, "OCTAVIA_URL="+tp.c.OctaviaURL, "LBAAS_TOKEN="+tp.c.AdminToken,
+		"OPENSTACK="+lbaasBin)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "OCTAVIA WORKFLOW PASSED") {
+		t.Fatalf("octavia workflow with the lbaas CLI failed: %v\n%s\n%s", err, tail(string(out), 60), failedLine(string(out)))
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	t.Log(lines[len(lines)-1])
+}
+
 // failedLine returns the script's own account of the step that failed.
 func failedLine(out string) string {
 	for _, l := range strings.Split(out, "\n") {

@@ -1,0 +1,669 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/spf13/pflag"
+)
+
+// v2kind is one Octavia collection and what its verbs need to know.
+type v2kind struct {
+	res *resource // nil for members, whose collection is per pool
+	// pools resolves the POOL positional of the member verbs.
+	pools   *resource
+	columns []string // list columns, octaviaclient's
+	// enableOnCreate sends admin_state_up true when neither --enable nor
+	// --disable is given, as octaviaclient does for everything but members.
+	enableOnCreate bool
+	// lbOf names the load balancer whose status --wait follows after a
+	// create (octaviaclient polls the parent load balancer, then reads the
+	// object once more).
+	lbOf func(e *env, obj *object) (string, error)
+}
+
+// scope returns the collection a verb works on and the positionals left
+// after the POOL of a member verb.
+func (k *v2kind) scope(e *env) (*resource, []string, error) {
+	if k.res != nil {
+		return k.res, e.args, nil
+	}
+	pool, err := k.pools.findID(e.ctx, e.lb, e.args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return memberRes(pool), e.args[1:], nil
+}
+
+func (k *v2kind) noun() string {
+	if k.res == nil {
+		return "member"
+	}
+	return k.res.singular
+}
+
+// scopeArgs prepends POOL for the member verbs.
+func (k *v2kind) scopeArgs(rest ...argSpec) []argSpec {
+	if k.res == nil {
+		return append([]argSpec{{name: "POOL"}}, rest...)
+	}
+	return rest
+}
+
+// Fields shared by several kinds.
+func enableFields() []field {
+	return []field{
+		{flag: "enable", key: "admin_state_up", kind: fTrue, help: "enable the object (default)"},
+		{flag: "disable", key: "admin_state_up", kind: fFalse, help: "disable the object"},
+	}
+}
+
+func tagField() field {
+	return field{flag: "tag", key: "tags", kind: fList, help: "tag to be added, can be repeated"}
+}
+
+func nameField(what string) field {
+	return field{flag: "name", key: "name", help: "name of the " + what}
+}
+func descField(what string) field {
+	return field{flag: "description", key: "description", help: "description of the " + what}
+}
+
+// v2 choices, Octavia's.
+func v2Protocols() []string {
+	return []string{"HTTP", "HTTPS", "TCP", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"}
+}
+func v2Algorithms() []string {
+	return []string{"ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_PORT"}
+}
+func v2MonitorTypes() []string {
+	return []string{"HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"}
+}
+
+// octaviaVerbs builds the `loadbalancer` command tree.
+func octaviaVerbs(c *catalog) []*verb {
+	lbs, listeners, pools, monitors := c.lbs, c.listeners, c.lbPools, c.lbMonitors
+	self := func(_ *env, obj *object) (string, error) { return obj.str("id"), nil }
+	parentLB := func(_ *env, obj *object) (string, error) {
+		if id := firstRef(obj, "loadbalancers"); id != "" {
+			return id, nil
+		}
+		return "", fmt.Errorf("the server's answer names no load balancer to wait for")
+	}
+	poolLB := func(e *env, poolID string) (string, error) {
+		p, err := pools.show(e.ctx, e.lb, poolID, nil)
+		if err != nil {
+			return "", err
+		}
+		return parentLB(e, p)
+	}
+	lbK := &v2kind{res: lbs, enableOnCreate: true, lbOf: self,
+		columns: []string{"id", "name", "project_id", "vip_address", "provisioning_status", "operating_status", "provider"}}
+	listenerK := &v2kind{res: listeners, enableOnCreate: true, lbOf: parentLB,
+		columns: []string{"id", "default_pool_id", "name", "project_id", "protocol", "protocol_port", "admin_state_up"}}
+	poolK := &v2kind{res: pools, enableOnCreate: true, lbOf: parentLB,
+		columns: []string{"id", "name", "project_id", "provisioning_status", "protocol", "lb_algorithm", "admin_state_up"}}
+	memberK := &v2kind{pools: pools,
+		columns: []string{"id", "name", "project_id", "provisioning_status", "address", "protocol_port", "operating_status", "weight"}}
+	monitorK := &v2kind{res: monitors, enableOnCreate: true,
+		columns: []string{"id", "name", "project_id", "type", "admin_state_up"},
+		lbOf: func(e *env, obj *object) (string, error) {
+			pool := firstRef(obj, "pools")
+			if pool == "" {
+				return "", fmt.Errorf("the server's answer names no pool to wait for")
+			}
+			return poolLB(e, pool)
+		}}
+	memberK.lbOf = func(e *env, _ *object) (string, error) {
+		// The member's pool was resolved from the first positional.
+		id, err := pools.findID(e.ctx, e.lb, e.args[0])
+		if err != nil {
+			return "", err
+		}
+		return poolLB(e, id)
+	}
+
+	lbSet := append([]field{nameField("load balancer"), descField("load balancer"),
+		{flag: "vip-qos-policy-id", key: "vip_qos_policy_id", help: "QoS policy ID of the VIP port"},
+		tagField()}, enableFields()...)
+	listenerSet := append([]field{nameField("listener"), descField("listener"),
+		{flag: "connection-limit", key: "connection_limit", kind: fInt, help: "maximum number of connections permitted for this listener (-1: unlimited)"},
+		{flag: "default-pool", key: "default_pool_id", kind: fRef, ref: pools, help: "the pool (name or id) used by default"},
+		{flag: "default-tls-container-ref", key: "default_tls_container_ref", help: "the URI (or id) of the certificate of a TERMINATED_HTTPS listener"},
+		{flag: "sni-container-refs", key: "sni_container_refs", kind: fList, help: "certificate URI (or id) for SNI, can be repeated"},
+		{flag: "timeout-client-data", key: "timeout_client_data", kind: fInt, help: "frontend client inactivity timeout in milliseconds"},
+		{flag: "timeout-member-connect", key: "timeout_member_connect", kind: fInt, help: "backend member connection timeout in milliseconds"},
+		{flag: "timeout-member-data", key: "timeout_member_data", kind: fInt, help: "backend member inactivity timeout in milliseconds"},
+		{flag: "timeout-tcp-inspect", key: "timeout_tcp_inspect", kind: fInt, help: "time in milliseconds to wait for TCP content inspection"},
+		{flag: "allowed-cidr", key: "allowed_cidrs", kind: fList, help: "CIDR allowed to reach the listener, can be repeated"},
+		tagField()}, enableFields()...)
+	poolSet := append([]field{nameField("pool"), descField("pool"),
+		{flag: "lb-algorithm", key: "lb_algorithm", choices: v2Algorithms(), help: "load balancing algorithm"},
+		{flag: "session-persistence", key: "session_persistence", kind: fKV, help: "type=SOURCE_IP|HTTP_COOKIE|APP_COOKIE[,cookie_name=NAME]"},
+		{flag: "tls-container-ref", key: "tls_container_ref", help: "certificate (URI or id) the pool presents to its members"},
+		{flag: "ca-tls-container-ref", key: "ca_tls_container_ref", help: "CA certificate (URI or id) checking the members"},
+		{flag: "enable-tls", key: "tls_enabled", kind: fTrue, help: "use TLS towards the members"},
+		{flag: "disable-tls", key: "tls_enabled", kind: fFalse, help: "do not use TLS towards the members"},
+		tagField()}, enableFields()...)
+	memberSet := append([]field{nameField("member"),
+		{flag: "weight", key: "weight", kind: fInt, help: "weight of the member in the pool (default 1, [0..256])"},
+		{flag: "enable-backup", key: "backup", kind: fTrue, help: "the member is a backup, used only when every other is down"},
+		{flag: "backup", key: "backup", kind: fTrue, help: "same as --enable-backup"},
+		{flag: "disable-backup", key: "backup", kind: fFalse, help: "the member is not a backup (default)"},
+		{flag: "monitor-address", key: "monitor_address", help: "IP address the health monitor probes instead of the member's"},
+		{flag: "monitor-port", key: "monitor_port", kind: fInt, help: "port the health monitor probes instead of the member's"},
+		tagField()}, enableFields()...)
+	monitorSet := append([]field{nameField("health monitor"),
+		{flag: "delay", key: "delay", kind: fInt, help: "seconds between probes"},
+		{flag: "timeout", key: "timeout", kind: fInt, help: "seconds a probe may take"},
+		{flag: "max-retries", key: "max_retries", kind: fInt, help: "successful probes before a member is up [1..10]"},
+		{flag: "max-retries-down", key: "max_retries_down", kind: fInt, help: "failed probes before a member is down [1..10]"},
+		{flag: "http-method", key: "http_method", help: "HTTP method of the probes (default GET)"},
+		{flag: "http-version", key: "http_version", kind: fNumber, choices: []string{"1.0", "1.1"}, help: "HTTP version of the probes"},
+		{flag: "domain-name", key: "domain_name", help: "Host header of HTTP/1.1 probes"},
+		{flag: "url-path", key: "url_path", help: "path of the probes (default /)"},
+		{flag: "expected-codes", key: "expected_codes", help: "HTTP status codes meaning up: 200, 200-202 or 200,202 (default 200)"},
+		tagField()}, enableFields()...)
+
+	required := func(f field) field { f.required = true; return f }
+	verbs := []*verb{
+		v2CreateVerb(lbK, "Create a load balancer", append([]field{
+			{flag: "vip-subnet-id", key: "vip_subnet_id", kind: fRef, ref: c.subnets, help: "subnet (name or id, resolved on the Neutron endpoint) for the VIP"},
+			{flag: "vip-network-id", key: "vip_network_id", kind: fRef, ref: c.networks, help: "network (name or id) for the VIP"},
+			{flag: "vip-port-id", key: "vip_port_id", kind: fRef, ref: c.ports, help: "existing port (name or id) for the VIP"},
+			{flag: "vip-address", key: "vip_address", help: "the VIP's IP address"},
+			{flag: "project", key: "project_id", help: "owner project (admin only)"},
+			{flag: "provider", key: "provider", help: "provider name"},
+			{flag: "flavor", key: "flavor_id", help: "flavor id"},
+			{flag: "availability-zone", key: "availability_zone", help: "availability zone"},
+		}, lbSet...)),
+		v2ListVerb(lbK, "List load balancers", []field{nameField("load balancer"),
+			{flag: "project", key: "project_id", help: "only this project's"},
+			{flag: "provisioning-status", key: "provisioning_status", help: "only with this provisioning status"},
+			{flag: "operating-status", key: "operating_status", help: "only with this operating status"},
+			{flag: "vip-subnet-id", key: "vip_subnet_id", kind: fRef, ref: c.subnets, help: "only on this subnet (name or id)"},
+		}),
+		v2ShowVerb(lbK, "Show a load balancer"),
+		v2SetVerb(lbK, "Update a load balancer", lbSet),
+		v2DeleteVerb(lbK, "Delete a load balancer", true),
+		failoverVerb(lbs),
+		lbSubVerb(lbs, []string{"loadbalancer", "stats"}, "show", "Show the statistics of a load balancer", "stats", false),
+		lbSubVerb(lbs, []string{"loadbalancer", "status"}, "show", "Show the status tree of a load balancer (JSON)", "status", true),
+
+		v2CreateVerb(listenerK, "Create a listener", append([]field{
+			{pos: "LOADBALANCER", key: "loadbalancer_id", kind: fRef, ref: lbs},
+			required(field{flag: "protocol", key: "protocol", choices: v2Protocols(), help: "the listener's protocol"}),
+			required(field{flag: "protocol-port", key: "protocol_port", kind: fInt, help: "the port it listens on"}),
+		}, listenerSet...)),
+		v2ListVerb(listenerK, "List listeners", []field{nameField("listener"),
+			{flag: "loadbalancer", key: "loadbalancer_id", kind: fRef, ref: lbs, help: "only this load balancer's (name or id)"},
+			{flag: "project", key: "project_id", help: "only this project's"},
+		}),
+		v2ShowVerb(listenerK, "Show a listener"),
+		v2SetVerb(listenerK, "Update a listener", listenerSet),
+		v2DeleteVerb(listenerK, "Delete a listener", false),
+		lbSubVerb(listeners, []string{"loadbalancer", "listener", "stats"}, "show", "Show the statistics of a listener", "stats", false),
+
+		v2CreateVerb(poolK, "Create a pool", append([]field{
+			required(field{flag: "protocol", key: "protocol", choices: v2Protocols(), help: "protocol towards the members"}),
+			{flag: "listener", key: "listener_id", kind: fRef, ref: listeners, help: "listener (name or id) whose default pool this becomes"},
+			{flag: "loadbalancer", key: "loadbalancer_id", kind: fRef, ref: lbs, help: "load balancer (name or id) of a pool without a listener"},
+		}, poolSetRequired(poolSet)...)),
+		v2ListVerb(poolK, "List pools", []field{nameField("pool"),
+			{flag: "loadbalancer", key: "loadbalancer_id", kind: fRef, ref: lbs, help: "only this load balancer's (name or id)"},
+			{flag: "project", key: "project_id", help: "only this project's"},
+		}),
+		v2ShowVerb(poolK, "Show a pool"),
+		v2SetVerb(poolK, "Update a pool", poolSet),
+		v2DeleteVerb(poolK, "Delete a pool", false),
+
+		v2CreateVerb(memberK, "Create a member of a pool", append([]field{
+			required(field{flag: "address", key: "address", help: "the member's IP address"}),
+			required(field{flag: "protocol-port", key: "protocol_port", kind: fInt, help: "the port the member serves on"}),
+			{flag: "subnet-id", key: "subnet_id", kind: fRef, ref: c.subnets, help: "subnet (name or id, resolved on the Neutron endpoint) the member is reached on"},
+		}, memberSet...)),
+		v2ListVerb(memberK, "List the members of a pool", []field{nameField("member"),
+			{flag: "address", key: "address", help: "only with this address"},
+			{flag: "protocol-port", key: "protocol_port", help: "only on this port"},
+		}),
+		v2ShowVerb(memberK, "Show a member of a pool"),
+		v2SetVerb(memberK, "Update a member of a pool", memberSet),
+		v2DeleteVerb(memberK, "Delete a member of a pool", false),
+		memberBatchVerb(pools),
+
+		v2CreateVerb(monitorK, "Create a health monitor of a pool", append([]field{
+			{pos: "POOL", key: "pool_id", kind: fRef, ref: pools},
+			required(field{flag: "type", key: "type", choices: v2MonitorTypes(), help: "the kind of probe"}),
+		}, monitorSetRequired(monitorSet)...)),
+		v2ListVerb(monitorK, "List health monitors", []field{nameField("health monitor"),
+			{flag: "project", key: "project_id", help: "only this project's"},
+			{flag: "type", key: "type", help: "only of this type"},
+		}),
+		v2ShowVerb(monitorK, "Show a health monitor"),
+		v2SetVerb(monitorK, "Update a health monitor", monitorSet),
+		v2DeleteVerb(monitorK, "Delete a health monitor", false),
+
+		quotaListVerb(), quotaShowVerb(), providerListVerb(),
+	}
+	return verbs
+}
+
+// poolSetRequired makes --lb-algorithm required on create.
+func poolSetRequired(fields []field) []field {
+	out := append([]field(nil), fields...)
+	for i := range out {
+		if out[i].flag == "lb-algorithm" {
+			out[i].required = true
+		}
+	}
+	return out
+}
+
+// monitorSetRequired makes --delay, --timeout and --max-retries required
+// on create.
+func monitorSetRequired(fields []field) []field {
+	out := append([]field(nil), fields...)
+	for i := range out {
+		switch out[i].flag {
+		case "delay", "timeout", "max-retries":
+			out[i].required = true
+		}
+	}
+	return out
+}
+
+// groupOf is the command path of a kind's verbs.
+func groupOf(k *v2kind) []string {
+	if n := k.noun(); n != "loadbalancer" {
+		return []string{"loadbalancer", n}
+	}
+	return []string{"loadbalancer"}
+}
+
+func checkV2Flags(e *env) error {
+	return exclusive(e, [2]string{"enable", "disable"}, [2]string{"enable-backup", "disable-backup"},
+		[2]string{"backup", "disable-backup"}, [2]string{"enable-tls", "disable-tls"})
+}
+
+func v2CreateVerb(k *v2kind, short string, fields []field) *verb {
+	args := k.scopeArgs(positionals(fields)...)
+	return &verb{
+		group: groupOf(k), name: "create", short: short, args: args, output: true,
+		flags: func(fs *pflag.FlagSet) { defineFields(fs, fields); addWaitFlags(fs) },
+		run: func(e *env) error {
+			if err := checkV2Flags(e); err != nil {
+				return err
+			}
+			if k.noun() == "pool" && !e.set("listener") && !e.set("loadbalancer") {
+				return usagef("one of the arguments --listener --loadbalancer is required")
+			}
+			r, rest, err := k.scope(e)
+			if err != nil {
+				return err
+			}
+			sub := *e
+			sub.args = rest
+			body, err := buildBody(&sub, fields)
+			if err != nil {
+				return err
+			}
+			if _, ok := body["admin_state_up"]; !ok && k.enableOnCreate {
+				body["admin_state_up"] = true
+			}
+			obj, err := r.create(e.ctx, e.lb, body)
+			if err != nil {
+				return err
+			}
+			if e.set("wait") {
+				lb, err := k.lbOf(e, obj)
+				if err != nil {
+					return err
+				}
+				if err := e.waitActive(lbsRes(), lb); err != nil {
+					return err
+				}
+				if obj, err = r.show(e.ctx, e.lb, obj.str("id"), nil); err != nil {
+					return err
+				}
+			}
+			return emitV2(e, obj)
+		},
+	}
+}
+
+// lbsRes is the load balancer collection, for waits.
+func lbsRes() *resource { return lbaasRes("loadbalancer", "loadbalancers", "loadbalancers") }
+
+func v2ListVerb(k *v2kind, short string, filters []field) *verb {
+	return &verb{
+		group: groupOf(k), name: "list", short: short, args: k.scopeArgs(), output: true,
+		flags: func(fs *pflag.FlagSet) {
+			defineFields(fs, filters)
+			fs.Bool("long", false, "show every column")
+		},
+		run: func(e *env) error {
+			r, rest, err := k.scope(e)
+			if err != nil {
+				return err
+			}
+			sub := *e
+			sub.args = rest
+			body, err := buildBody(&sub, filters)
+			if err != nil {
+				return err
+			}
+			var query []param
+			for _, f := range filters {
+				if v, ok := body[f.key]; ok {
+					query = append(query, param{f.key, fmt.Sprint(v)})
+				}
+			}
+			items, err := r.list(e.ctx, e.lb, query)
+			if err != nil {
+				return err
+			}
+			cols := k.columns
+			if e.set("long") {
+				cols = nil
+			}
+			if e.fmt.format == "table" {
+				for i, it := range items {
+					items[i] = idLists(it)
+				}
+			}
+			return emitList(e.out, items, cols, nil, e.fmt)
+		},
+	}
+}
+
+// resolve finds the object a show/set/delete names.
+func (k *v2kind) resolve(e *env) (*resource, string, error) {
+	r, rest, err := k.scope(e)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := r.findID(e.ctx, e.lb, rest[0])
+	return r, id, err
+}
+
+func v2ShowVerb(k *v2kind, short string) *verb {
+	return &verb{
+		group: groupOf(k), name: "show", short: short, args: k.scopeArgs(argSpec{name: upper(k.noun())}), output: true,
+		run: func(e *env) error {
+			r, id, err := k.resolve(e)
+			if err != nil {
+				return err
+			}
+			obj, err := r.show(e.ctx, e.lb, id, nil)
+			if err != nil {
+				return err
+			}
+			return emitV2(e, obj)
+		},
+	}
+}
+
+func v2SetVerb(k *v2kind, short string, fields []field) *verb {
+	return &verb{
+		group: groupOf(k), name: "set", short: short, args: k.scopeArgs(argSpec{name: upper(k.noun())}),
+		flags: func(fs *pflag.FlagSet) {
+			defineFields(fs, fields)
+			fs.Bool("no-tag", false, "clear the tags (with --tag: replace them)")
+			addWaitFlags(fs)
+		},
+		run: func(e *env) error {
+			if err := checkV2Flags(e); err != nil {
+				return err
+			}
+			r, id, err := k.resolve(e)
+			if err != nil {
+				return err
+			}
+			body, err := buildBody(e, fields)
+			if err != nil {
+				return err
+			}
+			if err := mergeTags(e, r, id, body); err != nil {
+				return err
+			}
+			if len(body) == 0 {
+				return usagef("Must specify new values to update %s", k.noun())
+			}
+			if err := r.update(e.ctx, e.lb, id, body); err != nil {
+				return err
+			}
+			if e.set("wait") {
+				// octaviaclient polls the object itself after a set.
+				return e.waitActive(r, id)
+			}
+			return nil
+		},
+	}
+}
+
+// mergeTags gives --tag/--no-tag octaviaclient's meaning on set: --tag
+// adds to the current tags, --no-tag clears them first.
+func mergeTags(e *env, r *resource, id string, body map[string]any) error {
+	added, _ := body["tags"].([]any)
+	if e.set("no-tag") {
+		if added == nil {
+			added = []any{}
+		}
+		body["tags"] = added
+		return nil
+	}
+	if added == nil {
+		return nil
+	}
+	cur, err := r.show(e.ctx, e.lb, id, []param{{"fields", "tags"}})
+	if err != nil {
+		return err
+	}
+	var tags []string
+	if raw, ok := cur.get("tags"); ok {
+		_ = json.Unmarshal(raw, &tags)
+	}
+	out := []any{}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	for _, t := range added {
+		if s, _ := t.(string); !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	body["tags"] = out
+	return nil
+}
+
+func v2DeleteVerb(k *v2kind, short string, cascade bool) *verb {
+	return &verb{
+		group: groupOf(k), name: "delete", short: short, args: k.scopeArgs(argSpec{name: upper(k.noun())}),
+		flags: func(fs *pflag.FlagSet) {
+			if cascade {
+				fs.Bool("cascade", false, "also delete every listener, pool, member and health monitor of the load balancer")
+			}
+			addWaitFlags(fs)
+		},
+		run: func(e *env) error {
+			r, id, err := k.resolve(e)
+			if err != nil {
+				return err
+			}
+			var query []param
+			if cascade && e.set("cascade") {
+				query = []param{{"cascade", "True"}}
+			}
+			if _, err := e.lb.do(e.ctx, http.MethodDelete, r.itemPath(id), query, nil); err != nil {
+				return err
+			}
+			if e.set("wait") {
+				return e.waitDeleted(r, id)
+			}
+			return nil
+		},
+	}
+}
+
+// failoverVerb is `loadbalancer failover LB`: PUT .../failover, then with
+// --wait the load balancer's way back to ACTIVE.
+func failoverVerb(lbs *resource) *verb {
+	return &verb{
+		group: []string{"loadbalancer"}, name: "failover", short: "Trigger a load balancer failover",
+		args:  []argSpec{{name: "LOADBALANCER"}},
+		flags: addWaitFlags,
+		run: func(e *env) error {
+			id, err := lbs.findID(e.ctx, e.lb, e.args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := e.lb.do(e.ctx, http.MethodPut, lbs.itemPath(id)+"/failover", nil, nil); err != nil {
+				return err
+			}
+			if e.set("wait") {
+				return e.waitActive(lbs, id)
+			}
+			return nil
+		},
+	}
+}
+
+// lbSubVerb reads /<id>/stats or /<id>/status: stats as a table, the
+// status tree as JSON (octaviaclient prints it with json.dumps).
+func lbSubVerb(r *resource, group []string, name, short, sub string, tree bool) *verb {
+	return &verb{
+		group: group, name: name, short: short, args: []argSpec{{name: upper(r.singular)}}, output: !tree,
+		run: func(e *env) error {
+			id, err := r.findID(e.ctx, e.lb, e.args[0])
+			if err != nil {
+				return err
+			}
+			key := "stats"
+			if tree {
+				key = "statuses"
+			}
+			obj, raw, err := subObject(e, r.itemPath(id)+"/"+sub, key)
+			if err != nil {
+				return err
+			}
+			if tree {
+				var b bytes.Buffer
+				if err := json.Indent(&b, raw, "", "    "); err != nil {
+					return err
+				}
+				e.printf("%s\n", b.String())
+				return nil
+			}
+			return emitOne(e.out, obj, e.fmt)
+		},
+	}
+}
+
+// memberBatchVerb replaces the members of a pool in one request (PUT
+// .../pools/<id>/members), which octaviaclient has no command for: the
+// file holds {"members": [...]} or the bare list.
+func memberBatchVerb(pools *resource) *verb {
+	return &verb{
+		group: []string{"loadbalancer", "member"}, name: "batch-update",
+		short: "Replace every member of a pool with those of a JSON file ({\"members\": [...]} or a list)",
+		args:  []argSpec{{name: "POOL"}},
+		flags: func(fs *pflag.FlagSet) {
+			fs.String("file", "", "JSON file with the new members, - for stdin (required)")
+			addWaitFlags(fs)
+		},
+		run: func(e *env) error {
+			path, ok := e.str("file")
+			if !ok {
+				return usagef("the following arguments are required: --file")
+			}
+			var data []byte
+			var err error
+			if path == "-" {
+				data, err = io.ReadAll(os.Stdin)
+			} else {
+				data, err = os.ReadFile(path)
+			}
+			if err != nil {
+				return err
+			}
+			var members []any
+			var env struct {
+				Members *[]any `json:"members"`
+			}
+			if json.Unmarshal(data, &members) != nil {
+				if err := json.Unmarshal(data, &env); err != nil || env.Members == nil {
+					return usagef("%s: want {\"members\": [...]} or a JSON list of members", path)
+				}
+				members = *env.Members
+			}
+			id, err := pools.findID(e.ctx, e.lb, e.args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := e.lb.do(e.ctx, http.MethodPut, pools.itemPath(id)+"/members", nil, map[string]any{"members": members}); err != nil {
+				return err
+			}
+			if e.set("wait") {
+				p, err := pools.show(e.ctx, e.lb, id, nil)
+				if err != nil {
+					return err
+				}
+				if lb := firstRef(p, "loadbalancers"); lb != "" {
+					return e.waitActive(lbsRes(), lb)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func quotaListVerb() *verb {
+	r := lbaasRes("quota", "quotas", "quotas")
+	return &verb{
+		group: []string{"loadbalancer", "quota"}, name: "list", short: "List quotas", output: true,
+		run: func(e *env) error {
+			items, err := r.list(e.ctx, e.lb, nil)
+			if err != nil {
+				return err
+			}
+			return emitList(e.out, items, []string{"project_id", "load_balancer", "listener", "pool", "health_monitor", "member", "l7policy", "l7rule"}, nil, e.fmt)
+		},
+	}
+}
+
+func quotaShowVerb() *verb {
+	return &verb{
+		group: []string{"loadbalancer", "quota"}, name: "show", short: "Show the quotas of a project (\"defaults\" for the defaults)",
+		args: []argSpec{{name: "PROJECT"}}, output: true,
+		run: func(e *env) error {
+			obj, _, err := subObject(e, "/lbaas/quotas/"+pathEscape(e.args[0]), "quota")
+			if err != nil {
+				return err
+			}
+			return emitOne(e.out, obj, e.fmt)
+		},
+	}
+}
+
+func providerListVerb() *verb {
+	r := lbaasRes("provider", "providers", "providers")
+	return &verb{
+		group: []string{"loadbalancer", "provider"}, name: "list", short: "List providers", output: true,
+		run: func(e *env) error {
+			items, err := r.list(e.ctx, e.lb, nil)
+			if err != nil {
+				return err
+			}
+			return emitList(e.out, items, []string{"name", "description"}, nil, e.fmt)
+		},
+	}
+}
