@@ -60,6 +60,9 @@ func (r *OctaviaReport) Markdown() string {
 	for _, p := range r.Populated {
 		w("| %s | %s | %s |", p.What, p.Ours, p.Octavia)
 	}
+	for _, n := range r.Notes {
+		w("- %s", n)
+	}
 	w("")
 	w("## Load balancer creates: `POST /v2/lbaas/loadbalancers`")
 	w("")
