@@ -16,7 +16,10 @@ import (
 type apiClient struct {
 	base  string
 	token string
-	hc    *http.Client
+	// project, when set, is sent as X-Project-Id (how a noauth Octavia
+	// learns the project of a new object).
+	project string
+	hc      *http.Client
 }
 
 // newClient refuses anything but a loopback address: the benchmark sends
@@ -58,6 +61,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, bu
 	}
 	if c.token != "" {
 		req.Header.Set("X-Auth-Token", c.token)
+	}
+	if c.project != "" {
+		req.Header.Set("X-Project-Id", c.project)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

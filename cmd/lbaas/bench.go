@@ -61,11 +61,20 @@ func benchCommand() *cobra.Command {
 	var spurious time.Duration
 	var alternatives []time.Duration
 	var rerender string
+	var octaviaDir string
 	cmd.AddCommand(
 		benchVerb("api", "API create and list throughput: 10,000 members in 100 pools, beside raw etcd and plain net/http",
 			"bench/REPORT-api.md", nil,
 			func(ctx context.Context, _ string, quick bool) (report, error) {
 				return bench.RunAPI(ctx, bench.APIOptions{Progress: os.Stderr, Quick: quick})
+			}),
+		benchVerb("octavia", "Octavia v2 API (root): LB creates, lists of LBs and members, get, batch replace, beside the real Octavia API started from its baseline scripts",
+			"bench/REPORT-octavia.md",
+			func(f *pflag.FlagSet) {
+				f.StringVar(&octaviaDir, "baseline", bench.DefaultOctaviaBaseline, "directory of the Octavia baseline's start.sh, activate.sh, stop.sh")
+			},
+			func(ctx context.Context, _ string, quick bool) (report, error) {
+				return bench.RunOctavia(ctx, bench.OctaviaOptions{Baseline: octaviaDir, Quick: quick, Progress: os.Stderr})
 			}),
 		benchVerb("dataplane", "Data plane (root): req/s through the VIP beside hand-written HAProxy and direct, provisioning time, member changes under load, footprint",
 			"bench/REPORT-dataplane.md",
