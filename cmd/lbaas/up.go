@@ -55,11 +55,15 @@ func upCommand() *cobra.Command {
   The API, with the real neutron client or ours:
     export OS_AUTH_TYPE=admin_token OS_URL=%[6]s OS_TOKEN=%[7]s
     neutron lb-pool-list        # or: %[8]s lb-pool-list
+
+  The Octavia v2 API, with the real openstack client or ours:
+    export OS_CLOUD=envvars OS_ENDPOINT=%[6]s OS_LOAD_BALANCER_ENDPOINT_OVERRIDE=%[11]s
+    openstack loadbalancer list # or: %[8]s loadbalancer list
     %[8]s si-list
     curl -s -H "X-Auth-Token: $OS_TOKEN" http://%[9]s/analytics/uves/service-instances?flat
 
 Ctrl-C stops everything and cleans up.
-`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.AnalyticsAddr, demo.HTTPVIP)
+`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.AnalyticsAddr, demo.HTTPVIP, c.OctaviaURL)
 			<-ctx.Done()
 			return nil
 		},
@@ -68,6 +72,7 @@ Ctrl-C stops everything and cleans up.
 	f.StringVar(&o.Dir, "dir", "/run/lbaas-up", "where the all-in-one keeps its state (removed on exit)")
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:9696", "address of the API")
 	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs)")
+	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API; empty: off")
 	f.IntVar(&o.Nodes, "nodes", 3, "number of compute agents")
 	f.StringVar(&logLevel, "log-level", "warn", "server log level")
 	return cmd

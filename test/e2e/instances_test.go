@@ -28,8 +28,14 @@ type instance struct {
 // sorted by node.
 func (tp *topo) instances(poolID string) []instance {
 	tp.t.Helper()
+	return tp.instancesOf(tp.lbID(poolID))
+}
+
+// instancesOf lists a load balancer's VMs found in the agents' state
+// directories, sorted by node.
+func (tp *topo) instancesOf(lb string) []instance {
+	tp.t.Helper()
 	var out []instance
-	lb := tp.lbID(poolID)
 	for node, a := range tp.c.Agents() {
 		dir := filepath.Join(a.StateDir, "loadbalancer", lb)
 		b, err := os.ReadFile(filepath.Join(dir, "vm.json"))

@@ -294,7 +294,7 @@ type server struct {
 func startServer(t *testing.T, c *cluster, name, dataDir string, extra ...string) *server {
 	t.Helper()
 	port := freePorts(t, 1)[0]
-	args := []string{"server", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--analytics-listen", "",
+	args := []string{"server", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--analytics-listen", "", "--octavia-listen", "",
 		"--data-dir", dataDir, "--etcd-endpoints", strings.Join(c.endpoints(), ",")}
 	if !noStoreTimeout {
 		args = append(args, "--store-timeout", storeTimeout.String())
