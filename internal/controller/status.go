@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -63,7 +64,7 @@ func reports(st *store.Store, siID string) map[string]*model.VMReport {
 func InstanceStatus(st *store.Store, lbID string) Status {
 	si := instanceOf(st, lbID)
 	if si == nil {
-		return pending("waiting for the controller to schedule the load balancer")
+		return bounded(st, lbID, nil, pending("waiting for the controller to schedule the load balancer"))
 	}
 	if si.Status == model.StatusError {
 		return Status{model.StatusError, si.StatusDescription}
@@ -105,13 +106,13 @@ func InstanceStatus(st *store.Store, lbID string) Status {
 	if len(waiting) > 0 {
 		// PENDING_CREATE until some VM has served; after that a change is
 		// an update of something running.
-		st := model.StatusPendingCreate
+		status := model.StatusPendingCreate
 		for _, r := range reps {
 			if r.State == model.VMServing {
-				st = model.StatusPendingUpdate
+				status = model.StatusPendingUpdate
 			}
 		}
-		return Status{st, strings.Join(waiting, "; ")}
+		return bounded(st, lbID, si, Status{status, strings.Join(waiting, "; ")})
 	}
 	desc := "serving: " + strings.Join(serving, ", ")
 	if masters > 1 {
@@ -202,4 +203,56 @@ func ListenerStats(st *store.Store, lbID, listenerID string) model.Stats {
 		out.Add(r.Listeners[listenerID])
 	}
 	return out
+}
+
+// PendingLimit bounds how long a load balancer reads PENDING_*: past it,
+// with the data plane still not serving its latest change, it reads ERROR
+// with what it is waiting for. Status is derived, never stored, so it turns
+// ACTIVE by itself once the VMs catch up, and nothing refuses an update, a
+// failover or a delete because of it: ERROR says something, it is not a
+// dead end.
+var PendingLimit = 2 * time.Minute
+
+// bounded turns a pending status older than PendingLimit into an error.
+func bounded(st *store.Store, lbID string, si *model.ServiceInstance, s Status) Status {
+	since := lastChange(st, lbID, si)
+	if since.IsZero() || time.Since(since) <= PendingLimit {
+		return s
+	}
+	return Status{model.StatusError, fmt.Sprintf("not applied within %v of the last change (%s): %s",
+		PendingLimit, since.Format(time.RFC3339), s.Description)}
+}
+
+// lastChange is when the load balancer's desired state last changed: the
+// newest update of it, its listeners, pools, members, monitors and its
+// instance's schedule.
+func lastChange(st *store.Store, lbID string, si *model.ServiceInstance) time.Time {
+	var t time.Time
+	see := func(o model.Object) {
+		if u := o.Base().UpdatedAt; u.After(t) {
+			t = u
+		}
+	}
+	if e, ok := st.Get(model.KindLoadBalancer, lbID); ok {
+		see(e.Obj)
+	}
+	if si != nil {
+		see(si)
+	}
+	for _, l := range Listeners(st, lbID) {
+		see(l)
+	}
+	for _, p := range Pools(st, lbID) {
+		see(p)
+		ms := Members(st, p.ID)
+		for i := range ms {
+			see(&ms[i])
+		}
+		for _, id := range p.HealthMonitors {
+			if e, ok := st.Get(model.KindHealthMonitor, id); ok {
+				see(e.Obj)
+			}
+		}
+	}
+	return t
 }

@@ -228,3 +228,19 @@ func portOf(t *testing.T, vmID, subnet string) *model.Port {
 	}
 	return &model.Port{}
 }
+
+func TestAChangeNotAppliedWithinThePendingLimitReadsErrorUntilTheVMsCatchUp(t *testing.T) {
+	l, si := pair(t)
+	for _, vm := range si.VMs {
+		report(t, si, vm, model.VMServing, "an-older-hash", map[bool]string{true: "MASTER", false: "BACKUP"}[vm.Role == model.RoleActive])
+	}
+	expectStatus(t, l.vip, model.StatusPendingUpdate, "applying the latest change")
+	defer func(old time.Duration) { controller.PendingLimit = old }(controller.PendingLimit)
+	controller.PendingLimit = 0
+	time.Sleep(10 * time.Millisecond)
+	expectStatus(t, l.vip, model.StatusError, "not applied within", "applying the latest change")
+	for _, vm := range si.VMs {
+		report(t, si, vm, model.VMServing, hashOf(t, si, vm), map[bool]string{true: "MASTER", false: "BACKUP"}[vm.Role == model.RoleActive])
+	}
+	expectStatus(t, l.vip, model.StatusActive)
+}

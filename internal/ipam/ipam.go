@@ -23,51 +23,33 @@ func (e *ErrExhausted) Error() string {
 	return fmt.Sprintf("No more IP addresses available on subnet %s.", e.SubnetID)
 }
 
-// Used returns the addresses of a subnet held by ports, floating IPs and
-// pool members. Members are tenants' servers whose ports this service does
-// not see, so their addresses are never handed to anything else.
-func Used(st *store.Store, sn *model.Subnet) map[netip.Addr]bool {
-	used := map[netip.Addr]bool{}
-	for _, pe := range st.ByIndex(model.KindPort, store.IdxSubnet, sn.ID) {
-		for _, f := range pe.Obj.(*model.Port).FixedIPs {
-			if f.SubnetID == sn.ID {
-				used[netip.MustParseAddr(f.IPAddress)] = true
-			}
-		}
-	}
-	prefix := netip.MustParsePrefix(sn.CIDR)
-	for _, me := range st.List(model.KindMember) {
-		if a, err := netip.ParseAddr(me.Obj.(*model.Member).Address); err == nil && prefix.Contains(a) {
-			used[a] = true
-		}
-	}
-	for _, fe := range st.List(model.KindFloatingIP) {
-		f := fe.Obj.(*model.FloatingIP)
-		if f.FloatingNetworkID != sn.NetworkID {
-			continue
-		}
-		if a, err := netip.ParseAddr(f.FloatingIPAddress); err == nil && prefix.Contains(a) {
-			used[a] = true
-		}
-	}
-	return used
+// InUse reports whether an address of a subnet is held by a port, a
+// floating IP or a pool member. Members are tenants' servers whose ports
+// this service does not see, so their addresses are never handed to
+// anything else. Each question is an index lookup: an allocation costs
+// the addresses it tries, not the size of the subnet's tenancy.
+func InUse(st *store.Store, sn *model.Subnet, a netip.Addr) bool {
+	s := a.String()
+	return st.IndexHas(model.KindPort, store.IdxAddr, sn.ID+"/"+s) ||
+		st.IndexHas(model.KindFloatingIP, store.IdxAddr, sn.NetworkID+"/"+s) ||
+		st.IndexHas(model.KindMember, store.IdxAddr, s)
 }
 
 // Next returns the lowest free address of the subnet's allocation pools,
 // the way Neutron hands addresses to ports.
 func Next(st *store.Store, sn *model.Subnet) (netip.Addr, error) {
-	return pick(sn, Used(st, sn), nil, false)
+	return pick(st, sn, nil, false)
 }
 
 // NextFromTop returns the highest free address not in taken. Load-balancer
 // VMs take theirs from the top of the range so that they keep out of the
 // way of tenants' servers, which get the low ones.
 func NextFromTop(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool) (netip.Addr, error) {
-	return pick(sn, Used(st, sn), taken, true)
+	return pick(st, sn, taken, true)
 }
 
-func pick(sn *model.Subnet, used, taken map[netip.Addr]bool, fromTop bool) (netip.Addr, error) {
-	free := func(a netip.Addr) bool { return !used[a] && !taken[a] && a.String() != sn.GatewayIP }
+func pick(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool, fromTop bool) (netip.Addr, error) {
+	free := func(a netip.Addr) bool { return !taken[a] && a.String() != sn.GatewayIP && !InUse(st, sn, a) }
 	pools := sn.AllocationPools
 	for i := range pools {
 		ap := pools[i]

@@ -143,20 +143,26 @@ func TestSubnetWithoutAllocationPoolsIsExhausted(t *testing.T) {
 	}
 }
 
-func TestUsedListsEveryHolderOfTheSubnet(t *testing.T) {
+func TestInUseKnowsEveryHolderOfTheSubnet(t *testing.T) {
 	sn := subnet("10.208.0.0/24", "10.208.0.1", pool("10.208.0.2", "10.208.0.254"))
 	putPort(t, model.FixedIP{SubnetID: sn.ID, IPAddress: "10.208.0.7"})
 	putFloatingIP(t, sn.NetworkID, "10.208.0.8")
 	putMember(t, "10.208.0.9")
-	putMember(t, "10.209.0.9") // outside the CIDR
-	used := ipam.Used(env.Store, sn)
 	for _, a := range []string{"10.208.0.7", "10.208.0.8", "10.208.0.9"} {
-		if !used[netip.MustParseAddr(a)] {
-			t.Errorf("Used lacks %s", a)
+		if !ipam.InUse(env.Store, sn, netip.MustParseAddr(a)) {
+			t.Errorf("InUse(%s) = false: it has a holder", a)
 		}
 	}
-	if len(used) != 3 {
-		t.Fatalf("Used = %v, want exactly the port's, the floating IP's and the member's addresses", used)
+	for _, a := range []string{"10.208.0.6", "10.208.0.10"} {
+		if ipam.InUse(env.Store, sn, netip.MustParseAddr(a)) {
+			t.Errorf("InUse(%s) = true: nothing holds it", a)
+		}
+	}
+	// A port's address on another subnet, a floating IP of another
+	// network: not this subnet's.
+	other := subnet("10.208.0.0/24", "10.208.0.1", pool("10.208.0.2", "10.208.0.254"))
+	if ipam.InUse(env.Store, other, netip.MustParseAddr("10.208.0.7")) || ipam.InUse(env.Store, other, netip.MustParseAddr("10.208.0.8")) {
+		t.Error("a port or floating IP of another subnet counted as holding this subnet's address")
 	}
 }
 

@@ -36,7 +36,7 @@ func Allocate(st *store.Store, sn *model.Subnet, want string) (netip.Addr, error
 	if p := netip.MustParsePrefix(sn.CIDR); !p.Contains(a) || a == p.Addr() || a == LastAddr(p) {
 		return a, &model.InputError{Type: "InvalidIpForSubnet", Message: fmt.Sprintf("IP address %s is not a valid IP for the specified subnet %s.", a, sn.CIDR)}
 	}
-	if Used(st, sn)[a] || a.String() == sn.GatewayIP {
+	if InUse(st, sn, a) || a.String() == sn.GatewayIP {
 		return a, &model.ConflictError{Type: "IpAddressInUse", Message: fmt.Sprintf("Unable to complete operation for network %s. The IP address %s is in use.", sn.NetworkID, a)}
 	}
 	return a, nil

@@ -22,6 +22,11 @@ const (
 	IdxSI = "si"
 	// IdxNode indexes service instances by the nodes of their VMs.
 	IdxNode = "node"
+	// IdxAddr indexes the addresses things hold: ports by
+	// "<subnet>/<address>", floating IPs by "<network>/<address>",
+	// members by "<address>" (their subnet may be unknown), so that an
+	// allocation asks about an address instead of scanning a subnet.
+	IdxAddr = "addr"
 	// IdxCert indexes listeners by certificate.
 	IdxCert = "cert"
 )
@@ -34,7 +39,10 @@ func one(s string) []string {
 }
 
 var indexers = map[model.Kind]map[string]IndexFunc{
-	model.KindMember: {IdxPool: func(o model.Object) []string { return one(o.(*model.Member).PoolID) }},
+	model.KindMember: {
+		IdxPool: func(o model.Object) []string { return one(o.(*model.Member).PoolID) },
+		IdxAddr: func(o model.Object) []string { return one(o.(*model.Member).Address) },
+	},
 	model.KindListener: {
 		IdxLB:   func(o model.Object) []string { return one(o.(*model.Listener).LoadBalancerID) },
 		IdxPool: func(o model.Object) []string { return one(o.(*model.Listener).DefaultPoolID) },
@@ -55,9 +63,25 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 			}
 			return out
 		},
+		IdxAddr: func(o model.Object) []string {
+			var out []string
+			for _, f := range o.(*model.Port).FixedIPs {
+				out = append(out, f.SubnetID+"/"+f.IPAddress)
+			}
+			return out
+		},
 	},
-	model.KindFloatingIP: {IdxPort: func(o model.Object) []string { return one(o.(*model.FloatingIP).PortID) }},
-	model.KindVMReport:   {IdxSI: func(o model.Object) []string { return one(o.(*model.VMReport).SIID) }},
+	model.KindFloatingIP: {
+		IdxPort: func(o model.Object) []string { return one(o.(*model.FloatingIP).PortID) },
+		IdxAddr: func(o model.Object) []string {
+			f := o.(*model.FloatingIP)
+			if f.FloatingIPAddress == "" {
+				return nil
+			}
+			return []string{f.FloatingNetworkID + "/" + f.FloatingIPAddress}
+		},
+	},
+	model.KindVMReport: {IdxSI: func(o model.Object) []string { return one(o.(*model.VMReport).SIID) }},
 	model.KindServiceInstance: {
 		IdxNode: func(o model.Object) []string {
 			var out []string

@@ -264,6 +264,14 @@ func (s *Store) ByIndex(k model.Kind, name, key string) []Entry {
 	return out
 }
 
+// IndexHas reports whether any object of kind k has key in index name,
+// without copying anything: the cheap question an allocator asks.
+func (s *Store) IndexHas(k model.Kind, name, key string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.indexes[k][name][key]) > 0
+}
+
 // Rev is the revision the cache reflects.
 func (s *Store) Rev() int64 {
 	s.mu.RLock()
