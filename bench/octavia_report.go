@@ -137,6 +137,10 @@ func (r *OctaviaReport) Markdown() string {
 			w("- %s: Octavia gave no answer within the request limit; ours p50 %s: **met**", l.Name, ms(l.Ours.Latency.P50))
 			continue
 		}
+		if pairRatio(l, true) == "not comparable" {
+			w("- %s: not comparable (the lists held %d and %d objects)", l.Name, l.Ours.Items, l.Octavia.Items)
+			continue
+		}
 		x := l.P50Ratio()
 		w("- %s: p50 %s, p99 %s: **%s**", l.Name, fmtX(x), fmtX(l.P99Ratio()), metOrMissed(x >= AimOctaviaRatio))
 	}
@@ -181,6 +185,10 @@ func octP99(s SideTiming) string {
 func pairRatio(l PairResult, p50 bool) string {
 	if l.Octavia.Latency.N == 0 && l.Octavia.TimedOut {
 		return "> limit"
+	}
+	if l.Ours.Latency.N > 0 && l.Octavia.Latency.N > 0 && l.Ours.Items != l.Octavia.Items {
+		// A side whose fill failed answers a shorter list: no comparison.
+		return "not comparable"
 	}
 	if p50 {
 		return fmtX(l.P50Ratio())
