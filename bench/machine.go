@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -79,4 +80,21 @@ func fsType(dir string) string {
 		return "overlayfs"
 	}
 	return "0x" + strconv.FormatUint(uint64(st.Type), 16)
+}
+
+// table is the machine section of the API reports, one row per fact;
+// fsLabel names the data-directory row.
+func (m Machine) table(fsLabel string) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	w("| machine | |")
+	w("|---|---|")
+	w("| CPUs (nproc) | %d (GOMAXPROCS %d) |", m.NumCPU, m.GOMAXPROCS)
+	w("| CPU | %s |", orDash(m.CPUModel))
+	w("| Go | %s %s |", m.GoVersion, m.OSArch)
+	w("| kernel | %s |", orDash(m.Kernel))
+	w("| %s | %s |", fsLabel, m.TempFS)
+	w("| load average at start | %s |", orDash(m.LoadAvg))
+	w("| date | %s |", m.Date.Format(time.RFC3339))
+	return b.String()
 }

@@ -172,15 +172,10 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, monitorRes, http.StatusCreated, h.ID, func() (*store.Txn, error) {
 		t := new(store.Txn)
 		return t, s.addMonitor(t, caller, h, *req.PoolID)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, monitorRes, http.StatusCreated, h.ID)
 }
 
 // addMonitor adds to t a monitor and its pool, which lists it.
@@ -207,7 +202,7 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, monitorRes, http.StatusOK, id, func() (*store.Txn, error) {
 		e, err := s.get(caller, model.KindHealthMonitor, monitorRes.what, id)
 		if err != nil {
 			return nil, err
@@ -222,11 +217,6 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		h.UpdatedAt = s.now()
 		return new(store.Txn).Update(model.KindHealthMonitor, &h, e.Rev), nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, monitorRes, http.StatusOK, id)
 }
 
 // deleteMonitor deletes the monitor and takes it off its pools.

@@ -183,18 +183,13 @@ func (s *Server) createListener(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, listenerRes, http.StatusCreated, l.ID, func() (*store.Txn, error) {
 		t := new(store.Txn)
 		if err := s.addListener(t, caller, l); err != nil {
 			return nil, err
 		}
 		return t, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, listenerRes, http.StatusCreated, l.ID)
 }
 
 func (s *Server) prepareListener(caller auth.Caller, req *listenerRequest) (*model.Listener, error) {
@@ -283,7 +278,7 @@ func (s *Server) updateListener(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, listenerRes, http.StatusOK, id, func() (*store.Txn, error) {
 		e, err := s.get(caller, model.KindListener, listenerRes.what, id)
 		if err != nil {
 			return nil, err
@@ -310,11 +305,6 @@ func (s *Server) updateListener(w http.ResponseWriter, r *http.Request) {
 		l.UpdatedAt = s.now()
 		return t.Update(model.KindListener, &l, e.Rev), nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, listenerRes, http.StatusOK, id)
 }
 
 func (s *Server) deleteListener(w http.ResponseWriter, r *http.Request) {

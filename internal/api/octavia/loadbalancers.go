@@ -135,15 +135,10 @@ func (s *Server) createLoadBalancer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, lbRes, http.StatusCreated, lb.ID, func() (*store.Txn, error) {
 		t := new(store.Txn)
 		return t, s.addLoadBalancer(t, caller, &req, *lb)
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, lbRes, http.StatusCreated, lb.ID)
 }
 
 // prepareLoadBalancer checks a create request and builds the load balancer
@@ -224,7 +219,7 @@ func (s *Server) updateLoadBalancer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, lbRes, http.StatusOK, id, func() (*store.Txn, error) {
 		e, err := s.get(caller, model.KindLoadBalancer, lbRes.what, id)
 		if err != nil {
 			return nil, err
@@ -237,11 +232,6 @@ func (s *Server) updateLoadBalancer(w http.ResponseWriter, r *http.Request) {
 		lb.UpdatedAt = s.now()
 		return new(store.Txn).Update(model.KindLoadBalancer, &lb, e.Rev), nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, lbRes, http.StatusOK, id)
 }
 
 // deleteLoadBalancer deletes a load balancer without children, or with

@@ -184,7 +184,7 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, memberRes, http.StatusCreated, m.ID, func() (*store.Txn, error) {
 		pe, err := s.pool(caller, r)
 		if err != nil {
 			return nil, err
@@ -199,11 +199,6 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 		}
 		return new(store.Txn).Require(model.KindPool, poolID, pe.Rev).Claim(model.MemberClaim(m), m.ID).Create(model.KindMember, m), nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, memberRes, http.StatusCreated, m.ID)
 }
 
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
@@ -213,13 +208,11 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	var id string
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, memberRes, http.StatusOK, r.PathValue("id"), func() (*store.Txn, error) {
 		e, err := s.member(caller, r)
 		if err != nil {
 			return nil, err
 		}
-		id = e.Obj.Base().ID
 		m := *e.Obj.(*model.Member)
 		applyMember(&m, &req)
 		if err := model.ValidateMember(&m); err != nil {
@@ -228,11 +221,6 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
 		m.UpdatedAt = s.now()
 		return new(store.Txn).Update(model.KindMember, &m, e.Rev), nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, memberRes, http.StatusOK, id)
 }
 
 func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {

@@ -132,18 +132,13 @@ func (s *Server) createPool(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	_, err = s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, poolRes, http.StatusCreated, p.ID, func() (*store.Txn, error) {
 		t := new(store.Txn)
 		if err := s.addPool(t, caller, p, str(req.ListenerID)); err != nil {
 			return nil, err
 		}
 		return t, nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, poolRes, http.StatusCreated, p.ID)
 }
 
 func (s *Server) preparePool(caller auth.Caller, req *poolRequest) (*model.Pool, error) {
@@ -217,7 +212,7 @@ func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
+	s.mutateAndShow(w, r, poolRes, http.StatusOK, id, func() (*store.Txn, error) {
 		e, err := s.get(caller, model.KindPool, poolRes.what, id)
 		if err != nil {
 			return nil, err
@@ -230,11 +225,6 @@ func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
 		p.UpdatedAt = s.now()
 		return new(store.Txn).Update(model.KindPool, &p, e.Rev), nil
 	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.writeOne(w, r, poolRes, http.StatusOK, id)
 }
 
 // deletePool deletes the pool with its members and its monitor, and

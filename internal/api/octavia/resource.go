@@ -77,6 +77,17 @@ func (s *Server) writeView(w http.ResponseWriter, res *resource, code int, e sto
 }
 
 // writeOne answers a create or update with the object as stored.
+// mutateAndShow commits what build returns (store.Mutate: rebuilt on a
+// conflict) and answers the object id as it is now, or the error: the
+// shape of every create and update.
+func (s *Server) mutateAndShow(w http.ResponseWriter, r *http.Request, res *resource, code int, id string, build func() (*store.Txn, error)) {
+	if _, err := s.st.Mutate(r.Context(), build); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeOne(w, r, res, code, id)
+}
+
 func (s *Server) writeOne(w http.ResponseWriter, r *http.Request, res *resource, code int, id string) {
 	e, ok, err := s.st.GetFresh(r.Context(), res.kind, id)
 	if err != nil {
