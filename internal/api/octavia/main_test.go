@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"lbaas/internal/api/octavia"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
+	"lbaas/internal/store/storetest"
 )
 
 const (
@@ -37,40 +37,19 @@ var env struct {
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "lbt-octavia-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	etcd, err := store.StartEmbedded(ctx, dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded etcd:", err)
-		return 1
-	}
-	defer etcd.Close()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(ctx, etcd.Client, quiet)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "store:", err)
-		return 1
-	}
-	defer st.Close()
-	a, err := auth.New([]auth.Entry{
-		{Token: adminToken, Project: "admin", Role: auth.RoleAdmin},
-		{Token: alphaToken, Project: "alpha", Role: auth.RoleMember},
-		{Token: betaToken, Project: "beta", Role: auth.RoleMember},
+	return storetest.Main(m, "lbt-octavia-", func(e *storetest.Env) {
+		a, err := auth.New([]auth.Entry{
+			{Token: adminToken, Project: "admin", Role: auth.RoleAdmin},
+			{Token: alphaToken, Project: "alpha", Role: auth.RoleMember},
+			{Token: betaToken, Project: "beta", Role: auth.RoleMember},
+		})
+		if err != nil {
+			panic(err)
+		}
+		// Closed with the process: the tests end with it.
+		srv := httptest.NewServer(octavia.New(e.Store, octavia.Config{Auth: a, Logger: storetest.Quiet()}))
+		env.st, env.url = e.Store, srv.URL
 	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "auth:", err)
-		return 1
-	}
-	srv := httptest.NewServer(octavia.New(st, octavia.Config{Auth: a, Logger: quiet}))
-	defer srv.Close()
-	env.st, env.url = st, srv.URL
-	return m.Run()
 }
 
 type obj = map[string]any
