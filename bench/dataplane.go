@@ -23,6 +23,9 @@ const (
 	AimVsDirect           = 0.65 // ours / direct to a member req/s
 	AimProvisionP50       = 250 * time.Millisecond
 	AimProvisionMax       = time.Second
+	// AimFullyPopulatedP50 is for a whole load balancer in one Octavia
+	// POST, counted from the POST being sent, to the first request served.
+	AimFullyPopulatedP50 = 300 * time.Millisecond
 	AimChangeEffect       = 50 * time.Millisecond
 	AimInstancesPerNode   = 500
 	DataplaneReproduceCmd = "./lbaas.sh bench dataplane"
@@ -111,6 +114,9 @@ type DataplaneReport struct {
 	Options        DataplaneOptions
 	Throughput     ThroughputResult
 	Provisioning   ProvisionResult
+	// FullyPopulated times Octavia v2 creates of a whole load balancer
+	// (listener, pool, two members, monitor) in one POST.
+	FullyPopulated ProvisionResult
 	Changes        ChangesResult
 	Footprint      FootprintResult
 	Elapsed        time.Duration
@@ -158,6 +164,7 @@ func RunDataplane(ctx context.Context, o DataplaneOptions) (*DataplaneReport, er
 	rep.Throughput = tp.throughput(ctx, o)
 	rep.Changes = tp.memberChanges(ctx, o)
 	rep.Provisioning = tp.provisioning(ctx, o)
+	rep.FullyPopulated = tp.provisionRuns(ctx, o, "fully populated", tp.fullyPopulatedOnce)
 	rep.Footprint = tp.footprint(ctx, o)
 
 	rep.LoadAvgEnd = describeMachine(root).LoadAvg
@@ -190,6 +197,11 @@ type dpTopo struct {
 
 	public, vipNet, vipSub, poolNet, poolSub string
 	backends                                 []*up.Backend
+
+	// octavia is the Octavia v2 API of the cluster.
+	octavia *up.API
+	// probeReady: the provisioning probe's namespace exists.
+	probeReady bool
 
 	// Client namespaces: on Public (through the router's NAT), on the VIP
 	// network (straight to the VIP) and on the pool network (straight to a
@@ -250,9 +262,13 @@ func startSeedTopo(ctx context.Context, s seedTopo) (*dpTopo, error) {
 	if err != nil {
 		return nil, err
 	}
+	octaviaListen, err := freeLoopback()
+	if err != nil {
+		return nil, err
+	}
 	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	c, err := up.Start(sctx, up.Options{Dir: s.dir, Listen: listen, Prefix: s.prefix, Binary: s.binary, AdvertInterval: s.advert})
+	c, err := up.Start(sctx, up.Options{Dir: s.dir, Listen: listen, OctaviaListen: octaviaListen, Prefix: s.prefix, Binary: s.binary, AdvertInterval: s.advert})
 	if err != nil {
 		// Start cleans up after itself on most failures; make sure.
 		removeNamespaces(s.prefix)
@@ -260,6 +276,7 @@ func startSeedTopo(ctx context.Context, s seedTopo) (*dpTopo, error) {
 	}
 	prefix := s.prefix
 	tp := &dpTopo{c: c, api: c.API(), prefix: prefix}
+	tp.octavia = &up.API{URL: c.OctaviaURL, Token: c.AdminToken, HTTP: tp.api.HTTP}
 	step := func(f func() error) {
 		if err == nil {
 			err = f()

@@ -11,12 +11,12 @@ import (
 // control plane's part (API → controller → agent → HAProxy runtime API or
 // start) and what follows until traffic shows it. The log's times have
 // millisecond resolution.
-func (tp *dpTopo) appliedAt(poolID string, since time.Time) []time.Time {
+func (tp *dpTopo) appliedAt(lbID string, since time.Time) []time.Time {
 	var out []time.Time
 	since = since.Truncate(time.Millisecond)
 	for node := range tp.c.Agents() {
 		for _, line := range strings.Split(tp.c.AgentLog(node), "\n") {
-			if !strings.Contains(line, `msg="instance applied"`) || !strings.Contains(line, " pool="+poolID) {
+			if !strings.Contains(line, `msg="instance applied"`) || !strings.Contains(line, " loadbalancer="+lbID) {
 				continue
 			}
 			f, _, _ := strings.Cut(line, " ")

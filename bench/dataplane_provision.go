@@ -57,13 +57,31 @@ const (
 )
 
 func (tp *dpTopo) provisioning(ctx context.Context, o DataplaneOptions) ProvisionResult {
-	var res ProvisionResult
-	probeNS := tp.prefix + "probe"
-	if err := tp.c.AddNamespace(probeNS, tp.vipNet, "20.1.1.0/24", mustPrefix(addrProbe)); err != nil {
-		res.Err = err.Error()
-		return res
+	return tp.provisionRuns(ctx, o, "provisioning", tp.provisionOnce)
+}
+
+// probeNamespace makes (once) the probe client of the provisioning runs: a
+// namespace on the VIP network whose neighbour cache each run flushes.
+func (tp *dpTopo) probeNamespace() (string, error) {
+	ns := tp.prefix + "probe"
+	if tp.probeReady {
+		return ns, nil
 	}
-	if err := netns.SetSysctl(probeNS, "net.ipv4.neigh.eth0.retrans_time_ms", probeARPRetry); err != nil {
+	if err := tp.c.AddNamespace(ns, tp.vipNet, "20.1.1.0/24", mustPrefix(addrProbe)); err != nil {
+		return "", err
+	}
+	if err := netns.SetSysctl(ns, "net.ipv4.neigh.eth0.retrans_time_ms", probeARPRetry); err != nil {
+		return "", err
+	}
+	tp.probeReady = true
+	return ns, nil
+}
+
+// provisionRuns times o.ProvisionRuns creations made by once.
+func (tp *dpTopo) provisionRuns(ctx context.Context, o DataplaneOptions, label string, once func(ctx context.Context, name, probeNS string) (ProvisionRun, error)) ProvisionResult {
+	var res ProvisionResult
+	probeNS, err := tp.probeNamespace()
+	if err != nil {
 		res.Err = err.Error()
 		return res
 	}
@@ -75,13 +93,13 @@ func (tp *dpTopo) provisioning(ctx context.Context, o DataplaneOptions) Provisio
 			res.Err = fmt.Sprintf("neigh flush: %v %s", err, out)
 			break
 		}
-		run, err := tp.provisionOnce(ctx, fmt.Sprintf("prov%d", i), probeNS)
+		run, err := once(ctx, fmt.Sprintf("prov%d", i), probeNS)
 		if err != nil {
 			res.Err = fmt.Sprintf("run %d: %v", i+1, err)
-			o.progress("provisioning: %s", res.Err)
+			o.progress("%s: %s", label, res.Err)
 			break
 		}
-		o.progress("provisioning run %d: first served %v (client with cached neighbour: %v), ACTIVE %v, agents applied %v..%v (POST %v, cleanup %v)", i+1,
+		o.progress("%s run %d: first served %v (client with cached neighbour: %v), ACTIVE %v, agents applied %v..%v (POST %v, cleanup %v)", label, i+1,
 			run.FirstServed.Round(time.Millisecond), run.CachedClient.Round(time.Millisecond), run.Active.Round(time.Millisecond),
 			run.AgentFirst.Round(time.Millisecond), run.AgentLast.Round(time.Millisecond), run.VIPCreate.Round(time.Millisecond), run.Cleanup.Round(time.Millisecond))
 		res.Runs = append(res.Runs, run)
@@ -108,7 +126,6 @@ func (tp *dpTopo) provisionOnce(ctx context.Context, name, probeNS string) (run 
 		return run, err
 	}
 	defer tp.api.Call("DELETE", "/v2.0/lb/pools/"+poolID, nil, nil)
-	const limit = 30 * time.Second
 	t := time.Now()
 	vip, err := tp.createVIP(name, poolID)
 	if err != nil {
@@ -123,16 +140,24 @@ func (tp *dpTopo) provisionOnce(ctx context.Context, name, probeNS string) (run 
 			run.Cleanup = time.Since(d)
 		}
 	}()
+	active := func() bool { st, err := tp.poolStatus(poolID); return err == nil && st == "ACTIVE" }
+	return run, tp.timeServing(ctx, &run, str(vip, "id"), str(vip, "address"), probeNS, t, t0, active)
+}
+
+// timeServing fills run with when the load balancer lbID at address first
+// served the probe clients and when active() first held, counted from t0,
+// and when its agents applied it (their log lines after since).
+func (tp *dpTopo) timeServing(ctx context.Context, run *ProvisionRun, lbID, address, probeNS string, since, t0 time.Time, active func() bool) error {
+	const limit = 30 * time.Second
 	pctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	url := "http://" + str(vip, "address") + "/"
-
+	url := "http://" + address + "/"
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		for pctx.Err() == nil {
-			if st, err := tp.poolStatus(poolID); err == nil && st == "ACTIVE" {
+			if active() {
 				run.Active = time.Since(t0)
 				return
 			}
@@ -145,13 +170,13 @@ func (tp *dpTopo) provisionOnce(ctx context.Context, name, probeNS string) (run 
 		run.CachedClient = probeUntilServed(pctx, tp.vipClient, url, t0, cachedProbeLimit)
 	}()
 	wg.Wait()
-	if applied := tp.appliedAt(poolID, t); len(applied) > 0 {
+	if applied := tp.appliedAt(lbID, since); len(applied) > 0 {
 		run.AgentFirst, run.AgentLast = applied[0].Sub(t0), applied[len(applied)-1].Sub(t0)
 	}
 	if run.FirstServed == 0 || run.Active == 0 {
-		return run, fmt.Errorf("not served and ACTIVE within %v (served after %v, ACTIVE after %v)", limit, run.FirstServed, run.Active)
+		return fmt.Errorf("not served and ACTIVE within %v (served after %v, ACTIVE after %v)", limit, run.FirstServed, run.Active)
 	}
-	return run, nil
+	return nil
 }
 
 // probeUntilServed sends a request from ns every probeEvery, each on a new

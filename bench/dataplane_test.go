@@ -48,6 +48,15 @@ func TestDataplaneBenchQuick(t *testing.T) {
 			t.Errorf("provisioning run %d: instances not removed after the VIP was deleted", i+1)
 		}
 	}
+	g := rep.FullyPopulated
+	if g.Err != "" || len(g.Runs) != 3 || g.FirstServed.N != 3 || g.Active.N != 3 || g.AgentLast.N != 3 {
+		t.Errorf("fully populated creates: %+v", g)
+	}
+	for i, run := range g.Runs {
+		if run.Cleanup <= 0 {
+			t.Errorf("fully populated run %d: instances not removed after the cascade delete", i+1)
+		}
+	}
 
 	c := rep.Changes
 	if c.Err != "" || len(c.Changes) != 4 || c.Requests == 0 {
@@ -76,7 +85,7 @@ func TestDataplaneBenchQuick(t *testing.T) {
 		t.Error("footprint: teardown not timed")
 	}
 
-	for _, want := range []string{"## Throughput", "## Provisioning", "## Member changes under load", "## Footprint", "## Against the aims",
+	for _, want := range []string{"## Throughput", "## Provisioning", "## Fully populated create", "## Member changes under load", "## Footprint", "## Against the aims",
 		"load average at start / end", "Quick mode", "Extrapolation", rep.HAProxyVersion} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)

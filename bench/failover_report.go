@@ -275,6 +275,30 @@ func (r *FailoverReport) spuriousMarkdown(w writer) {
 		}
 	}
 	w("")
+	w("Why a VM became MASTER, and how long the kernel's softirq threads (`ksoftirqd/N`, which receive the packets the kernel")
+	w("defers under load, adverts included) waited for a CPU within one poll: at most, in the polls before each holder change,")
+	w("and how many polls saw a wait over 10 ms.")
+	w("")
+	for _, c := range r.sortedClusters() {
+		s := c.Spurious
+		if s == nil {
+			continue
+		}
+		var near []string
+		for _, n := range s.NearChanges {
+			near = append(near, ms(n.MaxWait))
+		}
+		changes := "no holder change"
+		if len(near) > 0 {
+			changes = "before the holder changes: " + strings.Join(near, ", ")
+		}
+		w("- advert %v: ksoftirqd waited > 10 ms in %d of %d polls, at most %s; %s", c.Advert,
+			s.SoftirqWaitOver10ms, s.Polls, ms(s.SoftirqWaitMax), changes)
+		for _, m := range s.MasterContext {
+			w("  - `%s`", m)
+		}
+	}
+	w("")
 }
 
 func yesNo(b bool) string {

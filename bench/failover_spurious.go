@@ -28,6 +28,17 @@ type SpuriousResult struct {
 	// logged by either VM during the load.
 	MasterEntries int
 	Holder        string
+	// SoftirqWaitOver10ms counts the polls in which a ksoftirqd thread
+	// waited more than 10 ms for a CPU; SoftirqWaitMax is the longest such
+	// wait within one poll; NearChanges is that wait in the 200 ms before
+	// each holder change (see softirqWatch).
+	SoftirqWaitOver10ms int
+	SoftirqWaitMax      time.Duration
+	NearChanges         []SoftirqNearChange `json:",omitempty"`
+	// MasterContext holds, for each MASTER entry during the watch, the
+	// keepalived log lines that led to it: what the VM saw (a timeout, an
+	// advert of lower priority, a reload).
+	MasterContext []string `json:",omitempty"`
 	Err           string
 }
 
@@ -63,15 +74,27 @@ func (ft *foTopo) spurious(ctx context.Context, o FailoverOptions) (res Spurious
 		return res
 	}
 	res.Holder = ft.holder(vms)
-	masters := func() int {
-		n := 0
+	logs := func() map[string][]string {
+		out := map[string][]string{}
 		for _, vm := range vms {
 			b, _ := os.ReadFile(vrrp.PathsIn(filepath.Join(vm.Dir, "keepalived")).Log)
-			n += strings.Count(string(b), "Entering MASTER STATE")
+			out[vm.Node] = strings.Split(string(b), "\n")
+		}
+		return out
+	}
+	masters := func(l map[string][]string) int {
+		n := 0
+		for _, lines := range l {
+			for _, line := range lines {
+				if strings.Contains(line, "Entering MASTER STATE") {
+					n++
+				}
+			}
 		}
 		return n
 	}
-	before := masters()
+	startLogs := logs()
+	before := masters(startLogs)
 	sat, err := saturate(o.SpuriousDuration + time.Minute)
 	if err != nil {
 		res.Err = err.Error() // still watched, under wrk alone
@@ -84,6 +107,7 @@ func (ft *foTopo) spurious(ctx context.Context, o FailoverOptions) (res Spurious
 	go func() {
 		defer wg.Done()
 		prev := res.Holder
+		sw := newSoftirqWatch()
 		tick := time.NewTicker(holderPollEvery)
 		defer tick.Stop()
 		for {
@@ -93,6 +117,12 @@ func (ft *foTopo) spurious(ctx context.Context, o FailoverOptions) (res Spurious
 			case <-tick.C:
 			}
 			h := ft.holder(vms)
+			now := time.Now()
+			d := sw.sample(now)
+			res.SoftirqWaitMax = max(res.SoftirqWaitMax, d)
+			if d > 10*time.Millisecond {
+				res.SoftirqWaitOver10ms++
+			}
 			res.Polls++
 			switch {
 			case h == "":
@@ -102,6 +132,7 @@ func (ft *foTopo) spurious(ctx context.Context, o FailoverOptions) (res Spurious
 			}
 			if h != prev {
 				res.HolderChanges++
+				res.NearChanges = append(res.NearChanges, SoftirqNearChange{At: now, MaxWait: sw.before(now, 200*time.Millisecond)})
 				prev = h
 			}
 		}
@@ -114,8 +145,20 @@ func (ft *foTopo) spurious(ctx context.Context, o FailoverOptions) (res Spurious
 	if err != nil && res.Err == "" {
 		res.Err = err.Error()
 	}
-	res.MasterEntries = masters() - before
-	o.progress("advert %v: spurious: %v of wrk -c%d (stress-ng %v): %.0f req/s, %d errors; %d holder polls, %d changes, %d MASTER entries",
-		ft.advert, o.SpuriousDuration, o.SpuriousConnections, res.Saturated, wrk.ReqPerSec, wrk.Errors, res.Polls, res.HolderChanges, res.MasterEntries)
+	endLogs := logs()
+	res.MasterEntries = masters(endLogs) - before
+	for node, lines := range endLogs {
+		for i := len(startLogs[node]); i < len(lines); i++ {
+			if strings.Contains(lines[i], "Entering MASTER STATE") {
+				res.MasterContext = append(res.MasterContext, node+": "+strings.Join(lines[max(0, i-5):i+1], " | "))
+			}
+		}
+	}
+	o.progress("advert %v: spurious: %v of wrk -c%d (stress-ng %v): %.0f req/s, %d errors; %d holder polls, %d changes, %d MASTER entries; ksoftirqd waited > 10 ms in %d polls (max %v); before each change: %v",
+		ft.advert, o.SpuriousDuration, o.SpuriousConnections, res.Saturated, wrk.ReqPerSec, wrk.Errors, res.Polls, res.HolderChanges, res.MasterEntries,
+		res.SoftirqWaitOver10ms, res.SoftirqWaitMax.Round(time.Millisecond), res.NearChanges)
+	for _, c := range res.MasterContext {
+		o.progress("advert %v: spurious MASTER entry: %s", ft.advert, c)
+	}
 	return res
 }

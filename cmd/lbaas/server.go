@@ -10,13 +10,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"lbaas/internal/controller"
+	"lbaas/internal/model"
 	"lbaas/internal/server"
 	"lbaas/internal/store"
 )
 
 func serverCommand() *cobra.Command {
 	var o server.Options
-	var authMode, logLevel string
+	var authMode, logLevel, quotas string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the Neutron LBaaS API (store: embedded etcd unless --etcd-endpoints)",
@@ -29,6 +31,11 @@ func serverCommand() *cobra.Command {
 			default:
 				return fmt.Errorf("--auth must be token or none, not %q", authMode)
 			}
+			limits, err := model.ParseLimits(quotas)
+			if err != nil {
+				return fmt.Errorf("--quota-defaults: %w", err)
+			}
+			o.Quotas = limits
 			o.Logger = newLogger(logLevel)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -59,6 +66,8 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.PublicNetwork, "public-network", "Public", "name of the external network created on first start (empty: none)")
 	f.StringVar(&o.PublicCIDR, "public-cidr", "172.24.4.0/24", "CIDR of the external network's subnet")
 	f.DurationVar(&o.StoreTimeout, "store-timeout", store.DefaultWriteTimeout, "how long a request waits for etcd (a leader change, a lost quorum) before it is answered 503 with Retry-After")
+	f.StringVar(&quotas, "quota-defaults", "", "limits of projects an admin set none for, e.g. load_balancer=10,member=500 (kinds: load_balancer, listener, pool, member, health_monitor, l7policy, l7rule; not named: unlimited)")
+	f.DurationVar(&controller.PendingLimit, "pending-limit", controller.PendingLimit, "how long a load balancer may read PENDING_* before it reads ERROR with the reason (it turns ACTIVE by itself once its VMs catch up)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }

@@ -395,11 +395,27 @@ func TestV2QuotaAndProviderLists(t *testing.T) {
 	if r := v2ok(t, "loadbalancer", "provider", "list"); !strings.Contains(r.stdout, "| name ") || !strings.Contains(r.stdout, "lbaas") {
 		t.Fatalf("provider list:\n%s", r.stdout)
 	}
-	if r := v2ok(t, "loadbalancer", "quota", "list"); !strings.Contains(r.stdout, "load_balancer") || !strings.Contains(r.stdout, "admin") {
-		t.Fatalf("quota list:\n%s", r.stdout)
-	}
 	if r := v2ok(t, "loadbalancer", "quota", "show", "admin"); tableField(r.stdout, "listener") != "-1" {
 		t.Fatalf("quota show:\n%s", r.stdout)
+	}
+	if r := v2ok(t, "loadbalancer", "quota", "set", "quota-cli", "--listener", "7", "--member", "0"); tableField(r.stdout, "listener") != "7" || tableField(r.stdout, "member") != "0" {
+		t.Fatalf("quota set:\n%s", r.stdout)
+	}
+	if r := v2ok(t, "loadbalancer", "quota", "list"); !strings.Contains(r.stdout, "load_balancer") || !strings.Contains(r.stdout, "quota-cli") {
+		t.Fatalf("quota list:\n%s", r.stdout)
+	}
+	if r := v2ok(t, "loadbalancer", "quota", "unset", "quota-cli", "--member"); tableField(r.stdout, "member") != "-1" || tableField(r.stdout, "listener") != "7" {
+		t.Fatalf("quota unset:\n%s", r.stdout)
+	}
+	v2ok(t, "loadbalancer", "quota", "reset", "quota-cli")
+	if r := v2ok(t, "loadbalancer", "quota", "show", "quota-cli"); tableField(r.stdout, "listener") != "-1" {
+		t.Fatalf("quota show after reset:\n%s", r.stdout)
+	}
+	if r := v2ok(t, "loadbalancer", "quota", "defaults", "show"); tableField(r.stdout, "pool") != "-1" {
+		t.Fatalf("quota defaults show:\n%s", r.stdout)
+	}
+	if r := v2run(t, "loadbalancer", "quota", "set", "quota-cli"); r.code == 0 || !strings.Contains(r.stderr, "--loadbalancer") {
+		t.Fatalf("quota set without a limit: %+v", r)
 	}
 }
 

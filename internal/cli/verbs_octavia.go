@@ -247,7 +247,7 @@ func octaviaVerbs(c *catalog) []*verb {
 		v2SetVerb(monitorK, "Update a health monitor", monitorSet),
 		v2DeleteVerb(monitorK, "Delete a health monitor", false),
 
-		quotaListVerb(), quotaShowVerb(), providerListVerb(),
+		quotaListVerb(), quotaShowVerb(), quotaSetVerb(), quotaUnsetVerb(), quotaResetVerb(), quotaDefaultsVerb(), providerListVerb(),
 	}
 	return verbs
 }
@@ -646,6 +646,104 @@ func quotaShowVerb() *verb {
 		args: []argSpec{{name: "PROJECT"}}, output: true,
 		run: func(e *env) error {
 			obj, _, err := subObject(e, "/lbaas/quotas/"+pathEscape(e.args[0]), "quota")
+			if err != nil {
+				return err
+			}
+			return emitOne(e.out, obj, e.fmt)
+		},
+	}
+}
+
+// quotaFlags are octaviaclient's names of the limits, with the key each
+// sends.
+var quotaFlags = [][2]string{
+	{"loadbalancer", "loadbalancer"}, {"listener", "listener"}, {"pool", "pool"}, {"member", "member"},
+	{"healthmonitor", "healthmonitor"}, {"l7policy", "l7policy"}, {"l7rule", "l7rule"},
+}
+
+// putQuota sends PUT /quotas/<project> and shows the answer.
+func putQuota(e *env, body map[string]any) error {
+	resp, err := e.lb.do(e.ctx, http.MethodPut, "/lbaas/quotas/"+pathEscape(e.args[0]), nil, map[string]any{"quota": body})
+	if err != nil {
+		return err
+	}
+	raw, ok := resp["quota"]
+	if !ok {
+		return fmt.Errorf("the server's response has no \"quota\" object")
+	}
+	obj, err := parseObject(raw)
+	if err != nil {
+		return err
+	}
+	return emitOne(e.out, obj, e.fmt)
+}
+
+func quotaSetVerb() *verb {
+	return &verb{
+		group: []string{"loadbalancer", "quota"}, name: "set", short: "Set limits of a project (admin; -1 is unlimited)",
+		args: []argSpec{{name: "PROJECT"}}, output: true,
+		flags: func(fs *pflag.FlagSet) {
+			for _, f := range quotaFlags {
+				fs.Int(f[0], 0, "new limit of "+f[0]+"s (-1: unlimited)")
+			}
+		},
+		run: func(e *env) error {
+			body := map[string]any{}
+			for _, f := range quotaFlags {
+				if e.set(f[0]) {
+					n, _ := e.fs.GetInt(f[0])
+					body[f[1]] = n
+				}
+			}
+			if len(body) == 0 {
+				return usagef("at least one of --loadbalancer, --listener, --pool, --member, --healthmonitor, --l7policy, --l7rule is required")
+			}
+			return putQuota(e, body)
+		},
+	}
+}
+
+func quotaUnsetVerb() *verb {
+	return &verb{
+		group: []string{"loadbalancer", "quota"}, name: "unset", short: "Return limits of a project to the defaults (admin)",
+		args: []argSpec{{name: "PROJECT"}}, output: true,
+		flags: func(fs *pflag.FlagSet) {
+			for _, f := range quotaFlags {
+				fs.Bool(f[0], false, "return the limit of "+f[0]+"s to the default")
+			}
+		},
+		run: func(e *env) error {
+			body := map[string]any{}
+			for _, f := range quotaFlags {
+				if e.set(f[0]) {
+					body[f[1]] = nil
+				}
+			}
+			if len(body) == 0 {
+				return usagef("name at least one limit to unset, e.g. --loadbalancer")
+			}
+			return putQuota(e, body)
+		},
+	}
+}
+
+func quotaResetVerb() *verb {
+	return &verb{
+		group: []string{"loadbalancer", "quota"}, name: "reset", short: "Return every limit of a project to the defaults (admin)",
+		args: []argSpec{{name: "PROJECT"}},
+		run: func(e *env) error {
+			_, err := e.lb.do(e.ctx, http.MethodDelete, "/lbaas/quotas/"+pathEscape(e.args[0]), nil, nil)
+			return err
+		},
+	}
+}
+
+func quotaDefaultsVerb() *verb {
+	return &verb{
+		group: []string{"loadbalancer", "quota", "defaults"}, name: "show", short: "Show the limits of projects that have none of their own",
+		output: true,
+		run: func(e *env) error {
+			obj, _, err := subObject(e, "/lbaas/quotas/defaults", "quota")
 			if err != nil {
 				return err
 			}

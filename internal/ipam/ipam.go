@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -48,8 +49,27 @@ func NextFromTop(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool) (
 	return pick(st, sn, taken, true)
 }
 
-func pick(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool, fromTop bool) (netip.Addr, error) {
-	free := func(a netip.Addr) bool { return !taken[a] && a.String() != sn.GatewayIP && !InUse(st, sn, a) }
+func pick(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool, fromTop bool) (a netip.Addr, err error) {
+	// Only the lowest-first allocator serves concurrent requests (VIPs,
+	// floating IPs); the top one serves the controller, which is alone.
+	now, holds := time.Now(), !fromTop
+	defer func() {
+		if err == nil && holds {
+			hold(sn.ID, a, now)
+		}
+	}()
+	free := func(a netip.Addr) bool {
+		if taken[a] || a.String() == sn.GatewayIP {
+			return false
+		}
+		if InUse(st, sn, a) {
+			// The cache shows it now: the hold has done its job, and
+			// must not outlive a release that would free it again.
+			forget(sn.ID, a)
+			return false
+		}
+		return !(holds && heldRecently(sn.ID, a, now))
+	}
 	pools := sn.AllocationPools
 	for i := range pools {
 		ap := pools[i]

@@ -75,9 +75,46 @@ func ReleaseVIPPort(st *store.Store, t *store.Txn, portID string, now time.Time)
 			}
 		}
 	}
+	UnmapFloatingIPs(st, t, portID, now)
+}
+
+// UnmapFloatingIPs adds to t the unmapping of the floating IPs that map a
+// port being deleted.
+func UnmapFloatingIPs(st *store.Store, t *store.Txn, portID string, now time.Time) {
 	for _, fe := range st.ByIndex(model.KindFloatingIP, store.IdxPort, portID) {
 		f := *fe.Obj.(*model.FloatingIP)
 		f.PortID, f.FixedIPAddress, f.UpdatedAt = "", "", now
 		t.Update(model.KindFloatingIP, &f, fe.Rev)
 	}
+}
+
+// TakeVIPPort adds to t what making a tenant's port (pe) the VIP port of
+// load balancer lb takes: the port marked as the load balancer's, and
+// lb's VIP address, subnet and network set from it. The port must be free
+// (no device) and hold an address.
+func TakeVIPPort(t *store.Txn, pe store.Entry, lb *model.LoadBalancer, now time.Time) error {
+	p := *pe.Obj.(*model.Port)
+	if p.DeviceID != "" {
+		return &model.ConflictError{Type: "PortInUse", Message: fmt.Sprintf("Port %s is already used by %s %s.", p.ID, p.DeviceOwner, p.DeviceID)}
+	}
+	if len(p.FixedIPs) == 0 {
+		return &model.InputError{Type: "ValidationException", Message: fmt.Sprintf("Validation failure: Port %s has no fixed IP.", p.ID)}
+	}
+	lb.VIPPortID, lb.VIPPortGiven = p.ID, true
+	lb.VIPAddress, lb.VIPSubnetID, lb.VIPNetworkID = p.FixedIPs[0].IPAddress, p.FixedIPs[0].SubnetID, p.NetworkID
+	p.DeviceOwner, p.DeviceID, p.UpdatedAt = model.DeviceOwnerLoadBalancer, lb.ID, now
+	t.Update(model.KindPort, &p, pe.Rev)
+	return nil
+}
+
+// GiveBackVIPPort adds to t the return of a tenant's port that a deleted
+// load balancer held: it stays, with its address, free for another use.
+func GiveBackVIPPort(st *store.Store, t *store.Txn, portID string, now time.Time) {
+	pe, ok := st.Get(model.KindPort, portID)
+	if !ok {
+		return
+	}
+	p := *pe.Obj.(*model.Port)
+	p.DeviceOwner, p.DeviceID, p.UpdatedAt = "", "", now
+	t.Update(model.KindPort, &p, pe.Rev)
 }

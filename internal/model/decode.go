@@ -95,7 +95,7 @@ func decodeFields(fields map[string]json.RawMessage, op Op, dst any) error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return badInput("Unrecognized attribute(s) '%s'", clipString(strings.Join(unknown, ", ")))
+		return badInput("Unrecognized attribute(s) '%s'", Clip(strings.Join(unknown, ", ")))
 	}
 	names := make([]string, 0, len(fields))
 	for name := range fields {
@@ -212,15 +212,15 @@ func parseBool(raw json.RawMessage) (bool, error) {
 func unquote(raw json.RawMessage) string {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return clipString(s)
+		return Clip(s)
 	}
 	return clip(raw)
 }
 
-func clip(raw json.RawMessage) string { return clipString(string(raw)) }
+func clip(raw json.RawMessage) string { return Clip(string(raw)) }
 
-// clipString keeps error messages short and printable whatever the client sent.
-func clipString(s string) string {
+// Clip keeps error messages short and printable whatever the client sent.
+func Clip(s string) string {
 	const max = 64
 	s = strconv.QuoteToASCII(s) // ASCII, so that clipping below cannot split a rune
 	s = s[1 : len(s)-1]
@@ -254,16 +254,31 @@ func jsonReason(err error) string {
 		}
 		return fmt.Sprintf("expected %s, got %s", te.Type, te.Value)
 	}
-	return clipString(err.Error()) // e.g. a nested unknown field: never echo it whole
+	return Clip(err.Error()) // e.g. a nested unknown field: never echo it whole
 }
 
 // DecodeObject parses one JSON object without an envelope (an item of a
 // list such as a batch of members) into dst, as DecodeBody does the
 // envelope's content; what names the item in messages.
 func DecodeObject(raw []byte, what string, op Op, dst any) error {
+	fields, err := ObjectFields(raw, what)
+	if err != nil {
+		return err
+	}
+	return decodeFields(fields, op, dst)
+}
+
+// ObjectFields splits one JSON object into its attributes, for a caller
+// that takes some of them out (a nested object) before DecodeFields.
+func ObjectFields(raw []byte, what string) (map[string]json.RawMessage, error) {
 	var fields map[string]json.RawMessage
 	if err := strictUnmarshal(raw, &fields); err != nil || fields == nil {
-		return badInput("Each item of '%s' must be a JSON object", what)
+		return nil, badInput("Each item of '%s' must be a JSON object", what)
 	}
+	return fields, nil
+}
+
+// DecodeFields decodes attributes into dst as DecodeBody does.
+func DecodeFields(fields map[string]json.RawMessage, op Op, dst any) error {
 	return decodeFields(fields, op, dst)
 }

@@ -33,6 +33,8 @@ func New(k Kind) (Object, error) {
 		return &Observed{}, nil
 	case KindVMReport:
 		return &VMReport{}, nil
+	case KindQuota:
+		return &Quota{}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", k)
 }
@@ -68,6 +70,8 @@ func KindOf(o Object) Kind {
 		return KindObserved
 	case *VMReport:
 		return KindVMReport
+	case *Quota:
+		return KindQuota
 	}
 	return ""
 }

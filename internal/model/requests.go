@@ -35,6 +35,17 @@ type FloatingIPRequest struct {
 	FixedIPAddress    *string `json:"fixed_ip_address" lbaas:"create,update,nullable"`
 }
 
+// PortRequest is the body of POST/PUT /v2.0/ports: a port a tenant makes,
+// for instance to give a load balancer its VIP (Octavia's vip_port_id).
+type PortRequest struct {
+	TenantID     *string    `json:"tenant_id" lbaas:"create"`
+	ProjectID    *string    `json:"project_id" lbaas:"create"`
+	Name         *string    `json:"name" lbaas:"create,update"`
+	NetworkID    *string    `json:"network_id" lbaas:"create,required"`
+	FixedIPs     *[]FixedIP `json:"fixed_ips" lbaas:"create"`
+	AdminStateUp *bool      `json:"admin_state_up" lbaas:"create,update"`
+}
+
 // PoolRequest is the body of POST/PUT /v2.0/lb/pools.
 type PoolRequest struct {
 	TenantID       *string   `json:"tenant_id" lbaas:"create"`

@@ -164,6 +164,10 @@ type LoadBalancer struct {
 	// the controller rebuilds both VMs, one after the other, each time it
 	// grows (see ServiceInstance.FailedOver).
 	Failovers int64 `json:"failovers,omitempty"`
+	// VIPPortGiven: the VIP port is one the tenant made and named
+	// (Octavia's vip_port_id); deleting the load balancer gives it back
+	// instead of deleting it.
+	VIPPortGiven bool `json:"vip_port_given,omitempty"`
 }
 
 // Listener is a protocol and port of a load balancer's address.

@@ -38,7 +38,7 @@ func IsUUID(s string) bool { return uuidRE.MatchString(s) }
 // ValidateUUID checks a reference to another object.
 func ValidateUUID(field, s string) error {
 	if !IsUUID(s) {
-		return invalid(field, "'%s' is not a valid UUID", clipString(s))
+		return invalid(field, "'%s' is not a valid UUID", Clip(s))
 	}
 	return nil
 }
@@ -46,7 +46,7 @@ func ValidateUUID(field, s string) error {
 // ValidateTenantID checks a project id given by an admin.
 func ValidateTenantID(s string) error {
 	if !tenantRE.MatchString(s) {
-		return invalid("tenant_id", "'%s' must be 1 to 64 letters, digits, '_', '.' or '-'", clipString(s))
+		return invalid("tenant_id", "'%s' must be 1 to 64 letters, digits, '_', '.' or '-'", Clip(s))
 	}
 	return nil
 }
@@ -59,11 +59,11 @@ func ValidateText(field, s string, max int) error {
 		return invalid(field, "it is not valid UTF-8")
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return invalid(field, "'%s' exceeds maximum length of %d", clipString(s), max)
+		return invalid(field, "'%s' exceeds maximum length of %d", Clip(s), max)
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) {
-			return invalid(field, "'%s' contains a control character", clipString(s))
+			return invalid(field, "'%s' contains a control character", Clip(s))
 		}
 	}
 	return nil
@@ -75,7 +75,7 @@ func oneOf(field, v string, allowed ...string) error {
 			return nil
 		}
 	}
-	return invalid(field, "'%s' is not in %s", clipString(v), "["+strings.Join(allowed, ", ")+"]")
+	return invalid(field, "'%s' is not in %s", Clip(v), "["+strings.Join(allowed, ", ")+"]")
 }
 
 func inRange(field string, v, lo, hi int) error {
@@ -89,7 +89,7 @@ func inRange(field string, v, lo, hi int) error {
 func ParseIPv4(field, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is4() {
-		return netip.Addr{}, invalid(field, "'%s' is not a valid IPv4 address", clipString(s))
+		return netip.Addr{}, invalid(field, "'%s' is not a valid IPv4 address", Clip(s))
 	}
 	return a, nil
 }
@@ -99,7 +99,7 @@ func ParseIPv4(field, s string) (netip.Addr, error) {
 func ParseCIDR(field, s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil || !p.Addr().Is4() {
-		return netip.Prefix{}, invalid(field, "'%s' is not a valid IPv4 CIDR", clipString(s))
+		return netip.Prefix{}, invalid(field, "'%s' is not a valid IPv4 CIDR", Clip(s))
 	}
 	if p.Masked() != p {
 		return netip.Prefix{}, invalid(field, "'%s' has host bits set; the network is %s", s, p.Masked())
@@ -258,17 +258,17 @@ func ValidateHealthMonitor(h *HealthMonitor) error {
 		return err
 	}
 	if !httpMethods[h.HTTPMethod] {
-		return invalid("http_method", "'%s' is not an HTTP method", clipString(h.HTTPMethod))
+		return invalid("http_method", "'%s' is not an HTTP method", Clip(h.HTTPMethod))
 	}
 	if len(h.URLPath) > MaxURLPathLen || !urlPathRE.MatchString(h.URLPath) {
-		return invalid("url_path", "'%s' must start with '/' and contain only URL path characters (no whitespace, quotes, '#' or control characters)", clipString(h.URLPath))
+		return invalid("url_path", "'%s' must start with '/' and contain only URL path characters (no whitespace, quotes, '#' or control characters)", Clip(h.URLPath))
 	}
 	return validateExpectedCodes(h.ExpectedCodes)
 }
 
 func validateExpectedCodes(s string) error {
 	bad := func() error {
-		return invalid("expected_codes", "'%s' must look like 200, 200,202 or 200-204 with codes 100 through 599", clipString(s))
+		return invalid("expected_codes", "'%s' must look like 200, 200,202 or 200-204 with codes 100 through 599", Clip(s))
 	}
 	codeOK := func(c string) bool {
 		n, err := strconv.Atoi(c)

@@ -27,7 +27,7 @@ func ValidateTags(tags []string) error {
 	}
 	for _, t := range tags {
 		if t == "" || strings.Contains(t, ",") {
-			return invalid("tags", "'%s' must be non-empty and hold no comma", clipString(t))
+			return invalid("tags", "'%s' must be non-empty and hold no comma", Clip(t))
 		}
 		if err := ValidateText("tags", t, MaxTagLen); err != nil {
 			return err
@@ -51,7 +51,7 @@ func ValidateSessionPersistence(sp *SessionPersistence) error {
 	case sp.Type != PersistenceAppCookie && sp.CookieName != "":
 		return invalid("session_persistence", "cookie_name is only used with APP_COOKIE")
 	case sp.CookieName != "" && !cookieRE.MatchString(sp.CookieName):
-		return invalid("session_persistence", "cookie_name '%s' must be 1 to 64 letters, digits, '_', '.' or '-'", clipString(sp.CookieName))
+		return invalid("session_persistence", "cookie_name '%s' must be 1 to 64 letters, digits, '_', '.' or '-'", Clip(sp.CookieName))
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func ValidateListenerPool(lp, pp string) error {
 			return nil
 		}
 	}
-	return invalid("protocol", "a %s pool cannot serve a %s listener (it takes %s)", clipString(pp), clipString(lp), strings.Join(PoolProtocolsFor[lp], ", "))
+	return invalid("protocol", "a %s pool cannot serve a %s listener (it takes %s)", Clip(pp), Clip(lp), strings.Join(PoolProtocolsFor[lp], ", "))
 }
 
 // validateMonitorV2Fields checks what Octavia added to monitors: rise and
@@ -183,7 +183,7 @@ func validateMonitorV2Fields(h *HealthMonitor) error {
 	}
 	if h.DomainName != "" {
 		if len(h.DomainName) > 253 || !hostnameRE.MatchString(h.DomainName) {
-			return invalid("domain_name", "'%s' is not a valid host name", clipString(h.DomainName))
+			return invalid("domain_name", "'%s' is not a valid host name", Clip(h.DomainName))
 		}
 		if h.HTTPVersion != "1.1" {
 			return invalid("domain_name", "a domain name is sent only with http_version 1.1")

@@ -20,6 +20,7 @@ import (
 	"lbaas/internal/api/neutron"
 	"lbaas/internal/api/octavia"
 	"lbaas/internal/controller"
+	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
 
@@ -49,7 +50,10 @@ type Options struct {
 	// StoreTimeout bounds how long a request waits for etcd before it is
 	// answered 503 with Retry-After (store.DefaultWriteTimeout when 0).
 	StoreTimeout time.Duration
-	Logger       *slog.Logger
+	// Quotas are the limits of projects without their own (nil:
+	// unlimited); see package quota.
+	Quotas model.Limits
+	Logger *slog.Logger
 }
 
 // Running is a started control plane.
@@ -169,7 +173,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			return nil, fmt.Errorf("octavia listen on %s: %w", o.OctaviaListen, err)
 		}
 		run.OctaviaAddr = oln.Addr().String()
-		api := octavia.New(st, octavia.Config{NoAuth: cfg.NoAuth, Auth: cfg.Auth, Logger: log})
+		api := octavia.New(st, octavia.Config{NoAuth: cfg.NoAuth, Auth: cfg.Auth, Logger: log, Quotas: o.Quotas})
 		osrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 		go func() {
 			if err := osrv.Serve(oln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -29,7 +29,11 @@ const (
 	IdxAddr = "addr"
 	// IdxCert indexes listeners by certificate.
 	IdxCert = "cert"
+	// IdxProject indexes the objects quotas count by their project.
+	IdxProject = "project"
 )
+
+func project(o model.Object) []string { return one(o.Base().TenantID) }
 
 func one(s string) []string {
 	if s == "" {
@@ -40,19 +44,24 @@ func one(s string) []string {
 
 var indexers = map[model.Kind]map[string]IndexFunc{
 	model.KindMember: {
-		IdxPool: func(o model.Object) []string { return one(o.(*model.Member).PoolID) },
-		IdxAddr: func(o model.Object) []string { return one(o.(*model.Member).Address) },
+		IdxPool:    func(o model.Object) []string { return one(o.(*model.Member).PoolID) },
+		IdxAddr:    func(o model.Object) []string { return one(o.(*model.Member).Address) },
+		IdxProject: project,
 	},
 	model.KindListener: {
-		IdxLB:   func(o model.Object) []string { return one(o.(*model.Listener).LoadBalancerID) },
-		IdxPool: func(o model.Object) []string { return one(o.(*model.Listener).DefaultPoolID) },
-		IdxCert: func(o model.Object) []string { return one(o.(*model.Listener).TLSContainerRef) },
+		IdxLB:      func(o model.Object) []string { return one(o.(*model.Listener).LoadBalancerID) },
+		IdxPool:    func(o model.Object) []string { return one(o.(*model.Listener).DefaultPoolID) },
+		IdxCert:    func(o model.Object) []string { return one(o.(*model.Listener).TLSContainerRef) },
+		IdxProject: project,
 	},
 	model.KindPool: {
 		IdxLB:      func(o model.Object) []string { return one(o.(*model.Pool).LoadBalancerID) },
 		IdxMonitor: func(o model.Object) []string { return o.(*model.Pool).HealthMonitors },
+		IdxProject: project,
 	},
-	model.KindSubnet: {IdxNetwork: func(o model.Object) []string { return one(o.(*model.Subnet).NetworkID) }},
+	model.KindLoadBalancer:  {IdxProject: project},
+	model.KindHealthMonitor: {IdxProject: project},
+	model.KindSubnet:        {IdxNetwork: func(o model.Object) []string { return one(o.(*model.Subnet).NetworkID) }},
 	model.KindPort: {
 		IdxNetwork: func(o model.Object) []string { return one(o.(*model.Port).NetworkID) },
 		IdxDevice:  func(o model.Object) []string { return one(o.(*model.Port).DeviceID) },

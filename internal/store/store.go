@@ -272,6 +272,14 @@ func (s *Store) IndexHas(k model.Kind, name, key string) bool {
 	return len(s.indexes[k][name][key]) > 0
 }
 
+// IndexCount returns how many objects of kind k have key in index name
+// (a project's load balancers, for its quota), without copying them.
+func (s *Store) IndexCount(k model.Kind, name, key string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.indexes[k][name][key])
+}
+
 // Rev is the revision the cache reflects.
 func (s *Store) Rev() int64 {
 	s.mu.RLock()

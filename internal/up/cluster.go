@@ -53,6 +53,9 @@ type Options struct {
 	// ServerLogLevel is the server's log level (default info); its log is
 	// <Dir>/server.log.
 	ServerLogLevel string
+	// ServerFlags are more flags of lbaas server (a test's shorter
+	// --pending-limit).
+	ServerFlags []string
 }
 
 // Cluster is a running deployment.
@@ -511,9 +514,15 @@ func (b *Backend) Start() error {
 	if err != nil {
 		return err
 	}
-	body := "backend " + b.Addr.String() + "\n"
 	b.ln = ln
-	b.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: answer("backend " + b.Addr.String() + "\n")}
+	go func() { _ = b.srv.Serve(ln) }()
+	return nil
+}
+
+// answer is a backend's handler: body to every request, after ?sleep=.
+func answer(body string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if d := r.URL.Query().Get("sleep"); d != "" {
 			if t, err := time.ParseDuration(d); err == nil && t <= 10*time.Second {
 				time.Sleep(t)
@@ -521,9 +530,26 @@ func (b *Backend) Start() error {
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, body)
-	})}
-	go func() { _ = b.srv.Serve(ln) }()
-	return nil
+	})
+}
+
+// ServePorts serves HTTP on more ports of the backend's address, each
+// answering "backend <addr>:<port>\n" so that a client can tell which one
+// it reached: many members on one namespace. They stop with the backend's
+// namespace.
+func (b *Backend) ServePorts(ports []int) error {
+	return netns.Do(b.Namespace, func() error {
+		for _, port := range ports {
+			ap := netip.AddrPortFrom(b.Addr, uint16(port))
+			ln, err := net.Listen("tcp", ap.String())
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: answer("backend " + ap.String() + "\n")}
+			go func() { _ = srv.Serve(ln) }()
+		}
+		return nil
+	})
 }
 
 // Stop closes the listener: connections are refused, as when a server

@@ -98,8 +98,8 @@ func needKeepalived(t *testing.T) {
 
 // startTopo brings up a cluster (server, 3 compute agents, network agent)
 // and the seed's networks with two backends, 10.1.1.2 and 10.1.1.3.
-func startTopo(t *testing.T) *topo {
-	tp := startCluster(t)
+func startTopo(t *testing.T, opts ...func(*up.Options)) *topo {
+	tp := startCluster(t, opts...)
 	vipnet := tp.create("/v2.0/networks", "network", map[string]any{"name": "vipnet"})
 	tp.vipSub = tp.create("/v2.0/subnets", "subnet", map[string]any{"name": "vipsubnet", "network_id": vipnet["id"], "cidr": "20.1.1.0/24", "ip_version": 4})["id"].(string)
 	poolnet := tp.create("/v2.0/networks", "network", map[string]any{"name": "poolnet"})
@@ -124,7 +124,7 @@ func (tp *topo) startBackends(networkID string) {
 
 // startCluster brings up a cluster (server with both APIs, 3 compute
 // agents, network agent) and a client namespace on the Public network.
-func startCluster(t *testing.T) *topo {
+func startCluster(t *testing.T, opts ...func(*up.Options)) *topo {
 	needDataPlane(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -136,7 +136,11 @@ func startCluster(t *testing.T) *topo {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	prefix := fmt.Sprintf("%s%06x-", nsPrefix, rand.Uint32()&0xffffff)
-	c, err := up.Start(ctx, up.Options{Dir: dir + "/cluster", Listen: freeAddr(t), AnalyticsListen: freeAddr(t), OctaviaListen: freeAddr(t), Prefix: prefix, Binary: lbaasBin})
+	o := up.Options{Dir: dir + "/cluster", Listen: freeAddr(t), AnalyticsListen: freeAddr(t), OctaviaListen: freeAddr(t), Prefix: prefix, Binary: lbaasBin}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c, err := up.Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

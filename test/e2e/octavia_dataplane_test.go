@@ -26,6 +26,22 @@ func (tp *topo) v2Create(path, kind string, fields map[string]any) map[string]an
 	return obj
 }
 
+// v2List reads a collection of the Octavia API.
+func (tp *topo) v2List(path string) []any {
+	tp.t.Helper()
+	var out map[string]any
+	if err := tp.v2().Call("GET", path, nil, &out); err != nil {
+		tp.t.Fatal(err)
+	}
+	for k, v := range out {
+		if items, ok := v.([]any); ok && !strings.HasSuffix(k, "_links") {
+			return items
+		}
+	}
+	tp.t.Fatalf("GET %s: no list in %v", path, out)
+	return nil
+}
+
 // v2WaitActive waits until the load balancer is ACTIVE and ONLINE.
 func (tp *topo) v2WaitActive(lbID string, limit time.Duration) map[string]any {
 	tp.t.Helper()
@@ -225,4 +241,170 @@ func (tp *topo) waitGone(t *testing.T, ins []instance, limit time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%v after the delete, still there: %v", limit, left)
+}
+
+// TestAThousandMembersReplaceTwoUnderLoadWithoutAFailedRequest builds a
+// whole load balancer in one POST (listener, pool with the two backends,
+// HTTP monitor), then, with a request every 5 ms through its floating IP,
+// replaces the pool's members in one batch with 1,000 (the two plus 998
+// ports of one backend, each of which answers with its port), and back to
+// the two. No request may fail, and the thousand must all be in service.
+func TestAThousandMembersReplaceTwoUnderLoadWithoutAFailedRequest(t *testing.T) {
+	tp := startTopo(t)
+	const extra = 998
+	var ports []int
+	for i := 0; i < extra; i++ {
+		ports = append(ports, 10000+i)
+	}
+	if err := tp.backends[0].ServePorts(ports); err != nil {
+		t.Fatal(err)
+	}
+	two := []map[string]any{}
+	for _, b := range tp.backends {
+		two = append(two, map[string]any{"address": b.Addr.String(), "protocol_port": 80, "subnet_id": tp.poolSub})
+	}
+	lb := tp.v2Create("/loadbalancers", "loadbalancer", map[string]any{"name": "thousand", "vip_subnet_id": tp.vipSub, "listeners": []map[string]any{{
+		"protocol": "HTTP", "protocol_port": 80, "default_pool": map[string]any{
+			"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "members": two,
+			"healthmonitor": map[string]any{"type": "HTTP", "delay": 1, "timeout": 1, "max_retries": 1, "url_path": "/"},
+		},
+	}}})
+	lbID := lb["id"].(string)
+	pools := lb["pools"].([]any)
+	if len(pools) != 1 || len(pools[0].(map[string]any)["members"].([]any)) != 2 {
+		t.Fatalf("fully populated answer: %v", lb)
+	}
+	poolID := pools[0].(map[string]any)["id"].(string)
+	tp.v2WaitActive(lbID, 30*time.Second)
+	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": lb["vip_port_id"]})["floating_ip_address"].(string)
+	url := "http://" + fip + "/"
+	p := tp.probe(url, 5*time.Millisecond, 120*time.Second)
+	p.waitOK(t, 50, 10*time.Second)
+
+	thousand := append([]map[string]any{}, two...)
+	for _, port := range ports {
+		thousand = append(thousand, map[string]any{"address": tp.backends[0].Addr.String(), "protocol_port": port, "subnet_id": tp.poolSub})
+	}
+	replace := func(members []map[string]any) time.Duration {
+		t.Helper()
+		start := time.Now()
+		if err := tp.v2().Call("PUT", "/pools/"+poolID+"/members", map[string]any{"members": members}, nil); err != nil {
+			t.Fatal(err)
+		}
+		accepted := time.Since(start)
+		tp.v2WaitActive(lbID, 60*time.Second)
+		t.Logf("batch of %d members: accepted in %v, ACTIVE and ONLINE after %v", len(members), accepted.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+		return time.Since(start)
+	}
+	replace(thousand)
+	if n := len(tp.v2List("/pools/" + poolID + "/members?limit=2000")); n != 1000 {
+		t.Fatalf("%d members after the batch", n)
+	}
+	// The thousand are in service: round robin over them reaches many
+	// distinct ports within a few hundred requests.
+	seen := map[string]bool{}
+	for i := 0; i < 300 && len(seen) < 100; i++ {
+		if body, err := tp.get(url); err == nil && strings.Contains(body, ":") {
+			seen[body] = true
+		}
+	}
+	if len(seen) < 100 {
+		t.Fatalf("only %d of the new members answered in 300 requests", len(seen))
+	}
+	p.waitOK(t, 100, 10*time.Second)
+	replace(two)
+	p.waitOK(t, 100, 10*time.Second)
+	ws := p.stop()
+	ok, failed := p.count()
+	t.Logf("%d requests through the floating IP, %d failed", ok+failed, failed)
+	if failed > 0 || len(ws) > 0 {
+		t.Fatalf("requests failed while the members were replaced: %v", ws)
+	}
+}
+
+// TestAnUpdateAFailoverAndADeleteWorkOnALoadBalancerInError: with every
+// compute agent stopped, new load balancers cannot be placed and read
+// ERROR, with the reason, once the pending limit (3 s here) passes. An
+// update and a failover are accepted in ERROR; once the agents are back
+// the load balancer turns ACTIVE by itself and serves. Another one is
+// deleted while in ERROR and leaves nothing behind.
+func TestAnUpdateAFailoverAndADeleteWorkOnALoadBalancerInError(t *testing.T) {
+	tp := startTopo(t, func(o *up.Options) { o.ServerFlags = []string{"--pending-limit", "3s"} })
+	var computes []string
+	for n := range tp.c.Agents() {
+		if strings.HasPrefix(n, "compute-") {
+			computes = append(computes, n)
+			tp.c.StopAgent(n, false)
+		}
+	}
+	members := []map[string]any{}
+	for _, b := range tp.backends {
+		members = append(members, map[string]any{"address": b.Addr.String(), "protocol_port": 80, "subnet_id": tp.poolSub})
+	}
+	graph := func(name string) map[string]any {
+		return map[string]any{"name": name, "vip_subnet_id": tp.vipSub, "listeners": []map[string]any{{"protocol": "HTTP", "protocol_port": 80,
+			"default_pool": map[string]any{"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "members": members}}}}
+	}
+	stuck := tp.v2Create("/loadbalancers", "loadbalancer", graph("stuck"))
+	doomed := tp.v2Create("/loadbalancers", "loadbalancer", graph("doomed"))
+	inError := func(id string) map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			lb, err := tp.v2().Get("/loadbalancers/"+id, "loadbalancer")
+			if err == nil && lb["provisioning_status"] == "ERROR" {
+				return lb
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Fatalf("load balancer %s never read ERROR with no agent running", id)
+		return nil
+	}
+	inError(stuck["id"].(string))
+	inError(doomed["id"].(string))
+	var tree map[string]any
+	if err := tp.v2().Call("GET", "/loadbalancers/"+stuck["id"].(string)+"/status", nil, &tree); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("status tree in ERROR: %v", tree)
+
+	// An update and a failover are accepted in ERROR.
+	var upd map[string]any
+	if err := tp.v2().Call("PUT", "/loadbalancers/"+stuck["id"].(string), map[string]any{"loadbalancer": map[string]any{"description": "fixed in ERROR"}}, &upd); err != nil {
+		t.Fatalf("update in ERROR: %v", err)
+	}
+	if upd["loadbalancer"].(map[string]any)["description"] != "fixed in ERROR" {
+		t.Fatalf("update in ERROR: %v", upd)
+	}
+	if err := tp.v2().Call("PUT", "/loadbalancers/"+stuck["id"].(string)+"/failover", nil, nil); err != nil {
+		t.Fatalf("failover in ERROR: %v", err)
+	}
+	// A delete in ERROR removes it, its port and its children.
+	if err := tp.v2().Call("DELETE", "/loadbalancers/"+doomed["id"].(string)+"?cascade=true", nil, nil); err != nil {
+		t.Fatalf("delete in ERROR: %v", err)
+	}
+	if _, err := tp.v2().Get("/loadbalancers/"+doomed["id"].(string), "loadbalancer"); err == nil {
+		t.Fatal("the load balancer deleted in ERROR is still there")
+	}
+	if n := len(tp.v2List("/pools?loadbalancer_id=" + doomed["id"].(string))); n != 0 {
+		t.Fatalf("%d pools outlived the delete in ERROR", n)
+	}
+
+	// The agents come back: ERROR was not a dead end.
+	for _, n := range computes {
+		if err := tp.c.StartAgent(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lb := tp.v2WaitActive(stuck["id"].(string), 60*time.Second)
+	if lb["description"] != "fixed in ERROR" {
+		t.Fatalf("the update made in ERROR was lost: %v", lb)
+	}
+	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": stuck["vip_port_id"]})["floating_ip_address"].(string)
+	if body, err := tp.get("http://" + fip + "/"); err != nil || !strings.HasPrefix(body, "backend ") {
+		t.Fatalf("the recovered load balancer does not serve: %q %v", body, err)
+	}
+	if left := tp.instancesOf(doomed["id"].(string)); len(left) != 0 {
+		t.Fatalf("the load balancer deleted in ERROR left instances: %v", left)
+	}
 }

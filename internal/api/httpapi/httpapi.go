@@ -150,7 +150,10 @@ func Fail(ew ErrorWriter, log *slog.Logger, w http.ResponseWriter, r *http.Reque
 	var cf *model.ConflictError
 	var mbe *http.MaxBytesError
 	var un *store.UnavailableError
+	var qe *model.QuotaError
 	switch {
+	case errors.As(err, &qe):
+		ew.WriteError(w, http.StatusForbidden, "QuotaException", qe.Error())
 	case errors.As(err, &fb):
 		ew.WriteError(w, http.StatusForbidden, "HTTPForbidden", fb.Message)
 	case errors.As(err, &in) && in.Type == "HTTPForbidden":
@@ -190,6 +193,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Quotas are the limits of a project that has none of its own; a nil
+	// limit is unlimited.
+	Quotas model.Limits
 }
 
 // WithDefaults fills the logger and the clock when they are unset.

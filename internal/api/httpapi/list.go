@@ -27,6 +27,57 @@ type ListQuery struct {
 	Limit       int
 	Marker      string
 	PageReverse bool
+	// Tags are the tag filters (tags, tags-any, not-tags, not-tags-any).
+	Tags TagFilter
+}
+
+// TagFilter selects by an object's tags as OpenStack's tag filters do:
+// All (tags=a,b) keeps objects with every one of them, Any (tags-any)
+// with at least one; NotAll (not-tags) drops objects with every one,
+// NotAny (not-tags-any) objects with any. Values are comma-separated and
+// the parameters may repeat.
+type TagFilter struct {
+	All, Any, NotAll, NotAny []string
+}
+
+func (f TagFilter) empty() bool {
+	return len(f.All)+len(f.Any)+len(f.NotAll)+len(f.NotAny) == 0
+}
+
+// Keeps reports whether an object with these tags passes the filter.
+func (f TagFilter) Keeps(tags []string) bool {
+	has := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		has[t] = true
+	}
+	count := func(want []string) int {
+		n := 0
+		for _, t := range want {
+			if has[t] {
+				n++
+			}
+		}
+		return n
+	}
+	switch {
+	case len(f.All) > 0 && count(f.All) < len(f.All):
+		return false
+	case len(f.Any) > 0 && count(f.Any) == 0:
+		return false
+	case len(f.NotAll) > 0 && count(f.NotAll) == len(f.NotAll):
+		return false
+	case len(f.NotAny) > 0 && count(f.NotAny) > 0:
+		return false
+	}
+	return true
+}
+
+// tagParams are the query parameters of a TagFilter.
+var tagParams = map[string]func(*TagFilter) *[]string{
+	"tags":         func(f *TagFilter) *[]string { return &f.All },
+	"tags-any":     func(f *TagFilter) *[]string { return &f.Any },
+	"not-tags":     func(f *TagFilter) *[]string { return &f.NotAll },
+	"not-tags-any": func(f *TagFilter) *[]string { return &f.NotAny },
 }
 
 // ReservedParams are the query parameters that are not attribute filters.
@@ -50,6 +101,16 @@ func ParseListQuery(q url.Values, ignore ...string) (ListQuery, error) {
 	}
 	for k, vs := range q {
 		if ReservedParams[k] || skip[k] {
+			continue
+		}
+		if slot, ok := tagParams[k]; ok {
+			for _, v := range vs {
+				for _, t := range strings.Split(v, ",") {
+					if t = strings.TrimSpace(t); t != "" {
+						*slot(&lq.Tags) = append(*slot(&lq.Tags), t)
+					}
+				}
+			}
 			continue
 		}
 		set := map[string]bool{}
@@ -184,6 +245,25 @@ func FilterString(v any) string {
 	return fmt.Sprint(v)
 }
 
+// tagsOf reads the tags an item shows (none when it has no such
+// attribute).
+func tagsOf(it Item) []string {
+	v, _ := it.get("tags")
+	switch t := v.(type) {
+	case []string:
+		return t
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, x := range t {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
 // Project keeps only the requested fields (all when none are asked for).
 func Project(v map[string]any, fields []string) map[string]any {
 	if len(fields) == 0 {
@@ -226,8 +306,11 @@ func (it Item) get(k string) (any, bool) {
 func (lq ListQuery) Page(items []Item, path string, q url.Values) ([]map[string]any, []Link, error) {
 	kept := items[:0:0]
 	for _, it := range items {
-		ok := true
+		ok := lq.Tags.empty() || lq.Tags.Keeps(tagsOf(it))
 		for k, set := range lq.Filters {
+			if !ok {
+				break
+			}
 			val, has := it.get(k)
 			if !has || !set[FilterString(val)] && !MatchesFold(set, val) {
 				ok = false

@@ -955,3 +955,28 @@ func TestCertificateUploadValidatesAndNeverReturnsTheKey(t *testing.T) {
 	expect(t, call(t, alphaToken, "DELETE", "/v2.0/lb/vips/"+v["id"].(string), nil), http.StatusNoContent)
 	expect(t, call(t, alphaToken, "DELETE", "/v2.0/lbaas-certificates/"+id, nil), http.StatusNoContent)
 }
+
+func TestATenantsPortTakesAnAddressAndGivesItBackWhenDeleted(t *testing.T) {
+	netID, sub := network(t, alphaToken, "20.14.1.0/24")
+	p := create(t, alphaToken, "/v2.0/ports", "port", obj{"network_id": netID, "name": "my-vip", "fixed_ips": []obj{{"subnet_id": sub, "ip_address": "20.14.1.50"}}})
+	ips := p["fixed_ips"].([]any)
+	if len(ips) != 1 || ips[0].(obj)["ip_address"] != "20.14.1.50" || p["device_id"] != "" || p["name"] != "my-vip" {
+		t.Fatalf("port %v", p)
+	}
+	// The address is held: neither another port nor a VIP gets it.
+	expectNeutronError(t, call(t, alphaToken, "POST", "/v2.0/ports", obj{"port": obj{"network_id": netID, "fixed_ips": []obj{{"ip_address": "20.14.1.50"}}}}), http.StatusConflict, "IpAddressInUse")
+	next := create(t, alphaToken, "/v2.0/ports", "port", obj{"network_id": netID})
+	if a := next["fixed_ips"].([]any)[0].(obj)["ip_address"]; a == "20.14.1.50" || a == "20.14.1.1" {
+		t.Fatalf("next free address %v", a)
+	}
+	// Another project can neither see the network nor delete the port.
+	expectNeutronError(t, call(t, betaToken, "POST", "/v2.0/ports", obj{"port": obj{"network_id": netID}}), http.StatusNotFound, "")
+	expectNeutronError(t, call(t, betaToken, "DELETE", "/v2.0/ports/"+p["id"].(string), nil), http.StatusNotFound, "")
+	expectNeutronError(t, call(t, alphaToken, "POST", "/v2.0/ports", obj{"port": obj{"network_id": netID, "fixed_ips": []obj{{"ip_address": "30.0.0.1"}}}}), http.StatusBadRequest, "")
+	expect(t, call(t, alphaToken, "DELETE", "/v2.0/ports/"+p["id"].(string), nil), http.StatusNoContent)
+	again := create(t, alphaToken, "/v2.0/ports", "port", obj{"network_id": netID, "fixed_ips": []obj{{"ip_address": "20.14.1.50"}}})
+	expect(t, call(t, alphaToken, "DELETE", "/v2.0/ports/"+again["id"].(string), nil), http.StatusNoContent)
+	// A VIP's port stays until its VIP is deleted.
+	v := vip(t, alphaToken, sub, pool(t, alphaToken, sub, "HTTP"), "HTTP", 80)
+	expectNeutronError(t, call(t, alphaToken, "DELETE", "/v2.0/ports/"+v["port_id"].(string), nil), http.StatusConflict, "PortInUse")
+}

@@ -23,7 +23,7 @@ func (s *Server) routes() {
 	}
 	crud("/v2.0/networks", networkRes, s.createNetwork(), s.updateNetwork(), s.deleteNetwork())
 	crud("/v2.0/subnets", subnetRes, s.createSubnet(), s.updateSubnet(), s.deleteSubnet())
-	crud("/v2.0/ports", portRes, nil, nil, nil)
+	crud("/v2.0/ports", portRes, s.createPort(), s.updatePort(), s.deletePort())
 	crud("/v2.0/floatingips", floatingIPRes, s.createFloatingIP(), s.updateFloatingIP(), s.deleteFloatingIP())
 	crud("/v2.0/lb/pools", poolRes, s.createPool(), s.updatePool(), s.deletePool())
 	crud("/v2.0/lb/members", memberRes, s.createMember(), s.updateMember(), s.deleteMember())

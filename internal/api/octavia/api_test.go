@@ -1,12 +1,18 @@
 package octavia_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"lbaas/internal/model"
+	"lbaas/internal/store"
 )
 
 func TestLoadBalancerIsCreatedShownListedUpdatedAndDeleted(t *testing.T) {
@@ -279,4 +285,64 @@ func TestVersionDocumentAndUnknownPaths(t *testing.T) {
 		t.Fatal(p)
 	}
 	expect(t, call(t, alphaToken, "GET", v2+"/quotas/defaults", nil), 200)
+}
+
+func TestListsFilterByTagsAsOpenStackDoes(t *testing.T) {
+	_, sub := subnet(t, "alpha")
+	mark := unique("t")
+	ids := map[string]string{}
+	for name, tags := range map[string][]string{"ab": {mark, "a", "b"}, "a": {mark, "a"}, "c": {mark, "c"}, "none": {mark}} {
+		ids[create(t, alphaToken, v2+"/loadbalancers", "loadbalancer", obj{"vip_subnet_id": sub, "name": name, "tags": tags})["id"].(string)] = name
+	}
+	names := func(q string) string {
+		var out []string
+		for _, lb := range list(t, alphaToken, v2+"/loadbalancers?tags="+mark+"&sort=name:asc&"+q, "loadbalancers") {
+			out = append(out, ids[lb["id"].(string)])
+		}
+		return fmt.Sprint(out)
+	}
+	for q, want := range map[string]string{
+		"tags=a,b":              "[ab]",
+		"tags=a&tags=b":         "[ab]",
+		"tags-any=b,c":          "[ab c]",
+		"not-tags=a,b":          "[a c none]",
+		"not-tags-any=a,c":      "[none]",
+		"tags-any=a&not-tags=b": "[a]",
+	} {
+		if got := names(q); got != want {
+			t.Errorf("%s: %s, want %s", q, got, want)
+		}
+	}
+}
+
+func TestALoadBalancerTakesATenantsPortAsItsVIPAndGivesItBack(t *testing.T) {
+	nw, sub := subnet(t, "alpha")
+	se, _ := env.st.Get(model.KindSubnet, sub)
+	base := strings.TrimSuffix(se.Obj.(*model.Subnet).CIDR, "0/24")
+	now := time.Now().UTC()
+	port := &model.Port{Meta: model.Meta{ID: uuid.NewString(), TenantID: "alpha", CreatedAt: now, UpdatedAt: now}, NetworkID: nw, AdminStateUp: true,
+		FixedIPs: []model.FixedIP{{SubnetID: sub, IPAddress: base + "77"}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := env.st.Commit(ctx, new(store.Txn).Create(model.KindPort, port)); err != nil {
+		t.Fatal(err)
+	}
+	expectFault(t, call(t, betaToken, "POST", v2+"/loadbalancers", obj{"loadbalancer": obj{"vip_port_id": port.ID}}), 400, "vip_port_id", "not found")
+	expectFault(t, call(t, alphaToken, "POST", v2+"/loadbalancers", obj{"loadbalancer": obj{"vip_port_id": port.ID, "vip_address": base + "78"}}), 400, "vip_address")
+	lb := create(t, alphaToken, v2+"/loadbalancers", "loadbalancer", obj{"vip_port_id": port.ID})
+	if lb["vip_port_id"] != port.ID || lb["vip_address"] != base+"77" || lb["vip_subnet_id"] != sub || lb["vip_network_id"] != nw {
+		t.Fatalf("%v", lb)
+	}
+	if pe, _ := env.st.Get(model.KindPort, port.ID); pe.Obj.(*model.Port).DeviceID != lb["id"] {
+		t.Fatalf("the port does not name its load balancer: %+v", pe.Obj)
+	}
+	expectFault(t, call(t, alphaToken, "POST", v2+"/loadbalancers", obj{"loadbalancer": obj{"vip_port_id": port.ID}}), 409, "already used")
+	expect(t, call(t, alphaToken, "DELETE", v2+"/loadbalancers/"+lb["id"].(string), nil), http.StatusNoContent)
+	pe, ok := env.st.Get(model.KindPort, port.ID)
+	if !ok || pe.Obj.(*model.Port).DeviceID != "" {
+		t.Fatalf("the tenant's port was not given back: %v %+v", ok, pe.Obj)
+	}
+	// It can serve again.
+	again := create(t, alphaToken, v2+"/loadbalancers", "loadbalancer", obj{"vip_port_id": port.ID})
+	expect(t, call(t, alphaToken, "DELETE", v2+"/loadbalancers/"+again["id"].(string), nil), http.StatusNoContent)
 }

@@ -153,29 +153,38 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
+	h, err := s.prepareMonitor(caller, &req)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	h := &model.HealthMonitor{Meta: s.newMeta(tenant), Type: *req.Type, HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200",
-		AdminStateUp: true, MaxRetriesDown: 3, Fall: 3}
-	if err := applyMonitor(h, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := checkMonitor(h, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := model.ValidateUUID("pool_id", *req.PoolID); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	s.mutateAndShow(w, r, monitorRes, http.StatusCreated, h.ID, func() (*store.Txn, error) {
 		t := new(store.Txn)
+		if err := s.guardQuota(t, h.TenantID, model.KindHealthMonitor, 1); err != nil {
+			return nil, err
+		}
 		return t, s.addMonitor(t, caller, h, *req.PoolID)
 	})
+}
+
+// prepareMonitor checks a create request and builds the monitor.
+func (s *Server) prepareMonitor(caller auth.Caller, req *monitorRequest) (*model.HealthMonitor, error) {
+	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	h := &model.HealthMonitor{Meta: s.newMeta(tenant), Type: *req.Type, HTTPMethod: "GET", URLPath: "/", ExpectedCodes: "200",
+		AdminStateUp: true, MaxRetriesDown: 3, Fall: 3}
+	if err := applyMonitor(h, req); err != nil {
+		return nil, err
+	}
+	if err := checkMonitor(h, req); err != nil {
+		return nil, err
+	}
+	if err := model.ValidateUUID("pool_id", *req.PoolID); err != nil {
+		return nil, err
+	}
+	return h, nil
 }
 
 // addMonitor adds to t a monitor and its pool, which lists it.

@@ -185,6 +185,9 @@ func (s *Server) createListener(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mutateAndShow(w, r, listenerRes, http.StatusCreated, l.ID, func() (*store.Txn, error) {
 		t := new(store.Txn)
+		if err := s.guardQuota(t, l.TenantID, model.KindListener, 1); err != nil {
+			return nil, err
+		}
 		if err := s.addListener(t, caller, l); err != nil {
 			return nil, err
 		}

@@ -135,9 +135,22 @@ func (s *Server) createLoadBalancer(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	g, err := s.prepareGraph(caller, lb, &req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if g != nil {
+		s.createGraph(w, r, caller, &req, lb, g)
+		return
+	}
 	s.mutateAndShow(w, r, lbRes, http.StatusCreated, lb.ID, func() (*store.Txn, error) {
 		t := new(store.Txn)
-		return t, s.addLoadBalancer(t, caller, &req, *lb)
+		if err := s.guardQuota(t, lb.TenantID, model.KindLoadBalancer, 1); err != nil {
+			return nil, err
+		}
+		built := *lb // a retried build starts again from the request
+		return t, s.addLoadBalancer(t, caller, &req, &built)
 	})
 }
 
@@ -151,9 +164,12 @@ func (s *Server) prepareLoadBalancer(caller auth.Caller, req *lbRequest) (*model
 	if p := str(req.Provider); p != "" && p != model.ProviderName {
 		return nil, validation("Provider '%s' is not enabled.", p)
 	}
+	if p := str(req.VIPPortID); p != "" {
+		if err := model.ValidateUUID("vip_port_id", p); err != nil {
+			return nil, err
+		}
+	}
 	switch {
-	case str(req.VIPPortID) != "":
-		return nil, unsupported("vip_port_id")
 	case str(req.FlavorID) != "":
 		return nil, unsupported("flavor_id")
 	case str(req.AvailabilityZone) != "":
@@ -162,10 +178,7 @@ func (s *Server) prepareLoadBalancer(caller auth.Caller, req *lbRequest) (*model
 		return nil, unsupported("vip_qos_policy_id")
 	case req.AdditionalVIPs != nil && len(*req.AdditionalVIPs) > 0:
 		return nil, unsupported("additional_vips")
-	case req.Listeners != nil && len(*req.Listeners) > 0, req.Pools != nil && len(*req.Pools) > 0:
-		// TODO: a fully populated create (listeners and pools in the body).
-		return nil, unsupported("creating listeners and pools with the load balancer")
-	case str(req.VIPSubnetID) == "" && str(req.VIPNetworkID) == "":
+	case str(req.VIPSubnetID) == "" && str(req.VIPNetworkID) == "" && str(req.VIPPortID) == "":
 		return nil, validation("VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.")
 	}
 	lb := &model.LoadBalancer{Meta: s.newMeta(tenant), AdminStateUp: true, Provider: model.ProviderName,
@@ -195,15 +208,44 @@ func applyLB(lb *model.LoadBalancer, req *lbRequest) {
 
 // addLoadBalancer adds to t the load balancer with its VIP port and
 // address (allocated as a v1 VIP's are).
-func (s *Server) addLoadBalancer(t *store.Txn, caller auth.Caller, req *lbRequest, lb model.LoadBalancer) error {
+func (s *Server) addLoadBalancer(t *store.Txn, caller auth.Caller, req *lbRequest, lb *model.LoadBalancer) error {
+	if id := str(req.VIPPortID); id != "" {
+		if err := s.takeVIPPort(t, caller, req, lb, id); err != nil {
+			return err
+		}
+		t.Create(model.KindLoadBalancer, lb)
+		return nil
+	}
 	se, err := s.vipSubnet(caller, req)
 	if err != nil {
 		return err
 	}
-	if _, err := ipam.AddVIPPort(s.st, t, se, &lb, str(req.VIPAddress)); err != nil {
+	if _, err := ipam.AddVIPPort(s.st, t, se, lb, str(req.VIPAddress)); err != nil {
 		return err
 	}
-	t.Create(model.KindLoadBalancer, &lb)
+	t.Create(model.KindLoadBalancer, lb)
+	return nil
+}
+
+// takeVIPPort makes the caller's port id lb's VIP port; the VIP fields
+// sent beside it must agree with the port.
+func (s *Server) takeVIPPort(t *store.Txn, caller auth.Caller, req *lbRequest, lb *model.LoadBalancer, id string) error {
+	pe, ok, err := s.st.GetFresh(httpapiCtx(), model.KindPort, id)
+	if err != nil {
+		return err
+	}
+	if !ok || (!caller.IsAdmin() && pe.Obj.Base().TenantID != caller.Project) {
+		return validation("Port %s given as vip_port_id not found.", id)
+	}
+	if err := ipam.TakeVIPPort(t, pe, lb, s.now()); err != nil {
+		return err
+	}
+	for field, want := range map[string]string{"vip_address": lb.VIPAddress, "vip_subnet_id": lb.VIPSubnetID, "vip_network_id": lb.VIPNetworkID} {
+		sent := map[string]string{"vip_address": str(req.VIPAddress), "vip_subnet_id": str(req.VIPSubnetID), "vip_network_id": str(req.VIPNetworkID)}[field]
+		if sent != "" && sent != want {
+			return validation("%s %s does not match port %s, whose is %s.", field, sent, id, want)
+		}
+	}
 	return nil
 }
 
@@ -260,7 +302,11 @@ func (s *Server) deleteLoadBalancer(w http.ResponseWriter, r *http.Request) {
 		for _, pe := range pools {
 			s.removePool(t, pe, true)
 		}
-		ipam.ReleaseVIPPort(s.st, t, lb.VIPPortID, s.now())
+		if lb.VIPPortGiven {
+			ipam.GiveBackVIPPort(s.st, t, lb.VIPPortID, s.now())
+		} else {
+			ipam.ReleaseVIPPort(s.st, t, lb.VIPPortID, s.now())
+		}
 		return t, nil
 	})
 	if err != nil {

@@ -27,11 +27,14 @@ const (
 	adminToken = "admin-token-0123456789"
 	alphaToken = "alpha-token-0123456789"
 	betaToken  = "beta-token-01234567890"
+	// gammaToken's project is the one quota tests limit.
+	gammaToken = "gamma-token-0123456789"
 )
 
 var env struct {
-	st  *store.Store
-	url string
+	st   *store.Store
+	url  string
+	auth *auth.Authenticator
 }
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -42,13 +45,14 @@ func run(m *testing.M) int {
 			{Token: adminToken, Project: "admin", Role: auth.RoleAdmin},
 			{Token: alphaToken, Project: "alpha", Role: auth.RoleMember},
 			{Token: betaToken, Project: "beta", Role: auth.RoleMember},
+			{Token: gammaToken, Project: "gamma", Role: auth.RoleMember},
 		})
 		if err != nil {
 			panic(err)
 		}
 		// Closed with the process: the tests end with it.
 		srv := httptest.NewServer(octavia.New(e.Store, octavia.Config{Auth: a, Logger: storetest.Quiet()}))
-		env.st, env.url = e.Store, srv.URL
+		env.st, env.url, env.auth = e.Store, srv.URL, a
 	})
 }
 

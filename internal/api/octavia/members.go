@@ -160,7 +160,17 @@ func memberExists(m *model.Member) error {
 // (its traffic would loop into HAProxy) and a subnet the caller cannot
 // see.
 func (s *Server) checkMemberTarget(caller auth.Caller, pool *model.Pool, m *model.Member) error {
-	if le, ok := s.st.Get(model.KindLoadBalancer, pool.LoadBalancerID); ok && le.Obj.(*model.LoadBalancer).VIPAddress == m.Address {
+	vip := ""
+	if le, ok := s.st.Get(model.KindLoadBalancer, pool.LoadBalancerID); ok {
+		vip = le.Obj.(*model.LoadBalancer).VIPAddress
+	}
+	return s.checkMemberTargetOn(caller, vip, m)
+}
+
+// checkMemberTargetOn is checkMemberTarget for a load balancer whose VIP
+// address is vip.
+func (s *Server) checkMemberTargetOn(caller auth.Caller, vip string, m *model.Member) error {
+	if vip != "" && vip == m.Address {
 		return validation("Member address %s is the load balancer's VIP address.", m.Address)
 	}
 	if m.SubnetID != "" {
@@ -197,7 +207,11 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 				return nil, memberExists(m)
 			}
 		}
-		return new(store.Txn).Require(model.KindPool, poolID, pe.Rev).Claim(model.MemberClaim(m), m.ID).Create(model.KindMember, m), nil
+		t := new(store.Txn)
+		if err := s.guardQuota(t, m.TenantID, model.KindMember, 1); err != nil {
+			return nil, err
+		}
+		return t.Require(model.KindPool, poolID, pe.Rev).Claim(model.MemberClaim(m), m.ID).Create(model.KindMember, m), nil
 	})
 }
 
@@ -303,6 +317,7 @@ func (s *Server) batchMembers(w http.ResponseWriter, r *http.Request) {
 			have[m.Address+":"+strconv.Itoa(m.ProtocolPort)] = me
 		}
 		kept := map[string]bool{}
+		net := map[string]int{} // members added less removed, per project
 		for _, nm := range want {
 			key := nm.Address + ":" + strconv.Itoa(nm.ProtocolPort)
 			if err := s.checkMemberTarget(caller, pool, nm); err != nil {
@@ -312,6 +327,7 @@ func (s *Server) batchMembers(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				m := *nm
 				t.Claim(model.MemberClaim(&m), m.ID).Create(model.KindMember, &m)
+				net[m.TenantID]++
 				continue
 			}
 			kept[key] = true
@@ -329,7 +345,13 @@ func (s *Server) batchMembers(w http.ResponseWriter, r *http.Request) {
 				if !kept[key] {
 					m := me.Obj.(*model.Member)
 					t.Delete(model.KindMember, m.ID, me.Rev).Release(model.MemberClaim(m))
+					net[m.TenantID]--
 				}
+			}
+		}
+		for project, n := range net {
+			if err := s.guardQuota(t, project, model.KindMember, n); err != nil {
+				return nil, err
 			}
 		}
 		return t, nil
@@ -343,8 +365,5 @@ func (s *Server) batchMembers(w http.ResponseWriter, r *http.Request) {
 
 // itemError says which item of a batch is wrong.
 func itemError(i int, err error) error {
-	if in, ok := err.(*model.InputError); ok {
-		return &model.InputError{Type: in.Type, Message: fmt.Sprintf("members[%d]: %s", i, in.Message)}
-	}
-	return err
+	return within(fmt.Sprintf("members[%d]", i), err)
 }

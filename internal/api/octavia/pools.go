@@ -134,6 +134,9 @@ func (s *Server) createPool(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mutateAndShow(w, r, poolRes, http.StatusCreated, p.ID, func() (*store.Txn, error) {
 		t := new(store.Txn)
+		if err := s.guardQuota(t, p.TenantID, model.KindPool, 1); err != nil {
+			return nil, err
+		}
 		if err := s.addPool(t, caller, p, str(req.ListenerID)); err != nil {
 			return nil, err
 		}

@@ -22,6 +22,7 @@ import (
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
+	"lbaas/internal/quota"
 	"lbaas/internal/store"
 )
 
@@ -119,6 +120,9 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET "+b+"/quotas", s.listQuotas)
 		s.mux.HandleFunc("GET "+b+"/quotas/defaults", s.quotaDefaults)
 		s.mux.HandleFunc("GET "+b+"/quotas/{project}", s.showQuota)
+		s.mux.HandleFunc("GET "+b+"/quotas/{project}/default", s.showProjectDefaults)
+		s.mux.HandleFunc("PUT "+b+"/quotas/{project}", s.setQuota)
+		s.mux.HandleFunc("DELETE "+b+"/quotas/{project}", s.resetQuota)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		errorWriter{}.WriteError(w, http.StatusNotFound, "HTTPNotFound", "The resource could not be found.")
@@ -142,6 +146,18 @@ const timeFormat = "2006-01-02T15:04:05"
 func (s *Server) newMeta(tenant string) model.Meta {
 	now := s.now()
 	return model.Meta{ID: uuid.NewString(), TenantID: tenant, CreatedAt: now, UpdatedAt: now}
+}
+
+// guardQuota adds to t what keeps project within its limit of kind when t
+// creates n more of them (see package quota).
+func (s *Server) guardQuota(t *store.Txn, project string, kind model.Kind, n int) error {
+	return s.guardQuotas(t, project, map[model.Kind]int{kind: n})
+}
+
+// guardQuotas is guardQuota for a transaction creating several kinds; a
+// transaction calls it once per project.
+func (s *Server) guardQuotas(t *store.Txn, project string, add map[model.Kind]int) error {
+	return quota.Guard(s.st, t, s.cfg.Quotas, project, add, s.now())
 }
 
 // Errors in Octavia's words.

@@ -133,6 +133,10 @@ func FuzzCreateBodies(f *testing.F) {
 		`{"members": [{"address": "1.2.3.4", "protocol_port": 80}, null, 3]}`,
 		`{"healthmonitor": {"pool_id": "POOL", "type": "HTTP", "delay": 1, "timeout": 1, "max_retries": 1, "http_version": {"a": 1}}}`,
 		`{"healthmonitor": {"pool_id": "POOL", "type": "HTTP", "delay": -1, "timeout": 1, "max_retries": 1, "expected_codes": "200-100"}}`,
+		`{"loadbalancer": {"vip_subnet_id": "SUB", "listeners": [{"protocol": "HTTP", "protocol_port": 80, "default_pool": {"name": "p"}}], "pools": [{"name": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "members": [{"address": "1.2.3.4", "protocol_port": 80}], "healthmonitor": {"type": "PING", "delay": 1, "timeout": 1, "max_retries": 1}}]}}`,
+		`{"loadbalancer": {"vip_subnet_id": "SUB", "listeners": [{"protocol": "HTTP", "protocol_port": 80, "default_pool": {"protocol": "TCP", "lb_algorithm": "X", "members": {"a": 1}}}, null]}}`,
+		`{"loadbalancer": {"vip_subnet_id": "SUB", "pools": [{"name": "p", "healthmonitor": [], "members": [null]}], "listeners": "x"}}`,
+		`{"loadbalancer": {"vip_port_id": "SUB"}}`,
 		`{"loadbalancer": null}`, `[]`, `"x"`, `{"a": {"b": [1, 2, {"c": null}]}}`, "\x00\xff", `{"member": {"tags": [1]}}`,
 	} {
 		for path := 0; path < 7; path++ {
