@@ -19,13 +19,13 @@ import (
 
 // Aims of the data-plane section (reported, never asserted).
 const (
-	AimVsHandWritten      = 0.95 // ours / hand-written HAProxy req/s
-	AimVsDirect           = 0.65 // ours / direct to a member req/s
-	AimProvisionP50       = 250 * time.Millisecond
-	AimProvisionMax       = time.Second
+	AimVsHandWritten = 0.95 // ours / hand-written HAProxy req/s
+	AimVsDirect      = 0.65 // ours / direct to a member req/s
+	AimProvisionP50  = 250 * time.Millisecond
+	AimProvisionMax  = time.Second
 	// AimFullyPopulatedP50 is for a whole load balancer in one Octavia
 	// POST, counted from the POST being sent, to the first request served.
-	AimFullyPopulatedP50 = 300 * time.Millisecond
+	AimFullyPopulatedP50  = 300 * time.Millisecond
 	AimChangeEffect       = 50 * time.Millisecond
 	AimInstancesPerNode   = 500
 	DataplaneReproduceCmd = "./lbaas.sh bench dataplane"

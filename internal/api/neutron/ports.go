@@ -1,8 +1,8 @@
 package neutron
 
 import (
-	"net/netip"
 	"net/http"
+	"net/netip"
 	"sort"
 
 	"lbaas/internal/api/auth"
