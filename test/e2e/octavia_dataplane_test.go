@@ -42,6 +42,22 @@ func (tp *topo) v2List(path string) []any {
 	return nil
 }
 
+// waitServed waits until a request to url is answered by a backend.
+func (tp *topo) waitServed(url string, limit time.Duration) {
+	tp.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		body, err := tp.get(url)
+		if err == nil && strings.HasPrefix(body, "backend ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			tp.t.Fatalf("%s not served within %v: %q %v", url, limit, body, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // v2WaitActive waits until the load balancer is ACTIVE and ONLINE.
 func (tp *topo) v2WaitActive(lbID string, limit time.Duration) map[string]any {
 	tp.t.Helper()
@@ -278,6 +294,7 @@ func TestAThousandMembersReplaceTwoUnderLoadWithoutAFailedRequest(t *testing.T) 
 	tp.v2WaitActive(lbID, 30*time.Second)
 	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": lb["vip_port_id"]})["floating_ip_address"].(string)
 	url := "http://" + fip + "/"
+	tp.waitServed(url, 30*time.Second) // the floating IP's NAT is in place
 	p := tp.probe(url, 5*time.Millisecond, 120*time.Second)
 	p.waitOK(t, 50, 10*time.Second)
 
@@ -293,7 +310,8 @@ func TestAThousandMembersReplaceTwoUnderLoadWithoutAFailedRequest(t *testing.T) 
 		}
 		accepted := time.Since(start)
 		tp.v2WaitActive(lbID, 60*time.Second)
-		t.Logf("batch of %d members: accepted in %v, ACTIVE and ONLINE after %v", len(members), accepted.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+		t.Logf("batch of %d members at %s: accepted in %v, ACTIVE and ONLINE after %v", len(members), start.Format("15:04:05.000"),
+			accepted.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 		return time.Since(start)
 	}
 	replace(thousand)
@@ -318,6 +336,9 @@ func TestAThousandMembersReplaceTwoUnderLoadWithoutAFailedRequest(t *testing.T) 
 	ok, failed := p.count()
 	t.Logf("%d requests through the floating IP, %d failed", ok+failed, failed)
 	if failed > 0 || len(ws) > 0 {
+		for _, w := range ws {
+			t.Logf("failure window from %s to %s", w.from.Format("15:04:05.000"), w.to.Format("15:04:05.000"))
+		}
 		t.Fatalf("requests failed while the members were replaced: %v", ws)
 	}
 }
