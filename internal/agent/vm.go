@@ -101,6 +101,7 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 	a.mu.Lock()
 	done := a.plumbed[in.VMID] == netKey
 	a.mu.Unlock()
+	started := time.Now()
 	if !done {
 		if err := a.plumb(in); err != nil {
 			return fmt.Errorf("network: %w", err)
@@ -109,6 +110,7 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 		a.plumbed[in.VMID] = netKey
 		a.mu.Unlock()
 	}
+	plumbed := time.Now()
 	spec, err := a.spec(in, paths)
 	if err != nil {
 		return err
@@ -118,7 +120,9 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 		return fmt.Errorf("haproxy: %w", err)
 	}
 	if res.Action != haproxy.ActionNone {
-		a.log.Info("instance applied", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID, "action", res.Action, "reason", res.Reason, "runtime_commands", len(res.Commands))
+		// The two durations say where a slow provisioning spends its time.
+		a.log.Info("instance applied", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID, "action", res.Action, "reason", res.Reason,
+			"runtime_commands", len(res.Commands), "network_ms", plumbed.Sub(started).Milliseconds(), "haproxy_ms", time.Since(plumbed).Milliseconds())
 	}
 	// HAProxy runs first: keepalived tracks it from its first breath.
 	if err := a.applyVRRP(ctx, in, paths); err != nil {

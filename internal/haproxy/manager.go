@@ -287,6 +287,11 @@ func (m *Manager) start(ctx context.Context, paths Paths) (Process, error) {
 		return Process{}, fmt.Errorf("haproxy launcher did not exit: %s", tail(logPath(paths)))
 	}
 	var lastErr error
+	// The worker is usually up within tens of milliseconds of the
+	// launcher's exit, and a new load balancer serves only once it is:
+	// ask often at first (each ask is a pid file and a socket), then
+	// back off.
+	wait := 2 * time.Millisecond
 	for {
 		p, err := m.Adopt(ctx, paths)
 		if err == nil {
@@ -296,7 +301,8 @@ func (m *Manager) start(ctx context.Context, paths Paths) (Process, error) {
 		if ctx.Err() != nil {
 			return Process{}, fmt.Errorf("haproxy did not come up: %v: %s", lastErr, tail(logPath(paths)))
 		}
-		sleep(ctx, 50*time.Millisecond)
+		sleep(ctx, wait)
+		wait = min(2*wait, 50*time.Millisecond)
 	}
 }
 
