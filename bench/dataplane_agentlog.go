@@ -7,7 +7,8 @@ import (
 )
 
 // appliedAt returns when the agents logged "instance applied" for the
-// pool at or after since, sorted: it splits a change's delay into the
+// load balancer (a v1 VIP's id is its load balancer's) at or after since,
+// sorted: it splits a change's delay into the
 // control plane's part (API → controller → agent → HAProxy runtime API or
 // start) and what follows until traffic shows it. The log's times have
 // millisecond resolution.

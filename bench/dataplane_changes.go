@@ -243,7 +243,7 @@ func (tp *dpTopo) memberChanges(ctx context.Context, o DataplaneOptions) Changes
 		eff, ok := ch.wait(idx, t0)
 		r := ChangeResult{Name: ch.name, Observed: ch.observed, API: t0.Sub(t), Effect: eff, Effective: ok}
 		r.Requests, r.Errors = load.window(idx)
-		if applied := tp.appliedAt(tp.poolID, t); len(applied) > 0 {
+		if applied := tp.appliedAt(tp.vipID, t); len(applied) > 0 {
 			r.AppliedFirst, r.AppliedLast, r.Applied = applied[0].Sub(t0), applied[len(applied)-1].Sub(t0), true
 		}
 		res.Changes = append(res.Changes, r)

@@ -9,6 +9,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/monitors"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/pools"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/quotas"
 )
 
 // TestGophercloudDrivesTheWholeAPI uses the Go SDK as a Go user would,
@@ -105,5 +106,62 @@ func TestGophercloudDrivesTheWholeAPI(t *testing.T) {
 	}
 	if _, err := loadbalancers.Get(ctx, sc, lb.ID).Extract(); !gophercloud.ResponseCodeIs(err, 404) {
 		t.Fatalf("after delete: %v", err)
+	}
+}
+
+// TestGophercloudCreatesAWholeLoadBalancerSetsQuotasAndFiltersByTags: the
+// fully populated create as gophercloud (and cloud-provider-openstack)
+// sends it, quotas through its quotas package, and tag filters.
+func TestGophercloudCreatesAWholeLoadBalancerSetsQuotasAndFiltersByTags(t *testing.T) {
+	ctx := context.Background()
+	client := func(token string) *gophercloud.ServiceClient {
+		return &gophercloud.ServiceClient{ProviderClient: &gophercloud.ProviderClient{TokenID: token}, Endpoint: env.url + "/", ResourceBase: env.url + "/v2.0/"}
+	}
+	sc := client(alphaToken)
+	_, sub := subnet(t, "alpha")
+	tag := unique("whole")
+	w := 3
+	lb, err := loadbalancers.Create(ctx, sc, loadbalancers.CreateOpts{Name: "gc-whole", VipSubnetID: sub, Tags: []string{tag, "go"},
+		Listeners: []listeners.CreateOpts{{Protocol: listeners.ProtocolHTTP, ProtocolPort: 80, Name: "web",
+			DefaultPool: &pools.CreateOpts{Name: "web-pool", Protocol: pools.ProtocolHTTP, LBMethod: pools.LBMethodRoundRobin,
+				Members: []pools.CreateMemberOpts{{Address: "192.168.60.1", ProtocolPort: 8080}, {Address: "192.168.60.2", ProtocolPort: 8080, Weight: &w}},
+				Monitor: monitors.CreateOpts{Type: monitors.TypeHTTP, Delay: 5, Timeout: 3, MaxRetries: 2, URLPath: "/health"}}}},
+	}).Extract()
+	if err != nil {
+		t.Fatal("fully populated create:", err)
+	}
+	if len(lb.Listeners) != 1 || len(lb.Pools) != 1 || lb.Listeners[0].DefaultPoolID != lb.Pools[0].ID || len(lb.Pools[0].Members) != 2 || lb.Pools[0].MonitorID == "" {
+		t.Fatalf("answer: %+v", lb)
+	}
+	pages, err := loadbalancers.List(sc, loadbalancers.ListOpts{Tags: []string{tag}}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := loadbalancers.ExtractLoadBalancers(pages); len(got) != 1 || got[0].ID != lb.ID {
+		t.Fatalf("by tag: %+v", got)
+	}
+
+	admin := client(adminToken)
+	one := 1
+	q, err := quotas.Update(ctx, admin, "gamma", quotas.UpdateOpts{Loadbalancer: &one, Member: &one}).Extract()
+	if err != nil || q.Loadbalancer != 1 || q.Member != 1 || q.Pool != -1 {
+		t.Fatalf("quota update: %+v %v", q, err)
+	}
+	defer call(t, adminToken, "DELETE", v2+"/quotas/gamma", nil)
+	if q, err := quotas.Get(ctx, client(gammaToken), "gamma").Extract(); err != nil || q.Loadbalancer != 1 {
+		t.Fatalf("quota get: %+v %v", q, err)
+	}
+	// Two members in one whole create are over gamma's limit of one.
+	_, gsub := subnet(t, "gamma")
+	_, err = loadbalancers.Create(ctx, client(gammaToken), loadbalancers.CreateOpts{VipSubnetID: gsub,
+		Listeners: []listeners.CreateOpts{{Protocol: listeners.ProtocolTCP, ProtocolPort: 22,
+			DefaultPool: &pools.CreateOpts{Protocol: pools.ProtocolTCP, LBMethod: pools.LBMethodRoundRobin,
+				Members: []pools.CreateMemberOpts{{Address: "192.168.61.1", ProtocolPort: 22}, {Address: "192.168.61.2", ProtocolPort: 22}}}}},
+	}).Extract()
+	if !gophercloud.ResponseCodeIs(err, 403) {
+		t.Fatalf("a whole create over the member quota: %v", err)
+	}
+	if err := loadbalancers.Delete(ctx, sc, lb.ID, loadbalancers.DeleteOpts{Cascade: true}).ExtractErr(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -78,8 +78,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 var prefixes = []string{"/v2", "/v2.0"}
 
 func (s *Server) routes() {
+	// Octavia serves every collection both under /lbaas and straight
+	// under the version (/v2/lbaas/quotas and /v2/quotas); gophercloud's
+	// quotas package uses the latter.
+	var bases []string
 	for _, p := range prefixes {
-		b := p + "/lbaas"
+		bases = append(bases, p+"/lbaas", p)
+	}
+	for _, b := range bases {
 		s.mux.HandleFunc("GET "+b+"/loadbalancers", s.list(lbRes))
 		s.mux.HandleFunc("POST "+b+"/loadbalancers", s.createLoadBalancer)
 		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}", s.show(lbRes))
