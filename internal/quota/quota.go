@@ -66,13 +66,19 @@ func Guard(st *store.Store, t *store.Txn, defaults model.Limits, project string,
 		return nil
 	}
 	q.Serial++
+	save(t, &q, rev, now)
+	return nil
+}
+
+// save adds q to t: created when rev is 0 (none was stored), else
+// replacing the record read at rev.
+func save(t *store.Txn, q *model.Quota, rev int64, now time.Time) {
 	q.UpdatedAt = now
 	if rev == 0 {
-		t.Create(model.KindQuota, &q)
+		t.Create(model.KindQuota, q)
 	} else {
-		t.Update(model.KindQuota, &q, rev)
+		t.Update(model.KindQuota, q, rev)
 	}
-	return nil
 }
 
 // Set adds to t the limits an admin set for project: each non-nil field of
@@ -95,12 +101,7 @@ func Set(st *store.Store, t *store.Txn, project string, set model.Limits, clear 
 			}
 		}
 	}
-	q.UpdatedAt = now
-	if rev == 0 {
-		t.Create(model.KindQuota, &q)
-	} else {
-		t.Update(model.KindQuota, &q, rev)
-	}
+	save(t, &q, rev, now)
 	return q
 }
 

@@ -26,14 +26,8 @@ func (s *Server) createPort() http.HandlerFunc {
 			return nil, err
 		}
 		p := &model.Port{Meta: s.newMeta(tenant), NetworkID: *req.NetworkID, AdminStateUp: true, MACAddress: ipam.RandomMAC()}
-		if req.Name != nil {
-			if err := model.ValidateText("name", *req.Name, 255); err != nil {
-				return nil, err
-			}
-			p.Name = *req.Name
-		}
-		if req.AdminStateUp != nil {
-			p.AdminStateUp = *req.AdminStateUp
+		if err := applyPort(p, req); err != nil {
+			return nil, err
 		}
 		if req.FixedIPs != nil && len(*req.FixedIPs) > 1 {
 			return nil, badRequest("BadRequest", "A port holds one fixed IP here, not %d.", len(*req.FixedIPs))
@@ -88,17 +82,25 @@ func (s *Server) portSubnet(caller auth.Caller, n *model.Network, subnetID strin
 func (s *Server) updatePort() http.HandlerFunc {
 	return handleUpdate(s, portRes, func(caller auth.Caller, req *model.PortRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		p := *e.Obj.(*model.Port)
-		if req.Name != nil {
-			if err := model.ValidateText("name", *req.Name, 255); err != nil {
-				return nil, err
-			}
-			p.Name = *req.Name
-		}
-		if req.AdminStateUp != nil {
-			p.AdminStateUp = *req.AdminStateUp
+		if err := applyPort(&p, req); err != nil {
+			return nil, err
 		}
 		return &p, nil
 	})
+}
+
+// applyPort sets what a create or an update may change.
+func applyPort(p *model.Port, req *model.PortRequest) error {
+	if req.Name != nil {
+		if err := model.ValidateText("name", *req.Name, 255); err != nil {
+			return err
+		}
+		p.Name = *req.Name
+	}
+	if req.AdminStateUp != nil {
+		p.AdminStateUp = *req.AdminStateUp
+	}
+	return nil
 }
 
 // deletePort deletes a tenant's port and frees its address; a port a load
