@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultFabricNamespace is the namespace that holds the network bridges
@@ -159,7 +160,10 @@ func (f *Fabric) EnsureNetwork(spec NetworkSpec) error {
 			// loops, and ports then forward at once instead of after the
 			// 15 s forwarding delay.
 			br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}
-			if err := h.LinkAdd(br); err != nil {
+			// Agents of one host share the fabric: another may have
+			// made the bridge since the look-up (two VMs of a new load
+			// balancer plumb at once). Its bridge is as good as ours.
+			if err := h.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
 				return fmt.Errorf("netns: create bridge %s for network %s: %w", name, id, err)
 			}
 			if l, err = linkByName(h, name); err != nil || l == nil {

@@ -5,7 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 const (
@@ -235,6 +238,35 @@ func TestFabricBridgesSkipTheIPFirewallHooks(t *testing.T) {
 	for _, key := range []string{"net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.bridge.bridge-nf-call-arptables"} {
 		if v, err := GetSysctl(f.Namespace(), key); err != nil || v != "0" {
 			t.Errorf("%s in the fabric = %q (%v), want 0", key, v, err)
+		}
+	}
+}
+
+// Two agents of one host plumb the two VMs of a new load balancer at the
+// same moment: both ensure the network's bridge, and both must succeed.
+func TestEnsureNetworkFromManyAgentsAtOnceSucceedsForAll(t *testing.T) {
+	requireRoot(t)
+	f := testFabric(t, "race")
+	if err := Ensure(f.Namespace()); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 5; round++ {
+		id := uuid.NewString()
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- f.EnsureNetwork(NetworkSpec{ID: id, CIDR: poolCIDR})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
 		}
 	}
 }
