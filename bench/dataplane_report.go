@@ -99,11 +99,11 @@ func (r *DataplaneReport) provisioningMarkdown(w writer, o DataplaneOptions) {
 	w("")
 	w("| measure | runs | p50 | p99 | max |")
 	w("|---|---:|---:|---:|---:|")
-	w("| VIP created → first request served | %d | %s | %s | %s |", p.FirstServed.N, ms(p.FirstServed.P50), ms(p.FirstServed.P99), ms(p.FirstServed.Max))
-	w("| VIP created → pool ACTIVE | %d | %s | %s | %s |", p.Active.N, ms(p.Active.P50), ms(p.Active.P99), ms(p.Active.Max))
-	w("| VIP created → 1st instance applied (agent log) | %d | %s | %s | %s |", p.AgentFirst.N, ms(p.AgentFirst.P50), ms(p.AgentFirst.P99), ms(p.AgentFirst.Max))
-	w("| VIP created → 2nd instance applied (agent log) | %d | %s | %s | %s |", p.AgentLast.N, ms(p.AgentLast.P50), ms(p.AgentLast.P99), ms(p.AgentLast.Max))
-	w("| the `POST /v2.0/lb/vips` itself | %d | %s | %s | %s |", p.VIPCreate.N, ms(p.VIPCreate.P50), ms(p.VIPCreate.P99), ms(p.VIPCreate.Max))
+	latencyRow(w, "VIP created → first request served", p.FirstServed)
+	latencyRow(w, "VIP created → pool ACTIVE", p.Active)
+	latencyRow(w, "VIP created → 1st instance applied (agent log)", p.AgentFirst)
+	latencyRow(w, "VIP created → 2nd instance applied (agent log)", p.AgentLast)
+	latencyRow(w, "the `POST /v2.0/lb/vips` itself", p.VIPCreate)
 	var cl []time.Duration
 	for _, run := range p.Runs {
 		if run.Cleanup > 0 {
@@ -111,7 +111,7 @@ func (r *DataplaneReport) provisioningMarkdown(w writer, o DataplaneOptions) {
 		}
 	}
 	c := summarize(cl)
-	w("| VIP deleted → both instances gone | %d | %s | %s | %s |", c.N, ms(c.P50), ms(c.P99), ms(c.Max))
+	latencyRow(w, "VIP deleted → both instances gone", c)
 	w("")
 	w("The probe client above is a namespace that never saw the address (neighbour cache flushed before each run) with")
 	w("ARP retransmission at %s ms instead of the kernel's 1 s, so that it measures when the VIP answers rather than ARP's", probeARPRetry)
@@ -232,10 +232,10 @@ func (r *DataplaneReport) fullyPopulatedMarkdown(w writer, o DataplaneOptions) {
 	w("")
 	w("| measure | runs | p50 | p99 | max |")
 	w("|---|---:|---:|---:|---:|")
-	w("| POST sent → first request served | %d | %s | %s | %s |", p.FirstServed.N, ms(p.FirstServed.P50), ms(p.FirstServed.P99), ms(p.FirstServed.Max))
-	w("| POST sent → load balancer ACTIVE | %d | %s | %s | %s |", p.Active.N, ms(p.Active.P50), ms(p.Active.P99), ms(p.Active.Max))
-	w("| POST sent → 2nd instance applied (agent log) | %d | %s | %s | %s |", p.AgentLast.N, ms(p.AgentLast.P50), ms(p.AgentLast.P99), ms(p.AgentLast.Max))
-	w("| the POST itself | %d | %s | %s | %s |", p.VIPCreate.N, ms(p.VIPCreate.P50), ms(p.VIPCreate.P99), ms(p.VIPCreate.Max))
+	latencyRow(w, "POST sent → first request served", p.FirstServed)
+	latencyRow(w, "POST sent → load balancer ACTIVE", p.Active)
+	latencyRow(w, "POST sent → 2nd instance applied (agent log)", p.AgentLast)
+	latencyRow(w, "the POST itself", p.VIPCreate)
 	if p.Err != "" {
 		w("- error: %s", p.Err)
 	}
@@ -293,4 +293,9 @@ func mib(b uint64) string {
 
 func signedMiB(b int64) string {
 	return fmt.Sprintf("%+.1f MiB", float64(b)/(1<<20))
+}
+
+// latencyRow is one row of a "| measure | runs | p50 | p99 | max |" table.
+func latencyRow(w writer, label string, l Latency) {
+	w("| %s | %d | %s | %s | %s |", label, l.N, ms(l.P50), ms(l.P99), ms(l.Max))
 }
