@@ -53,11 +53,15 @@ func pick(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool, fromTop 
 	// Only the lowest-first allocator serves concurrent requests (VIPs,
 	// floating IPs); the top one serves the controller, which is alone.
 	now, holds := time.Now(), !fromTop
-	defer func() {
-		if err == nil && holds {
-			hold(sn.ID, a, now)
-		}
-	}()
+	if holds {
+		recent.Lock()
+		defer recent.Unlock()
+		defer func() {
+			if err == nil {
+				hold(sn.ID, a, now)
+			}
+		}()
+	}
 	free := func(a netip.Addr) bool {
 		if taken[a] || a.String() == sn.GatewayIP {
 			return false
@@ -65,7 +69,9 @@ func pick(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool, fromTop 
 		if InUse(st, sn, a) {
 			// The cache shows it now: the hold has done its job, and
 			// must not outlive a release that would free it again.
-			forget(sn.ID, a)
+			if holds {
+				forget(sn.ID, a)
+			}
 			return false
 		}
 		return !(holds && heldRecently(sn.ID, a, now))

@@ -18,26 +18,29 @@ const recentHold = time.Second
 // build again: at 8 clients most of the work was retries. The claims keep
 // allocation correct across processes; this only keeps one process's
 // requests out of each other's way.
+//
+// The allocator asks about every address it scans, so the map is keyed
+// without allocating and locked once per pick (see pick).
 var recent = struct {
 	sync.Mutex
-	until map[string]time.Time
-}{until: map[string]time.Time{}}
+	until map[recentKey]time.Time
+}{until: map[recentKey]time.Time{}}
 
-func recentKey(subnetID string, a netip.Addr) string { return subnetID + "/" + a.String() }
+type recentKey struct {
+	subnet string
+	addr   netip.Addr
+}
 
 // heldRecently reports whether a was handed out on the subnet within
-// recentHold.
+// recentHold. Called with recent locked.
 func heldRecently(subnetID string, a netip.Addr, now time.Time) bool {
-	recent.Lock()
-	defer recent.Unlock()
-	t, ok := recent.until[recentKey(subnetID, a)]
+	t, ok := recent.until[recentKey{subnetID, a}]
 	return ok && now.Before(t)
 }
 
-// hold marks a handed out, and forgets the holds that ended.
+// hold marks a handed out, and forgets the holds that ended. Called with
+// recent locked.
 func hold(subnetID string, a netip.Addr, now time.Time) {
-	recent.Lock()
-	defer recent.Unlock()
 	if len(recent.until) > 64 {
 		for k, t := range recent.until {
 			if !now.Before(t) {
@@ -45,12 +48,12 @@ func hold(subnetID string, a netip.Addr, now time.Time) {
 			}
 		}
 	}
-	recent.until[recentKey(subnetID, a)] = now.Add(recentHold)
+	recent.until[recentKey{subnetID, a}] = now.Add(recentHold)
 }
 
-// forget ends a's hold.
+// forget ends a's hold. Called with recent locked.
 func forget(subnetID string, a netip.Addr) {
-	recent.Lock()
-	defer recent.Unlock()
-	delete(recent.until, recentKey(subnetID, a))
+	if len(recent.until) > 0 {
+		delete(recent.until, recentKey{subnetID, a})
+	}
 }
