@@ -63,8 +63,16 @@ type Agent struct {
 	mu      sync.Mutex
 	desired agentapi.Desired
 	status  map[string]agentapi.VMStatus // by VM id: result of the last apply
-	applied map[string]string            // by VM id: hash last applied
-	plumbed map[string]string            // by VM id: network part last plumbed
+	// applied is the desired-state hash each VM last applied, for as long
+	// as no check found it broken: a pass after a change skips those VMs,
+	// so a new load balancer does not wait behind every settled one.
+	applied map[string]string
+	plumbed map[string]string // by VM id: network part last plumbed
+	// observed is each VM's last observation. fresh says until when a VM
+	// is observed on every fast tick because it changed a moment ago;
+	// the others keep their observation until the next regular one.
+	observed map[string]agentapi.VMStatus
+	fresh    map[string]time.Time
 	// vipIndex is vip0's link index when keepalived last ran on it.
 	vipIndex map[string]int
 	fips     map[string]string
@@ -100,6 +108,7 @@ func New(o Options) (*Agent, error) {
 	}
 	a.status, a.applied, a.plumbed, a.kick = map[string]agentapi.VMStatus{}, map[string]string{}, map[string]string{}, make(chan struct{}, 1)
 	a.vipIndex = map[string]int{}
+	a.observed, a.fresh = map[string]agentapi.VMStatus{}, map[string]time.Time{}
 	return a, nil
 }
 
@@ -197,6 +206,7 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 			haveDesired = true
 			a.reconcile(ctx, false)
 			fastUntil = time.Now().Add(time.Second)
+			a.observeAndReport(ctx, true)
 		case <-tick.C:
 			// Converge again now and then even without news, so that a
 			// namespace deleted by hand or a dead HAProxy is rebuilt.
@@ -204,13 +214,16 @@ func (a *Agent) reconcileLoop(ctx context.Context) {
 				a.reconcile(ctx, true)
 				lastFull = time.Now()
 			}
-		case <-fast.C:
-			if time.Now().After(fastUntil) {
-				continue
+			if haveDesired {
+				a.observeAndReport(ctx, false)
 			}
-		}
-		if haveDesired {
-			a.observeAndReport(ctx)
+		case <-fast.C:
+			// Only what just changed is read this often: reading every
+			// instance 40 times a second took the CPUs from the very
+			// HAProxy and keepalived starts it waited for.
+			if haveDesired && time.Now().Before(fastUntil) && a.anyFresh() {
+				a.observeAndReport(ctx, true)
+			}
 		}
 	}
 }
@@ -231,17 +244,28 @@ func (a *Agent) reconcile(ctx context.Context, full bool) {
 	want := map[string]bool{}
 	for _, in := range d.Instances {
 		want[in.VMID] = true
+		a.mu.Lock()
+		settled := in.Hash != "" && a.applied[in.VMID] == in.Hash
+		a.mu.Unlock()
+		if settled && !full {
+			continue
+		}
 		st := agentapi.VMStatus{VMID: in.VMID, SIID: in.SIID, LoadBalancerID: in.LoadBalancer.ID, State: "PENDING"}
-		if err := a.applyInstance(ctx, in); err != nil {
+		err := a.applyInstance(ctx, in)
+		a.mu.Lock()
+		prev, had := a.status[in.VMID]
+		if err != nil {
 			a.log.Error("apply failed", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID, "err", err)
 			st.State, st.Error = "ERROR", err.Error()
-			a.mu.Lock()
 			delete(a.plumbed, in.VMID) // re-check the network next time
-			a.mu.Unlock()
+			delete(a.applied, in.VMID)
 		} else {
 			st.AppliedHash = in.Hash
+			a.applied[in.VMID] = in.Hash
 		}
-		a.mu.Lock()
+		if !settled || !had || prev.AppliedHash != st.AppliedHash || prev.State != st.State {
+			a.fresh[in.VMID] = time.Now().Add(time.Second)
+		}
 		a.status[in.VMID] = st
 		a.mu.Unlock()
 	}
@@ -253,6 +277,9 @@ func (a *Agent) reconcile(ctx context.Context, full bool) {
 			}
 			a.mu.Lock()
 			delete(a.status, vm.VMID)
+			delete(a.applied, vm.VMID)
+			delete(a.observed, vm.VMID)
+			delete(a.fresh, vm.VMID)
 			a.mu.Unlock()
 		}
 	}
@@ -267,7 +294,22 @@ func (a *Agent) reconcile(ctx context.Context, full bool) {
 	}
 }
 
-func (a *Agent) observeAndReport(ctx context.Context) {
+// anyFresh says whether some VM changed a moment ago.
+func (a *Agent) anyFresh() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	for _, until := range a.fresh {
+		if now.Before(until) {
+			return true
+		}
+	}
+	return false
+}
+
+// observeAndReport reads what runs and reports it. freshOnly reads only the
+// VMs that changed a moment ago and reports the others' last observation.
+func (a *Agent) observeAndReport(ctx context.Context, freshOnly bool) {
 	a.mu.Lock()
 	d := a.desired
 	fips := a.fips
@@ -290,14 +332,24 @@ func (a *Agent) observeAndReport(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		if st.State != "ERROR" {
+		a.mu.Lock()
+		last, seen := a.observed[in.VMID]
+		fresh := time.Now().Before(a.fresh[in.VMID])
+		a.mu.Unlock()
+		if freshOnly && seen && !fresh && last.AppliedHash == st.AppliedHash && st.State != "ERROR" {
+			st = last
+		} else if st.State != "ERROR" {
 			st = a.observeInstance(in, st)
+			a.mu.Lock()
+			a.observed[in.VMID] = st
+			a.mu.Unlock()
 			if st.State == "ERROR" {
 				// HAProxy died or hangs, or a link is gone: rebuild now
 				// rather than at the next periodic pass, so the pair is
 				// whole again fast.
 				a.mu.Lock()
 				delete(a.plumbed, in.VMID)
+				delete(a.applied, in.VMID)
 				a.mu.Unlock()
 				select {
 				case a.kick <- struct{}{}:

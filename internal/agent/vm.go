@@ -115,18 +115,28 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 	if err != nil {
 		return err
 	}
+	// keepalived starts beside HAProxy, not after it: it tracks the HAProxy
+	// processes by command line and stays in FAULT, claiming nothing, until
+	// one runs. Its own start (tens of milliseconds) and VRRP's master-down
+	// wait then overlap HAProxy's start instead of following it, which is
+	// most of the time a new load balancer takes to serve. The VIP may come
+	// up a moment before HAProxy listens; nothing was served there before.
+	vrrpDone := make(chan error, 1)
+	go func() { vrrpDone <- a.applyVRRP(ctx, in, paths) }()
 	res, err := a.manager(in.Namespace).Apply(ctx, spec)
+	haproxyMS := time.Since(plumbed).Milliseconds()
+	verr := <-vrrpDone
 	if err != nil {
 		return fmt.Errorf("haproxy: %w", err)
 	}
 	if res.Action != haproxy.ActionNone {
-		// The two durations say where a slow provisioning spends its time.
+		// The durations say where a slow provisioning spends its time.
 		a.log.Info("instance applied", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID, "action", res.Action, "reason", res.Reason,
-			"runtime_commands", len(res.Commands), "network_ms", plumbed.Sub(started).Milliseconds(), "haproxy_ms", time.Since(plumbed).Milliseconds())
+			"runtime_commands", len(res.Commands), "network_ms", plumbed.Sub(started).Milliseconds(), "haproxy_ms", haproxyMS,
+			"vrrp_ms", time.Since(plumbed).Milliseconds())
 	}
-	// HAProxy runs first: keepalived tracks it from its first breath.
-	if err := a.applyVRRP(ctx, in, paths); err != nil {
-		return fmt.Errorf("vrrp: %w", err)
+	if verr != nil {
+		return fmt.Errorf("vrrp: %w", verr)
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"lbaas/internal/proc"
 )
 
 // Options configure a Manager. Zero fields take defaults.
@@ -74,7 +76,9 @@ type Result struct {
 // Process identifies a running instance.
 type Process struct {
 	MasterPID int
-	Workers   []int
+	// Workers are the master's current workers, or all its children running
+	// our configuration while its CLI is silent (see Adopt).
+	Workers []int
 }
 
 func (m *Manager) client(sock string) Client { return Client{Socket: sock} }
@@ -307,26 +311,54 @@ func (m *Manager) start(ctx context.Context, paths Paths) (Process, error) {
 }
 
 // Adopt finds the running instance for paths: the pid file names a live
-// haproxy whose command line has our config and pid file, its master CLI
-// reports that pid as master with at least one worker, and the runtime socket
-// answers. It returns ErrNotRunning when no such process exists, and another
-// error when ours runs but does not answer.
+// haproxy whose command line has our config and pid file, and the runtime
+// socket answers (a worker runs). It returns ErrNotRunning when no such process
+// exists, and another error when ours runs but does not answer.
+//
+// The master CLI is asked for the workers, but its silence is no failure: the
+// master re-executes itself after the first start and on each reload, and its
+// CLI is down for tens of milliseconds then, while the worker already serves.
+// A new load balancer waiting for that would wait for nothing.
 func (m *Manager) Adopt(ctx context.Context, paths Paths) (Process, error) {
 	pid, err := ourMaster(paths)
 	if err != nil {
 		return Process{}, err
 	}
-	info, err := m.client(paths.MasterSocket).ShowProc(ctx)
-	if err != nil {
-		return Process{}, fmt.Errorf("haproxy master %d: %w", pid, err)
-	}
-	if info.MasterPID != pid || len(info.Workers) == 0 {
-		return Process{}, fmt.Errorf("haproxy master %d: master CLI reports master %d and workers %v", pid, info.MasterPID, info.Workers)
-	}
 	if err := m.client(paths.Socket).Ping(ctx); err != nil {
 		return Process{}, fmt.Errorf("haproxy master %d: %w", pid, err)
 	}
+	info, err := m.client(paths.MasterSocket).ShowProc(ctx)
+	if err != nil {
+		// Re-executing: its children running our configuration are the
+		// workers (old ones too, while a reload is under way).
+		p := Process{MasterPID: pid}
+		for _, c := range proc.Children(pid) {
+			if isOurs(c, paths) {
+				p.Workers = append(p.Workers, c)
+			}
+		}
+		return p, nil
+	}
+	if info.MasterPID != pid {
+		return Process{}, fmt.Errorf("haproxy master %d: its master CLI reports master %d", pid, info.MasterPID)
+	}
 	return Process{MasterPID: pid, Workers: info.Workers}, nil
+}
+
+// masterProc asks the master CLI for its processes, waiting while the master
+// re-executes itself (just after a start or a reload).
+func (m *Manager) masterProc(ctx context.Context, paths Paths) (ProcInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
+	wait := 2 * time.Millisecond
+	for {
+		info, err := m.client(paths.MasterSocket).ShowProc(ctx)
+		if err == nil || ctx.Err() != nil {
+			return info, err
+		}
+		sleep(ctx, wait)
+		wait = min(2*wait, 50*time.Millisecond)
+	}
 }
 
 // Reload makes the running master re-read the live configuration (hitless: the
@@ -343,7 +375,7 @@ func (m *Manager) Reload(ctx context.Context, paths Paths) (Process, error) {
 
 func (m *Manager) reload(ctx context.Context, paths Paths) (Process, error) {
 	master := m.client(paths.MasterSocket)
-	before, err := master.ShowProc(ctx)
+	before, err := m.masterProc(ctx, paths)
 	if err != nil {
 		return Process{}, err
 	}

@@ -115,6 +115,20 @@ func Mentions(pid int, s string) bool {
 
 // Children returns the pids whose parent is pid.
 func Children(pid int) []int {
+	// The kernel's own list (CONFIG_PROC_CHILDREN) costs one read per thread
+	// of pid; scanning every process's stat is the fallback.
+	if lists, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid)); len(lists) > 0 {
+		var out []int
+		for _, l := range lists {
+			b, _ := os.ReadFile(l)
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					out = append(out, c)
+				}
+			}
+		}
+		return out
+	}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var out []int
 	for _, stat := range stats {
