@@ -221,10 +221,9 @@ func ValidateVIP(v *VIP) error {
 	if err := oneOf("protocol", v.Protocol, ProtocolTCP, ProtocolHTTP, ProtocolHTTPS); err != nil {
 		return err
 	}
-	if v.ConnectionLimit != -1 {
-		if err := inRange("connection_limit", v.ConnectionLimit, 1, 1000000); err != nil {
-			return invalid("connection_limit", "'%d' must be -1 (unlimited) or 1 through 1000000", v.ConnectionLimit)
-		}
+	// As in Octavia, 0 is accepted and means what -1 means: no limit.
+	if err := inRange("connection_limit", v.ConnectionLimit, -1, 1000000); err != nil {
+		return invalid("connection_limit", "'%d' must be -1 or 0 (unlimited) or 1 through 1000000", v.ConnectionLimit)
 	}
 	if err := ValidateSessionPersistence(v.SessionPersistence); err != nil {
 		return err

@@ -100,10 +100,9 @@ func ValidateListener(l *Listener) error {
 	if err := inRange("protocol_port", l.ProtocolPort, 1, 65535); err != nil {
 		return err
 	}
-	if l.ConnectionLimit != -1 {
-		if err := inRange("connection_limit", l.ConnectionLimit, 1, MaxConnections); err != nil {
-			return invalid("connection_limit", "'%d' must be -1 (unlimited) or 1 through %d", l.ConnectionLimit, MaxConnections)
-		}
+	// As in Octavia, 0 is accepted and means what -1 means: no limit.
+	if err := inRange("connection_limit", l.ConnectionLimit, -1, MaxConnections); err != nil {
+		return invalid("connection_limit", "'%d' must be -1 or 0 (unlimited) or 1 through %d", l.ConnectionLimit, MaxConnections)
 	}
 	for _, t := range []struct {
 		field string

@@ -125,7 +125,7 @@ func TestValidateVIPFields(t *testing.T) {
 		{"name too long", func(v *VIP) { v.Name = strings.Repeat("n", MaxNameLen+1) }, "name"},
 		{"description with tab", func(v *VIP) { v.Description = "a\tb" }, "description"},
 		{"connection limit 100", func(v *VIP) { v.ConnectionLimit = 100 }, ""},
-		{"connection limit 0", func(v *VIP) { v.ConnectionLimit = 0 }, "connection_limit"},
+		{"connection limit -2", func(v *VIP) { v.ConnectionLimit = -2 }, "connection_limit"},
 		{"connection limit -2", func(v *VIP) { v.ConnectionLimit = -2 }, "connection_limit"},
 		{"connection limit huge", func(v *VIP) { v.ConnectionLimit = 1000001 }, "connection_limit"},
 		{"source ip persistence", func(v *VIP) { v.SessionPersistence = &SessionPersistence{Type: PersistenceSourceIP} }, ""},

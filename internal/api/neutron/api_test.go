@@ -192,7 +192,7 @@ func TestEveryInvalidFieldIsRefusedWith400AndNothingIsStored(t *testing.T) {
 		{"vip address outside subnet", "POST", "/v2.0/lb/vips", vipBody(obj{"address": "20.1.2.9"}), "20.1.2.9"},
 		{"vip address is the network address", "POST", "/v2.0/lb/vips", vipBody(obj{"address": "20.1.1.0"}), "20.1.1.0"},
 		{"vip address is the broadcast address", "POST", "/v2.0/lb/vips", vipBody(obj{"address": "20.1.1.255"}), "20.1.1.255"},
-		{"vip connection_limit 0", "POST", "/v2.0/lb/vips", vipBody(obj{"connection_limit": 0}), "connection_limit"},
+		{"vip connection_limit -2", "POST", "/v2.0/lb/vips", vipBody(obj{"connection_limit": -2}), "connection_limit"},
 		{"vip persistence unknown", "POST", "/v2.0/lb/vips", vipBody(obj{"session_persistence": obj{"type": "STICKY"}}), "session_persistence"},
 		{"vip app cookie without name", "POST", "/v2.0/lb/vips", vipBody(obj{"session_persistence": obj{"type": "APP_COOKIE"}}), "session_persistence"},
 		{"vip cookie name with newline", "POST", "/v2.0/lb/vips", vipBody(obj{"session_persistence": obj{"type": "APP_COOKIE", "cookie_name": "a\nb"}}), "session_persistence"},

@@ -93,6 +93,11 @@ func TestListenerPortIsUniqueOnALoadBalancerAndProtocolsAreChecked(t *testing.T)
 	if tcp["connection_limit"] != float64(100) {
 		t.Fatalf("%v", tcp)
 	}
+	// Octavia takes 0 as no limit, and so do we; it reads back as given.
+	zero := create(t, alphaToken, v2+"/listeners", "listener", obj{"loadbalancer_id": lb, "protocol": "TCP", "protocol_port": 23, "connection_limit": 0})
+	if zero["connection_limit"] != float64(0) {
+		t.Fatalf("%v", zero)
+	}
 	// An HTTP listener cannot send to a TCP pool.
 	tp := create(t, alphaToken, v2+"/pools", "pool", obj{"loadbalancer_id": lb, "protocol": "TCP", "lb_algorithm": "SOURCE_IP_PORT"})
 	expectFault(t, call(t, alphaToken, "PUT", v2+"/listeners/"+listener, obj{"listener": obj{"default_pool_id": tp["id"]}}), 400, "protocol")
