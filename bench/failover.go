@@ -70,7 +70,7 @@ type FailoverOptions struct {
 	BaselineAdvert time.Duration
 	// Alternatives are advert intervals tried beside the shipped one for
 	// the trade-off between silent-death failover and spurious
-	// failovers (nil: 10 ms and 30 ms, the shipped 20 ms's neighbours;
+	// failovers (nil: 10 ms and 20 ms, below the shipped 30 ms;
 	// an empty non-nil slice or zeros: none). Intervals equal to Advert
 	// are skipped.
 	Alternatives []time.Duration
@@ -113,7 +113,7 @@ func (o FailoverOptions) withDefaults() FailoverOptions {
 		o.BaselineAdvert = defaultBaselineAdv
 	}
 	if o.Alternatives == nil {
-		o.Alternatives = []time.Duration{10 * time.Millisecond, 30 * time.Millisecond}
+		o.Alternatives = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
 	}
 	if o.Probers <= 0 {
 		o.Probers = 4

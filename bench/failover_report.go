@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"lbaas/internal/model"
 	"lbaas/internal/vrrp"
 )
 
@@ -22,7 +21,7 @@ type vrrpTimes struct {
 }
 
 func vrrpTimesFor(adv time.Duration) vrrpTimes {
-	md := vrrp.MasterDown(adv, model.PriorityStandby)
+	md := vrrp.MasterDown(adv, vrrp.PriorityStandby)
 	return vrrpTimes{Skew: md - 3*adv, MasterDown: md, Arbiter: vrrp.ArbiterTimeout(adv)}
 }
 

@@ -114,7 +114,7 @@ func TestFailoverBenchQuick(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"## Failover windows", "## Trade-off", "| 10ms |", "| 20ms (shipped) |", "| 30ms |", "data supports",
+	for _, want := range []string{"## Failover windows", "## Trade-off", "| 10ms |", "| 20ms |", "| 30ms (shipped) |", "data supports",
 		"## Every run", "## Restarts without failover", "## Spurious failovers", "## Where the time goes", "## Against the goals",
 		"Quick mode", "baseline: advert 1s", rep.KeepalivedVersion, TriggerNodeSilent + ", saturated"} {
 		if !strings.Contains(md, want) {
@@ -208,8 +208,8 @@ func TestStableNeedsOnlySuccessesSpanningTheTime(t *testing.T) {
 
 func TestProtocolDelaysFollowTheAdvertInterval(t *testing.T) {
 	v := vrrpTimesFor(50 * time.Millisecond)
-	// Standby priority 100: skew = (256-100)/256 × 50 ms = 30.47 ms.
-	if v.Skew < 30*time.Millisecond || v.Skew > 31*time.Millisecond || v.MasterDown != 150*time.Millisecond+v.Skew || v.Arbiter != 175*time.Millisecond {
+	// Standby priority 253: skew = (256-253)/256 × 50 ms = 0.59 ms.
+	if v.Skew < 580*time.Microsecond || v.Skew > 590*time.Microsecond || v.MasterDown != 150*time.Millisecond+v.Skew || v.Arbiter != 125*time.Millisecond {
 		t.Errorf("50 ms advert: %+v", v)
 	}
 }

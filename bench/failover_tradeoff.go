@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"lbaas/internal/model"
+	"lbaas/internal/vrrp"
 )
 
 // sortedClusters returns the clusters that are not the baseline (the
@@ -149,7 +149,7 @@ func (r *FailoverReport) tradeoffMarkdown(w writer) {
 func (r *FailoverReport) timeMarkdown(w writer) {
 	w("## Where the time goes")
 	w("")
-	w("The protocol's own delays (RFC 5798 with the standby's priority %d; the arbiter's silence limit, vrrp.ArbiterTimeout), against", model.PriorityStandby)
+	w("The protocol's own delays (RFC 5798 with the standby's priority %d; the arbiter's silence limit, vrrp.ArbiterTimeout), against", vrrp.PriorityStandby)
 	w("the measured medians:")
 	w("")
 	w("| advert | skew time | master-down interval (3 × advert + skew) | arbiter timeout (3.5 × advert) | HAProxy death (alone), idle | resigning node death, idle | silent node death, idle | silent node death, saturated | link deleted, idle |")

@@ -88,7 +88,7 @@ func benchCommand() *cobra.Command {
 			"bench/REPORT-failover.md",
 			func(f *pflag.FlagSet) {
 				f.DurationVar(&spurious, "spurious-duration", time.Minute, "how long to watch for spurious failovers under saturating load, per advert interval watched (the goal asks for 10m)")
-				f.DurationSliceVar(&alternatives, "alternatives", []time.Duration{10 * time.Millisecond, 30 * time.Millisecond},
+				f.DurationSliceVar(&alternatives, "alternatives", []time.Duration{10 * time.Millisecond, 20 * time.Millisecond},
 					"advert intervals tried beside the shipped one (silent node death idle and saturated, spurious watch); 0 for none")
 				f.StringVar(&rerender, "rerender", "", "write the report again from the data a run saved (its .json beside the report) instead of running")
 			},

@@ -187,7 +187,7 @@ func (a *Agent) applyVRRP(ctx context.Context, in agentapi.Instance, hp haproxy.
 		InstanceName:    name,
 		Interface:       ifVIP,
 		VirtualRouterID: vrid,
-		Priority:        uint8(in.Priority),
+		Priority:        vrrp.PriorityFor(in.Priority >= model.PriorityActive),
 		UnicastSrc:      own.Addr(),
 		UnicastPeers:    peers,
 		VIP:             netip.PrefixFrom(vip, own.Bits()),

@@ -13,21 +13,38 @@ import (
 	"lbaas/internal/haproxy"
 )
 
-// Priorities of the two VMs of a service instance. Both start in BACKUP with
-// nopreempt, so the priority only decides the first election and a tie
-// between two BACKUPs that start together.
+// VRRP priorities of the two VMs of a service instance. Both start in
+// BACKUP with nopreempt, so the priority only decides the first election
+// and a tie between two MASTERs. They are the highest VRRP allows (255
+// belongs to an address owner) for a reason: a backup waits three adverts
+// plus a skew of (256 - priority)/256 of an interval before it takes over,
+// a skew that ranks several backups. A pair has one, so its standby's skew
+// is made the smallest: 3/256 of an interval instead of the 156/256 that
+// priority 100 meant, which at 30 ms adverts takes 18 ms off every silent
+// failover and costs nothing in tolerance to late adverts (that is the
+// three intervals). The API still shows OpenContrail's "active: 200" and
+// "standby: 100" (model.PriorityActive, model.PriorityStandby).
 const (
-	PriorityActive  uint8 = 200
-	PriorityStandby uint8 = 100
+	PriorityActive  uint8 = 254
+	PriorityStandby uint8 = 253
 )
 
-// DefaultAdvertInterval is used when Config.AdvertInterval is zero. 20 ms
-// gives a master-down time of 3 intervals plus the standby's skew, 72 ms: the
-// failover after a death that cannot resign (a power loss), and the first
-// election of a new load balancer. With keepalived running realtime it made
-// no spurious transition under saturating load (the failover benchmark's
-// trade-off table: 10, 20 and 30 ms; docs/009-vrrp-under-load.md).
-const DefaultAdvertInterval = 20 * time.Millisecond
+// PriorityFor returns the VRRP priority of the active or the standby.
+func PriorityFor(active bool) uint8 {
+	if active {
+		return PriorityActive
+	}
+	return PriorityStandby
+}
+
+// DefaultAdvertInterval is used when Config.AdvertInterval is zero. 30 ms
+// gives a master-down time of 3 intervals plus the standby's skew, 90.4 ms:
+// the failover after a death that cannot resign (a power loss). At 20 ms
+// (60.2 ms) a saturated machine still saw a standby miss three adverts now
+// and then, a spurious election; at 30 ms none was seen, and a silent death
+// still costs under 100 ms (the failover benchmark's trade-off table;
+// docs/009-vrrp-under-load.md).
+const DefaultAdvertInterval = 30 * time.Millisecond
 
 // RealtimePriority is the SCHED_RR priority keepalived runs at: above all
 // ordinary (CFS) work, so that a saturated host still sends and reads
@@ -44,10 +61,14 @@ const RealtimePriority = 20
 const RealtimeCPULimit = 500 * time.Millisecond
 
 // ArbiterTimeout is how long the router's arbiter lets the VM holding a VIP
-// be silent before another advertising VM takes the VIP's traffic: 3.5
-// advert intervals, just under the standby's master-down interval (see
-// MasterDown), so the arbiter never delays a failover.
-func ArbiterTimeout(advert time.Duration) time.Duration { return advert * 7 / 2 }
+// be silent before another advertising VM takes the VIP's traffic: 2.5
+// advert intervals. It must be under the standby's master-down interval
+// (see MasterDown) with room for jitter, so that the standby's first advert
+// as MASTER moves the traffic at once and the arbiter never delays a
+// failover. It need not be longer: another VM advertises only once it has
+// missed three adverts itself (or after a resignation), and a holder whose
+// adverts still reach the router keeps its traffic.
+func ArbiterTimeout(advert time.Duration) time.Duration { return advert * 5 / 2 }
 
 // MasterDown is RFC 5798's master-down interval of a VM with priority prio:
 // the silence after which it takes over (3 intervals plus its skew).
@@ -101,9 +122,11 @@ type Config struct {
 	// created with 0) is healthy, anything else puts the instance in FAULT.
 	// The agent can write it when HAProxy hangs without dying.
 	TrackFile string
-	// NotifyScript is the executable keepalived runs on every state change
-	// (Manager writes it; see Paths.NotifyScript).
+	// NotifyScript is the executable keepalived starts once and feeds every
+	// state change through NotifyFIFO, in order (Manager writes it and sets
+	// both; see Paths).
 	NotifyScript string
+	NotifyFIFO   string
 	// GARP tunes gratuitous ARPs.
 	GARP GARP
 }
@@ -267,6 +290,9 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := checkPath("notify script", c.NotifyScript); err != nil {
+		return err
+	}
+	if err := checkPath("notify FIFO", c.NotifyFIFO); err != nil {
 		return err
 	}
 	g := c.GARP

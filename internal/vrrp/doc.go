@@ -5,21 +5,20 @@
 // # What triggers a switch, and how fast
 //
 // Both VMs run keepalived with state BACKUP and nopreempt; the active VM has
-// priority 200, the standby 100, so the active wins the first election. The
-// standby takes the VIP when:
+// priority 254, the standby 253 (PriorityActive, PriorityStandby: the
+// smallest skew), so the active wins the first election. The standby takes
+// the VIP when:
 //
 //   - the active stops advertising (node, namespace or keepalived dead):
-//     after the master-down interval, 3 adverts plus skew. Measured with a
-//     client requesting every 10 ms on a new connection (SIGKILL of
-//     keepalived plus the node's port cut): 0.23 s with the 50 ms default
-//     advert interval, 3.5 s with 1 s;
+//     after the master-down interval, 3 adverts plus skew (the failover
+//     benchmark, bench/REPORT-failover.md, measures each trigger);
 //   - the active's HAProxy dies: vrrp_track_process matches HAProxy's full
 //     command line (unique per instance through its -p/-S/-f paths) and is
 //     told by the kernel's process-events connector within milliseconds;
 //     the active goes to FAULT, drops the VIP and sends a priority-0 advert,
-//     so the standby takes over at once: 40 ms to MASTER, 0.12 s client gap;
+//     so the standby takes over after its skew time only;
 //   - vip0 goes away or down, or loses the VM's own address (track_src_ip):
-//     FAULT; 0.23 s measured for a deleted vip0;
+//     FAULT, and a resignation as above;
 //   - optionally the agent writes a non-zero number into Config.TrackFile
 //     (for an HAProxy that hangs without dying; the agent's probe speed).
 //

@@ -41,7 +41,8 @@ type Spec struct {
 	// Namespace is the VM's network namespace (vrouter-<vm>:<si>), which must
 	// exist under /run/netns (netns.Ensure puts it there).
 	Namespace string
-	// Paths locate the files; Config.NotifyScript is set to Paths.NotifyScript.
+	// Paths locate the files; Config.NotifyScript and NotifyFIFO are set
+	// from them.
 	Paths Paths
 	// Config is the VRRP instance.
 	Config Config
@@ -113,6 +114,13 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 	case spec.Paths.NotifyScript:
 	default:
 		return Result{}, fmt.Errorf("vrrp: notify script %q is not the instance's %q", cfg.NotifyScript, spec.Paths.NotifyScript)
+	}
+	switch cfg.NotifyFIFO {
+	case "":
+		cfg.NotifyFIFO = spec.Paths.NotifyFIFO
+	case spec.Paths.NotifyFIFO:
+	default:
+		return Result{}, fmt.Errorf("vrrp: notify FIFO %q is not the instance's %q", cfg.NotifyFIFO, spec.Paths.NotifyFIFO)
 	}
 	rendered, err := Render(cfg)
 	if err != nil {
@@ -261,11 +269,19 @@ func (m *Manager) Stop(ctx context.Context, p Paths) error {
 	}
 	if pid, ok := livePid(p.PidFile, p); ok {
 		child, hasChild := livePid(p.VRRPPidFile, p)
+		scripts := notifyScripts(p, pid, child)
 		if err := terminate(pid, p, wait); err != nil {
 			return err
 		}
 		if hasChild && !waitGone(child, wait) {
 			return fmt.Errorf("vrrp: VRRP child %d outlived its parent", child)
+		}
+		// The notify script ends when keepalived closes the FIFO; nothing
+		// of the instance outlives Stop.
+		for _, s := range scripts {
+			if !waitGone(s, time.Second) && proc.Mentions(s, p.NotifyScript) {
+				_ = syscall.Kill(s, syscall.SIGKILL)
+			}
 		}
 	}
 	if err := cleanStale(p, wait); err != nil {
@@ -278,7 +294,7 @@ func (m *Manager) Stop(ctx context.Context, p Paths) error {
 }
 
 func (p Paths) validate() error {
-	for _, f := range []string{p.Dir, p.Config, p.PidFile, p.VRRPPidFile, p.CheckersPidFile, p.NotifyScript, p.StateFile, p.Log} {
+	for _, f := range []string{p.Dir, p.Config, p.PidFile, p.VRRPPidFile, p.CheckersPidFile, p.NotifyScript, p.NotifyFIFO, p.StateFile, p.Log} {
 		if err := checkPath("instance", f); err != nil {
 			return err
 		}
@@ -327,4 +343,21 @@ func (m *Manager) Kill(p Paths) error {
 		}
 	}
 	return cleanStale(p, time.Second)
+}
+
+// notifyScripts returns the children of keepalived's processes that run
+// the instance's notify script.
+func notifyScripts(p Paths, pids ...int) []int {
+	var out []int
+	for _, pid := range pids {
+		if pid <= 0 {
+			continue
+		}
+		for _, c := range proc.Children(pid) {
+			if proc.Mentions(c, p.NotifyScript) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }

@@ -17,8 +17,10 @@ type Paths struct {
 	// CheckersPidFile is the checker child's pid file (-c); no checker runs
 	// (--vrrp), but keepalived must not fall back to the shared default.
 	CheckersPidFile string
-	// NotifyScript is the script keepalived runs on transitions.
+	// NotifyScript is the script keepalived runs to read its transitions
+	// from NotifyFIFO (which keepalived creates).
 	NotifyScript string
+	NotifyFIFO   string
 	// StateFile holds the last state the notify script recorded.
 	StateFile string
 	// Log receives keepalived's console log (the previous run's is Log+".1").
@@ -40,6 +42,7 @@ func PathsIn(dir string) Paths {
 		VRRPPidFile:     filepath.Join(dir, "vrrp.pid"),
 		CheckersPidFile: filepath.Join(dir, "checkers.pid"),
 		NotifyScript:    filepath.Join(dir, "notify.sh"),
+		NotifyFIFO:      filepath.Join(dir, "notify.fifo"),
 		StateFile:       filepath.Join(dir, "state"),
 		Log:             filepath.Join(dir, "keepalived.log"),
 	}

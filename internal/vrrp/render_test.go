@@ -3,10 +3,13 @@ package vrrp
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +43,7 @@ func baseConfig(t *testing.T) Config {
 		UnicastPeers:    []netip.Addr{netip.MustParseAddr("20.1.1.253")},
 		VIP:             netip.MustParsePrefix("20.1.1.2/24"),
 		NotifyScript:    "/var/lib/lbaas/loadbalancer/p1/keepalived/notify.sh",
+		NotifyFIFO:      "/var/lib/lbaas/loadbalancer/p1/keepalived/notify.fifo",
 	}
 }
 
@@ -99,7 +103,7 @@ func TestRenderedConfigHasNoPasswordAndStartsAsNonPreemptingBackup(t *testing.T)
 			t.Errorf("rendered config contains %q", bad)
 		}
 	}
-	for _, want := range []string{"state BACKUP", "nopreempt", "vrrp_version 3", "advert_int 0.02", "vrrp_garp_master_delay 0", "vrrp_no_swap"} {
+	for _, want := range []string{"state BACKUP", "nopreempt", "vrrp_version 3", "advert_int 0.03", "vrrp_garp_master_delay 0", "vrrp_no_swap"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("rendered config lacks %q", want)
 		}
@@ -198,13 +202,55 @@ func TestNotifyScriptOnlyWritesKnownStates(t *testing.T) {
 	}
 }
 
+// The script reads keepalived's FIFO as keepalived would feed it: many
+// transitions in a burst, the last one recorded whatever came before, and
+// lines that are not a state ignored.
+func TestNotifyScriptRecordsTheLastOfABurstOfTransitions(t *testing.T) {
+	dir := t.TempDir()
+	state, fifo, script := filepath.Join(dir, "state"), filepath.Join(dir, "notify.fifo"), filepath.Join(dir, "notify.sh")
+	body, err := renderNotifyScript(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(script, body, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// keepalived passes the FIFO as the last argument, after any of its own.
+	cmd := exec.Command("/bin/sh", script, "ignored", fifo)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		st := []string{"MASTER", "BACKUP", "FAULT"}[i%3]
+		fmt.Fprintf(w, "INSTANCE \"si-a_vm-b\" %s 200\n", st)
+	}
+	fmt.Fprintf(w, "INSTANCE \"si-a_vm-b\" MASTER 200\n")
+	fmt.Fprintf(w, "INSTANCE \"si-a_vm-b\" BACKUP 100\n")
+	fmt.Fprintf(w, "INSTANCE \"si-a_vm-b\" $(reboot) 100\n")
+	w.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("script: %v", err)
+	}
+	if b, _ := os.ReadFile(state); string(b) != "BACKUP\n" {
+		t.Fatalf("state file %q, want the last transition, BACKUP", b)
+	}
+}
+
 func TestTheArbiterNeverDelaysAStandbyTakingOver(t *testing.T) {
 	for _, adv := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 100 * time.Millisecond, time.Second} {
 		arb, down := ArbiterTimeout(adv), MasterDown(adv, PriorityStandby)
-		// Shorter than the standby's wait: its first advert as MASTER
-		// finds the silent holder timed out. Longer than three adverts:
-		// a live holder keeps the VIP unless it misses three in a row.
-		if arb >= down || arb <= 3*adv {
+		// Shorter than the standby's wait by a quarter interval of jitter:
+		// its first advert as MASTER finds the silent holder timed out.
+		// Longer than two adverts: one late or lost advert of a live
+		// holder moves nothing.
+		if arb > down-adv/4 || arb <= 2*adv {
 			t.Errorf("advert %v: arbiter timeout %v, standby's master-down %v", adv, arb, down)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"lbaas/internal/haproxy"
 	"lbaas/internal/netns"
+	"lbaas/internal/proc"
 )
 
 func restartHAProxy(ctx context.Context, p *pair, v *vm) error {
@@ -79,6 +80,9 @@ func TestStartsDespiteStalePidFilesAndAdoptsReloadsStops(t *testing.T) {
 	st := p.status(p.a)
 	if st.State != StateStopped || st.VIPPresent {
 		t.Fatalf("after Stop: %+v", st)
+	}
+	if left := proc.Mentioning(paths.NotifyScript); len(left) > 0 {
+		t.Fatalf("the notify script outlived Stop: pids %v", left)
 	}
 	if err := fresh.Stop(ctx, paths); err != nil {
 		t.Fatalf("second Stop: %v", err)
