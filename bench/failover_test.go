@@ -41,7 +41,7 @@ func TestFailoverBenchQuick(t *testing.T) {
 		}
 	}
 	if a := []time.Duration{rep.Clusters[0].Advert, rep.Clusters[1].Advert, rep.Clusters[2].Advert, rep.Clusters[3].Advert}; !slices.Equal(a,
-		[]time.Duration{vrrp.DefaultAdvertInterval, 10 * time.Millisecond, 30 * time.Millisecond, time.Second}) {
+		[]time.Duration{vrrp.DefaultAdvertInterval, 10 * time.Millisecond, 20 * time.Millisecond, time.Second}) {
 		t.Errorf("advert intervals %v", a)
 	}
 	_, stress := exec.LookPath("stress-ng")
