@@ -407,23 +407,37 @@ func (c *Cluster) removeLeftovers() {
 	}
 }
 
-// deleteLoadBalancers deletes every VIP through the API and waits (a
-// bounded time) for the agents to remove their instances.
+// deleteLoadBalancers deletes every load balancer through the API and
+// waits (a bounded time) for the agents to remove their instances. The
+// Octavia API sees them all (a v1 VIP is a load balancer too) and deletes
+// each with its children; without it, the v1 VIPs are deleted.
 func (c *Cluster) deleteLoadBalancers() {
 	if c.ServerPid() == 0 {
 		return
 	}
 	api := c.API()
+	if c.OctaviaURL != "" {
+		v2 := &API{URL: c.OctaviaURL + "/v2/lbaas", Token: c.AdminToken, HTTP: api.HTTP}
+		var lbs struct {
+			LBs []struct {
+				ID string `json:"id"`
+			} `json:"loadbalancers"`
+		}
+		if err := v2.Call("GET", "/loadbalancers?fields=id", nil, &lbs); err == nil {
+			for _, lb := range lbs.LBs {
+				_ = v2.Call("DELETE", "/loadbalancers/"+lb.ID+"?cascade=true", nil, nil)
+			}
+		}
+	}
 	var vips struct {
 		VIPs []struct {
 			ID string `json:"id"`
 		} `json:"vips"`
 	}
-	if err := api.Call("GET", "/v2.0/lb/vips?fields=id", nil, &vips); err != nil {
-		return
-	}
-	for _, v := range vips.VIPs {
-		_ = api.Call("DELETE", "/v2.0/lb/vips/"+v.ID, nil, nil)
+	if err := api.Call("GET", "/v2.0/lb/vips?fields=id", nil, &vips); err == nil {
+		for _, v := range vips.VIPs {
+			_ = api.Call("DELETE", "/v2.0/lb/vips/"+v.ID, nil, nil)
+		}
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
