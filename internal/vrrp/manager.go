@@ -108,19 +108,12 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 		return Result{}, err
 	}
 	cfg := spec.Config
-	switch cfg.NotifyScript {
-	case "":
-		cfg.NotifyScript = spec.Paths.NotifyScript
-	case spec.Paths.NotifyScript:
-	default:
-		return Result{}, fmt.Errorf("vrrp: notify script %q is not the instance's %q", cfg.NotifyScript, spec.Paths.NotifyScript)
+	var err error
+	if cfg.NotifyScript, err = ownPath("notify script", cfg.NotifyScript, spec.Paths.NotifyScript); err != nil {
+		return Result{}, err
 	}
-	switch cfg.NotifyFIFO {
-	case "":
-		cfg.NotifyFIFO = spec.Paths.NotifyFIFO
-	case spec.Paths.NotifyFIFO:
-	default:
-		return Result{}, fmt.Errorf("vrrp: notify FIFO %q is not the instance's %q", cfg.NotifyFIFO, spec.Paths.NotifyFIFO)
+	if cfg.NotifyFIFO, err = ownPath("notify FIFO", cfg.NotifyFIFO, spec.Paths.NotifyFIFO); err != nil {
+		return Result{}, err
 	}
 	rendered, err := Render(cfg)
 	if err != nil {
@@ -360,4 +353,12 @@ func notifyScripts(p Paths, pids ...int) []int {
 		}
 	}
 	return out
+}
+
+// ownPath fills an empty path with the instance's own and refuses any other.
+func ownPath(what, got, own string) (string, error) {
+	if got != "" && got != own {
+		return "", fmt.Errorf("vrrp: %s %q is not the instance's %q", what, got, own)
+	}
+	return own, nil
 }
