@@ -79,10 +79,12 @@ func chaos(t *testing.T) {
 				t.Fatal(err)
 			}
 			tp.waitRepaired(t, poolID, dead, 30*time.Second)
-			// The node comes back (empty) for the next blow's repair.
+			// The node comes back (empty) for the next blow's repair: its
+			// agent removes the VM it ran before it died.
 			if err := tp.c.StartAgent(dead); err != nil {
 				t.Fatal(err)
 			}
+			tp.waitTwoInstances(t, poolID, 30*time.Second)
 		}
 	}
 	steps := []step{
@@ -171,6 +173,21 @@ func (tp *topo) waitRepaired(t *testing.T, poolID, dead string, limit time.Durat
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("the pair was not repaired within %v of %s's death", limit, dead)
+}
+
+// waitTwoInstances waits until the agents' state directories hold the
+// pool's two VMs and nothing else (a restarted node has removed the VM it
+// ran before its death).
+func (tp *topo) waitTwoInstances(t *testing.T, poolID string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if len(tp.instances(poolID)) == 2 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%v after a node's return, the agents still hold %v, not the pair alone", limit, tp.instances(poolID))
 }
 
 // instancesOn lists the pool's instances on nodes other than skip.
