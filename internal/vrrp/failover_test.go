@@ -39,8 +39,12 @@ func TestDeadActiveFailsOverAndReturningActiveDoesNotPreempt(t *testing.T) {
 			p := upPair(t, fmt.Sprint("d", advert.Milliseconds()), advert)
 			pr := p.startProbe(30 * time.Second)
 			time.Sleep(200 * time.Millisecond)
-			p.killKeepalived(p.a)
+			// The port goes first, as in a node's death: a keepalived
+			// killed while its port is up may still resign (its VRRP
+			// child sends priority 0 when the parent dies), and B would
+			// then take over after its skew alone whatever the interval.
 			p.setPort(p.a, false)
+			p.killKeepalived(p.a)
 			p.waitState(p.b, StateMaster, 10*time.Second)
 			pr.waitServedBy(t, "b", 20, 10*time.Second)
 			g, failed := gap(pr.finish())
