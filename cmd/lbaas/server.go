@@ -12,13 +12,14 @@ import (
 
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
+	"lbaas/internal/segment"
 	"lbaas/internal/server"
 	"lbaas/internal/store"
 )
 
 func serverCommand() *cobra.Command {
 	var o server.Options
-	var authMode, logLevel, quotas string
+	var authMode, logLevel, quotas, vnis string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the Neutron LBaaS API (store: embedded etcd unless --etcd-endpoints)",
@@ -36,6 +37,9 @@ func serverCommand() *cobra.Command {
 				return fmt.Errorf("--quota-defaults: %w", err)
 			}
 			o.Quotas = limits
+			if o.Segments.VNIs, err = segment.ParseRange(vnis); err != nil {
+				return fmt.Errorf("--vni-ranges: %w", err)
+			}
 			o.Logger = newLogger(logLevel)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -65,6 +69,10 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.TokensFile, "tokens-file", "", "tokens file (default <data-dir>/tokens.json, created with an admin token if missing)")
 	f.StringVar(&o.PublicNetwork, "public-network", "Public", "name of the external network created on first start (empty: none)")
 	f.StringVar(&o.PublicCIDR, "public-cidr", "172.24.4.0/24", "CIDR of the external network's subnet")
+	f.StringVar(&o.PublicPhysnet, "public-physical-network", "public", "physical network the external network is flat on; network nodes map it with --physical-interface-mappings")
+	f.StringSliceVar(&o.Segments.PhysicalNetworks, "physical-networks", []string{"public"}, "physical networks that flat and vlan networks may name (each agent maps them to an interface)")
+	f.StringVar(&vnis, "vni-ranges", segment.DefaultVNIs.String(), "VXLAN ids handed to tenant networks, MIN:MAX")
+	f.IntVar(&o.Segments.MTU, "global-physnet-mtu", 1500, "MTU of the underlay; a vxlan network's ports get 50 bytes less")
 	f.DurationVar(&o.StoreTimeout, "store-timeout", store.DefaultWriteTimeout, "how long a request waits for etcd (a leader change, a lost quorum) before it is answered 503 with Retry-After")
 	f.StringVar(&quotas, "quota-defaults", "", "limits of projects an admin set none for, e.g. load_balancer=10,member=500 (kinds: load_balancer, listener, pool, member, health_monitor, l7policy, l7rule; not named: unlimited)")
 	f.DurationVar(&controller.PendingLimit, "pending-limit", controller.PendingLimit, "how long a load balancer may read PENDING_* before it reads ERROR with the reason (it turns ACTIVE by itself once its VMs catch up)")

@@ -11,6 +11,13 @@ type NetworkRequest struct {
 	AdminStateUp   *bool   `json:"admin_state_up" lbaas:"create,update"`
 	Shared         *bool   `json:"shared" lbaas:"create,update"`
 	RouterExternal *bool   `json:"router:external" lbaas:"create,update"`
+	// The provider extension: admin-only, set at creation. Updates are
+	// accepted only when they change nothing, as the CLI may resend them.
+	NetworkType     *string `json:"provider:network_type" lbaas:"create,update"`
+	PhysicalNetwork *string `json:"provider:physical_network" lbaas:"create,update,nullable"`
+	SegmentationID  *int    `json:"provider:segmentation_id" lbaas:"create,update,nullable"`
+	// MTU is derived from the segment; a request may only restate it.
+	MTU *int `json:"mtu" lbaas:"create,update"`
 }
 
 // SubnetRequest is the body of POST/PUT /v2.0/subnets.
@@ -137,6 +144,11 @@ func (r *NetworkRequest) Apply(n *Network) {
 	setBool(&n.AdminStateUp, r.AdminStateUp)
 	setBool(&n.Shared, r.Shared)
 	setBool(&n.RouterExternal, r.RouterExternal)
+	setString(&n.NetworkType, r.NetworkType)
+	setString(&n.PhysicalNetwork, r.PhysicalNetwork)
+	if r.SegmentationID != nil {
+		n.SegmentationID = *r.SegmentationID
+	}
 }
 
 // Apply copies the sent attributes onto p.

@@ -6,7 +6,10 @@
 // the store persists them, the controller reads them.
 package model
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Kind names a resource type; it is also the key segment in the store.
 type Kind string
@@ -99,6 +102,30 @@ type Network struct {
 	AdminStateUp   bool   `json:"admin_state_up"`
 	Shared         bool   `json:"shared"`
 	RouterExternal bool   `json:"router_external"`
+	// NetworkType, PhysicalNetwork and SegmentationID say how the network
+	// is carried between hosts (Neutron's provider extension; see
+	// internal/segment). An empty type is a network stored before
+	// segments existed: a bridge on each host, joined to nothing.
+	NetworkType     string `json:"network_type,omitempty"`
+	PhysicalNetwork string `json:"physical_network,omitempty"`
+	SegmentationID  int    `json:"segmentation_id,omitempty"`
+	// MTU is what the network's ports may send: the underlay's MTU less
+	// the overlay's headers.
+	MTU int `json:"mtu,omitempty"`
+}
+
+// SegmentKey names the network's segment: two networks with one key
+// would share a wire. Empty for a network without a segment.
+func (n *Network) SegmentKey() string {
+	switch n.NetworkType {
+	case "vxlan":
+		return fmt.Sprintf("vxlan/%d", n.SegmentationID)
+	case "vlan":
+		return fmt.Sprintf("vlan/%s/%d", n.PhysicalNetwork, n.SegmentationID)
+	case "flat":
+		return "flat/" + n.PhysicalNetwork
+	}
+	return ""
 }
 
 // AllocationPool is an inclusive range of addresses a subnet hands out.

@@ -3,6 +3,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"lbaas/internal/api/octavia"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
+	"lbaas/internal/segment"
 	"lbaas/internal/store"
 )
 
@@ -47,6 +49,12 @@ type Options struct {
 	// first start; an empty PublicNetwork creates none.
 	PublicNetwork string
 	PublicCIDR    string
+	// PublicPhysnet is the physical network the public network is flat on
+	// (neutron.DefaultPublicPhysnet when empty).
+	PublicPhysnet string
+	// Segments are the VNI range, physical networks and underlay MTU of
+	// new networks (see package segment).
+	Segments segment.Config
 	// StoreTimeout bounds how long a request waits for etcd before it is
 	// answered 503 with Retry-After (store.DefaultWriteTimeout when 0).
 	StoreTimeout time.Duration
@@ -121,13 +129,19 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		}
 		cfg.Auth, run.AdminToken = a, token
 	}
+	seg := o.Segments
+	if seg.PhysicalNetworks == nil {
+		seg.PhysicalNetworks = []string{cmp.Or(o.PublicPhysnet, neutron.DefaultPublicPhysnet)}
+	}
 	if o.PublicNetwork != "" {
-		if err := neutron.EnsurePublicNetwork(ctx, st, o.PublicNetwork, o.PublicCIDR); err != nil {
+		pub := neutron.PublicNetwork{Name: o.PublicNetwork, CIDR: o.PublicCIDR, PhysicalNetwork: o.PublicPhysnet}
+		if err := neutron.EnsurePublicNetwork(ctx, st, pub, seg); err != nil {
 			run.Close()
 			return nil, fmt.Errorf("create public network: %w", err)
 		}
 	}
 	run.API = neutron.New(st, cfg)
+	run.API.SetSegments(seg)
 	agentsrv.Register(run.API, st, controller.NewNodes(st, 0))
 	cctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

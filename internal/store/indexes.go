@@ -29,6 +29,9 @@ const (
 	IdxAddr = "addr"
 	// IdxCert indexes listeners by certificate.
 	IdxCert = "cert"
+	// IdxSegment indexes networks by their segment (Network.SegmentKey),
+	// so that a VNI or VLAN id in use is found without a scan.
+	IdxSegment = "segment"
 	// IdxProject indexes the objects quotas count by their project.
 	IdxProject = "project"
 )
@@ -60,6 +63,7 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 		IdxProject: project,
 	},
 	model.KindLoadBalancer:  {IdxProject: project},
+	model.KindNetwork:       {IdxSegment: func(o model.Object) []string { return one(o.(*model.Network).SegmentKey()) }},
 	model.KindHealthMonitor: {IdxProject: project},
 	model.KindSubnet:        {IdxNetwork: func(o model.Object) []string { return one(o.(*model.Subnet).NetworkID) }},
 	model.KindPort: {

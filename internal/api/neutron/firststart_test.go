@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"lbaas/internal/api/neutron"
+	"lbaas/internal/segment"
 	"lbaas/internal/store"
 )
 
@@ -38,7 +39,7 @@ func TestServersEnsuringThePublicNetworkTogetherCreateItOnce(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := neutron.EnsurePublicNetwork(ctx, st, name, "172.31.0.0/24"); err != nil {
+				if err := neutron.EnsurePublicNetwork(ctx, st, neutron.PublicNetwork{Name: name, CIDR: "172.31.0.0/24"}, segment.Config{PhysicalNetworks: []string{neutron.DefaultPublicPhysnet}}); err != nil {
 					t.Error(err)
 				}
 			}()

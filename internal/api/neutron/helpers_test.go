@@ -20,6 +20,7 @@ import (
 	"lbaas/internal/api/auth"
 	"lbaas/internal/api/neutron"
 	"lbaas/internal/model"
+	"lbaas/internal/segment"
 	"lbaas/internal/store"
 )
 
@@ -76,7 +77,9 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "auth:", err)
 		return 1
 	}
-	srv := httptest.NewServer(neutron.New(st, neutron.Config{Auth: a, Logger: quiet}))
+	api := neutron.New(st, neutron.Config{Auth: a, Logger: quiet})
+	api.SetSegments(segment.Config{PhysicalNetworks: []string{"public", "physnet1", "physnet2"}, VNIs: segment.Range{Min: 100, Max: 100000}})
+	srv := httptest.NewServer(api)
 	defer srv.Close()
 	env = &testEnv{st: st, url: srv.URL}
 	return m.Run()

@@ -1,6 +1,7 @@
 package neutron
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,12 +15,13 @@ import (
 	"lbaas/internal/controller"
 	"lbaas/internal/ipam"
 	"lbaas/internal/model"
+	"lbaas/internal/segment"
 	"lbaas/internal/store"
 )
 
 var (
 	networkRes = &resource{kind: model.KindNetwork, singular: "network", plural: "networks", what: "Network", notFound: "NetworkNotFound",
-		view: viewNetwork, public: func(_ *Server, o model.Object) bool { n := o.(*model.Network); return n.Shared || n.RouterExternal }}
+		view: viewNetwork, adminOnly: providerAttrs, public: func(_ *Server, o model.Object) bool { n := o.(*model.Network); return n.Shared || n.RouterExternal }}
 	subnetRes = &resource{kind: model.KindSubnet, singular: "subnet", plural: "subnets", what: "Subnet", notFound: "SubnetNotFound",
 		view: viewSubnet, public: func(s *Server, o model.Object) bool {
 			n, ok := s.st.Get(model.KindNetwork, o.(*model.Subnet).NetworkID)
@@ -39,6 +41,15 @@ func viewNetwork(s *Server, e store.Entry) map[string]any {
 	v["router:external"] = n.RouterExternal
 	v["status"] = model.StatusActive
 	v["subnets"] = subnets
+	// Admin-only (see networkRes.adminOnly); "local" for a network stored
+	// before segments existed.
+	v["provider:network_type"] = cmp.Or(n.NetworkType, "local")
+	v["provider:physical_network"] = nullable(n.PhysicalNetwork)
+	v["provider:segmentation_id"] = nil
+	if n.SegmentationID != 0 {
+		v["provider:segmentation_id"] = n.SegmentationID
+	}
+	v["mtu"] = n.MTU
 	return v
 }
 
@@ -109,10 +120,34 @@ func (s *Server) createNetwork() http.HandlerFunc {
 		if (req.RouterExternal != nil && *req.RouterExternal || req.Shared != nil && *req.Shared) && !caller.IsAdmin() {
 			return nil, badRequest("HTTPForbidden", "Only an admin may create shared or external networks")
 		}
+		provider := req.NetworkType != nil || req.PhysicalNetwork != nil || req.SegmentationID != nil
+		if provider && !caller.IsAdmin() {
+			return nil, badRequest("HTTPForbidden", "Only an admin may set provider:network_type, provider:physical_network or provider:segmentation_id")
+		}
 		n := &model.Network{Meta: s.newMeta(tenant), AdminStateUp: true}
 		req.Apply(n)
+		if err := s.segments.Check(n); err != nil {
+			return nil, err
+		}
+		if req.MTU != nil && *req.MTU != n.MTU {
+			return nil, badRequest("InvalidInput", "Invalid input for operation: mtu %d is not what a %s network carries here (%d); leave it out.", *req.MTU, n.NetworkType, n.MTU)
+		}
 		return n, model.ValidateNetwork(n)
-	}, nil)
+	}, func(_ auth.Caller, req *model.NetworkRequest, o model.Object, t *store.Txn) error {
+		n := o.(*model.Network)
+		if n.NetworkType == segment.VXLAN && (req.SegmentationID == nil || *req.SegmentationID == 0) {
+			// Run again on a conflict: the next pass sees the winner's VNI.
+			vni, err := s.segments.Allocate(func(key string) bool { return s.st.IndexHas(model.KindNetwork, store.IdxSegment, key) })
+			if err != nil {
+				return err
+			}
+			n.SegmentationID = vni
+		} else if s.st.IndexHas(model.KindNetwork, store.IdxSegment, n.SegmentKey()) {
+			return segment.InUse(n)
+		}
+		t.Claim(segment.Claim(n), n.ID)
+		return nil
+	})
 }
 
 func (s *Server) newMeta(tenant string) model.Meta {
@@ -123,6 +158,15 @@ func (s *Server) newMeta(tenant string) model.Meta {
 func (s *Server) updateNetwork() http.HandlerFunc {
 	return handleUpdate(s, networkRes, func(_ auth.Caller, req *model.NetworkRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
 		n := *e.Obj.(*model.Network)
+		// The segment is fixed once the network exists (hosts carry it);
+		// restating it is harmless, changing it is refused.
+		same := (req.NetworkType == nil || *req.NetworkType == n.NetworkType) &&
+			(req.PhysicalNetwork == nil || *req.PhysicalNetwork == n.PhysicalNetwork) &&
+			(req.SegmentationID == nil || *req.SegmentationID == n.SegmentationID) &&
+			(req.MTU == nil || *req.MTU == n.MTU)
+		if !same {
+			return nil, badRequest("InvalidInput", "Invalid input for operation: a network's provider attributes and mtu cannot be changed; create a new network.")
+		}
 		req.Apply(&n)
 		return &n, model.ValidateNetwork(&n)
 	})
@@ -142,6 +186,9 @@ func (s *Server) deleteNetwork() http.HandlerFunc {
 				return err
 			}
 			t.Delete(model.KindSubnet, se.Obj.Base().ID, se.Rev)
+		}
+		if n := e.Obj.(*model.Network); n.SegmentKey() != "" {
+			t.Release(segment.Claim(n))
 		}
 		return nil
 	})
@@ -418,14 +465,15 @@ func (s *Server) deleteFloatingIP() http.HandlerFunc {
 // public-network/<name>, so exactly one of them creates it and the others
 // find the claim held. A store that cannot answer yet (a new etcd cluster
 // still electing its first leader) is waited for until ctx ends.
-func EnsurePublicNetwork(ctx context.Context, st *store.Store, name, cidr string) error {
+func EnsurePublicNetwork(ctx context.Context, st *store.Store, pub PublicNetwork, seg segment.Config) error {
+	name := pub.Name
 	// A store written before the claim existed has the network, no claim.
 	for _, e := range st.List(model.KindNetwork) {
 		if e.Obj.(*model.Network).Name == name {
 			return nil
 		}
 	}
-	n, sn, err := buildPublicNetwork(name, cidr)
+	n, sn, err := buildPublicNetwork(pub, seg.WithDefaults())
 	if err != nil {
 		return err
 	}
@@ -466,7 +514,7 @@ func claimPublicNetwork(ctx context.Context, st *store.Store, name string, n *mo
 			return err
 		}
 	}
-	t := new(store.Txn).Create(model.KindNetwork, n).Create(model.KindSubnet, sn)
+	t := new(store.Txn).Create(model.KindNetwork, n).Create(model.KindSubnet, sn).Claim(segment.Claim(n), n.ID)
 	if rev == 0 {
 		t.Claim(key, n.ID)
 	} else {
@@ -476,14 +524,34 @@ func claimPublicNetwork(ctx context.Context, st *store.Store, name string, n *mo
 	return err
 }
 
-// buildPublicNetwork builds the external network and its subnet.
-func buildPublicNetwork(name, cidr string) (*model.Network, *model.Subnet, error) {
+// DefaultPublicPhysnet is the physical network the public network is
+// carried on: a flat network, which each network node maps to its uplink.
+const DefaultPublicPhysnet = "public"
+
+// PublicNetwork describes the external network a server creates on first
+// start.
+type PublicNetwork struct {
+	Name string
+	CIDR string
+	// PhysicalNetwork carries it, flat (default DefaultPublicPhysnet); it
+	// must be one of the configured physical networks.
+	PhysicalNetwork string
+}
+
+// buildPublicNetwork builds the external network, flat on its physical
+// network, and its subnet.
+func buildPublicNetwork(pub PublicNetwork, seg segment.Config) (*model.Network, *model.Subnet, error) {
+	name, cidr := pub.Name, pub.CIDR
 	prefix, err := model.ParseCIDR("public cidr", cidr)
 	if err != nil {
 		return nil, nil, err
 	}
 	s := &Server{now: func() time.Time { return time.Now().UTC() }}
-	n := &model.Network{Meta: s.newMeta("admin"), Name: name, AdminStateUp: true, Shared: true, RouterExternal: true}
+	n := &model.Network{Meta: s.newMeta("admin"), Name: name, AdminStateUp: true, Shared: true, RouterExternal: true,
+		NetworkType: segment.Flat, PhysicalNetwork: cmp.Or(pub.PhysicalNetwork, DefaultPublicPhysnet)}
+	if err := seg.Check(n); err != nil {
+		return nil, nil, err
+	}
 	req := model.SubnetRequest{NetworkID: &n.ID, CIDR: ptr(prefix.String()), Name: ptr(name + "-subnet")}
 	sn, err := buildSubnet(&req)
 	if err != nil {
@@ -517,3 +585,6 @@ func (s *Server) portStatus(p *model.Port) string {
 	}
 	return model.StatusDown
 }
+
+// providerAttrs are the provider extension's attributes, admin-only.
+var providerAttrs = map[string]bool{"provider:network_type": true, "provider:physical_network": true, "provider:segmentation_id": true}

@@ -23,6 +23,10 @@ type resource struct {
 	notFound string // "PoolNotFound"
 	// view renders an object as the client sees it.
 	view func(s *Server, e store.Entry) map[string]any
+	// adminOnly are attributes only admins see (Neutron's policy hides
+	// them from others): left out of views, and filters on them match
+	// nothing for other callers.
+	adminOnly map[string]bool
 	// public reports objects every project may read (shared networks).
 	public func(s *Server, o model.Object) bool
 	// attrs are attributes readable without rendering the object: filters
@@ -162,7 +166,7 @@ func (s *Server) handleList(res *resource) http.HandlerFunc {
 			var item any
 			switch {
 			case slow:
-				v := res.view(s, e)
+				v := s.render(res, caller, e)
 				if !matches(v, filters) {
 					continue
 				}
@@ -176,7 +180,7 @@ func (s *Server) handleList(res *resource) http.HandlerFunc {
 			case len(fields) == 0 && res.typed != nil:
 				item = res.typed(s, e)
 			default:
-				item = project(res.view(s, e), fields)
+				item = project(s.render(res, caller, e), fields)
 			}
 			if limit > 0 && len(out) == limit {
 				more = true
@@ -256,12 +260,23 @@ func (s *Server) handleShow(res *resource) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{res.singular: project(res.view(s, e), r.URL.Query()["fields"])})
+		writeJSON(w, http.StatusOK, map[string]any{res.singular: project(s.render(res, CallerFrom(r.Context()), e), r.URL.Query()["fields"])})
 	}
 }
 
 // writeOne answers a create or update with the object as stored.
-func (s *Server) writeOne(w http.ResponseWriter, res *resource, code int, id string) {
+// render is the view of an object as this caller may see it.
+func (s *Server) render(res *resource, caller auth.Caller, e store.Entry) map[string]any {
+	v := res.view(s, e)
+	if !caller.IsAdmin() {
+		for k := range res.adminOnly {
+			delete(v, k)
+		}
+	}
+	return v
+}
+
+func (s *Server) writeOne(w http.ResponseWriter, r *http.Request, res *resource, code int, id string) {
 	// Fresh: the cache may lag a write that committed while the watch was
 	// re-connecting (store.Commit does not fail such a write).
 	e, ok, err := s.get(res, id)
@@ -274,7 +289,7 @@ func (s *Server) writeOne(w http.ResponseWriter, res *resource, code int, id str
 		writeError(w, http.StatusNotFound, res.notFound, fmt.Sprintf("%s %s could not be found", res.what, id))
 		return
 	}
-	writeJSON(w, code, map[string]any{res.singular: res.view(s, e)})
+	writeJSON(w, code, map[string]any{res.singular: s.render(res, CallerFrom(r.Context()), e)})
 }
 
 // tenantFor decides the owner of a new object: the caller's project, or

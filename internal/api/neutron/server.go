@@ -15,6 +15,7 @@ import (
 	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
+	"lbaas/internal/segment"
 	"lbaas/internal/store"
 )
 
@@ -28,15 +29,22 @@ type Server struct {
 	log *slog.Logger
 	mux *http.ServeMux
 	now func() time.Time
+	// segments say how new networks are carried between hosts.
+	segments segment.Config
 }
 
 // New builds the handler.
 func New(st *store.Store, cfg Config) *Server {
 	cfg = cfg.WithDefaults()
-	s := &Server{cfg: cfg, st: st, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, st: st, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(),
+		segments: segment.Config{PhysicalNetworks: []string{DefaultPublicPhysnet}}.WithDefaults()}
 	s.routes()
 	return s
 }
+
+// SetSegments sets the VNI range, the physical networks and the underlay
+// MTU (the default: VNIs 1:65535, the physical network "public", 1500).
+func (s *Server) SetSegments(c segment.Config) { s.segments = c.WithDefaults() }
 
 // Mux lets other API packages (the agent endpoints, analytics) add routes
 // that share authentication and error handling.

@@ -38,7 +38,7 @@ func handleUpdate[R any](s *Server, res *resource, change func(c auth.Caller, re
 			s.fail(w, r, err)
 			return
 		}
-		s.writeOne(w, res, http.StatusOK, id)
+		s.writeOne(w, r, res, http.StatusOK, id)
 	}
 }
 
@@ -104,6 +104,6 @@ func handleCreate[R any](s *Server, res *resource, prepare func(c auth.Caller, r
 			s.fail(w, r, err)
 			return
 		}
-		s.writeOne(w, res, http.StatusCreated, o.Base().ID)
+		s.writeOne(w, r, res, http.StatusCreated, o.Base().ID)
 	}
 }
