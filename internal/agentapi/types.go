@@ -17,12 +17,10 @@ const (
 )
 
 // Heartbeat registers the node and renews its liveness lease.
-type Heartbeat struct {
-	Version string `json:"version"`
-	// Roles of the node: "compute" (runs load balancers), "network"
-	// (runs the router namespace that holds floating IPs).
-	Roles []string `json:"roles"`
-}
+// Roles are "compute" (runs load balancers) and "network" (runs the
+// router namespace that holds floating IPs); the rest says how the node
+// reaches the other hosts (see model.NodeInfo).
+type Heartbeat = model.NodeInfo
 
 // HeartbeatReply tells the agent how often to beat.
 type HeartbeatReply struct {

@@ -104,7 +104,7 @@ func (d *dataPlane) run(ctx context.Context) {
 	for i := 0; ctx.Err() == nil; i++ {
 		if i%50 == 0 {
 			for _, n := range []string{"lbt-cli-c1", "lbt-cli-c2"} {
-				_ = d.nodes.Beat(ctx, n, "test", []string{controller.RoleCompute})
+				_ = d.nodes.Beat(ctx, n, model.NodeInfo{Version: "test", Roles: []string{controller.RoleCompute}})
 			}
 		}
 		if !d.hold.Load() {

@@ -134,7 +134,7 @@ func addMember(t *testing.T, pool, addr string) string {
 func beat(t *testing.T, nodes *controller.Nodes, roles []string, names ...string) {
 	t.Helper()
 	for _, n := range names {
-		if err := nodes.Beat(testCtx(t), n, "test", roles); err != nil {
+		if err := nodes.Beat(testCtx(t), n, model.NodeInfo{Version: "test", Roles: roles}); err != nil {
 			t.Fatalf("beat %s: %v", n, err)
 		}
 	}

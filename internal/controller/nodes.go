@@ -35,7 +35,7 @@ type Nodes struct {
 
 	mu     sync.Mutex
 	leases map[string]clientv3.LeaseID
-	roles  map[string][]string
+	infos  map[string]model.NodeInfo
 }
 
 // NewNodes returns the liveness keeper.
@@ -43,14 +43,14 @@ func NewNodes(st *store.Store, ttl time.Duration) *Nodes {
 	if ttl <= 0 {
 		ttl = NodeTTL
 	}
-	return &Nodes{st: st, ttl: ttl, leases: map[string]clientv3.LeaseID{}, roles: map[string][]string{}}
+	return &Nodes{st: st, ttl: ttl, leases: map[string]clientv3.LeaseID{}, infos: map[string]model.NodeInfo{}}
 }
 
 // TTL is the lease length.
 func (n *Nodes) TTL() time.Duration { return n.ttl }
 
 // Beat renews (or creates) the node's lease and record.
-func (n *Nodes) Beat(ctx context.Context, name, version string, roles []string) error {
+func (n *Nodes) Beat(ctx context.Context, name string, info model.NodeInfo) error {
 	// Bounded, and refused at once by a member without a leader: while
 	// the store has no quorum a beat fails fast instead of holding the
 	// lock (and every other node's beat) until the agent gives up.
@@ -59,7 +59,7 @@ func (n *Nodes) Beat(ctx context.Context, name, version string, roles []string) 
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cli := n.st.Client()
-	if id, ok := n.leases[name]; ok && slices.Equal(n.roles[name], roles) {
+	if id, ok := n.leases[name]; ok && n.infos[name].Equal(info) {
 		if _, err := cli.KeepAliveOnce(ctx, id); err == nil {
 			// Renewing our lease keeps the node alive only if the record
 			// is attached to it (another server may have re-attached it).
@@ -67,7 +67,7 @@ func (n *Nodes) Beat(ctx context.Context, name, version string, roles []string) 
 				return nil
 			}
 			now := time.Now().UTC()
-			node := &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Name: name, Version: version, Roles: roles, Alive: true, Registered: now, LastSeen: now, LeaseID: int64(id)}
+			node := &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Name: name, NodeInfo: info, Alive: true, Registered: now, LastSeen: now, LeaseID: int64(id)}
 			_, err := n.st.Commit(ctx, new(store.Txn).PutWithLease(model.KindNode, node, id))
 			return err
 		}
@@ -77,12 +77,12 @@ func (n *Nodes) Beat(ctx context.Context, name, version string, roles []string) 
 		return fmt.Errorf("grant lease: %w", err)
 	}
 	now := time.Now().UTC()
-	node := &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Name: name, Version: version, Roles: roles, Alive: true, Registered: now, LastSeen: now, LeaseID: int64(lease.ID)}
+	node := &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now}, Name: name, NodeInfo: info, Alive: true, Registered: now, LastSeen: now, LeaseID: int64(lease.ID)}
 	if _, err := n.st.Commit(ctx, new(store.Txn).PutWithLease(model.KindNode, node, lease.ID)); err != nil {
 		return err
 	}
 	n.leases[name] = lease.ID
-	n.roles[name] = roles
+	n.infos[name] = info
 	return nil
 }
 

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // HA roles of the two VMs of a service instance, with the seed's priorities.
 const (
@@ -37,14 +40,40 @@ type SIVM struct {
 	Priority int    `json:"priority"`
 }
 
+// NodeInfo is what an agent says of its node at every beat.
+type NodeInfo struct {
+	Version string   `json:"version"`
+	Roles   []string `json:"roles"`
+	// TunnelIP is the node's VXLAN endpoint (its --local-ip); empty: the
+	// node carries no overlay.
+	TunnelIP string `json:"tunnel_ip,omitempty"`
+	// Physnets are the physical networks the node has a working uplink
+	// to (its --physical-interface-mappings that check out).
+	Physnets []string `json:"physnets,omitempty"`
+	// Errors are what the agent found wrong with its own configuration
+	// (a mapping to an interface that does not exist).
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Equal reports whether two beats say the same.
+func (a NodeInfo) Equal(b NodeInfo) bool {
+	return a.Version == b.Version && a.TunnelIP == b.TunnelIP && slices.Equal(a.Roles, b.Roles) &&
+		slices.Equal(a.Physnets, b.Physnets) && slices.Equal(a.Errors, b.Errors)
+}
+
+// Overlay reports whether the node says how it reaches other hosts: a
+// tunnel address or a physical network. A node that says neither is a
+// single-host node: it shares one fabric with the other agents of its
+// machine (the all-in-one), and every network is local to it.
+func (n *Node) Overlay() bool { return n.TunnelIP != "" || len(n.Physnets) > 0 || len(n.Errors) > 0 }
+
 // Node is a compute node running an agent. Its liveness is a lease in the
 // store; the object itself records what the agent said about itself.
 type Node struct {
 	Meta
-	Name    string   `json:"name"`
-	Address string   `json:"address"`
-	Version string   `json:"version"`
-	Roles   []string `json:"roles"`
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	NodeInfo
 	// LeaseID is the etcd lease the record is attached to; a server that
 	// renews another lease re-attaches the record to its own.
 	LeaseID    int64     `json:"lease_id"`

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"lbaas/internal/agentapi"
@@ -74,7 +75,13 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := h.nodes.Beat(r.Context(), r.PathValue("node"), hb.Version, hb.Roles); err != nil {
+	if hb.TunnelIP != "" {
+		if a, err := netip.ParseAddr(hb.TunnelIP); err != nil || !a.Is4() || a.IsUnspecified() || a.IsMulticast() {
+			writeErr(w, http.StatusBadRequest, "tunnel_ip "+hb.TunnelIP+" is not a unicast IPv4 address")
+			return
+		}
+	}
+	if err := h.nodes.Beat(r.Context(), r.PathValue("node"), hb); err != nil {
 		writeErr(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}

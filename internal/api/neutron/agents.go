@@ -37,6 +37,18 @@ func viewAgent(_ *Server, e store.Entry) map[string]any {
 	v["admin_state_up"] = true
 	v["heartbeat_timestamp"] = n.LastSeen.UTC().Format("2006-01-02 15:04:05")
 	v["started_at"] = n.Registered.UTC().Format("2006-01-02 15:04:05")
-	v["configurations"] = map[string]any{"roles": strings.Join(n.Roles, ","), "version": n.Version}
+	conf := map[string]any{"roles": strings.Join(n.Roles, ","), "version": n.Version,
+		"physical_networks": n.Physnets, "errors": n.Errors}
+	if n.Physnets == nil {
+		conf["physical_networks"] = []string{}
+	}
+	if n.Errors == nil {
+		conf["errors"] = []string{}
+	}
+	if n.TunnelIP != "" {
+		conf["tunneling_ip"] = n.TunnelIP
+		conf["tunnel_types"] = []string{"vxlan"}
+	}
+	v["configurations"] = conf
 	return v
 }

@@ -1,6 +1,7 @@
 package neutron_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -12,7 +13,8 @@ func TestAgentsAreListedForAdminsOnly(t *testing.T) {
 	name := unique("lbt-node")
 	now := time.Now().UTC()
 	putObject(t, model.KindNode, &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now},
-		Name: name, Version: "test", Roles: []string{"compute"}, Alive: true, Registered: now, LastSeen: now})
+		Name: name, Alive: true, Registered: now, LastSeen: now, NodeInfo: model.NodeInfo{Version: "test", Roles: []string{"compute"},
+			TunnelIP: "192.0.2.7", Physnets: []string{"physnet1"}, Errors: []string{"physnet2: no interface eth9"}}})
 
 	var found obj
 	for _, a := range list(t, adminToken, "/v2.0/agents", "agents") {
@@ -26,8 +28,11 @@ func TestAgentsAreListedForAdminsOnly(t *testing.T) {
 	if found["agent_type"] != "Loadbalancer agent" || found["alive"] != true || found["binary"] != "lbaas-agent" {
 		t.Errorf("agent %v: want a live Loadbalancer agent", found)
 	}
-	if got := show(t, adminToken, "/v2.0/agents/"+name, "agent"); got["host"] != name {
-		t.Errorf("show agent: %v", got)
+	got := show(t, adminToken, "/v2.0/agents/"+name, "agent")
+	conf, _ := got["configurations"].(obj)
+	if got["host"] != name || conf["tunneling_ip"] != "192.0.2.7" || fmt.Sprint(conf["physical_networks"]) != "[physnet1]" ||
+		fmt.Sprint(conf["errors"]) != "[physnet2: no interface eth9]" {
+		t.Errorf("show agent: want its tunnel address, working physical networks and configuration errors: %v", got)
 	}
 	if got := list(t, alphaToken, "/v2.0/agents", "agents"); len(got) != 0 {
 		t.Errorf("a project member sees agents: %v", got)
