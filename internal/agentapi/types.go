@@ -37,6 +37,23 @@ type Desired struct {
 	Instances []Instance `json:"instances"`
 	// Router is set for a node with the network role.
 	Router *Router `json:"router,omitempty"`
+	// Networks are every network the node carries (its instances', its
+	// bound ports', its router's) and how, sorted by id.
+	Networks []Segment `json:"networks,omitempty"`
+}
+
+// Segment is how a node carries one network: its bridge joined to a VXLAN
+// device, a VLAN of a mapped interface, or the mapped interface itself.
+type Segment struct {
+	NetworkID       string `json:"network_id"`
+	Type            string `json:"type"` // vxlan, vlan or flat; "" a network of before segments: local
+	PhysicalNetwork string `json:"physical_network,omitempty"`
+	SegmentationID  int    `json:"segmentation_id,omitempty"`
+	MTU             int    `json:"mtu,omitempty"`
+	// VTEPs are the tunnel addresses of the other live hosts that carry the
+	// network, sorted: where the VXLAN device sends broadcast and unknown
+	// frames (head-end replication, as Neutron's l2population programs it).
+	VTEPs []string `json:"vteps,omitempty"`
 }
 
 // Network is a Neutron network with the one subnet an instance uses.
@@ -45,6 +62,8 @@ type Network struct {
 	SubnetID  string `json:"subnet_id"`
 	CIDR      string `json:"cidr"`
 	GatewayIP string `json:"gateway_ip"`
+	// MTU of the network's ports (0: the kernel's default).
+	MTU int `json:"mtu,omitempty"`
 }
 
 // Instance is one VM of a service instance: one HAProxy in one namespace

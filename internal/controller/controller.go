@@ -371,7 +371,7 @@ func (c *Controller) ensurePorts(t *store.Txn, si *model.ServiceInstance, lb *mo
 			now := time.Now().UTC()
 			port := &model.Port{
 				Meta: model.Meta{ID: uuid.NewString(), TenantID: si.TenantID, CreatedAt: now, UpdatedAt: now},
-				Name: "lbaas-vm-" + vm.ID[:8], NetworkID: sn.NetworkID, DeviceOwner: DeviceOwnerVM, DeviceID: vm.ID,
+				Name: "lbaas-vm-" + vm.ID[:8], NetworkID: sn.NetworkID, DeviceOwner: DeviceOwnerVM, DeviceID: vm.ID, BindingHost: vm.Node,
 				AdminStateUp: true, MACAddress: ipam.RandomMAC(), FixedIPs: []model.FixedIP{{SubnetID: sn.ID, IPAddress: a.String()}},
 			}
 			t.Require(model.KindSubnet, sn.ID, se.Rev).Claim(ipam.Claim(sn.ID, a), port.ID).Create(model.KindPort, port)

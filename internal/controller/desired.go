@@ -37,10 +37,12 @@ func DesiredFor(st *store.Store, node string) (agentapi.Desired, string) {
 	if ne, ok := st.Get(model.KindNode, node); ok && slices.Contains(ne.Obj.(*model.Node).Roles, RoleNetwork) {
 		d.Router = router(st)
 	}
+	d.Networks = segments(st, node, d.Router)
 	b, _ := json.Marshal(struct {
 		I []string
 		R *agentapi.Router
-	}{hashes(d.Instances), d.Router})
+		N []agentapi.Segment
+	}{hashes(d.Instances), d.Router, d.Networks})
 	sum := sha256.Sum256(b)
 	return d, hex.EncodeToString(sum[:12])
 }
@@ -67,7 +69,7 @@ func router(st *store.Store) *agentapi.Router {
 			continue
 		}
 		sn := subs[0].Obj.(*model.Subnet)
-		r = &agentapi.Router{External: agentapi.Network{ID: n.ID, SubnetID: sn.ID, CIDR: sn.CIDR, GatewayIP: sn.GatewayIP}}
+		r = &agentapi.Router{External: agentapi.Network{ID: n.ID, SubnetID: sn.ID, CIDR: sn.CIDR, GatewayIP: sn.GatewayIP, MTU: n.MTU}}
 		break
 	}
 	if r == nil {

@@ -30,7 +30,11 @@ func network(st *store.Store, subnetID string) (agentapi.Network, error) {
 		return agentapi.Network{}, fmt.Errorf("subnet %s is gone", subnetID)
 	}
 	sn := se.Obj.(*model.Subnet)
-	return agentapi.Network{ID: sn.NetworkID, SubnetID: sn.ID, CIDR: sn.CIDR, GatewayIP: sn.GatewayIP}, nil
+	nw := agentapi.Network{ID: sn.NetworkID, SubnetID: sn.ID, CIDR: sn.CIDR, GatewayIP: sn.GatewayIP}
+	if ne, ok := st.Get(model.KindNetwork, sn.NetworkID); ok {
+		nw.MTU = ne.Obj.(*model.Network).MTU
+	}
+	return nw, nil
 }
 
 // vmAddress returns the address (CIDR form) of a VM's port on a subnet.

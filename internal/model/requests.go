@@ -51,6 +51,8 @@ type PortRequest struct {
 	NetworkID    *string    `json:"network_id" lbaas:"create,required"`
 	FixedIPs     *[]FixedIP `json:"fixed_ips" lbaas:"create"`
 	AdminStateUp *bool      `json:"admin_state_up" lbaas:"create,update"`
+	// BindingHost is admin-only (binding:host_id).
+	BindingHost *string `json:"binding:host_id" lbaas:"create,update,nullable"`
 }
 
 // PoolRequest is the body of POST/PUT /v2.0/lb/pools.

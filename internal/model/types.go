@@ -162,6 +162,12 @@ type Port struct {
 	DeviceOwner  string    `json:"device_owner"`
 	DeviceID     string    `json:"device_id"`
 	AdminStateUp bool      `json:"admin_state_up"`
+	// BindingHost is the node the port is plugged in on (Neutron's
+	// binding:host_id): a load balancer VM's node, or the host an admin
+	// (or a compute service) names for a server's port. Each host gets
+	// the networks of the ports bound to it, and its overlay reaches the
+	// other hosts of each.
+	BindingHost string `json:"binding_host_id,omitempty"`
 }
 
 // FloatingIP is an address of an external network mapped 1:1 to a port.

@@ -32,6 +32,8 @@ const (
 	// IdxSegment indexes networks by their segment (Network.SegmentKey),
 	// so that a VNI or VLAN id in use is found without a scan.
 	IdxSegment = "segment"
+	// IdxHost indexes ports by the host they are bound to.
+	IdxHost = "host"
 	// IdxProject indexes the objects quotas count by their project.
 	IdxProject = "project"
 )
@@ -69,6 +71,7 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 	model.KindPort: {
 		IdxNetwork: func(o model.Object) []string { return one(o.(*model.Port).NetworkID) },
 		IdxDevice:  func(o model.Object) []string { return one(o.(*model.Port).DeviceID) },
+		IdxHost:    func(o model.Object) []string { return one(o.(*model.Port).BindingHost) },
 		IdxSubnet: func(o model.Object) []string {
 			var out []string
 			for _, f := range o.(*model.Port).FixedIPs {

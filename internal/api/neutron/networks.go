@@ -27,7 +27,7 @@ var (
 			n, ok := s.st.Get(model.KindNetwork, o.(*model.Subnet).NetworkID)
 			return ok && networkRes.public(s, n.Obj)
 		}}
-	portRes       = &resource{kind: model.KindPort, singular: "port", plural: "ports", what: "Port", notFound: "PortNotFound", view: viewPort}
+	portRes       = &resource{kind: model.KindPort, singular: "port", plural: "ports", what: "Port", notFound: "PortNotFound", view: viewPort, adminOnly: map[string]bool{"binding:host_id": true}}
 	floatingIPRes = &resource{kind: model.KindFloatingIP, singular: "floatingip", plural: "floatingips", what: "Floating IP", notFound: "FloatingIPNotFound", view: viewFloatingIP}
 )
 
@@ -77,6 +77,7 @@ func viewPort(s *Server, e store.Entry) map[string]any {
 	v["mac_address"] = p.MACAddress
 	v["device_owner"] = p.DeviceOwner
 	v["device_id"] = p.DeviceID
+	v["binding:host_id"] = p.BindingHost
 	v["admin_state_up"] = p.AdminStateUp
 	status := s.portStatus(p)
 	if status == model.StatusActive {

@@ -26,7 +26,7 @@ func (s *Server) createPort() http.HandlerFunc {
 			return nil, err
 		}
 		p := &model.Port{Meta: s.newMeta(tenant), NetworkID: *req.NetworkID, AdminStateUp: true, MACAddress: ipam.RandomMAC()}
-		if err := applyPort(p, req); err != nil {
+		if err := applyPort(caller, p, req); err != nil {
 			return nil, err
 		}
 		if req.FixedIPs != nil && len(*req.FixedIPs) > 1 {
@@ -82,7 +82,7 @@ func (s *Server) portSubnet(caller auth.Caller, n *model.Network, subnetID strin
 func (s *Server) updatePort() http.HandlerFunc {
 	return handleUpdate(s, portRes, func(caller auth.Caller, req *model.PortRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		p := *e.Obj.(*model.Port)
-		if err := applyPort(&p, req); err != nil {
+		if err := applyPort(caller, &p, req); err != nil {
 			return nil, err
 		}
 		return &p, nil
@@ -90,7 +90,16 @@ func (s *Server) updatePort() http.HandlerFunc {
 }
 
 // applyPort sets what a create or an update may change.
-func applyPort(p *model.Port, req *model.PortRequest) error {
+func applyPort(caller auth.Caller, p *model.Port, req *model.PortRequest) error {
+	if req.BindingHost != nil {
+		if !caller.IsAdmin() {
+			return badRequest("HTTPForbidden", "Only an admin may set binding:host_id")
+		}
+		if *req.BindingHost != "" && !model.ValidNodeName(*req.BindingHost) {
+			return badRequest("InvalidInput", "Invalid input for binding:host_id. Reason: %q is not a node name (1-63 letters, digits, '-' or '_').", model.Clip(*req.BindingHost))
+		}
+		p.BindingHost = *req.BindingHost
+	}
 	if req.Name != nil {
 		if err := model.ValidateText("name", *req.Name, 255); err != nil {
 			return err
