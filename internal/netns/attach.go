@@ -37,6 +37,10 @@ type AttachSpec struct {
 	// The set is declarative: routes from an earlier Attach that are not
 	// listed any more are removed.
 	ExtraRoutes []netip.Prefix
+	// MTU of both ends (0: leave the kernel's). A vxlan network's ports
+	// get 50 bytes less than the underlay, so that no frame is dropped on
+	// the way out.
+	MTU int
 }
 
 func (s AttachSpec) validate() error {
@@ -120,6 +124,18 @@ func (f *Fabric) Attach(spec AttachSpec) error {
 			if outer.Attrs().MasterIndex != br.Attrs().Index {
 				if err := hf.LinkSetMaster(outer, br); err != nil {
 					return fmt.Errorf("netns: enslave %s to %s: %w", port, br.Attrs().Name, err)
+				}
+			}
+			if spec.MTU > 0 {
+				for _, e := range []struct {
+					h *netlink.Handle
+					l netlink.Link
+				}{{hf, outer}, {ht, inner}} {
+					if e.l.Attrs().MTU != spec.MTU {
+						if err := e.h.LinkSetMTU(e.l, spec.MTU); err != nil {
+							return fmt.Errorf("netns: set MTU of %s: %w", e.l.Attrs().Name, err)
+						}
+					}
 				}
 			}
 			if err := hf.LinkSetUp(outer); err != nil {

@@ -32,6 +32,16 @@ type FabricOptions struct {
 	// PortPrefix starts the fabric-side end of every veth pair (at most 5
 	// bytes). Default "vp".
 	PortPrefix string
+	// HostNamespace is where the host's own interfaces live: its tunnel
+	// address and the interfaces physical networks map to. Empty: the
+	// namespace the process runs in (the root namespace of a real host);
+	// tests that simulate hosts name one each.
+	HostNamespace string
+	// LocalIP is the host's tunnel address (VXLAN endpoint). Invalid: no
+	// overlay; every agent of the machine shares the fabric.
+	LocalIP netip.Addr
+	// Mappings map physical networks to interfaces of the host namespace.
+	Mappings map[string]string
 }
 
 // Fabric is the local network driver: every Neutron network is a Linux
@@ -43,6 +53,9 @@ type Fabric struct {
 	ns           string
 	bridgePrefix string
 	portPrefix   string
+	hostNS       string
+	localIP      netip.Addr
+	mappings     map[string]string
 }
 
 // NetworkSpec describes one network of the fabric.
@@ -57,7 +70,21 @@ type NetworkSpec struct {
 // NewFabric validates opts and returns a Fabric. It does not touch the
 // kernel: the fabric namespace is created by the first EnsureNetwork.
 func NewFabric(opts FabricOptions) (*Fabric, error) {
-	f := &Fabric{ns: opts.Namespace, bridgePrefix: opts.BridgePrefix, portPrefix: opts.PortPrefix}
+	f := &Fabric{ns: opts.Namespace, bridgePrefix: opts.BridgePrefix, portPrefix: opts.PortPrefix,
+		hostNS: opts.HostNamespace, localIP: opts.LocalIP, mappings: opts.Mappings}
+	if f.hostNS != "" {
+		if err := ValidateName(f.hostNS); err != nil {
+			return nil, err
+		}
+	}
+	if f.localIP.IsValid() && !f.localIP.Is4() {
+		return nil, fmt.Errorf("netns: tunnel address %v is not IPv4", f.localIP)
+	}
+	for physnet, ifname := range f.mappings {
+		if err := ValidateIfName(ifname); err != nil {
+			return nil, fmt.Errorf("netns: mapping of %s: %w", physnet, err)
+		}
+	}
 	if f.ns == "" {
 		f.ns = DefaultFabricNamespace
 	}
