@@ -248,7 +248,7 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string) error {
 			}
 		}
 		changed := rev == 0
-		if c.schedule(&si) {
+		if c.schedule(&si, lbNetworks(c.st, lb)) {
 			changed = true
 		}
 		if c.rebuild(&si, lb) {
@@ -276,11 +276,31 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string) error {
 // schedule drops VMs on dead nodes, promotes a survivor when the active is
 // gone, and adds standbys on the least loaded live nodes that the
 // instance does not use yet. It reports whether anything changed.
-func (c *Controller) schedule(si *model.ServiceInstance) bool {
+func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network) bool {
 	alive := map[string]bool{}
-	live := Alive(c.st, RoleCompute)
-	for _, n := range live {
+	all := Alive(c.st, RoleCompute)
+	var live []*model.Node // the live nodes that carry every network of the LB
+	carriers := make([]int, len(nets))
+	for _, n := range all {
 		alive[n.Name] = true
+		ok := true
+		for i, nw := range nets {
+			if n.Carries(nw) {
+				carriers[i]++
+			} else {
+				ok = false
+			}
+		}
+		if ok {
+			live = append(live, n)
+		}
+	}
+	// The network fewest nodes carry explains an empty choice best.
+	var missing *model.Network
+	for i, nw := range nets {
+		if missing == nil || carriers[i] < carriers[slices.Index(nets, missing)] {
+			missing = nw
+		}
 	}
 	before := fmt.Sprint(si.VMs, si.Status, si.StatusDescription)
 	kept := si.VMs[:0]
@@ -323,6 +343,13 @@ func (c *Controller) schedule(si *model.ServiceInstance) bool {
 	switch len(si.VMs) {
 	case 0:
 		si.Status, si.StatusDescription = model.StatusError, "no live compute node to run the load balancer on"
+		if len(all) > 0 && missing != nil {
+			how := "--local-ip"
+			if missing.PhysicalNetwork != "" {
+				how = "--physical-interface-mappings for " + missing.PhysicalNetwork
+			}
+			si.StatusDescription = fmt.Sprintf("no live compute node carries network %s (%s) and the load balancer's other networks: check the agents' %s", missing.ID, missing.NetworkType, how)
+		}
 	case 1:
 		si.Status, si.StatusDescription = model.StatusActive, "DEGRADED: only one live compute node, running without a standby"
 	default:
@@ -379,6 +406,26 @@ func (c *Controller) ensurePorts(t *store.Txn, si *model.ServiceInstance, lb *mo
 		}
 	}
 	return changed, nil
+}
+
+// lbNetworks are the networks a load balancer's VMs join: its VIP's and
+// its members'.
+func lbNetworks(st *store.Store, lb *model.LoadBalancer) []*model.Network {
+	subnets := []string{lb.VIPSubnetID}
+	if ms, err := memberSubnet(st, lb, Pools(st, lb.ID)); err == nil && ms != lb.VIPSubnetID {
+		subnets = append(subnets, ms)
+	}
+	var out []*model.Network
+	for _, sid := range subnets {
+		se, ok := st.Get(model.KindSubnet, sid)
+		if !ok {
+			continue
+		}
+		if ne, ok := st.Get(model.KindNetwork, se.Obj.(*model.Subnet).NetworkID); ok {
+			out = append(out, ne.Obj.(*model.Network))
+		}
+	}
+	return out
 }
 
 func releasePort(t *store.Txn, p *model.Port, rev int64) {

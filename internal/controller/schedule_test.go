@@ -3,6 +3,7 @@ package controller_test
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -240,5 +241,50 @@ func TestDeletingTheVIPDeletesTheInstanceAndFreesItsAddresses(t *testing.T) {
 	reconcile(t)
 	if si2 := instance(t, out["vip"].(obj)["id"].(string)); si2.LoadBalancerID != si2.ID || len(si2.VMs) != 2 {
 		t.Fatalf("new VIP's instance %+v", si2)
+	}
+}
+
+func TestVMsGoOnlyToNodesThatCarryTheLoadBalancersNetworks(t *testing.T) {
+	reset(t)
+	nodes := controller.NewNodes(env.st, 0)
+	info := func(ip string, physnets ...string) model.NodeInfo {
+		return model.NodeInfo{Version: "test", Roles: compute, TunnelIP: ip, Physnets: physnets}
+	}
+	for name, in := range map[string]model.NodeInfo{
+		"lbt-c1": info("192.0.2.1"),
+		"lbt-c2": info("192.0.2.2", "public"),
+		"lbt-c3": info("", "public"), // no tunnel: cannot carry a vxlan network
+	} {
+		if err := nodes.Beat(testCtx(t), name, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := newNets(t) // vxlan networks
+	l := newLB(t, n, "10.20.0.10")
+	reconcile(t)
+	si := instance(t, l.vip)
+	var got []string
+	for _, vm := range si.VMs {
+		got = append(got, vm.Node)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"lbt-c1", "lbt-c2"}) {
+		t.Fatalf("VMs on %v: want the two nodes with a tunnel address", got)
+	}
+
+	// A flat network no compute node maps: the reason names it.
+	flat := create(t, "/v2.0/networks", "network", obj{"name": "lbt-flat", "provider:network_type": "flat", "provider:physical_network": "public"})
+	fs := create(t, "/v2.0/subnets", "subnet", obj{"network_id": flat["id"], "ip_version": 4, "cidr": "10.40.0.0/24"})
+	if err := nodes.Beat(testCtx(t), "lbt-c2", info("192.0.2.2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes.Beat(testCtx(t), "lbt-c3", info("", "other")); err != nil {
+		t.Fatal(err)
+	}
+	l2 := newLB(t, nets{vipNet: flat["id"].(string), vipSubnet: fs["id"].(string), poolNet: n.poolNet, poolSubnet: n.poolSubnet}, "10.20.0.11")
+	reconcile(t)
+	si2 := instance(t, l2.vip)
+	if len(si2.VMs) != 0 || si2.Status != model.StatusError || !strings.Contains(si2.StatusDescription, "physical-interface-mappings for public") {
+		t.Fatalf("instance on an unmapped flat network: %+v", si2)
 	}
 }

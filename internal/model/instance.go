@@ -67,6 +67,23 @@ func (a NodeInfo) Equal(b NodeInfo) bool {
 // machine (the all-in-one), and every network is local to it.
 func (n *Node) Overlay() bool { return n.TunnelIP != "" || len(n.Physnets) > 0 || len(n.Errors) > 0 }
 
+// Carries reports whether the node can join the network to other hosts:
+// a vxlan network needs a tunnel address, a vlan or flat one a working
+// uplink to its physical network. A single-host node carries every
+// network (they are all local to its machine).
+func (n *Node) Carries(nw *Network) bool {
+	if !n.Overlay() {
+		return true
+	}
+	switch nw.NetworkType {
+	case "vxlan":
+		return n.TunnelIP != ""
+	case "vlan", "flat":
+		return slices.Contains(n.Physnets, nw.PhysicalNetwork)
+	}
+	return true
+}
+
 // Node is a compute node running an agent. Its liveness is a lease in the
 // store; the object itself records what the agent said about itself.
 type Node struct {
