@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,8 +20,8 @@ import (
 )
 
 func agentCommand() *cobra.Command {
-	var node, serverURL, tokenFile, stateDir, fabricNS, routerNS, logLevel string
-	var roles []string
+	var node, serverURL, tokenFile, stateDir, fabricNS, routerNS, logLevel, hostNS, localIP string
+	var roles, mappings []string
 	var advert time.Duration
 	var noVRRP bool
 	cmd := &cobra.Command{
@@ -31,6 +32,7 @@ func agentCommand() *cobra.Command {
 			if os.Geteuid() != 0 {
 				return fmt.Errorf("the agent manages namespaces and processes and must run as root")
 			}
+			var err error
 			token := ""
 			if tokenFile != "" {
 				b, err := os.ReadFile(tokenFile)
@@ -39,7 +41,18 @@ func agentCommand() *cobra.Command {
 				}
 				token = strings.TrimSpace(string(b))
 			}
-			fabric, err := netns.NewFabric(netns.FabricOptions{Namespace: fabricNS})
+			opts := netns.FabricOptions{Namespace: fabricNS, HostNamespace: hostNS}
+			if localIP != "" {
+				ip, err := netip.ParseAddr(localIP)
+				if err != nil || !ip.Is4() {
+					return fmt.Errorf("--local-ip %q is not an IPv4 address", localIP)
+				}
+				opts.LocalIP = ip
+			}
+			if opts.Mappings, err = netns.ParseMappings(mappings); err != nil {
+				return fmt.Errorf("--physical-interface-mappings: %w", err)
+			}
+			fabric, err := netns.NewFabric(opts)
 			if err != nil {
 				return err
 			}
@@ -57,6 +70,7 @@ func agentCommand() *cobra.Command {
 				StateDir:        stateDir,
 				Roles:           roles,
 				Fabric:          fabric,
+				TunnelIP:        opts.LocalIP,
 				RouterNamespace: routerNS,
 				Executable:      exe,
 				AdvertInterval:  advert,
@@ -80,7 +94,10 @@ func agentCommand() *cobra.Command {
 	f.StringVar(&tokenFile, "token-file", "", "file holding this node's credential")
 	f.StringVar(&stateDir, "state-dir", "", "where instances keep their files (default /var/lib/lbaas/agent/<node>)")
 	f.StringSliceVar(&roles, "roles", []string{"compute"}, "compute (runs load balancers), network (runs the floating-IP router), or both")
-	f.StringVar(&fabricNS, "fabric-namespace", netns.DefaultFabricNamespace, "namespace of the local network fabric (one bridge per network)")
+	f.StringVar(&fabricNS, "fabric-namespace", netns.DefaultFabricNamespace, "namespace of this host's network fabric (one bridge per network)")
+	f.StringVar(&hostNS, "host-namespace", "", "namespace that stands for this host: its tunnel address and mapped interfaces live there (default: the namespace the agent runs in; set it only to simulate several hosts on one machine)")
+	f.StringVar(&localIP, "local-ip", "", "this host's VXLAN endpoint, an address of the host; empty: no overlay (every agent of the machine shares one fabric)")
+	f.StringSliceVar(&mappings, "physical-interface-mappings", nil, "PHYSNET:INTERFACE,... the interfaces of this host that carry flat and vlan networks (e.g. public:eth1)")
 	f.StringVar(&routerNS, "router-namespace", agent.DefaultRouterNamespace, "namespace of the floating-IP router (network role)")
 	f.DurationVar(&advert, "advert-interval", 0, "VRRP advertisement interval between the two VMs of a load balancer (default "+vrrp.DefaultAdvertInterval.String()+")")
 	f.BoolVar(&noVRRP, "no-vrrp", false, "do not run keepalived: the active VM holds the VIP and only the controller moves it")

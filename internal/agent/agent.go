@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,8 +35,12 @@ type Options struct {
 	StateDir string
 	// Roles of the node: compute, network or both.
 	Roles []string
-	// Fabric is the local network driver.
+	// Fabric is the local network driver: the node's bridges and their
+	// uplinks to other hosts.
 	Fabric *netns.Fabric
+	// TunnelIP is the node's VXLAN endpoint (the Fabric's LocalIP);
+	// invalid: the node carries no overlay.
+	TunnelIP netip.Addr
 	// RouterNamespace holds the floating-IP NAT (network role).
 	RouterNamespace string
 	// Executable is the lbaas binary (HAProxy's PING check runs it).
@@ -77,6 +82,11 @@ type Agent struct {
 	vipIndex map[string]int
 	fips     map[string]string
 	kick     chan struct{}
+	// uplinks is the hash of the networks part last applied in full.
+	uplinks string
+	// info is what the heartbeat says of the node (mappings re-checked
+	// at each full pass).
+	info agentapi.Heartbeat
 }
 
 // New returns an agent.
@@ -109,6 +119,7 @@ func New(o Options) (*Agent, error) {
 	a.status, a.applied, a.plumbed, a.kick = map[string]agentapi.VMStatus{}, map[string]string{}, map[string]string{}, make(chan struct{}, 1)
 	a.vipIndex = map[string]int{}
 	a.observed, a.fresh = map[string]agentapi.VMStatus{}, map[string]time.Time{}
+	a.checkNode()
 	return a, nil
 }
 
@@ -129,7 +140,10 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 	interval := controller.HeartbeatInterval
 	for fails := 0; ctx.Err() == nil; {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		r, err := a.o.Client.Heartbeat(cctx, agentapi.Heartbeat{Version: "lbaas", Roles: a.o.Roles})
+		a.mu.Lock()
+		info := a.info
+		a.mu.Unlock()
+		r, err := a.o.Client.Heartbeat(cctx, info)
 		cancel()
 		wait := interval
 		if err != nil {
@@ -241,6 +255,10 @@ func (a *Agent) reconcile(ctx context.Context, full bool) {
 	a.mu.Lock()
 	d := a.desired
 	a.mu.Unlock()
+	if full {
+		a.checkNode()
+	}
+	a.applyNetworks(d.Networks, full)
 	want := map[string]bool{}
 	for _, in := range d.Instances {
 		want[in.VMID] = true

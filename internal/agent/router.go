@@ -33,7 +33,7 @@ func (a *Agent) applyRouter(r agentapi.Router) (map[string]string, error) {
 		if i > 0 {
 			ifname = "rt" + nw.SubnetID[:8]
 		}
-		if err := a.o.Fabric.Attach(netns.AttachSpec{Namespace: a.o.RouterNamespace, IfName: ifname, NetworkID: nw.ID, Address: netip.PrefixFrom(gw, prefix.Bits())}); err != nil {
+		if err := a.o.Fabric.Attach(netns.AttachSpec{Namespace: a.o.RouterNamespace, IfName: ifname, NetworkID: nw.ID, Address: netip.PrefixFrom(gw, prefix.Bits()), MTU: nw.MTU}); err != nil {
 			return nil, err
 		}
 		ifnames[nw.SubnetID] = ifname

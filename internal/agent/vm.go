@@ -254,7 +254,7 @@ func (a *Agent) attach(ns, ifname string, nw agentapi.Network, addr, mac string,
 	if err != nil {
 		return fmt.Errorf("address %q: %w", addr, err)
 	}
-	spec := netns.AttachSpec{Namespace: ns, IfName: ifname, NetworkID: nw.ID, Address: p}
+	spec := netns.AttachSpec{Namespace: ns, IfName: ifname, NetworkID: nw.ID, Address: p, MTU: nw.MTU}
 	if hw, err := net.ParseMAC(mac); err == nil {
 		spec.MAC = hw // the port's MAC: the router's arbiter pins the VIP to it
 	}

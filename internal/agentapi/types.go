@@ -45,7 +45,9 @@ type Desired struct {
 // Segment is how a node carries one network: its bridge joined to a VXLAN
 // device, a VLAN of a mapped interface, or the mapped interface itself.
 type Segment struct {
-	NetworkID       string `json:"network_id"`
+	NetworkID string `json:"network_id"`
+	// CIDR is the network's first subnet's (its bridge records it).
+	CIDR            string `json:"cidr"`
 	Type            string `json:"type"` // vxlan, vlan or flat; "" a network of before segments: local
 	PhysicalNetwork string `json:"physical_network,omitempty"`
 	SegmentationID  int    `json:"segmentation_id,omitempty"`

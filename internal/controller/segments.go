@@ -47,6 +47,12 @@ func segments(st *store.Store, node string, r *agentapi.Router) []agentapi.Segme
 		}
 		n := ne.Obj.(*model.Network)
 		s := agentapi.Segment{NetworkID: id, Type: n.NetworkType, PhysicalNetwork: n.PhysicalNetwork, SegmentationID: n.SegmentationID, MTU: n.MTU}
+		subs := st.ByIndex(model.KindSubnet, store.IdxNetwork, id)
+		if len(subs) == 0 {
+			continue // nothing can be plugged in yet
+		}
+		sort.Slice(subs, func(i, j int) bool { return subs[i].Obj.Base().CreatedAt.Before(subs[j].Obj.Base().CreatedAt) })
+		s.CIDR = subs[0].Obj.(*model.Subnet).CIDR
 		if n.NetworkType == "vxlan" {
 			hosts := map[string]bool{}
 			for _, pe := range st.ByIndex(model.KindPort, store.IdxNetwork, id) {
