@@ -93,7 +93,7 @@ func agentCommand() *cobra.Command {
 	f.StringVar(&serverURL, "server", "http://127.0.0.1:9696", "URL of the API server")
 	f.StringVar(&tokenFile, "token-file", "", "file holding this node's credential")
 	f.StringVar(&stateDir, "state-dir", "", "where instances keep their files (default /var/lib/lbaas/agent/<node>)")
-	f.StringSliceVar(&roles, "roles", []string{"compute"}, "compute (runs load balancers), network (runs the floating-IP router), or both")
+	f.StringSliceVar(&roles, "roles", []string{"compute"}, "compute (runs load balancers), network (runs the floating-IP router), both, or host (only carries the networks of ports bound to it)")
 	f.StringVar(&fabricNS, "fabric-namespace", netns.DefaultFabricNamespace, "namespace of this host's network fabric (one bridge per network)")
 	f.StringVar(&hostNS, "host-namespace", "", "namespace that stands for this host: its tunnel address and mapped interfaces live there (default: the namespace the agent runs in; set it only to simulate several hosts on one machine)")
 	f.StringVar(&localIP, "local-ip", "", "this host's VXLAN endpoint, an address of the host; empty: no overlay (every agent of the machine shares one fabric)")

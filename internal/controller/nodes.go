@@ -17,6 +17,10 @@ import (
 const (
 	RoleCompute = "compute"
 	RoleNetwork = "network"
+	// RoleHost runs no load balancer and no router: the node only
+	// carries the networks of the ports bound to it (a hypervisor of
+	// tenants' servers, as a Neutron L2 agent does).
+	RoleHost = "host"
 )
 
 // Liveness defaults: an agent beats every HeartbeatInterval; a node whose

@@ -101,3 +101,10 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 }
 
 func ipOf(a netip.Addr) net.IP { return net.IP(a.AsSlice()) }
+
+// WithHandle runs fn with a netlink handle inside the named namespace and
+// that namespace's file descriptor (valid only during fn), for callers
+// that build topologies of their own (simulated hosts and their wires).
+func WithHandle(name string, fn func(h *netlink.Handle, nsFd int) error) error {
+	return withHandle(name, fn)
+}

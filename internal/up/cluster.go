@@ -56,6 +56,12 @@ type Options struct {
 	// ServerFlags are more flags of lbaas server (a test's shorter
 	// --pending-limit).
 	ServerFlags []string
+	// Hosts simulates one host per agent (see hosts.go): each agent gets a
+	// host namespace with an address on a shared underlay, a fabric of
+	// its own joined to the others by VXLAN, and the network node an
+	// uplink to the public wire. Tenants' servers (StartBackend) live on
+	// a host of their own. Without it every agent shares one fabric.
+	Hosts bool
 }
 
 // Cluster is a running deployment.
@@ -75,6 +81,9 @@ type Cluster struct {
 	agents   map[string]*Agent
 	backends []*Backend
 	extraNS  []string
+	// wires is the simulated hosts' physical world (Options.Hosts): the
+	// underlay bridge and the public wire; nil without Hosts.
+	wires *netns.Fabric
 }
 
 // Agent is an `lbaas agent` child process.
@@ -145,11 +154,13 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 			_ = netns.Delete(ns)
 		}
 	}
-	fabric, err := netns.NewFabric(netns.FabricOptions{Namespace: c.FabricNamespace()})
-	if err != nil {
-		return nil, err
+	if !o.Hosts {
+		fabric, err := netns.NewFabric(netns.FabricOptions{Namespace: c.FabricNamespace()})
+		if err != nil {
+			return nil, err
+		}
+		c.Fabric = fabric
 	}
-	c.Fabric = fabric
 
 	// Credentials: an admin token and one node credential per agent.
 	c.AdminToken = auth.NewToken()
@@ -174,15 +185,32 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		c.Close()
 		return nil, err
 	}
-	for _, n := range nodes {
+	if o.Hosts {
+		if err := c.buildWires(); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	for i, n := range nodes {
 		roles := "compute"
 		if strings.HasPrefix(n, "network-") {
 			roles = "network"
+		}
+		if strings.HasPrefix(n, "servers-") {
+			roles = "host"
 		}
 		a := &Agent{Node: n, StateDir: filepath.Join(o.Dir, "agents", n)}
 		a.args = []string{"agent", "--node", n, "--server", c.URL, "--token-file", filepath.Join(o.Dir, n+".token"),
 			"--state-dir", a.StateDir, "--roles", roles, "--fabric-namespace", c.FabricNamespace(),
 			"--router-namespace", c.RouterNamespace(), "--log-level", "info"}
+		if o.Hosts {
+			hostArgs, err := c.buildHost(n, i)
+			if err != nil {
+				c.Close()
+				return nil, err
+			}
+			a.args = append(a.args, hostArgs...)
+		}
 		if o.AdvertInterval > 0 {
 			a.args = append(a.args, "--advert-interval", o.AdvertInterval.String())
 		}
@@ -232,7 +260,11 @@ func (c *Cluster) nodeNames() []string {
 	for i := 1; i <= c.o.Nodes; i++ {
 		out = append(out, fmt.Sprintf("compute-%d", i))
 	}
-	return append(out, "network-1")
+	out = append(out, "network-1")
+	if c.o.Hosts {
+		out = append(out, ServersNode)
+	}
+	return out
 }
 
 // Agents returns the agent processes by node name.
@@ -374,6 +406,7 @@ func (c *Cluster) Close() {
 	if c.Fabric != nil {
 		_ = c.Fabric.Teardown()
 	}
+	c.removeHosts()
 	c.StopServer()
 	// Whatever outlived its supervisor (an arbiter of a failed test, a
 	// process of a killed agent) names a file under the cluster's
@@ -483,6 +516,9 @@ func (c *Cluster) AddNamespace(name, networkID, cidr string, addr netip.Prefix) 
 	c.mu.Lock()
 	c.extraNS = append(c.extraNS, name)
 	c.mu.Unlock()
+	if c.o.Hosts {
+		return c.plugIn(name, networkID, cidr, addr)
+	}
 	prefix, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return err

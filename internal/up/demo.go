@@ -119,7 +119,7 @@ func (c *Cluster) RunDemo(ctx context.Context, out io.Writer) (*Demo, error) {
 	// A route to the VIP network through the router, so that the client
 	// reaches the VIPs themselves as well as their floating IPs.
 	gw := netip.MustParsePrefix(c.o.PublicCIDR).Addr().Next()
-	if err := c.Fabric.Attach(netns.AttachSpec{Namespace: d.ClientNamespace, IfName: "eth0", NetworkID: pubID,
+	if err := c.PublicFabric().Attach(netns.AttachSpec{Namespace: d.ClientNamespace, IfName: "eth0", NetworkID: pubID,
 		Address: clientAddress(c.o.PublicCIDR), Gateway: gw, ExtraRoutes: []netip.Prefix{netip.MustParsePrefix("20.1.1.0/24")}}); err != nil {
 		return nil, fmt.Errorf("client route to the VIP network: %w", err)
 	}

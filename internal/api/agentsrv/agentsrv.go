@@ -70,7 +70,7 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, role := range hb.Roles {
-		if role != controller.RoleCompute && role != controller.RoleNetwork {
+		if role != controller.RoleCompute && role != controller.RoleNetwork && role != controller.RoleHost {
 			writeErr(w, http.StatusBadRequest, "unknown role "+role)
 			return
 		}

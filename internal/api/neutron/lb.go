@@ -216,10 +216,14 @@ func (s *Server) checkMemberUnique(m *model.Member) error {
 	return nil
 }
 
-// checkNotLBAddress refuses a member at an address the load balancer's own
-// ports hold on the pool's subnet: traffic to it would loop into HAProxy.
+// checkNotLBAddress refuses a member at an address a load balancer's own
+// ports (VIPs, VMs) hold on the pool's subnet: traffic to it would loop
+// into HAProxy. A server's port is what a member normally is.
 func (s *Server) checkNotLBAddress(subnetID, addr string) error {
 	for _, pe := range s.st.ByIndex(model.KindPort, store.IdxSubnet, subnetID) {
+		if o := pe.Obj.(*model.Port).DeviceOwner; o != model.DeviceOwnerLoadBalancer && o != controller.DeviceOwnerVM {
+			continue
+		}
 		for _, f := range pe.Obj.(*model.Port).FixedIPs {
 			if f.IPAddress == addr {
 				return conflict("IpAddressInUse", "Address %s is held by port %s (%s) on subnet %s; a member cannot use it", addr, pe.Obj.Base().ID, pe.Obj.(*model.Port).DeviceOwner, subnetID)
