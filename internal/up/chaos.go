@@ -96,6 +96,11 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 		time.Sleep(resignGrace)
 	}
 	kill(keepaliveds)
+	if c.o.Hosts {
+		// The host is gone from the network: its fabric (and with it the
+		// VXLAN devices) and its own namespace.
+		namespaces = append(namespaces, c.HostFabric(node), c.HostNamespace(node))
+	}
 	for _, ns := range namespaces {
 		_ = netns.Delete(ns)
 	}

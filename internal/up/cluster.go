@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -295,6 +296,14 @@ func (c *Cluster) StartAgent(node string) error {
 	}
 	if err := os.MkdirAll(a.StateDir, 0o700); err != nil {
 		return err
+	}
+	if c.o.Hosts && a.cmd != nil {
+		// A host that died comes back (its flags are unchanged).
+		if ok, _ := netns.Exists(c.HostNamespace(node)); !ok {
+			if _, err := c.buildHost(node, slices.Index(c.nodeNames(), node)); err != nil {
+				return err
+			}
+		}
 	}
 	logf, err := os.OpenFile(filepath.Join(c.o.Dir, node+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -131,11 +133,25 @@ func (c *Cluster) wire(host, ifname, outer, bridge string) error {
 			if err != nil {
 				return err
 			}
+			var br netlink.Link
 			if bridge != "" {
-				br, err := hw.LinkByName(bridge)
+				if br, err = hw.LinkByName(bridge); err != nil {
+					return err
+				}
+			} else {
+				// The public wire, if a client made it already (a host
+				// that comes back after its death).
+				links, err := hw.LinkList()
 				if err != nil {
 					return err
 				}
+				for _, l := range links {
+					if _, ok := l.(*netlink.Bridge); ok && strings.HasPrefix(l.Attrs().Name, "pw") {
+						br = l
+					}
+				}
+			}
+			if br != nil {
 				if err := hw.LinkSetMaster(out, br); err != nil {
 					return err
 				}
@@ -162,7 +178,7 @@ func (c *Cluster) publicWire(networkID string, cidr netip.Prefix) error {
 			return err
 		}
 		for _, l := range links {
-			if len(l.Attrs().Name) > 3 && l.Attrs().Name[:3] == "pu-" && l.Attrs().MasterIndex != br.Attrs().Index {
+			if strings.HasPrefix(l.Attrs().Name, "pu-") && l.Attrs().MasterIndex != br.Attrs().Index {
 				if err := h.LinkSetMaster(l, br); err != nil {
 					return err
 				}
@@ -226,6 +242,26 @@ func (c *Cluster) plugIn(name, networkID, cidr string, addr netip.Prefix) error 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// SetUnderlay cuts (up false) or restores a simulated host's link to the
+// underlay, at the wire's end: the host's VXLAN traffic stops both ways
+// while its agent still talks to the server.
+func (c *Cluster) SetUnderlay(node string, up bool) error {
+	i := slices.Index(c.nodeNames(), node)
+	if !c.o.Hosts || i < 0 {
+		return fmt.Errorf("no simulated host %s", node)
+	}
+	return inNS(c.wiresNamespace(), func(h *netlink.Handle) error {
+		l, err := h.LinkByName("ul-" + fmt.Sprint(i))
+		if err != nil {
+			return err
+		}
+		if up {
+			return h.LinkSetUp(l)
+		}
+		return h.LinkSetDown(l)
+	})
 }
 
 // PublicFabric is where clients on the Public network plug in: the public
