@@ -74,6 +74,7 @@ Ctrl-C stops everything and cleans up.
 	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs)")
 	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API; empty: off")
 	f.IntVar(&o.Nodes, "nodes", 3, "number of compute agents")
+	f.BoolVar(&o.Hosts, "hosts", false, "simulate one host per agent: a namespace each on a shared underlay, networks joined by VXLAN (as on separate machines), tenants' servers on a host of their own")
 	f.StringVar(&logLevel, "log-level", "warn", "server log level")
 	return cmd
 }
