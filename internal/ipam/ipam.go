@@ -30,10 +30,15 @@ func (e *ErrExhausted) Error() string {
 // anything else. Each question is an index lookup: an allocation costs
 // the addresses it tries, not the size of the subnet's tenancy.
 func InUse(st *store.Store, sn *model.Subnet, a netip.Addr) bool {
+	return heldByPort(st, sn, a) || st.IndexHas(model.KindMember, store.IdxAddr, a.String())
+}
+
+// heldByPort reports whether a port or a floating IP holds the address
+// (members aside).
+func heldByPort(st *store.Store, sn *model.Subnet, a netip.Addr) bool {
 	s := a.String()
 	return st.IndexHas(model.KindPort, store.IdxAddr, sn.ID+"/"+s) ||
-		st.IndexHas(model.KindFloatingIP, store.IdxAddr, sn.NetworkID+"/"+s) ||
-		st.IndexHas(model.KindMember, store.IdxAddr, s)
+		st.IndexHas(model.KindFloatingIP, store.IdxAddr, sn.NetworkID+"/"+s)
 }
 
 // Next returns the lowest free address of the subnet's allocation pools,

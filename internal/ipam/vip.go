@@ -22,6 +22,17 @@ func LastAddr(p netip.Prefix) netip.Addr {
 // transaction that uses it. Errors are the model's: a bad or foreign
 // address is an input error, a taken one or a full subnet a conflict.
 func Allocate(st *store.Store, sn *model.Subnet, want string) (netip.Addr, error) {
+	return allocate(st, sn, want, true)
+}
+
+// AllocateServerPort is Allocate for a server's port: an address asked
+// for may be one that members already name, since a member is the address
+// of a server, and this port is that server's.
+func AllocateServerPort(st *store.Store, sn *model.Subnet, want string) (netip.Addr, error) {
+	return allocate(st, sn, want, false)
+}
+
+func allocate(st *store.Store, sn *model.Subnet, want string, membersHold bool) (netip.Addr, error) {
 	if want == "" {
 		a, err := Next(st, sn)
 		if err != nil {
@@ -36,7 +47,11 @@ func Allocate(st *store.Store, sn *model.Subnet, want string) (netip.Addr, error
 	if p := netip.MustParsePrefix(sn.CIDR); !p.Contains(a) || a == p.Addr() || a == LastAddr(p) {
 		return a, &model.InputError{Type: "InvalidIpForSubnet", Message: fmt.Sprintf("IP address %s is not a valid IP for the specified subnet %s.", a, sn.CIDR)}
 	}
-	if InUse(st, sn, a) || a.String() == sn.GatewayIP {
+	taken := InUse(st, sn, a)
+	if !membersHold {
+		taken = heldByPort(st, sn, a)
+	}
+	if taken || a.String() == sn.GatewayIP {
 		return a, &model.ConflictError{Type: "IpAddressInUse", Message: fmt.Sprintf("Unable to complete operation for network %s. The IP address %s is in use.", sn.NetworkID, a)}
 	}
 	return a, nil

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"io"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -140,4 +143,51 @@ func TestOnSimulatedHostsACutUnderlayLinkFailsOverWithOneHolder(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	p.waitOK(t, 20, 10*time.Second)
 	t.Logf("underlay of %s restored: %s", before.node, oneOutage(t, p.stop()))
+}
+
+// overlayCarried fails the test unless every listed host's VXLAN devices
+// carried packets both ways.
+func overlayCarried(t *testing.T, tp *topo, hosts ...string) {
+	t.Helper()
+	for _, h := range hosts {
+		n, rx, tx := uplinkCounters(t, tp.c.HostFabric(h))
+		t.Logf("host %s: %d VXLAN devices, %d packets in, %d out", h, n, rx, tx)
+		if n == 0 || rx == 0 || tx == 0 {
+			t.Errorf("host %s: the traffic did not cross the overlay", h)
+		}
+	}
+}
+
+func TestOnSimulatedHostsTheOctaviaWorkflowWithTheRealClientServesAcrossTheOverlay(t *testing.T) {
+	openstack, err := exec.LookPath("openstack")
+	if err != nil {
+		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")
+	}
+	tp := startCluster(t, withHosts)
+	octaviaWorkflowServes(t, tp, openstack)
+	overlayCarried(t, tp, up.ServersNode, "network-1")
+}
+
+func TestOnSimulatedHostsTheSeedWorkflowServesAcrossTheOverlay(t *testing.T) {
+	tp := startCluster(t, withHosts)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	demo, err := tp.c.RunDemo(ctx, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for i := 0; i < 6; i++ {
+		for _, url := range []string{"http://" + demo.HTTPFloatingIP + "/", "http://" + demo.HTTPVIP + "/"} {
+			body, err := tp.get(url)
+			if err != nil {
+				t.Fatalf("%s: %v", url, err)
+			}
+			seen[strings.TrimSpace(body)]++
+		}
+	}
+	if seen["backend 10.1.1.2"] == 0 || seen["backend 10.1.1.3"] == 0 {
+		t.Fatalf("the seed workflow's load balancers across hosts: %v", seen)
+	}
+	overlayCarried(t, tp, up.ServersNode, "network-1", "compute-1", "compute-2", "compute-3")
 }

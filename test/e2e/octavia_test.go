@@ -21,7 +21,12 @@ func TestOctaviaWorkflowPassesWithTheRealOpenstackClient(t *testing.T) {
 	if err != nil {
 		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")
 	}
-	tp := startCluster(t)
+	octaviaWorkflowServes(t, startCluster(t), openstack)
+}
+
+// octaviaWorkflowServes runs the Octavia acceptance script with the real
+// client and then sends traffic through what it built.
+func octaviaWorkflowServes(t *testing.T, tp *topo, openstack string) {
 	script := sharedFile(t, "api/octavia-workflow.sh")
 	cmd := exec.Command("bash", script)
 	cmd.Env = append(os.Environ(), "LBAAS_URL="+tp.c.URL, "OCTAVIA_URL="+tp.c.OctaviaURL, "LBAAS_TOKEN="+tp.c.AdminToken,

@@ -47,7 +47,7 @@ func (s *Server) createPort() http.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		a, err := s.allocateIP(sn, want.IPAddress)
+		a, err := ipam.AllocateServerPort(s.st, sn, want.IPAddress)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package neutron_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -131,4 +132,28 @@ func TestConcurrentNetworkCreatesNeverShareAVNI(t *testing.T) {
 		}
 		seen[v] = true
 	}
+}
+
+func TestAServersPortMayTakeTheAddressItsMembersNameButNotAnotherPorts(t *testing.T) {
+	netID, sub := network(t, alphaToken, "10.66.1.0/24")
+	p := pool(t, alphaToken, sub, "HTTP")
+	member(t, alphaToken, p, "10.66.1.20", 80)
+	port := create(t, alphaToken, "/v2.0/ports", "port", obj{"network_id": netID, "fixed_ips": []obj{{"ip_address": "10.66.1.20"}}})
+	if fmt.Sprint(port["fixed_ips"]) == "" || !strings.Contains(fmt.Sprint(port["fixed_ips"]), "10.66.1.20") {
+		t.Fatalf("the server's port did not take its members' address: %v", port)
+	}
+	expectNeutronError(t, call(t, alphaToken, "POST", "/v2.0/ports", obj{"port": obj{"network_id": netID, "fixed_ips": []obj{{"ip_address": "10.66.1.20"}}}}), 409, "IpAddressInUse")
+	// A member may name a server's port; a VIP may not take it.
+	member(t, alphaToken, pool(t, alphaToken, sub, "HTTP"), "10.66.1.20", 80)
+	expectNeutronError(t, call(t, alphaToken, "POST", "/v2.0/lb/vips", obj{"vip": obj{"subnet_id": sub, "pool_id": pool(t, alphaToken, sub, "TCP"), "protocol": "TCP", "protocol_port": 22, "address": "10.66.1.20"}}), 409, "IpAddressInUse")
+	// Only an admin binds a port to a host.
+	expectNeutronError(t, call(t, alphaToken, "PUT", "/v2.0/ports/"+port["id"].(string), obj{"port": obj{"binding:host_id": "compute-1"}}), 403, "HTTPForbidden")
+	if _, ok := port["binding:host_id"]; ok {
+		t.Fatalf("a tenant sees binding:host_id: %v", port)
+	}
+	expect(t, call(t, adminToken, "PUT", "/v2.0/ports/"+port["id"].(string), obj{"port": obj{"binding:host_id": "compute-1"}}), 200)
+	if got := show(t, adminToken, "/v2.0/ports/"+port["id"].(string), "port"); got["binding:host_id"] != "compute-1" {
+		t.Fatalf("binding after update: %v", got)
+	}
+	expectNeutronError(t, call(t, adminToken, "PUT", "/v2.0/ports/"+port["id"].(string), obj{"port": obj{"binding:host_id": "bad host!"}}), 400, "InvalidInput")
 }
