@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"io"
+	"net/netip"
+	"slices"
 	"os/exec"
 	"strings"
 	"testing"
@@ -15,6 +17,31 @@ import (
 )
 
 func withHosts(o *up.Options) { o.Hosts = true }
+
+// networkOf returns the network of a subnet.
+func (tp *topo) networkOf(subnetID string) string {
+	tp.t.Helper()
+	sn, err := tp.api.Get("/v2.0/subnets/"+subnetID, "subnet")
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	return sn["network_id"].(string)
+}
+
+// floodList is where a host's VXLAN device of a network sends broadcast
+// and unknown frames.
+func (tp *topo) floodList(node, networkID string) []netip.Addr {
+	tp.t.Helper()
+	f, err := netns.NewFabric(netns.FabricOptions{Namespace: tp.c.HostFabric(node)})
+	if err != nil {
+		tp.t.Fatal(err)
+	}
+	out, err := f.FloodList(networkID)
+	if err != nil {
+		tp.t.Fatalf("flood list of %s on %s: %v", networkID, node, err)
+	}
+	return out
+}
 
 // uplinkCounters sums the packets every VXLAN device of a host's fabric
 // received and sent.
@@ -101,6 +128,13 @@ func TestOnSimulatedHostsAHostsDeathFailsOverAndThePairIsRebuiltOnAnotherHost(t 
 	before := tp.active(poolID, vip["address"].(string))
 	p := tp.probe("http://"+fip+"/", 10*time.Millisecond, 60*time.Second)
 	p.waitOK(t, 20, 10*time.Second)
+	survivor := ""
+	for _, in := range tp.instances(poolID) {
+		if in.node != before.node {
+			survivor = in.node
+		}
+	}
+	killed := time.Now()
 	if _, err := tp.c.KillNode(before.node, up.Silent); err != nil {
 		t.Fatal(err)
 	}
@@ -109,11 +143,36 @@ func TestOnSimulatedHostsAHostsDeathFailsOverAndThePairIsRebuiltOnAnotherHost(t 
 	}
 	p.waitOK(t, 30, 10*time.Second)
 	tp.waitRepaired(t, poolID, before.node, 20*time.Second)
+	repaired := time.Since(killed)
+	// The survivor floods the VIP network to the new VM's host and no
+	// longer to the dead one (the server's flood lists follow the hosts).
+	var newHost string
+	for _, in := range tp.instancesOn(poolID, before.node) {
+		if in.node != survivor {
+			newHost = in.node
+		}
+	}
+	vipNet := tp.networkOf(tp.vipSub)
+	deadline := time.Now().Add(10 * time.Second)
+	var flood []netip.Addr
+	for {
+		flood = tp.floodList(survivor, vipNet)
+		if slices.Contains(flood, tp.c.TunnelIP(newHost)) && !slices.Contains(flood, tp.c.TunnelIP(before.node)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's flood list of the VIP network is %v 10s after the repair: want %s (%s) in and %s (%s) out",
+				survivor, flood, newHost, tp.c.TunnelIP(newHost), before.node, tp.c.TunnelIP(before.node))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("pair whole again %s after the death; the survivor's flood list followed %s later: %v",
+		repaired.Round(time.Millisecond), (time.Since(killed) - repaired).Round(time.Millisecond), flood)
 	// The new VM is on another host and serves: its standby role must be
 	// reachable over the overlay, so the next failover works too.
 	p.waitOK(t, 20, 10*time.Second)
 	ws := p.stop()
-	t.Logf("death of host %s: %s; pair now on %v", before.node, oneOutage(t, ws), tp.instances(poolID))
+	t.Logf("death of host %s: %s; pair now on %s and %s", before.node, oneOutage(t, ws), survivor, newHost)
 	if err := tp.c.StartAgent(before.node); err != nil {
 		t.Fatal(err)
 	}
