@@ -38,6 +38,8 @@ type Options struct {
 	// Fabric is the local network driver: the node's bridges and their
 	// uplinks to other hosts.
 	Fabric *netns.Fabric
+	// Zone is the node's availability zone (failure domain).
+	Zone string
 	// TunnelIP is the node's VXLAN endpoint (the Fabric's LocalIP);
 	// invalid: the node carries no overlay.
 	TunnelIP netip.Addr

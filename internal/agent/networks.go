@@ -16,7 +16,7 @@ import (
 // wrong with its configuration. The server schedules onto a node only the
 // load balancers whose networks it can carry.
 func (a *Agent) checkNode() {
-	info := agentapi.Heartbeat{Version: "lbaas", Roles: a.o.Roles}
+	info := agentapi.Heartbeat{Version: "lbaas", Roles: a.o.Roles, Zone: a.o.Zone}
 	if a.o.TunnelIP.IsValid() {
 		info.TunnelIP = a.o.TunnelIP.String()
 	}

@@ -6,6 +6,7 @@ type catalog struct {
 	networks, subnets, ports, floatingIPs *resource
 	pools, members, vips, monitors        *resource
 	certificates, serviceInstances        *resource
+	agents                                *resource
 	// The Octavia v2 collections (members are per pool, see memberRes).
 	lbs, listeners, lbPools, lbMonitors *resource
 }
@@ -22,6 +23,7 @@ func newCatalog() *catalog {
 		monitors:         &resource{singular: "health_monitor", plural: "health_monitors", path: "/lb/health_monitors"},
 		certificates:     &resource{singular: "certificate", plural: "certificates", path: "/lbaas-certificates", direct: true},
 		serviceInstances: &resource{singular: "service_instance", plural: "service_instances", path: "/lbaas-service-instances", direct: true},
+		agents:           &resource{singular: "agent", plural: "agents", path: "/agents", direct: true},
 		lbs:              lbaasRes("loadbalancer", "loadbalancers", "loadbalancers"),
 		listeners:        lbaasRes("listener", "listeners", "listeners"),
 		lbPools:          lbaasRes("pool", "pools", "pools"),

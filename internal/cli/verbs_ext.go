@@ -21,6 +21,33 @@ func extensionVerbs(c *catalog) []*verb {
 			columns: []string{"id", "name", "status", "ha"},
 		}),
 		showVerb(c.serviceInstances, "si-show", "Show a service instance and its VMs", true),
+		listVerb(c.agents, "agent-list", "List the nodes' agents", listOptions{
+			columns: []string{"id", "agent_type", "host", "availability_zone", "alive", "admin_state_up", "binary"},
+		}),
+		showVerb(c.agents, "agent-show", "Show a node's agent: roles, tunnel address, physical networks, configuration errors", false),
+		nodeAdminVerb(c.agents, "node-drain", false, "Drain a node: no new load balancer VMs go there, and its VMs move to other nodes one load balancer at a time (one failover window each)",
+			"Draining node %s: its load balancers move off one at a time; `si-list` shows where they are\n"),
+		nodeAdminVerb(c.agents, "node-enable", true, "Take a drained node back into service",
+			"Node %s takes new load balancer VMs again\n"),
+	}
+}
+
+// nodeAdminVerb sets a node's admin state (its agent's admin_state_up,
+// which neutron agent-update --admin-state-down sets too).
+func nodeAdminVerb(r *resource, name string, up bool, short, done string) *verb {
+	return &verb{
+		name: name, short: short, args: []argSpec{{name: "NODE"}},
+		run: func(e *env) error {
+			id, err := r.findByID(e.ctx, e.cl, e.args[0])
+			if err != nil {
+				return err
+			}
+			if err := r.update(e.ctx, e.cl, id, map[string]any{"admin_state_up": up}); err != nil {
+				return err
+			}
+			e.printf(done, id)
+			return nil
+		},
 	}
 }
 

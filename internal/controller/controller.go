@@ -254,6 +254,9 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string) error {
 		if c.rebuild(&si, lb) {
 			changed = true
 		}
+		if c.drain(&si, lb) {
+			changed = true
+		}
 		portsChanged, err := c.ensurePorts(t, &si, lb)
 		if err != nil {
 			return nil, err
@@ -283,7 +286,7 @@ func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network) 
 	carriers := make([]int, len(nets))
 	for _, n := range all {
 		alive[n.Name] = true
-		ok := true
+		ok := !Drained(c.st, n.Name)
 		for i, nw := range nets {
 			if n.Carries(nw) {
 				carriers[i]++
@@ -320,15 +323,7 @@ func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network) 
 	}
 	load := c.load()
 	for len(si.VMs) < VMsPerInstance {
-		var best string
-		for _, n := range live {
-			if slices.ContainsFunc(si.VMs, func(vm model.SIVM) bool { return vm.Node == n.Name }) {
-				continue
-			}
-			if best == "" || load[n.Name] < load[best] {
-				best = n.Name
-			}
-		}
+		best := pickNode(live, zonesOf(all), si.VMs, load)
 		if best == "" {
 			break
 		}
@@ -406,6 +401,49 @@ func (c *Controller) ensurePorts(t *store.Txn, si *model.ServiceInstance, lb *mo
 		}
 	}
 	return changed, nil
+}
+
+// pickNode chooses the node for a new VM of an instance whose VMs are vms:
+// among the live nodes that carry its networks and run none of its VMs,
+// one in an availability zone none of them is in, if any, then the least
+// loaded. Empty: none fits.
+func pickNode(live []*model.Node, zoneOf map[string]string, vms []model.SIVM, load map[string]int) string {
+	zones := map[string]bool{}
+	used := map[string]bool{}
+	for _, vm := range vms {
+		used[vm.Node] = true
+		if z := zoneOf[vm.Node]; z != "" {
+			zones[z] = true
+		}
+	}
+	var best *model.Node
+	better := func(n *model.Node) bool {
+		if best == nil {
+			return true
+		}
+		nz, bz := n.Zone != "" && zones[n.Zone], best.Zone != "" && zones[best.Zone]
+		if nz != bz {
+			return !nz // another failure domain first
+		}
+		return load[n.Name] < load[best.Name]
+	}
+	for _, n := range live {
+		if !used[n.Name] && better(n) {
+			best = n
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Name
+}
+
+func zonesOf(nodes []*model.Node) map[string]string {
+	out := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		out[n.Name] = n.Zone
+	}
+	return out
 }
 
 // lbNetworks are the networks a load balancer's VMs join: its VIP's and

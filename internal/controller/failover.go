@@ -43,19 +43,30 @@ func (c *Controller) rebuild(si *model.ServiceInstance, lb *model.LoadBalancer) 
 		return true
 	}
 	old := si.VMs[next]
-	vm := model.SIVM{ID: uuid.NewString(), Node: old.Node, Role: old.Role, Priority: old.Priority}
+	vm := replaceVM(si, next, old.Node)
+	si.Rebuilt = append(si.Rebuilt, vm.ID)
+	c.log.Info("failover: rebuilding a VM", "loadbalancer", lb.ID, "old_vm", old.ID, "vm", vm.ID, "node", vm.Node, "was", old.Role)
+	return true
+}
+
+// replaceVM puts a new VM on node in the place of si.VMs[i] and returns
+// it. The agent of the old one removes it, keepalived first; if it was the
+// active, the other VM takes the VIP, and the records follow the traffic:
+// that VM becomes the active and the new one its standby, which also keeps
+// the new VM from claiming the VIP back.
+func replaceVM(si *model.ServiceInstance, i int, node string) model.SIVM {
+	old := si.VMs[i]
+	vm := model.SIVM{ID: uuid.NewString(), Node: node, Role: old.Role, Priority: old.Priority}
 	if old.Role == model.RoleActive {
-		for i := range si.VMs {
-			if i != next {
-				si.VMs[i].Role, si.VMs[i].Priority = model.RoleActive, model.PriorityActive
+		for j := range si.VMs {
+			if j != i {
+				si.VMs[j].Role, si.VMs[j].Priority = model.RoleActive, model.PriorityActive
 			}
 		}
 		vm.Role, vm.Priority = model.RoleStandby, model.PriorityStandby
 	}
-	si.VMs[next] = vm
-	si.Rebuilt = append(si.Rebuilt, vm.ID)
-	c.log.Info("failover: rebuilding a VM", "loadbalancer", lb.ID, "old_vm", old.ID, "vm", vm.ID, "node", vm.Node, "was", old.Role)
-	return true
+	si.VMs[i] = vm
+	return vm
 }
 
 // serves reports whether a VM's agent says it serves the VM's current

@@ -90,6 +90,13 @@ func (n *Nodes) Beat(ctx context.Context, name string, info model.NodeInfo) erro
 	return nil
 }
 
+// Drained reports whether an admin took the node out of service
+// (admin_state_up false): it gets no new VMs and its VMs move off.
+func Drained(st *store.Store, node string) bool {
+	e, ok := st.Get(model.KindNodeAdmin, node)
+	return ok && !e.Obj.(*model.NodeAdmin).AdminStateUp
+}
+
 // Alive returns the live nodes with a role, sorted by name.
 func Alive(st *store.Store, role string) []*model.Node {
 	var out []*model.Node

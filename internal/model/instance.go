@@ -27,8 +27,11 @@ type ServiceInstance struct {
 	Generation        int64  `json:"generation"`
 	// FailedOver is the load balancer's Failovers count the controller
 	// last completed; Rebuilt are the VMs built for the one in progress.
-	FailedOver  int64     `json:"failed_over,omitempty"`
-	Rebuilt     []string  `json:"rebuilt,omitempty"`
+	FailedOver int64    `json:"failed_over,omitempty"`
+	Rebuilt    []string `json:"rebuilt,omitempty"`
+	// Moving is the VM built to replace one on a drained node, until it
+	// serves (see controller.drain).
+	Moving      string    `json:"moving,omitempty"`
 	ScheduledAt time.Time `json:"scheduled_at"`
 }
 
@@ -38,6 +41,16 @@ type SIVM struct {
 	Node     string `json:"node"`
 	Role     string `json:"role"`
 	Priority int    `json:"priority"`
+}
+
+// NodeAdmin is what an admin decided about a node; unlike the node's
+// liveness record it outlives the node's lease. Its id is the node's name.
+type NodeAdmin struct {
+	Meta
+	// AdminStateUp false drains the node (Neutron's agent admin state):
+	// no new VM goes there, and the controller moves its VMs off one load
+	// balancer at a time.
+	AdminStateUp bool `json:"admin_state_up"`
 }
 
 // NodeInfo is what an agent says of its node at every beat.
@@ -53,11 +66,15 @@ type NodeInfo struct {
 	// Errors are what the agent found wrong with its own configuration
 	// (a mapping to an interface that does not exist).
 	Errors []string `json:"errors,omitempty"`
+	// Zone is the node's availability zone (a failure domain: a rack, a
+	// room); the two VMs of a load balancer go to different zones when
+	// live nodes allow.
+	Zone string `json:"availability_zone,omitempty"`
 }
 
 // Equal reports whether two beats say the same.
 func (a NodeInfo) Equal(b NodeInfo) bool {
-	return a.Version == b.Version && a.TunnelIP == b.TunnelIP && slices.Equal(a.Roles, b.Roles) &&
+	return a.Version == b.Version && a.TunnelIP == b.TunnelIP && a.Zone == b.Zone && slices.Equal(a.Roles, b.Roles) &&
 		slices.Equal(a.Physnets, b.Physnets) && slices.Equal(a.Errors, b.Errors)
 }
 

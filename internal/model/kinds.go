@@ -29,6 +29,8 @@ func New(k Kind) (Object, error) {
 		return &ServiceInstance{}, nil
 	case KindNode:
 		return &Node{}, nil
+	case KindNodeAdmin:
+		return &NodeAdmin{}, nil
 	case KindObserved:
 		return &Observed{}, nil
 	case KindVMReport:
@@ -66,6 +68,8 @@ func KindOf(o Object) Kind {
 		return KindServiceInstance
 	case *Node:
 		return KindNode
+	case *NodeAdmin:
+		return KindNodeAdmin
 	case *Observed:
 		return KindObserved
 	case *VMReport:

@@ -20,6 +20,12 @@ type NetworkRequest struct {
 	MTU *int `json:"mtu" lbaas:"create,update"`
 }
 
+// AgentRequest is the body of PUT /v2.0/agents/{id}.
+type AgentRequest struct {
+	AdminStateUp *bool   `json:"admin_state_up" lbaas:"update"`
+	Description  *string `json:"description" lbaas:"update,nullable"`
+}
+
 // SubnetRequest is the body of POST/PUT /v2.0/subnets.
 type SubnetRequest struct {
 	TenantID        *string           `json:"tenant_id" lbaas:"create"`

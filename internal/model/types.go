@@ -28,6 +28,7 @@ const (
 	KindCertificate     Kind = "certificate"
 	KindServiceInstance Kind = "service_instance"
 	KindNode            Kind = "node"
+	KindNodeAdmin       Kind = "node_admin"
 	KindObserved        Kind = "observed"
 )
 

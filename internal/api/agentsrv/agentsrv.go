@@ -10,7 +10,9 @@ import (
 	"maps"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode"
 
 	"lbaas/internal/agentapi"
 	"lbaas/internal/api/auth"
@@ -80,6 +82,10 @@ func (h *Handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, http.StatusBadRequest, "tunnel_ip "+hb.TunnelIP+" is not a unicast IPv4 address")
 			return
 		}
+	}
+	if len(hb.Zone) > 255 || strings.ContainsFunc(hb.Zone, unicode.IsControl) {
+		writeErr(w, http.StatusBadRequest, "availability_zone must be at most 255 printable characters")
+		return
 	}
 	if err := h.nodes.Beat(r.Context(), r.PathValue("node"), hb); err != nil {
 		writeErr(w, http.StatusServiceUnavailable, err.Error())

@@ -39,4 +39,19 @@ func TestAgentsAreListedForAdminsOnly(t *testing.T) {
 	}
 	expect(t, call(t, alphaToken, "GET", "/v2.0/agents/"+name, nil), http.StatusNotFound)
 	expect(t, call(t, adminToken, "POST", "/v2.0/agents", map[string]any{"agent": map[string]any{"host": "x"}}), http.StatusNotFound)
+
+	// An admin drains a node (neutron agent-update --admin-state-down);
+	// a project member cannot even see it.
+	expect(t, call(t, alphaToken, "PUT", "/v2.0/agents/"+name, obj{"agent": obj{"admin_state_up": false}}), http.StatusNotFound)
+	if r := call(t, adminToken, "PUT", "/v2.0/agents/"+name, obj{"agent": obj{"admin_state_up": false}}); r.code != 200 || r.body["agent"].(obj)["admin_state_up"] != false {
+		t.Fatalf("drain: %d %s", r.code, r.raw)
+	}
+	if got := list(t, adminToken, "/v2.0/agents?admin_state_up=false", "agents"); len(got) != 1 || got[0]["host"] != name {
+		t.Fatalf("filter on admin_state_up: %v", got)
+	}
+	expectNeutronError(t, call(t, adminToken, "PUT", "/v2.0/agents/"+name, obj{"agent": obj{"admin_state_up": "maybe"}}), 400, "")
+	expect(t, call(t, adminToken, "PUT", "/v2.0/agents/"+name, obj{"agent": obj{"admin_state_up": true}}), 200)
+	if got := show(t, adminToken, "/v2.0/agents/"+name, "agent"); got["admin_state_up"] != true {
+		t.Fatalf("enabled again: %v", got)
+	}
 }

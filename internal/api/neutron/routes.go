@@ -31,7 +31,7 @@ func (s *Server) routes() {
 	crud("/v2.0/lb/health_monitors", monitorRes, s.createMonitor(), s.updateMonitor(), s.deleteMonitor())
 	crud("/v2.0/lbaas-certificates", certRes, s.createCertificate(), nil, s.deleteCertificate())
 	crud("/v2.0/lbaas-service-instances", instanceRes, nil, nil, nil)
-	crud("/v2.0/agents", agentRes, nil, nil, nil)
+	crud("/v2.0/agents", agentRes, nil, s.updateAgent(), nil)
 	s.analyticsRoutes()
 	s.mux.HandleFunc("GET /v2.0/lb/pools/{id}/stats", s.poolStats)
 	s.mux.HandleFunc("POST /v2.0/lb/pools/{id}/health_monitors", s.associateMonitor)
