@@ -38,7 +38,8 @@ func nodeAdminVerb(r *resource, name string, up bool, short, done string) *verb 
 	return &verb{
 		name: name, short: short, args: []argSpec{{name: "NODE"}},
 		run: func(e *env) error {
-			id, err := r.findByID(e.ctx, e.cl, e.args[0])
+			// Agents are named by their node, not by a UUID.
+			id, err := r.idExists(e.ctx, e.cl, e.args[0])
 			if err != nil {
 				return err
 			}

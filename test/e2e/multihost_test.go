@@ -250,3 +250,75 @@ func TestOnSimulatedHostsTheSeedWorkflowServesAcrossTheOverlay(t *testing.T) {
 	}
 	overlayCarried(t, tp, up.ServersNode, "network-1", "compute-1", "compute-2", "compute-3")
 }
+
+func TestOnSimulatedHostsADrainedNodeEmptiesWithAtMostOneWindowPerLoadBalancer(t *testing.T) {
+	needKeepalived(t)
+	tp := startTopo(t, fourHosts)
+	type lbUnderTest struct {
+		pool string
+		fip  string
+		p    *prober
+	}
+	var lbs []*lbUnderTest
+	for _, name := range []string{"drain-a", "drain-b", "drain-c"} {
+		pool, _, fip := tp.lb(name, map[string]any{}, map[string]any{})
+		lbs = append(lbs, &lbUnderTest{pool: pool["id"].(string), fip: fip})
+	}
+	// The node with the most VMs is drained.
+	count := map[string]int{}
+	for _, l := range lbs {
+		for _, in := range tp.instances(l.pool) {
+			count[in.node]++
+		}
+	}
+	drained := ""
+	for n, c := range count {
+		if drained == "" || c > count[drained] || c == count[drained] && n < drained {
+			drained = n
+		}
+	}
+	for _, l := range lbs {
+		l.p = tp.probe("http://"+l.fip+"/", 10*time.Millisecond, 90*time.Second)
+		l.p.waitOK(t, 10, 10*time.Second)
+	}
+	cmd := exec.Command(lbaasBin, "node-drain", drained)
+	cmd.Env = append(cmd.Environ(), "OS_URL="+tp.c.URL, "OS_TOKEN="+tp.c.AdminToken)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Draining node "+drained) {
+		t.Fatalf("lbaas node-drain %s: %v %s", drained, err, out)
+	}
+	start := time.Now()
+	deadline := start.Add(60 * time.Second)
+	for {
+		left := 0
+		for _, l := range lbs {
+			for _, in := range tp.instances(l.pool) {
+				if in.node == drained {
+					left++
+				}
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d VMs still on the drained node %s after 60s", left, drained)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	emptied := time.Since(start)
+	for _, l := range lbs {
+		tp.waitTwoInstances(t, l.pool, 20*time.Second)
+		l.p.waitOK(t, 20, 10*time.Second)
+		ws := l.p.stop()
+		t.Logf("load balancer %s: %s; now on %v", l.pool[:8], oneOutage(t, ws), tp.instances(l.pool))
+	}
+	t.Logf("%d VMs moved off %s in %s", count[drained], drained, emptied.Round(time.Millisecond))
+	// Nothing new goes there.
+	pool, _, _ := tp.lb("drain-new", map[string]any{}, map[string]any{})
+	for _, in := range tp.instances(pool["id"].(string)) {
+		if in.node == drained {
+			t.Fatalf("a new load balancer got a VM on the drained node %s", drained)
+		}
+	}
+}
