@@ -20,9 +20,9 @@ const agentType = "Loadbalancer agent"
 
 func init() {
 	agentRes.attrs = attrFuncs{
-		"host":           func(o model.Object) any { return o.(*model.Node).Name },
-		"agent_type":     func(model.Object) any { return agentType },
-		"alive":          func(o model.Object) any { return o.(*model.Node).Alive },
+		"host":       func(o model.Object) any { return o.(*model.Node).Name },
+		"agent_type": func(model.Object) any { return agentType },
+		"alive":      func(o model.Object) any { return o.(*model.Node).Alive },
 	}
 	// admin_state_up is read from the store in the view: a filter on it
 	// takes the rendering path (there are few agents).
