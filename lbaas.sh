@@ -58,7 +58,7 @@ test)
 bench)
     setup; build
     case "${1:-}" in
-    api|octavia|dataplane|failover)
+    api|octavia|dataplane|hosts|failover)
         # One benchmark: ./lbaas.sh bench failover --quick
         ./bin/lbaas bench "$@"
         ;;
@@ -66,6 +66,7 @@ bench)
         ./bin/lbaas bench api "$@"
         ./bin/lbaas bench octavia "$@"
         ./bin/lbaas bench dataplane "$@"
+        ./bin/lbaas bench hosts "$@"
         ./bin/lbaas bench failover "$@"
         ;;
     esac

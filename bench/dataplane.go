@@ -251,6 +251,8 @@ type seedTopo struct {
 	advert                    time.Duration
 	// clients adds client namespaces on the VIP and pool networks too.
 	clients bool
+	// hosts runs every agent on a simulated host of its own (up.Options.Hosts).
+	hosts bool
 }
 
 // startSeedTopo starts a cluster and builds the seed's topology in it:
@@ -268,7 +270,7 @@ func startSeedTopo(ctx context.Context, s seedTopo) (*dpTopo, error) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	c, err := up.Start(sctx, up.Options{Dir: s.dir, Listen: listen, OctaviaListen: octaviaListen, Prefix: s.prefix, Binary: s.binary, AdvertInterval: s.advert})
+	c, err := up.Start(sctx, up.Options{Dir: s.dir, Listen: listen, OctaviaListen: octaviaListen, Prefix: s.prefix, Binary: s.binary, AdvertInterval: s.advert, Hosts: s.hosts})
 	if err != nil {
 		// Start cleans up after itself on most failures; make sure.
 		removeNamespaces(s.prefix)

@@ -84,6 +84,11 @@ func benchCommand() *cobra.Command {
 			func(ctx context.Context, exe string, quick bool) (report, error) {
 				return bench.RunDataplane(ctx, bench.DataplaneOptions{Binary: exe, Quick: quick, LoadBalancers: lbs, Progress: os.Stderr})
 			}),
+		benchVerb("hosts", "Hosts (root): req/s and p99 through a load balancer whose VMs, members and clients are on different simulated hosts (VXLAN) beside the same on one host",
+			"bench/REPORT-hosts.md", nil,
+			func(ctx context.Context, exe string, quick bool) (report, error) {
+				return bench.RunHosts(ctx, bench.DataplaneOptions{Binary: exe, Quick: quick, Progress: os.Stderr})
+			}),
 		benchVerb("failover", "Failover (root): the outage of each trigger idle and saturated beside keepalived with a 1 s advert, the advert interval's trade-off, restarts, spurious failovers under load",
 			"bench/REPORT-failover.md",
 			func(f *pflag.FlagSet) {

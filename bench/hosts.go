@@ -1,0 +1,183 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// HostsReproduceCmd reproduces the hosts benchmark.
+const HostsReproduceCmd = "./lbaas.sh bench hosts"
+
+// Targets of the hosts benchmark.
+const (
+	TargetOneHostFIP    = "one host (bridges), via floating IP"
+	TargetAcrossHostFIP = "across hosts (VXLAN), via floating IP"
+	TargetOneHostVIP    = "one host (bridges), via VIP"
+	TargetAcrossHostVIP = "across hosts (VXLAN), via VIP"
+)
+
+// AimAcrossHosts is the least req/s across hosts may keep of one host's.
+const AimAcrossHosts = 0.9
+
+// HostsReport compares a load balancer whose VMs, members and clients are
+// on different hosts, joined by VXLAN (simulated hosts, up.Options.Hosts),
+// with the same load balancer on one host's bridges, both deployments up
+// at once and measured in alternation.
+type HostsReport struct {
+	Machine        Machine
+	LoadAvgEnd     string
+	HAProxyVersion string
+	WrkVersion     string
+	Quick          bool
+	Options        DataplaneOptions
+	Throughput     ThroughputResult
+	Elapsed        time.Duration
+}
+
+// RunHosts runs the hosts benchmark (root).
+func RunHosts(ctx context.Context, o DataplaneOptions) (*HostsReport, error) {
+	o = o.withDefaults()
+	if os.Geteuid() != 0 {
+		return nil, errors.New("bench: the hosts benchmark builds namespaces: run it as root")
+	}
+	for _, bin := range []string{"haproxy", "wrk", "ip"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return nil, fmt.Errorf("bench: %s is not installed", bin)
+		}
+	}
+	start := time.Now()
+	root, err := os.MkdirTemp(o.TempDir, "lbt-bench")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(root)
+	rep := &HostsReport{Machine: describeMachine(root), Quick: o.Quick, Options: o,
+		HAProxyVersion: firstLineOf("haproxy", "-v"), WrkVersion: firstLineOf("wrk", "-v")}
+	if o.Binary == "" {
+		o.progress("building lbaas")
+		if o.Binary, err = buildLbaas(ctx, root); err != nil {
+			return nil, err
+		}
+	}
+	topo := func(hosts bool, name string) (*dpTopo, error) {
+		tp, err := startSeedTopo(ctx, seedTopo{
+			prefix: fmt.Sprintf("%s%06x-", DataplaneNSPrefix, rand.Uint32()&0xffffff),
+			dir:    filepath.Join(root, name), binary: o.Binary, name: "bench", clients: true, hosts: hosts,
+		})
+		if err == nil {
+			err = tp.waitPoolActive(ctx, tp.poolID, 60*time.Second)
+		}
+		if err == nil {
+			err = waitServed(ctx, tp.pubClient, "http://"+tp.fip+"/", 30*time.Second)
+		}
+		return tp, err
+	}
+	one, err := topo(false, "one")
+	if one != nil {
+		defer one.close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("one host: %w", err)
+	}
+	across, err := topo(true, "hosts")
+	if across != nil {
+		defer across.close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("simulated hosts: %w", err)
+	}
+	o.progress("both deployments up (one host %s*, simulated hosts %s*)", one.prefix, across.prefix)
+	res := &rep.Throughput
+	res.Targets = []TargetResult{
+		{Name: TargetOneHostFIP, Path: "client on Public → router NAT → HAProxy → 2 members, every namespace on one bridge fabric", URL: "http://" + one.fip + "/"},
+		{Name: TargetAcrossHostFIP, Path: "client on the public wire → network node (NAT) → VXLAN → HAProxy's host → VXLAN → the servers' host", URL: "http://" + across.fip + "/"},
+		{Name: TargetOneHostVIP, Path: "client on the VIP network → HAProxy → 2 members, one bridge fabric", URL: "http://" + one.vipAddr + "/"},
+		{Name: TargetAcrossHostVIP, Path: "client on the servers' host → VXLAN → HAProxy's host → VXLAN → members on the servers' host", URL: "http://" + across.vipAddr + "/"},
+	}
+	clients := []string{one.pubClient, across.pubClient, one.vipClient, across.vipClient}
+	for round := 1; round <= o.Rounds; round++ {
+		for i := range res.Targets {
+			t := &res.Targets[i]
+			r, err := runWrk(ctx, clients[i], t.URL, o)
+			if err != nil {
+				t.Err = err.Error()
+				o.progress("hosts round %d %s: %v", round, t.Name, err)
+				continue
+			}
+			t.Runs = append(t.Runs, r)
+			o.progress("hosts round %d %s: %.0f req/s p50 %v p99 %v errors %d", round, t.Name, r.ReqPerSec, r.P50, r.P99, r.Errors)
+		}
+	}
+	rep.LoadAvgEnd = describeMachine(root).LoadAvg
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// Markdown renders the report.
+func (r *HostsReport) Markdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	o, t := r.Options, r.Throughput
+	w("# Hosts benchmark: a load balancer across hosts (VXLAN) beside the same on one host")
+	w("")
+	mode := ""
+	if r.Quick {
+		mode = " Quick mode: a smoke run, not the benchmark."
+	}
+	w("Two whole deployments on this machine, up at once (`internal/up`): one with every agent on one bridge fabric, one")
+	w("with each agent on a simulated host of its own (`lbaas up --hosts`: a namespace per host on a shared underlay, the")
+	w("networks joined by VXLAN, the servers on a host of their own), so that every packet between the client, the")
+	w("HAProxy VM and the members crosses the overlay.%s Ran %s, took %v.", mode, r.Machine.Date.Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
+	w("")
+	w("Reproduce: `%s`.", HostsReproduceCmd)
+	w("")
+	w("| machine | |")
+	w("|---|---|")
+	w("| CPUs (nproc) | %d, shared by both deployments, wrk and the backends |", r.Machine.NumCPU)
+	w("| CPU | %s |", orDash(r.Machine.CPUModel))
+	w("| kernel | %s |", orDash(r.Machine.Kernel))
+	w("| HAProxy | %s |", orDash(r.HAProxyVersion))
+	w("| wrk | %s |", orDash(r.WrkVersion))
+	w("| load average at start / end | %s / %s |", orDash(r.Machine.LoadAvg), orDash(r.LoadAvgEnd))
+	w("")
+	w("## Throughput")
+	w("")
+	w("`wrk -t%d -c%d -d%v --latency` inside a client namespace, %d round(s), the targets in turn within each round.", o.WrkThreads, o.WrkConnections, o.WrkDuration, o.Rounds)
+	w("req/s is the mean over the rounds, p50/p99 the median of wrk's per-run percentiles. The backends are Go HTTP")
+	w("servers in the benchmark's process and the bottleneck; the ratios are the result.")
+	w("")
+	w("| target | what the requests cross | req/s | p50 | p99 | errors | runs |")
+	w("|---|---|---:|---:|---:|---:|---:|")
+	for _, x := range t.Targets {
+		w("| %s | %s | %.0f | %s | %s | %d | %d |", x.Name, x.Path, x.ReqPerSec(), ms(x.P50()), ms(x.P99()), x.Errors(), len(x.Runs))
+	}
+	w("")
+	w("| ratio | value | aim |")
+	w("|---|---:|---|")
+	w("| req/s across hosts / one host, via floating IP | %s | >= %.2f |", fmtRatio(t.Ratio(TargetAcrossHostFIP, TargetOneHostFIP)), AimAcrossHosts)
+	w("| req/s across hosts / one host, via VIP | %s | >= %.2f |", fmtRatio(t.Ratio(TargetAcrossHostVIP, TargetOneHostVIP)), AimAcrossHosts)
+	w("| p99 across hosts / one host, via floating IP | %s | |", fmtRatio(ratio(float64(t.Target(TargetAcrossHostFIP).P99()), float64(t.Target(TargetOneHostFIP).P99()))))
+	w("| p99 across hosts / one host, via VIP | %s | |", fmtRatio(ratio(float64(t.Target(TargetAcrossHostVIP).P99()), float64(t.Target(TargetOneHostVIP).P99()))))
+	for _, x := range t.Targets {
+		if x.Err != "" {
+			w("- %s: %s", x.Name, x.Err)
+		}
+	}
+	w("")
+	return b.String()
+}
+
+// WriteReport writes the Markdown report.
+func (r *HostsReport) WriteReport(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+}
