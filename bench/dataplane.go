@@ -128,30 +128,14 @@ type DataplaneReport struct {
 // under load and memory footprint. A failing section is recorded in its
 // result (Err) and the others still run; only a failed setup is an error.
 func RunDataplane(ctx context.Context, o DataplaneOptions) (*DataplaneReport, error) {
-	o = o.withDefaults()
-	if os.Geteuid() != 0 {
-		return nil, errors.New("bench: the data-plane benchmark builds namespaces: run it as root")
-	}
-	for _, bin := range []string{"haproxy", "wrk", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			return nil, fmt.Errorf("bench: %s is not installed", bin)
-		}
-	}
 	start := time.Now()
-	// Short: the embedded etcd's unix socket lives under it (107 bytes).
-	root, err := os.MkdirTemp(o.TempDir, "lbt-bench")
+	o, root, err := prepareDeploymentBench(ctx, o, "data-plane")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(root)
 	rep := &DataplaneReport{Machine: describeMachine(root), Quick: o.Quick, Options: o,
 		HAProxyVersion: firstLineOf("haproxy", "-v"), WrkVersion: firstLineOf("wrk", "-v")}
-	if o.Binary == "" {
-		o.progress("building lbaas")
-		if o.Binary, err = buildLbaas(ctx, root); err != nil {
-			return nil, err
-		}
-	}
 	tp, err := startDataplaneTopo(ctx, o, root)
 	if tp != nil {
 		defer tp.close()
@@ -170,6 +154,34 @@ func RunDataplane(ctx context.Context, o DataplaneOptions) (*DataplaneReport, er
 	rep.LoadAvgEnd = describeMachine(root).LoadAvg
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// prepareDeploymentBench checks what a benchmark that runs whole
+// deployments needs (root, haproxy, wrk, ip), makes its directory (short:
+// the embedded etcd's unix socket lives under it, 107 bytes) and builds
+// the agents' binary unless given. The caller removes the directory.
+func prepareDeploymentBench(ctx context.Context, o DataplaneOptions, what string) (DataplaneOptions, string, error) {
+	o = o.withDefaults()
+	if os.Geteuid() != 0 {
+		return o, "", fmt.Errorf("bench: the %s benchmark builds namespaces: run it as root", what)
+	}
+	for _, bin := range []string{"haproxy", "wrk", "ip"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return o, "", fmt.Errorf("bench: %s is not installed", bin)
+		}
+	}
+	root, err := os.MkdirTemp(o.TempDir, "lbt-bench")
+	if err != nil {
+		return o, "", err
+	}
+	if o.Binary == "" {
+		o.progress("building lbaas")
+		if o.Binary, err = buildLbaas(ctx, root); err != nil {
+			os.RemoveAll(root)
+			return o, "", err
+		}
+	}
+	return o, root, nil
 }
 
 // buildLbaas compiles the agents' binary from the module this package is in.

@@ -63,12 +63,7 @@ func (r *DataplaneReport) throughputMarkdown(w writer, o DataplaneOptions) {
 	w("run inside the benchmark's own process: they are the bottleneck and share the 2 CPUs with wrk and HAProxy, so")
 	w("absolute numbers are far below an nginx backend; the ratios are what the aims are about.")
 	w("")
-	w("| target | what the requests cross | req/s | p50 | p99 | errors | runs |")
-	w("|---|---|---:|---:|---:|---:|---:|")
-	for _, x := range t.Targets {
-		w("| %s | %s | %.0f | %s | %s | %d | %d |", x.Name, x.Path, x.ReqPerSec(), ms(x.P50()), ms(x.P99()), x.Errors(), len(x.Runs))
-	}
-	w("")
+	targetTable(w, t.Targets)
 	w("| ratio (req/s) | value | aim |")
 	w("|---|---:|---|")
 	w("| ours via VIP / hand-written | %s | >= %.2f |", fmtRatio(t.Ratio(TargetVIP, TargetHand)), AimVsHandWritten)
@@ -83,6 +78,16 @@ func (r *DataplaneReport) throughputMarkdown(w writer, o DataplaneOptions) {
 		if x.Err != "" {
 			w("- %s: %s", x.Name, x.Err)
 		}
+	}
+	w("")
+}
+
+// targetTable renders wrk's results per target.
+func targetTable(w writer, targets []TargetResult) {
+	w("| target | what the requests cross | req/s | p50 | p99 | errors | runs |")
+	w("|---|---|---:|---:|---:|---:|---:|")
+	for _, x := range targets {
+		w("| %s | %s | %.0f | %s | %s | %d | %d |", x.Name, x.Path, x.ReqPerSec(), ms(x.P50()), ms(x.P99()), x.Errors(), len(x.Runs))
 	}
 	w("")
 }

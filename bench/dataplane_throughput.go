@@ -120,23 +120,33 @@ func (tp *dpTopo) throughput(ctx context.Context, o DataplaneOptions) Throughput
 		{Name: TargetDirect, Path: "client on the pool network → member 10.1.1.2:80 (no load balancer)", URL: "http://" + member + "/"},
 	}
 	clientOf := map[string]string{TargetFloatingIP: tp.pubClient, TargetVIP: tp.vipClient, TargetHand: tp.vipClient, TargetHandThread1: tp.vipClient, TargetDirect: tp.poolClient}
+	skip := func(t *TargetResult) bool {
+		return res.Err != "" && (t.Name == TargetHand || t.Name == TargetHandThread1)
+	}
+	wrkRounds(ctx, o, "throughput", res.Targets, clientOf, skip)
+	return res
+}
+
+// wrkRounds runs wrk against every target from its client namespace, the
+// targets taking turns within each of o.Rounds rounds so that all see the
+// same machine; skip (may be nil) leaves a target out.
+func wrkRounds(ctx context.Context, o DataplaneOptions, label string, targets []TargetResult, clientOf map[string]string, skip func(*TargetResult) bool) {
 	for round := 1; round <= o.Rounds; round++ {
-		for i := range res.Targets {
-			t := &res.Targets[i]
-			if res.Err != "" && (t.Name == TargetHand || t.Name == TargetHandThread1) {
+		for i := range targets {
+			t := &targets[i]
+			if skip != nil && skip(t) {
 				continue
 			}
 			r, err := runWrk(ctx, clientOf[t.Name], t.URL, o)
 			if err != nil {
 				t.Err = err.Error()
-				o.progress("throughput round %d %s: %v", round, t.Name, err)
+				o.progress("%s round %d %s: %v", label, round, t.Name, err)
 				continue
 			}
 			t.Runs = append(t.Runs, r)
-			o.progress("throughput round %d %s: %.0f req/s p50 %v p99 %v errors %d", round, t.Name, r.ReqPerSec, r.P50, r.P99, r.Errors)
+			o.progress("%s round %d %s: %.0f req/s p50 %v p99 %v errors %d", label, round, t.Name, r.ReqPerSec, r.P50, r.P99, r.Errors)
 		}
 	}
-	return res
 }
 
 // handConfig is the smallest sensible HAProxy configuration for the same

@@ -2,11 +2,9 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -43,29 +41,14 @@ type HostsReport struct {
 
 // RunHosts runs the hosts benchmark (root).
 func RunHosts(ctx context.Context, o DataplaneOptions) (*HostsReport, error) {
-	o = o.withDefaults()
-	if os.Geteuid() != 0 {
-		return nil, errors.New("bench: the hosts benchmark builds namespaces: run it as root")
-	}
-	for _, bin := range []string{"haproxy", "wrk", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			return nil, fmt.Errorf("bench: %s is not installed", bin)
-		}
-	}
 	start := time.Now()
-	root, err := os.MkdirTemp(o.TempDir, "lbt-bench")
+	o, root, err := prepareDeploymentBench(ctx, o, "hosts")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(root)
 	rep := &HostsReport{Machine: describeMachine(root), Quick: o.Quick, Options: o,
 		HAProxyVersion: firstLineOf("haproxy", "-v"), WrkVersion: firstLineOf("wrk", "-v")}
-	if o.Binary == "" {
-		o.progress("building lbaas")
-		if o.Binary, err = buildLbaas(ctx, root); err != nil {
-			return nil, err
-		}
-	}
 	topo := func(hosts bool, name string) (*dpTopo, error) {
 		tp, err := startSeedTopo(ctx, seedTopo{
 			prefix: fmt.Sprintf("%s%06x-", DataplaneNSPrefix, rand.Uint32()&0xffffff),
@@ -101,20 +84,9 @@ func RunHosts(ctx context.Context, o DataplaneOptions) (*HostsReport, error) {
 		{Name: TargetOneHostVIP, Path: "client on the VIP network → HAProxy → 2 members, one bridge fabric", URL: "http://" + one.vipAddr + "/"},
 		{Name: TargetAcrossHostVIP, Path: "client on the servers' host → VXLAN → HAProxy's host → VXLAN → members on the servers' host", URL: "http://" + across.vipAddr + "/"},
 	}
-	clients := []string{one.pubClient, across.pubClient, one.vipClient, across.vipClient}
-	for round := 1; round <= o.Rounds; round++ {
-		for i := range res.Targets {
-			t := &res.Targets[i]
-			r, err := runWrk(ctx, clients[i], t.URL, o)
-			if err != nil {
-				t.Err = err.Error()
-				o.progress("hosts round %d %s: %v", round, t.Name, err)
-				continue
-			}
-			t.Runs = append(t.Runs, r)
-			o.progress("hosts round %d %s: %.0f req/s p50 %v p99 %v errors %d", round, t.Name, r.ReqPerSec, r.P50, r.P99, r.Errors)
-		}
-	}
+	clients := map[string]string{TargetOneHostFIP: one.pubClient, TargetAcrossHostFIP: across.pubClient,
+		TargetOneHostVIP: one.vipClient, TargetAcrossHostVIP: across.vipClient}
+	wrkRounds(ctx, o, "hosts", res.Targets, clients, nil)
 	rep.LoadAvgEnd = describeMachine(root).LoadAvg
 	rep.Elapsed = time.Since(start)
 	return rep, nil
@@ -153,12 +125,7 @@ func (r *HostsReport) Markdown() string {
 	w("req/s is the mean over the rounds, p50/p99 the median of wrk's per-run percentiles. The backends are Go HTTP")
 	w("servers in the benchmark's process and the bottleneck; the ratios are the result.")
 	w("")
-	w("| target | what the requests cross | req/s | p50 | p99 | errors | runs |")
-	w("|---|---|---:|---:|---:|---:|---:|")
-	for _, x := range t.Targets {
-		w("| %s | %s | %.0f | %s | %s | %d | %d |", x.Name, x.Path, x.ReqPerSec(), ms(x.P50()), ms(x.P99()), x.Errors(), len(x.Runs))
-	}
-	w("")
+	targetTable(w, t.Targets)
 	w("| ratio | value | aim |")
 	w("|---|---:|---|")
 	w("| req/s across hosts / one host, via floating IP | %s | >= %.2f |", fmtRatio(t.Ratio(TargetAcrossHostFIP, TargetOneHostFIP)), AimAcrossHosts)
