@@ -211,12 +211,22 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// load counts the VMs each node runs, to spread new ones.
-func (c *Controller) load() map[string]int {
-	n := map[string]int{}
+// ConnectionsPerVM is how many open connections weigh as much as one VM
+// when new VMs are placed: a node whose load balancers are busy gets
+// fewer new ones than its VM count alone would give it.
+const ConnectionsPerVM = 1000
+
+// load is each node's weight for placing new VMs: the VMs it runs, plus
+// the connections they hold as their agents last reported, in VMs
+// (ConnectionsPerVM).
+func (c *Controller) load() map[string]float64 {
+	n := map[string]float64{}
 	for _, se := range c.st.List(model.KindServiceInstance) {
 		for _, vm := range se.Obj.(*model.ServiceInstance).VMs {
 			n[vm.Node]++
+			if re, ok := c.st.Get(model.KindVMReport, vm.ID); ok {
+				n[vm.Node] += float64(re.Obj.(*model.VMReport).Stats.ActiveConnections) / ConnectionsPerVM
+			}
 		}
 	}
 	return n
@@ -407,7 +417,7 @@ func (c *Controller) ensurePorts(t *store.Txn, si *model.ServiceInstance, lb *mo
 // among the live nodes that carry its networks and run none of its VMs,
 // one in an availability zone none of them is in, if any, then the least
 // loaded. Empty: none fits.
-func pickNode(live []*model.Node, zoneOf map[string]string, vms []model.SIVM, load map[string]int) string {
+func pickNode(live []*model.Node, zoneOf map[string]string, vms []model.SIVM, load map[string]float64) string {
 	zones := map[string]bool{}
 	used := map[string]bool{}
 	for _, vm := range vms {

@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"lbaas/internal/controller"
 	"lbaas/internal/ipam"
@@ -286,5 +288,37 @@ func TestVMsGoOnlyToNodesThatCarryTheLoadBalancersNetworks(t *testing.T) {
 	si2 := instance(t, l2.vip)
 	if len(si2.VMs) != 0 || si2.Status != model.StatusError || !strings.Contains(si2.StatusDescription, "physical-interface-mappings for public") {
 		t.Fatalf("instance on an unmapped flat network: %+v", si2)
+	}
+}
+
+func TestANodeWhoseLoadBalancersHoldManyConnectionsGetsFewerNewVMs(t *testing.T) {
+	reset(t)
+	nodes := controller.NewNodes(env.st, 0)
+	beat(t, nodes, compute, "lbt-c1", "lbt-c2", "lbt-c3")
+	n := newNets(t)
+	busy := newLB(t, n, "10.20.0.10")
+	reconcile(t)
+	si := instance(t, busy.vip)
+	// Its VMs hold 5,000 connections each: five VMs' worth.
+	for _, vm := range si.VMs {
+		r := &model.VMReport{Meta: model.Meta{ID: vm.ID, TenantID: si.TenantID}, Node: vm.Node, SIID: si.ID, LoadBalancerID: si.LoadBalancerID,
+			State: model.VMServing, Stats: model.Stats{ActiveConnections: 5000}, ReportedAt: time.Now().UTC()}
+		putObject(t, model.KindVMReport, r)
+	}
+	idle := ""
+	for _, c := range []string{"lbt-c1", "lbt-c2", "lbt-c3"} {
+		if !slices.Contains(nodesOf(si), c) {
+			idle = c
+		}
+	}
+	// By VM count alone the third and fourth pairs would leave the idle
+	// node out (it would run as many VMs as the others); by load each
+	// of the four takes it.
+	for i := range 4 {
+		l := newLB(t, n, "10.20.0."+strconv.Itoa(20+i))
+		reconcile(t)
+		if got := nodesOf(instance(t, l.vip)); !slices.Contains(got, idle) {
+			t.Fatalf("new pair %d on %v: want the idle node %s in it", i, got, idle)
+		}
 	}
 }
