@@ -63,6 +63,9 @@ type Options struct {
 	// uplink to the public wire. Tenants' servers (StartBackend) live on
 	// a host of their own. Without it every agent shares one fabric.
 	Hosts bool
+	// AgentFlags are more flags of one node's agent, by node name (a
+	// test's wrong mapping).
+	AgentFlags map[string][]string
 }
 
 // Cluster is a running deployment.
@@ -215,6 +218,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		if o.AdvertInterval > 0 {
 			a.args = append(a.args, "--advert-interval", o.AdvertInterval.String())
 		}
+		a.args = append(a.args, o.AgentFlags[n]...)
 		c.agents[n] = a
 		if err := c.StartAgent(n); err != nil {
 			c.Close()

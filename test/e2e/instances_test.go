@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"lbaas/internal/netns"
 )
@@ -72,17 +73,26 @@ func (tp *topo) active(poolID, vipAddr string) instance {
 }
 
 // masterPID is the live HAProxy master recorded in the instance's pid file.
+// HAProxy rewrites that file in place (truncate, then write) when its
+// master re-executes itself, so an empty read is retried for a moment.
 func (in instance) masterPID(t *testing.T) int {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(in.dir, "haproxy.pid"))
-	if err != nil {
-		t.Fatalf("%s: %v", in.node, err)
+	var b []byte
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		b, err = os.ReadFile(filepath.Join(in.dir, "haproxy.pid"))
+		if err != nil {
+			t.Fatalf("%s: %v", in.node, err)
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pidAlive(pid) {
+			return pid
+		}
+		if time.Now().After(deadline) {
+			break
+		}
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || !pidAlive(pid) {
-		t.Fatalf("%s: haproxy.pid %q does not name a live process", in.node, b)
-	}
-	return pid
+	t.Fatalf("%s: haproxy.pid %q does not name a live process", in.node, b)
+	return 0
 }
 
 // config returns the rendered haproxy.cfg.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/netip"
 	"os/exec"
@@ -320,5 +321,51 @@ func TestOnSimulatedHostsADrainedNodeEmptiesWithAtMostOneWindowPerLoadBalancer(t
 		if in.node == drained {
 			t.Fatalf("a new load balancer got a VM on the drained node %s", drained)
 		}
+	}
+}
+
+func TestOnSimulatedHostsAWrongMappingIsReportedAndItsNodeIsNotScheduledOnForThatNetwork(t *testing.T) {
+	tp := startCluster(t, func(o *up.Options) {
+		o.Hosts = true
+		o.ServerFlags = []string{"--physical-networks", "public,physnet1"}
+		o.AgentFlags = map[string][]string{"compute-3": {"--physical-interface-mappings", "physnet1:eth9"}}
+	})
+	var agent map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		agent, err = tp.api.Get("/v2.0/agents/compute-3", "agent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf, _ := agent["configurations"].(map[string]any)
+		if strings.Contains(fmt.Sprint(conf["errors"]), "eth9") {
+			if strings.Contains(fmt.Sprint(conf["physical_networks"]), "physnet1") {
+				t.Fatalf("a mapping to a missing interface counts as working: %v", conf)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("compute-3 does not report its wrong mapping: %v", agent)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// A flat network on physnet1: no node maps it, so no load balancer
+	// can run there, and the reason says what to fix.
+	flat := tp.create("/v2.0/networks", "network", map[string]any{"name": "flat1", "provider:network_type": "flat", "provider:physical_network": "physnet1"})
+	sub := tp.create("/v2.0/subnets", "subnet", map[string]any{"network_id": flat["id"], "cidr": "30.1.1.0/24", "ip_version": 4})
+	pool := tp.create("/v2.0/lb/pools", "pool", map[string]any{"name": "flatpool", "subnet_id": sub["id"], "protocol": "HTTP", "lb_method": "ROUND_ROBIN"})
+	vip := tp.create("/v2.0/lb/vips", "vip", map[string]any{"name": "flatvip", "subnet_id": sub["id"], "pool_id": pool["id"], "protocol": "HTTP", "protocol_port": 80})
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		si, err := tp.api.Get("/v2.0/lbaas-service-instances/"+vip["id"].(string), "service_instance")
+		if err == nil && si["status"] == "ERROR" && strings.Contains(fmt.Sprint(si["status_description"]), "physical-interface-mappings for physnet1") {
+			t.Logf("load balancer on an unmapped flat network: %v", si["status_description"])
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the load balancer on physnet1 does not say why it cannot run: %v %v", si, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
