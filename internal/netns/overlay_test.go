@@ -230,3 +230,68 @@ func TestCheckMappingsNamesAMissingInterfaceAndAForeignTunnelAddress(t *testing.
 		t.Fatalf("ok %v problems %v", ok, problems)
 	}
 }
+
+func TestAFlatNetworkMappedToAHostBridgeIsPatchedInAndThePatchGoesWithIt(t *testing.T) {
+	requireRoot(t)
+	a, b := twoHosts(t, "fb", false)
+	// Each host's physical network is a bridge of its own (br-phys) with
+	// the wire as a port: the usual layout where the host keeps using it.
+	for _, h := range []simHost{a, b} {
+		err := withHandle(h.host, func(hh *netlink.Handle, _ int) error {
+			br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br-phys"}}
+			if err := hh.LinkAdd(br); err != nil {
+				return err
+			}
+			wire, err := hh.LinkByName("wire0")
+			if err != nil {
+				return err
+			}
+			if err := hh.LinkSetMaster(wire, br); err != nil {
+				return err
+			}
+			return hh.LinkSetUp(br)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := uuid.NewString()
+	for _, h := range []simHost{a, b} {
+		f, err := NewFabric(FabricOptions{Namespace: h.fabric.Namespace(), BridgePrefix: "lbtb", PortPrefix: "lbtp", HostNamespace: h.host,
+			Mappings: map[string]string{"physnet1": "br-phys"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.EnsureNetwork(NetworkSpec{ID: id, CIDR: netip.MustParsePrefix("10.80.0.0/24")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.EnsureUplink(id, Segment{Type: "flat", PhysicalNetwork: "physnet1"}); err != nil {
+			t.Fatal(err)
+		}
+		// Idempotent.
+		if err := f.EnsureUplink(id, Segment{Type: "flat", PhysicalNetwork: "physnet1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	va := vmOn(t, a, "fbva", id, "10.80.0.1/24", 0)
+	vb := vmOn(t, b, "fbvb", id, "10.80.0.2/24", 0)
+	serveHTTP(t, vb, "10.80.0.2:8080")
+	if body, err := get(va, "10.80.0.2:8080"); err != nil || !strings.Contains(body, "hello") {
+		t.Fatalf("the flat network through the host bridges: %q %v", body, err)
+	}
+	if ok, _ := linkStatsName(a.host, "br-phys"); !ok {
+		t.Fatal("the host bridge left the host")
+	}
+	f, _ := NewFabric(FabricOptions{Namespace: a.fabric.Namespace(), BridgePrefix: "lbtb", PortPrefix: "lbtp", HostNamespace: a.host,
+		Mappings: map[string]string{"physnet1": "br-phys"}})
+	if err := f.PruneUplinks(nil); err != nil {
+		t.Fatal(err)
+	}
+	hostEnd := hashName("uh", nameHexChars, id)
+	if ok, _ := linkStatsName(a.host, hostEnd); ok {
+		t.Fatal("the patch's host end outlived the network's uplink")
+	}
+	if ok, _ := linkStatsName(a.host, "br-phys"); !ok {
+		t.Fatal("pruning took the host bridge")
+	}
+}
