@@ -193,9 +193,10 @@ func sessionEnded(sess *concurrency.Session) bool {
 // instance.
 func (c *Controller) Reconcile(ctx context.Context) error {
 	var errs []error
+	ps := c.newPass()
 	for _, le := range c.st.List(model.KindLoadBalancer) {
 		id := le.Obj.Base().ID
-		if err := c.reconcileLB(ctx, id); err != nil {
+		if err := c.reconcileLB(ctx, id, ps); err != nil {
 			errs = append(errs, fmt.Errorf("load balancer %s: %w", id, err))
 		}
 	}
@@ -232,7 +233,23 @@ func (c *Controller) load() map[string]float64 {
 	return n
 }
 
-func (c *Controller) reconcileLB(ctx context.Context, lbID string) error {
+// pass is what one reconcile pass reads once and shares across the load
+// balancers: the live compute nodes, each node's load and the moves under
+// way. A placement made in the pass counts at once, so the next load
+// balancer of the same pass sees it (the store's cache may not yet).
+type pass struct {
+	all    []*model.Node
+	zoneOf map[string]string
+	load   map[string]float64
+	moving int
+}
+
+func (c *Controller) newPass() *pass {
+	all := Alive(c.st, RoleCompute)
+	return &pass{all: all, zoneOf: zonesOf(all), load: c.load(), moving: c.moving()}
+}
+
+func (c *Controller) reconcileLB(ctx context.Context, lbID string, ps *pass) error {
 	_, err := c.st.Mutate(ctx, func() (*store.Txn, error) {
 		le, ok := c.st.Get(model.KindLoadBalancer, lbID)
 		if !ok {
@@ -258,13 +275,13 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string) error {
 			}
 		}
 		changed := rev == 0
-		if c.schedule(&si, lbNetworks(c.st, lb)) {
+		if c.schedule(&si, lbNetworks(c.st, lb), ps) {
 			changed = true
 		}
 		if c.rebuild(&si, lb) {
 			changed = true
 		}
-		if c.drain(&si, lb) {
+		if c.drain(&si, lb, ps) {
 			changed = true
 		}
 		portsChanged, err := c.ensurePorts(t, &si, lb)
@@ -289,9 +306,9 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string) error {
 // schedule drops VMs on dead nodes, promotes a survivor when the active is
 // gone, and adds standbys on the least loaded live nodes that the
 // instance does not use yet. It reports whether anything changed.
-func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network) bool {
+func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network, ps *pass) bool {
 	alive := map[string]bool{}
-	all := Alive(c.st, RoleCompute)
+	all := ps.all
 	var live []*model.Node // the live nodes that carry every network of the LB
 	carriers := make([]int, len(nets))
 	for _, n := range all {
@@ -331,9 +348,9 @@ func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network) 
 		si.VMs[0].Role, si.VMs[0].Priority = model.RoleActive, model.PriorityActive
 		c.log.Info("promoting the surviving VM to active", "pool", si.LoadBalancerID, "vm", si.VMs[0].ID, "node", si.VMs[0].Node)
 	}
-	load := c.load()
+	load := ps.load
 	for len(si.VMs) < VMsPerInstance {
-		best := pickNode(live, zonesOf(all), si.VMs, load)
+		best := pickNode(live, ps.zoneOf, si.VMs, load)
 		if best == "" {
 			break
 		}

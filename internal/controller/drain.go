@@ -20,7 +20,7 @@ var DrainParallel = 1
 // the records follow the traffic. A move starts only when both VMs serve,
 // no failover runs, and fewer than DrainParallel moves are under way; it
 // ends when the new VM serves.
-func (c *Controller) drain(si *model.ServiceInstance, lb *model.LoadBalancer) bool {
+func (c *Controller) drain(si *model.ServiceInstance, lb *model.LoadBalancer, ps *pass) bool {
 	if si.Moving != "" {
 		i := slices.IndexFunc(si.VMs, func(vm model.SIVM) bool { return vm.ID == si.Moving })
 		if i >= 0 && !serves(c, si, si.VMs[i]) {
@@ -28,6 +28,7 @@ func (c *Controller) drain(si *model.ServiceInstance, lb *model.LoadBalancer) bo
 		}
 		c.log.Info("drain: the moved VM serves", "loadbalancer", lb.ID, "vm", si.Moving)
 		si.Moving = ""
+		ps.moving--
 		return true
 	}
 	next := -1
@@ -36,7 +37,7 @@ func (c *Controller) drain(si *model.ServiceInstance, lb *model.LoadBalancer) bo
 			next = i
 		}
 	}
-	if next < 0 || lb.Failovers > si.FailedOver || len(si.VMs) < VMsPerInstance || c.moving() >= DrainParallel {
+	if next < 0 || lb.Failovers > si.FailedOver || len(si.VMs) < VMsPerInstance || ps.moving >= DrainParallel {
 		return false
 	}
 	for _, vm := range si.VMs {
@@ -45,22 +46,23 @@ func (c *Controller) drain(si *model.ServiceInstance, lb *model.LoadBalancer) bo
 		}
 	}
 	var live []*model.Node
-	all := Alive(c.st, RoleCompute)
 	nets := lbNetworks(c.st, lb)
-	for _, n := range all {
+	for _, n := range ps.all {
 		if !Drained(c.st, n.Name) && carriesAll(n, nets) {
 			live = append(live, n)
 		}
 	}
 	// The new VM must not share a zone with the one that stays.
 	stays := slices.Delete(slices.Clone(si.VMs), next, next+1)
-	node := pickNode(live, zonesOf(all), stays, c.load())
+	node := pickNode(live, ps.zoneOf, stays, ps.load)
 	if node == "" || slices.ContainsFunc(stays, func(vm model.SIVM) bool { return vm.Node == node }) {
 		return false // nowhere to go: the VM stays until a node is
 	}
 	old := si.VMs[next]
 	vm := replaceVM(si, next, node)
 	si.Moving = vm.ID
+	ps.moving++
+	ps.load[node]++
 	c.log.Info("drain: moving a VM off a drained node", "loadbalancer", lb.ID, "old_vm", old.ID, "from", old.Node, "vm", vm.ID, "to", node, "was", old.Role)
 	return true
 }
