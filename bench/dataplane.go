@@ -105,6 +105,19 @@ func (o DataplaneOptions) progress(format string, args ...any) {
 
 // DataplaneReport is the outcome of RunDataplane.
 type DataplaneReport struct {
+	deploymentRun
+	Throughput   ThroughputResult
+	Provisioning ProvisionResult
+	// FullyPopulated times Octavia v2 creates of a whole load balancer
+	// (listener, pool, two members, monitor) in one POST.
+	FullyPopulated ProvisionResult
+	Changes        ChangesResult
+	Footprint      FootprintResult
+}
+
+// deploymentRun is what a benchmark of whole deployments records about
+// its run.
+type deploymentRun struct {
 	Machine Machine
 	// LoadAvgEnd is /proc/loadavg when the run ended (Machine has the start).
 	LoadAvgEnd     string
@@ -112,14 +125,12 @@ type DataplaneReport struct {
 	WrkVersion     string
 	Quick          bool
 	Options        DataplaneOptions
-	Throughput     ThroughputResult
-	Provisioning   ProvisionResult
-	// FullyPopulated times Octavia v2 creates of a whole load balancer
-	// (listener, pool, two members, monitor) in one POST.
-	FullyPopulated ProvisionResult
-	Changes        ChangesResult
-	Footprint      FootprintResult
 	Elapsed        time.Duration
+}
+
+func newDeploymentRun(root string, o DataplaneOptions) deploymentRun {
+	return deploymentRun{Machine: describeMachine(root), Quick: o.Quick, Options: o,
+		HAProxyVersion: firstLineOf("haproxy", "-v"), WrkVersion: firstLineOf("wrk", "-v")}
 }
 
 // RunDataplane brings up a whole deployment on this machine (server, three
@@ -134,8 +145,7 @@ func RunDataplane(ctx context.Context, o DataplaneOptions) (*DataplaneReport, er
 		return nil, err
 	}
 	defer os.RemoveAll(root)
-	rep := &DataplaneReport{Machine: describeMachine(root), Quick: o.Quick, Options: o,
-		HAProxyVersion: firstLineOf("haproxy", "-v"), WrkVersion: firstLineOf("wrk", "-v")}
+	rep := &DataplaneReport{deploymentRun: newDeploymentRun(root, o)}
 	tp, err := startDataplaneTopo(ctx, o, root)
 	if tp != nil {
 		defer tp.close()

@@ -29,14 +29,8 @@ const AimAcrossHosts = 0.9
 // with the same load balancer on one host's bridges, both deployments up
 // at once and measured in alternation.
 type HostsReport struct {
-	Machine        Machine
-	LoadAvgEnd     string
-	HAProxyVersion string
-	WrkVersion     string
-	Quick          bool
-	Options        DataplaneOptions
-	Throughput     ThroughputResult
-	Elapsed        time.Duration
+	deploymentRun
+	Throughput ThroughputResult
 }
 
 // RunHosts runs the hosts benchmark (root).
@@ -47,8 +41,7 @@ func RunHosts(ctx context.Context, o DataplaneOptions) (*HostsReport, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(root)
-	rep := &HostsReport{Machine: describeMachine(root), Quick: o.Quick, Options: o,
-		HAProxyVersion: firstLineOf("haproxy", "-v"), WrkVersion: firstLineOf("wrk", "-v")}
+	rep := &HostsReport{deploymentRun: newDeploymentRun(root, o)}
 	topo := func(hosts bool, name string) (*dpTopo, error) {
 		tp, err := startSeedTopo(ctx, seedTopo{
 			prefix: fmt.Sprintf("%s%06x-", DataplaneNSPrefix, rand.Uint32()&0xffffff),
