@@ -73,23 +73,24 @@ func (tp *topo) active(poolID, vipAddr string) instance {
 }
 
 // masterPID is the live HAProxy master recorded in the instance's pid file.
-// HAProxy rewrites that file in place (truncate, then write) when its
-// master re-executes itself, so an empty read is retried for a moment.
+// HAProxy's master unlinks and recreates that file each time it executes
+// itself (at every reload), so a read that finds it missing or empty is
+// retried for a moment: tests poll it while reloads run.
 func (in instance) masterPID(t *testing.T) int {
 	t.Helper()
 	var b []byte
+	var err error
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var err error
 		b, err = os.ReadFile(filepath.Join(in.dir, "haproxy.pid"))
-		if err != nil {
-			t.Fatalf("%s: %v", in.node, err)
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pidAlive(pid) {
+		if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && perr == nil && pidAlive(pid) {
 			return pid
 		}
 		if time.Now().After(deadline) {
 			break
 		}
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", in.node, err)
 	}
 	t.Fatalf("%s: haproxy.pid %q does not name a live process", in.node, b)
 	return 0
