@@ -238,15 +238,20 @@ func (c *Controller) load() map[string]float64 {
 // way. A placement made in the pass counts at once, so the next load
 // balancer of the same pass sees it (the store's cache may not yet).
 type pass struct {
-	all    []*model.Node
-	zoneOf map[string]string
-	load   map[string]float64
-	moving int
+	all     []*model.Node
+	drained map[string]bool
+	zoneOf  map[string]string
+	load    map[string]float64
+	moving  int
 }
 
 func (c *Controller) newPass() *pass {
 	all := Alive(c.st, RoleCompute)
-	return &pass{all: all, zoneOf: zonesOf(all), load: c.load(), moving: c.moving()}
+	drained := map[string]bool{}
+	for _, n := range all {
+		drained[n.Name] = Drained(c.st, n.Name)
+	}
+	return &pass{all: all, drained: drained, zoneOf: zonesOf(all), load: c.load(), moving: c.moving()}
 }
 
 func (c *Controller) reconcileLB(ctx context.Context, lbID string, ps *pass) error {
@@ -313,7 +318,7 @@ func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network, 
 	carriers := make([]int, len(nets))
 	for _, n := range all {
 		alive[n.Name] = true
-		ok := !Drained(c.st, n.Name)
+		ok := !ps.drained[n.Name]
 		for i, nw := range nets {
 			if n.Carries(nw) {
 				carriers[i]++

@@ -33,7 +33,7 @@ func (c *Controller) drain(si *model.ServiceInstance, lb *model.LoadBalancer, ps
 	}
 	next := -1
 	for i, vm := range si.VMs {
-		if Drained(c.st, vm.Node) && next < 0 {
+		if ps.drained[vm.Node] && next < 0 {
 			next = i
 		}
 	}
@@ -48,7 +48,7 @@ func (c *Controller) drain(si *model.ServiceInstance, lb *model.LoadBalancer, ps
 	var live []*model.Node
 	nets := lbNetworks(c.st, lb)
 	for _, n := range ps.all {
-		if !Drained(c.st, n.Name) && carriesAll(n, nets) {
+		if !ps.drained[n.Name] && carriesAll(n, nets) {
 			live = append(live, n)
 		}
 	}

@@ -3,6 +3,7 @@ package netns
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -76,7 +77,7 @@ func (f *Fabric) inHost(fn func(h *netlink.Handle) error) error {
 // for each that does not. A tunnel address that is not on the host is an
 // error too.
 func (f *Fabric) CheckMappings() (ok []string, problems []string) {
-	for _, physnet := range slices.Sorted(mapKeys(f.mappings)) {
+	for _, physnet := range slices.Sorted(maps.Keys(f.mappings)) {
 		ifname := f.mappings[physnet]
 		if f.findMapped(ifname) {
 			ok = append(ok, physnet)
@@ -100,16 +101,6 @@ func (f *Fabric) CheckMappings() (ok []string, problems []string) {
 		}
 	}
 	return ok, problems
-}
-
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (f *Fabric) findMapped(ifname string) bool {
@@ -367,25 +358,20 @@ func syncFlood(h *netlink.Handle, vx netlink.Link, vteps []netip.Addr) error {
 	for _, v := range vteps {
 		want[v] = true
 	}
-	neighs, err := h.NeighList(vx.Attrs().Index, unix.AF_BRIDGE)
+	entries, err := floodEntries(h, vx)
 	if err != nil {
-		return fmt.Errorf("netns: read FDB of %s: %w", vx.Attrs().Name, err)
+		return err
 	}
-	zero := net.HardwareAddr{0, 0, 0, 0, 0, 0}
-	for _, n := range neighs {
-		if n.HardwareAddr.String() != zero.String() || n.IP == nil {
-			continue
-		}
-		a, ok := netip.AddrFromSlice(n.IP)
-		if a = a.Unmap(); ok && want[a] {
+	for a, n := range entries {
+		if want[a] {
 			delete(want, a)
 			continue
 		}
-		n := n
 		if err := h.NeighDel(&n); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("netns: remove VTEP %v from %s: %w", n.IP, vx.Attrs().Name, err)
 		}
 	}
+	zero := net.HardwareAddr{0, 0, 0, 0, 0, 0}
 	for a := range want {
 		n := &netlink.Neigh{LinkIndex: vx.Attrs().Index, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF,
 			State: netlink.NUD_PERMANENT | netlink.NUD_NOARP, HardwareAddr: zero, IP: ipOf(a)}
@@ -396,6 +382,24 @@ func syncFlood(h *netlink.Handle, vx netlink.Link, vteps []netip.Addr) error {
 	return nil
 }
 
+// floodEntries returns a VXLAN device's all-zero FDB entries by VTEP.
+func floodEntries(h *netlink.Handle, vx netlink.Link) (map[netip.Addr]netlink.Neigh, error) {
+	neighs, err := h.NeighList(vx.Attrs().Index, unix.AF_BRIDGE)
+	if err != nil {
+		return nil, fmt.Errorf("netns: read FDB of %s: %w", vx.Attrs().Name, err)
+	}
+	out := map[netip.Addr]netlink.Neigh{}
+	for _, n := range neighs {
+		if n.HardwareAddr.String() != "00:00:00:00:00:00" || n.IP == nil {
+			continue
+		}
+		if a, ok := netip.AddrFromSlice(n.IP); ok {
+			out[a.Unmap()] = n
+		}
+	}
+	return out, nil
+}
+
 // FloodList returns the VTEPs a network's VXLAN device floods to.
 func (f *Fabric) FloodList(networkID string) ([]netip.Addr, error) {
 	var out []netip.Addr
@@ -404,13 +408,9 @@ func (f *Fabric) FloodList(networkID string) ([]netip.Addr, error) {
 		if err != nil || l == nil {
 			return err
 		}
-		neighs, err := h.NeighList(l.Attrs().Index, unix.AF_BRIDGE)
-		for _, n := range neighs {
-			if n.HardwareAddr.String() == "00:00:00:00:00:00" && n.IP != nil {
-				if a, ok := netip.AddrFromSlice(n.IP); ok {
-					out = append(out, a.Unmap())
-				}
-			}
+		entries, err := floodEntries(h, l)
+		for a := range entries {
+			out = append(out, a)
 		}
 		return err
 	})

@@ -1,7 +1,6 @@
 package up
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -278,12 +277,12 @@ func (c *Cluster) removeHosts() {
 	if !c.o.Hosts {
 		return
 	}
-	var errs []error
+	// Best effort, as the rest of Close: what is already gone is fine.
 	for _, n := range c.nodeNames() {
-		errs = append(errs, netns.Delete(c.HostFabric(n)), netns.Delete(c.HostNamespace(n)))
+		_ = netns.Delete(c.HostFabric(n))
+		_ = netns.Delete(c.HostNamespace(n))
 	}
-	errs = append(errs, netns.Delete(c.wiresNamespace()))
-	_ = errors.Join(errs...)
+	_ = netns.Delete(c.wiresNamespace())
 }
 
 // inNS runs fn with a netlink handle in a named namespace.
