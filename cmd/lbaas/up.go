@@ -25,7 +25,11 @@ func upCommand() *cobra.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "== Starting the API server on %s, agents compute-1..%d and network-1 (state in %s)\n", o.Listen, o.Nodes, o.Dir)
+			nets := "network-1"
+			if o.NetworkNodes > 1 {
+				nets = fmt.Sprintf("network-1..%d (the floating-IP router active/standby)", o.NetworkNodes)
+			}
+			fmt.Fprintf(out, "== Starting the API server on %s, agents compute-1..%d and %s (state in %s)\n", o.Listen, o.Nodes, nets, o.Dir)
 			start := time.Now()
 			c, err := up.Start(ctx, o)
 			if err != nil {
@@ -74,6 +78,7 @@ Ctrl-C stops everything and cleans up.
 	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs)")
 	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API; empty: off")
 	f.IntVar(&o.Nodes, "nodes", 3, "number of compute agents")
+	f.IntVar(&o.NetworkNodes, "network-nodes", 1, "number of network agents; with two or more the floating-IP router runs active/standby")
 	f.BoolVar(&o.Hosts, "hosts", false, "simulate one host per agent: a namespace each on a shared underlay, networks joined by VXLAN (as on separate machines), tenants' servers on a host of their own")
 	f.StringVar(&logLevel, "log-level", "warn", "server log level")
 	return cmd

@@ -142,7 +142,11 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 	interval := controller.HeartbeatInterval
 	for fails := 0; ctx.Err() == nil; {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		// The router's part in its pair changes without the agent: read
+		// it at every beat, not at the next full pass.
+		rs := a.routerState()
 		a.mu.Lock()
+		a.info.RouterState = rs
 		info := a.info
 		a.mu.Unlock()
 		r, err := a.o.Client.Heartbeat(cctx, info)
@@ -304,7 +308,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) {
 		}
 	}
 	if d.Router != nil {
-		fips, err := a.applyRouter(*d.Router)
+		fips, err := a.applyRouter(ctx, *d.Router)
 		if err != nil {
 			a.log.Error("router apply failed", "err", err)
 		}
@@ -336,9 +340,10 @@ func (a *Agent) observeAndReport(ctx context.Context, freshOnly bool) {
 	a.mu.Unlock()
 	rep := agentapi.Report{FloatingIPs: fips}
 	if d.Router != nil {
-		if _, ok := a.arbiterPID(); !ok {
-			// The arbiter died (a crash, a kill): start it again now, not
-			// at the next periodic pass; it re-reads the pins it left.
+		if _, ok := a.arbiterPID(); !ok || a.routerVRRPDown(d.Router) {
+			// The arbiter or the router's keepalived died (a crash, a
+			// kill): start it again now, not at the next periodic pass;
+			// the arbiter re-reads the pins it left.
 			select {
 			case a.kick <- struct{}{}:
 			default:

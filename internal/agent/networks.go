@@ -21,6 +21,7 @@ func (a *Agent) checkNode() {
 		info.TunnelIP = a.o.TunnelIP.String()
 	}
 	info.Physnets, info.Errors = a.o.Fabric.CheckMappings()
+	info.RouterState = a.routerState()
 	a.mu.Lock()
 	changed := !a.info.Equal(info)
 	a.info = info

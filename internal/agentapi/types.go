@@ -152,6 +152,25 @@ type Router struct {
 	// VIPs are arbitrated: the router sends each one's traffic to the VM
 	// that holds it (see internal/arbiter).
 	VIPs []RouterVIP `json:"vips"`
+	// HA, when set, runs the router on every network node, active/standby:
+	// the node's router advertises from its own link-local address on the
+	// external interface, and VRRP moves the router's addresses (gateways
+	// and floating IPs) to the standby when the active router goes silent.
+	// Nil: this is the only network node, and its router holds them alone.
+	HA *RouterHA `json:"ha,omitempty"`
+}
+
+// RouterHA is one network node's part in the router's VRRP group.
+type RouterHA struct {
+	// Address is this router's own address with its prefix length
+	// (169.254.x.y/16), on the external interface.
+	Address string `json:"address"`
+	// Peers are the other members' addresses, dead ones included: a
+	// member that comes back finds its peers unchanged.
+	Peers            []string `json:"peers"`
+	VirtualRouterID  int      `json:"virtual_router_id"`
+	Priority         int      `json:"priority"`
+	AdvertIntervalMS int      `json:"advert_interval_ms"`
 }
 
 // RouterVIP is a VIP and the VMs that may hold it.

@@ -193,6 +193,9 @@ func sessionEnded(sess *concurrency.Session) bool {
 // instance.
 func (c *Controller) Reconcile(ctx context.Context) error {
 	var errs []error
+	if err := c.ensureRouterMembers(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("router group: %w", err))
+	}
 	ps := c.newPass()
 	for _, le := range c.st.List(model.KindLoadBalancer) {
 		id := le.Obj.Base().ID

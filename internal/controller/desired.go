@@ -35,7 +35,12 @@ func DesiredFor(st *store.Store, node string) (agentapi.Desired, string) {
 	}
 	sort.Slice(d.Instances, func(i, j int) bool { return d.Instances[i].VMID < d.Instances[j].VMID })
 	if ne, ok := st.Get(model.KindNode, node); ok && slices.Contains(ne.Obj.(*model.Node).Roles, RoleNetwork) {
-		d.Router = router(st)
+		if ha, ok := routerHA(st, node); ok {
+			d.Router = router(st)
+			if d.Router != nil {
+				d.Router.HA = ha
+			}
+		}
 	}
 	d.Networks = segments(st, node, d.Router)
 	b, _ := json.Marshal(struct {

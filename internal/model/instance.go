@@ -53,6 +53,18 @@ type NodeAdmin struct {
 	AdminStateUp bool `json:"admin_state_up"`
 }
 
+// RouterMember is a network node's place in the floating-IP router's VRRP
+// group: its own address on the external network's link, from which its
+// router advertises. Its id is the node's name. Unlike the node's liveness
+// record it outlives the node's lease, so that a network node that dies
+// stays its peers' VRRP peer and they need no reconfiguration, neither when
+// it dies nor when it comes back.
+type RouterMember struct {
+	Meta
+	// Address is a link-local IPv4 address (RouterLink), unique in the group.
+	Address string `json:"address"`
+}
+
 // NodeInfo is what an agent says of its node at every beat.
 type NodeInfo struct {
 	Version string   `json:"version"`
@@ -70,11 +82,15 @@ type NodeInfo struct {
 	// room); the two VMs of a load balancer go to different zones when
 	// live nodes allow.
 	Zone string `json:"availability_zone,omitempty"`
+	// RouterState is the network node's part in a router pair: "active",
+	// "standby" or "fault" (as Neutron's L3 HA says ha_state); empty when
+	// its router runs alone or not at all.
+	RouterState string `json:"router_state,omitempty"`
 }
 
 // Equal reports whether two beats say the same.
 func (a NodeInfo) Equal(b NodeInfo) bool {
-	return a.Version == b.Version && a.TunnelIP == b.TunnelIP && a.Zone == b.Zone && slices.Equal(a.Roles, b.Roles) &&
+	return a.Version == b.Version && a.TunnelIP == b.TunnelIP && a.Zone == b.Zone && a.RouterState == b.RouterState && slices.Equal(a.Roles, b.Roles) &&
 		slices.Equal(a.Physnets, b.Physnets) && slices.Equal(a.Errors, b.Errors)
 }
 

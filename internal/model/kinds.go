@@ -31,6 +31,8 @@ func New(k Kind) (Object, error) {
 		return &Node{}, nil
 	case KindNodeAdmin:
 		return &NodeAdmin{}, nil
+	case KindRouterMember:
+		return &RouterMember{}, nil
 	case KindObserved:
 		return &Observed{}, nil
 	case KindVMReport:
@@ -70,6 +72,8 @@ func KindOf(o Object) Kind {
 		return KindNode
 	case *NodeAdmin:
 		return KindNodeAdmin
+	case *RouterMember:
+		return KindRouterMember
 	case *Observed:
 		return KindObserved
 	case *VMReport:

@@ -29,6 +29,7 @@ const (
 	KindServiceInstance Kind = "service_instance"
 	KindNode            Kind = "node"
 	KindNodeAdmin       Kind = "node_admin"
+	KindRouterMember    Kind = "router_member"
 	KindObserved        Kind = "observed"
 )
 

@@ -25,7 +25,9 @@ type AttachSpec struct {
 	// NetworkID is a network already created with EnsureNetwork.
 	NetworkID string
 	// Address is the interface's own IPv4 address with the subnet length,
-	// e.g. 10.99.1.10/24. It must lie inside the network's CIDR.
+	// e.g. 10.99.1.10/24. It must lie inside the network's CIDR. Zero
+	// gives the interface no address of its own: a standby router's
+	// interface, whose addresses VRRP adds when it becomes active.
 	Address netip.Prefix
 	// MAC optionally fixes the interface's hardware address (a Neutron
 	// port's MAC); empty keeps the kernel's random one.
@@ -50,7 +52,7 @@ func (s AttachSpec) validate() error {
 	if err := ValidateIfName(s.IfName); err != nil {
 		return err
 	}
-	if !s.Address.IsValid() || !s.Address.Addr().Is4() {
+	if s.Address != (netip.Prefix{}) && (!s.Address.IsValid() || !s.Address.Addr().Is4()) {
 		return fmt.Errorf("netns: attach %s/%s: address %v is not IPv4", s.Namespace, s.IfName, s.Address)
 	}
 	if s.MAC != nil && len(s.MAC) != 6 {
@@ -74,6 +76,9 @@ func (s AttachSpec) validate() error {
 // with a changed address knows which old address to remove, without
 // touching secondary addresses (VIPs) added by AddAddress or by VRRP.
 func portAlias(networkID string, addr netip.Prefix) string {
+	if !addr.IsValid() {
+		return fmt.Sprintf("lbaas-port net=%s", networkID)
+	}
 	return fmt.Sprintf("lbaas-port net=%s addr=%s", networkID, addr)
 }
 
@@ -110,7 +115,7 @@ func (f *Fabric) Attach(spec AttachSpec) error {
 		if err != nil {
 			return err
 		}
-		if !cidr.Contains(spec.Address.Addr()) {
+		if spec.Address.IsValid() && !cidr.Contains(spec.Address.Addr()) {
 			return fmt.Errorf("netns: attach: address %v outside network %s (%v)", spec.Address, id, cidr)
 		}
 		if len(spec.ExtraRoutes) > 0 && !cidr.Contains(spec.Gateway) {
@@ -231,8 +236,10 @@ func configureInner(ht *netlink.Handle, inner netlink.Link, spec AttachSpec, id 
 	}
 	// Add the new address before removing the old one, so that a secondary
 	// in the same subnet is never left without a primary.
-	if err := ensureAddr(ht, inner, spec.Address); err != nil {
-		return err
+	if spec.Address.IsValid() {
+		if err := ensureAddr(ht, inner, spec.Address); err != nil {
+			return err
+		}
 	}
 	if old, ok := parsePortAddr(inner.Attrs().Alias); ok && old.Addr() != spec.Address.Addr() {
 		if err := delAddrIP(ht, inner, old.Addr()); err != nil {

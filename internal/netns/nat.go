@@ -64,6 +64,18 @@ func validateNAT(rules []NATRule) error {
 // It also turns on net.ipv4.ip_forward in the namespace (and leaves it on
 // when rules become empty: the router may forward for other reasons).
 func SetFloatingIPs(namespace string, rules []NATRule) error {
+	return setFloating(namespace, rules, true)
+}
+
+// SetFloatingNAT is SetFloatingIPs without the addresses: a router of an
+// active/standby pair gets the NAT table whether it is active or not, and
+// VRRP adds the floating IPs' addresses to the active one only. /32s that
+// SetFloatingIPs added earlier (before the router had a standby) go.
+func SetFloatingNAT(namespace string, rules []NATRule) error {
+	return setFloating(namespace, rules, false)
+}
+
+func setFloating(namespace string, rules []NATRule, addrs bool) error {
 	if err := ValidateName(namespace); err != nil {
 		return err
 	}
@@ -82,6 +94,9 @@ func SetFloatingIPs(namespace string, rules []NATRule) error {
 		// subnet is an error, and nothing has been changed yet.
 		links := make(map[netip.Addr]int, len(rules))
 		for _, r := range rules {
+			if !addrs {
+				continue // none wanted: syncFloatingAddrs removes ours
+			}
 			idx, err := connectedLink(h, r.FloatingIP)
 			if err != nil {
 				return fmt.Errorf("netns: floating IP %v in %q: %w", r.FloatingIP, namespace, err)

@@ -235,3 +235,62 @@ func TestSetFloatingIPsRejectsAmbiguousAndUnroutableRules(t *testing.T) {
 		t.Errorf("a rejected set left rules behind: %v", got)
 	}
 }
+
+// A router of an active/standby pair: Attach without addresses and the NAT
+// table alone (SetFloatingNAT). It serves nothing until its gateways and
+// floating IP are added (keepalived does that when it becomes active), and
+// then serves at once; a re-Attach leaves those addresses alone.
+func TestAStandbyRouterHasTheNATTableAndServesOnceItsAddressesArrive(t *testing.T) {
+	requireRoot(t)
+	requireBinary(t, "ip")
+	tp := buildTopology(t, "l3ha")
+	seen := serveHTTP(t, tp.server, serverAddr.Addr().String()+":8082")
+	target := floatingIP.String() + ":8082"
+	rules := []NATRule{{FloatingIP: floatingIP, FixedIP: serverAddr.Addr()}}
+	// It was a lone router (addresses of its own, a labelled /32)...
+	if err := SetFloatingIPs(tp.router, rules); err != nil {
+		t.Fatal(err)
+	}
+	// ...and becomes a standby: no address of its own on either side.
+	for _, a := range []AttachSpec{
+		{Namespace: tp.router, IfName: "lbtrpub", NetworkID: publicNetID},
+		{Namespace: tp.router, IfName: "lbtrpool", NetworkID: poolNetID},
+	} {
+		if err := tp.fabric.Attach(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := SetFloatingNAT(tp.router, rules); err != nil {
+		t.Fatal(err)
+	}
+	if out := ipOut(t, tp.router, "-4", "-o", "addr", "show"); strings.Contains(out, "172.31.250.") || strings.Contains(out, "10.99.1.") {
+		t.Fatalf("the standby router keeps addresses:\n%s", out)
+	}
+	if got, err := ListFloatingIPs(tp.router); err != nil || !slices.Equal(got, rules) {
+		t.Fatalf("the standby's NAT table = %v, %v; want %v", got, err, rules)
+	}
+	if _, err := get(tp.client, target); err == nil {
+		t.Fatal("a standby router answered for the floating IP")
+	}
+	// It becomes active: the addresses VRRP moves.
+	for _, a := range []struct {
+		ifname string
+		p      netip.Prefix
+	}{{"lbtrpub", routerPublic}, {"lbtrpub", netip.PrefixFrom(floatingIP, 32)}, {"lbtrpool", routerPool}} {
+		if err := AddAddress(tp.router, a.ifname, a.p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if body, err := get(tp.client, target); err != nil || body != "hello from the pool" {
+		t.Fatalf("through the router once active: %q, %v", body, err)
+	}
+	if err := tp.fabric.Attach(AttachSpec{Namespace: tp.router, IfName: "lbtrpool", NetworkID: poolNetID}); err != nil {
+		t.Fatal(err)
+	}
+	if out := ipOut(t, tp.router, "-4", "-o", "addr", "show", "dev", "lbtrpool"); !strings.Contains(out, routerPool.String()) {
+		t.Fatalf("a re-Attach removed the gateway VRRP added:\n%s", out)
+	}
+	if len(*seen) != 1 {
+		t.Fatalf("server saw %v, want one request", *seen)
+	}
+}

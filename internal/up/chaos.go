@@ -3,6 +3,8 @@ package up
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,6 +66,18 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 			namespaces = append(namespaces, ns)
 		}
 	}
+	// A network node's router: its arbiter and its keepalived die with
+	// the node, and so does its namespace.
+	var routers []int
+	if strings.HasPrefix(node, "network-") {
+		dir := filepath.Join(a.StateDir, "router")
+		for _, pidFile := range append(mustGlob(filepath.Join(dir, "*.pid")), mustGlob(filepath.Join(dir, "keepalived", "*.pid"))...) {
+			if pid, ok := ownedPid(pidFile, dir); ok && !slices.Contains(routers, pid) {
+				routers = append(routers, append(proc.Children(pid), pid)...)
+			}
+		}
+		namespaces = append(namespaces, c.RouterNamespaceOf(node))
+	}
 	var killed []int
 	kill := func(pids []int) {
 		for _, p := range pids {
@@ -79,7 +93,7 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 		if agentAlive {
 			_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGSTOP)
 		}
-		for _, p := range append(keepaliveds, haproxies...) {
+		for _, p := range slices.Concat(keepaliveds, haproxies, routers) {
 			_ = syscall.Kill(p, syscall.SIGSTOP)
 		}
 	}
@@ -96,6 +110,7 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 		time.Sleep(resignGrace)
 	}
 	kill(keepaliveds)
+	kill(routers)
 	if c.o.Hosts {
 		// The host is gone from the network: its fabric (and with it the
 		// VXLAN devices) and its own namespace.
@@ -106,7 +121,7 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 	}
 	// A measure taken on a node that did not die would be a lie: check.
 	var survivors []int
-	for _, p := range append(haproxies, keepaliveds...) {
+	for _, p := range slices.Concat(haproxies, keepaliveds, routers) {
 		for end := time.Now().Add(2 * time.Second); proc.Alive(p) && time.Now().Before(end); {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -114,9 +129,9 @@ func (c *Cluster) KillNode(node string, how NodeDeath) ([]int, error) {
 			survivors = append(survivors, p)
 		}
 	}
-	if len(namespaces) > 0 && len(haproxies) == 0 || len(survivors) > 0 {
-		return killed, fmt.Errorf("node %s did not die whole: %d load balancer namespaces, %d HAProxy and %d keepalived processes found, %v still alive",
-			node, len(namespaces), len(haproxies), len(keepaliveds), survivors)
+	if len(namespaces) > 0 && len(haproxies) == 0 && len(routers) == 0 || len(survivors) > 0 {
+		return killed, fmt.Errorf("node %s did not die whole: %d namespaces, %d HAProxy, %d keepalived and %d router processes found, %v still alive",
+			node, len(namespaces), len(haproxies), len(keepaliveds), len(routers), survivors)
 	}
 	return killed, nil
 }

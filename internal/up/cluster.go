@@ -42,6 +42,10 @@ type Options struct {
 	OctaviaListen string
 	// Nodes is the number of compute agents (default 3: compute-1..3).
 	Nodes int
+	// NetworkNodes is the number of network agents (default 1: network-1).
+	// With two or more, the floating-IP router runs on each,
+	// active/standby.
+	NetworkNodes int
 	// Prefix starts the names of the fabric, router, client and backend
 	// namespaces (default "lbaas-"; tests use their own).
 	Prefix string
@@ -103,8 +107,16 @@ type Agent struct {
 // FabricNamespace and friends derive the names from the prefix.
 func (c *Cluster) FabricNamespace() string { return c.o.Prefix + "fabric" }
 
-// RouterNamespace holds the floating-IP NAT.
-func (c *Cluster) RouterNamespace() string { return c.o.Prefix + "router" }
+// RouterNamespace holds network-1's floating-IP router.
+func (c *Cluster) RouterNamespace() string { return c.RouterNamespaceOf("network-1") }
+
+// RouterNamespaceOf holds a network node's floating-IP router.
+func (c *Cluster) RouterNamespaceOf(node string) string {
+	if node == "network-1" {
+		return c.o.Prefix + "router"
+	}
+	return c.o.Prefix + "router-" + strings.TrimPrefix(node, "network-")
+}
 
 // Start brings the cluster up and returns once the API answers and every
 // agent has registered.
@@ -206,7 +218,7 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 		a := &Agent{Node: n, StateDir: filepath.Join(o.Dir, "agents", n)}
 		a.args = []string{"agent", "--node", n, "--server", c.URL, "--token-file", filepath.Join(o.Dir, n+".token"),
 			"--state-dir", a.StateDir, "--roles", roles, "--fabric-namespace", c.FabricNamespace(),
-			"--router-namespace", c.RouterNamespace(), "--log-level", "info"}
+			"--router-namespace", c.RouterNamespaceOf(n), "--log-level", "info"}
 		if o.Hosts {
 			hostArgs, err := c.buildHost(n, i)
 			if err != nil {
@@ -265,7 +277,9 @@ func (c *Cluster) nodeNames() []string {
 	for i := 1; i <= c.o.Nodes; i++ {
 		out = append(out, fmt.Sprintf("compute-%d", i))
 	}
-	out = append(out, "network-1")
+	for i := 1; i <= max(c.o.NetworkNodes, 1); i++ {
+		out = append(out, fmt.Sprintf("network-%d", i))
+	}
 	if c.o.Hosts {
 		out = append(out, ServersNode)
 	}
@@ -415,7 +429,11 @@ func (c *Cluster) Close() {
 	for _, ns := range extra {
 		_ = netns.Delete(ns)
 	}
-	_ = netns.Delete(c.RouterNamespace())
+	for _, n := range c.nodeNames() {
+		if strings.HasPrefix(n, "network-") {
+			_ = netns.Delete(c.RouterNamespaceOf(n))
+		}
+	}
 	if c.Fabric != nil {
 		_ = c.Fabric.Teardown()
 	}

@@ -98,7 +98,7 @@ func (c *Cluster) buildHost(node string, i int) ([]string, error) {
 		return nil, err
 	}
 	args := []string{"--host-namespace", host, "--fabric-namespace", c.HostFabric(node), "--local-ip", ip.String()}
-	if node == "network-1" {
+	if strings.HasPrefix(node, "network-") {
 		// eth1 is the uplink to the public wire; the agent patches it into
 		// its fabric when the Public network needs it.
 		if err := c.wire(host, "eth1", "pu-"+fmt.Sprint(i), ""); err != nil {

@@ -110,8 +110,16 @@ type Config struct {
 	// Adverts are unicast: the fabric need not carry multicast, and adverts
 	// from anything else are ignored (check_unicast_src).
 	UnicastPeers []netip.Addr
+	// Link, when set, is the subnet of UnicastSrc and UnicastPeers where it
+	// is not VIP's: a router pair advertises from link-local addresses of
+	// its own. Zero: the VIP's subnet.
+	Link netip.Prefix
 	// VIP is the virtual address with the subnet length of Interface's network.
 	VIP netip.Prefix
+	// ExtraVIPs move with VIP but are not listed in the adverts
+	// (keepalived's virtual_ipaddress_excluded): a router's gateway
+	// addresses on its other interfaces and its floating IPs, any number.
+	ExtraVIPs []Address
 	// AdvertInterval is the VRRP advertisement interval (multiple of 10 ms,
 	// 10 ms..40.95 s; zero means DefaultAdvertInterval). Both VMs must agree.
 	AdvertInterval time.Duration
@@ -129,6 +137,12 @@ type Config struct {
 	NotifyFIFO   string
 	// GARP tunes gratuitous ARPs.
 	GARP GARP
+}
+
+// Address is an address with its subnet length on one interface.
+type Address struct {
+	Prefix    netip.Prefix
+	Interface string
 }
 
 // GARP configures gratuitous ARPs sent by a new MASTER.
@@ -249,6 +263,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("vrrp: VIP %v is not a usable IPv4 address with a subnet length", c.VIP)
 	}
 	net := c.VIP.Masked()
+	if c.Link.IsValid() {
+		net = c.Link.Masked()
+	}
 	if !c.UnicastSrc.Is4() || !usable(c.UnicastSrc) || !net.Contains(c.UnicastSrc) || c.UnicastSrc == c.VIP.Addr() {
 		return fmt.Errorf("vrrp: unicast source %v must be an IPv4 address in %v other than the VIP", c.UnicastSrc, net)
 	}
@@ -261,6 +278,16 @@ func (c Config) Validate() error {
 			return fmt.Errorf("vrrp: unicast peer %v must be a distinct IPv4 address in %v other than the VIP and the source", p, net)
 		}
 		seen[p] = true
+	}
+	vips := map[netip.Addr]bool{c.VIP.Addr(): true}
+	for _, x := range c.ExtraVIPs {
+		if !x.Prefix.IsValid() || !x.Prefix.Addr().Is4() || x.Prefix.Bits() == 0 || !usable(x.Prefix.Addr()) || vips[x.Prefix.Addr()] || seen[x.Prefix.Addr()] {
+			return fmt.Errorf("vrrp: extra VIP %v must be a distinct usable IPv4 address with a subnet length", x.Prefix)
+		}
+		if !isName(x.Interface, 15) {
+			return fmt.Errorf("vrrp: invalid interface name %q of extra VIP %v", x.Interface, x.Prefix)
+		}
+		vips[x.Prefix.Addr()] = true
 	}
 	if c.StartupDelay < 0 || c.StartupDelay > time.Minute {
 		return fmt.Errorf("vrrp: startup delay %v must be within 0..1m", c.StartupDelay)

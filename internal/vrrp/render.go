@@ -103,6 +103,13 @@ func Render(c Config) ([]byte, error) {
 	w(1, "virtual_ipaddress {")
 	w(2, "%s dev %s", c.VIP, c.Interface)
 	w(1, "}")
+	if len(c.ExtraVIPs) > 0 {
+		w(1, "virtual_ipaddress_excluded {")
+		for _, x := range c.ExtraVIPs {
+			w(2, "%s dev %s", x.Prefix, x.Interface)
+		}
+		w(1, "}")
+	}
 	if c.TrackProcess != nil {
 		w(1, "track_process {")
 		w(2, "%s", c.TrackProcess.Name)

@@ -57,6 +57,20 @@ func TestRenderMatchesGoldenFiles(t *testing.T) {
 			c.AdvertInterval = time.Second
 			c.GARP = GARP{Repeat: 5, SecondSetDelay: 2 * time.Second, Refresh: 60 * time.Second}
 		},
+		// A network node's router: it advertises from a link-local
+		// address and moves gateways and floating IPs on several
+		// interfaces.
+		"router": func(c *Config) {
+			c.InstanceName, c.Interface, c.VirtualRouterID, c.Priority = "router-network-1", "ext0", 1, 254
+			c.Link = netip.MustParsePrefix("169.254.0.0/16")
+			c.UnicastSrc, c.UnicastPeers = netip.MustParseAddr("169.254.1.1"), []netip.Addr{netip.MustParseAddr("169.254.1.2")}
+			c.VIP = netip.MustParsePrefix("172.24.4.1/24")
+			c.ExtraVIPs = []Address{
+				{Prefix: netip.MustParsePrefix("172.24.4.10/32"), Interface: "ext0"},
+				{Prefix: netip.MustParsePrefix("10.1.0.1/24"), Interface: "rt1a2b3c4d"},
+			}
+			c.AdvertInterval = 100 * time.Millisecond
+		},
 		"standby": func(c *Config) {
 			c.Priority = PriorityStandby
 			c.UnicastSrc, c.UnicastPeers[0] = c.UnicastPeers[0], c.UnicastSrc
@@ -142,6 +156,18 @@ func TestConfigValuesThatCouldChangeKeepalivedGrammarAreRejected(t *testing.T) {
 		"fractional GARP delay":         func(c *Config) { c.GARP.SecondSetDelay = 1500 * time.Millisecond },
 		"too many GARPs":                func(c *Config) { c.GARP.Repeat = 1000 },
 		"track quorum beyond the limit": func(c *Config) { c.TrackProcess = &ProcessMatch{Path: "/bin/x", Quorum: -1} },
+		"peer outside the link": func(c *Config) {
+			c.Link, c.UnicastSrc = netip.MustParsePrefix("169.254.0.0/16"), netip.MustParseAddr("169.254.1.1")
+		},
+		"extra VIP twice": func(c *Config) {
+			c.ExtraVIPs = []Address{{Prefix: c.VIP, Interface: "vip0"}}
+		},
+		"extra VIP on a bad interface": func(c *Config) {
+			c.ExtraVIPs = []Address{{Prefix: netip.MustParsePrefix("20.1.1.9/32"), Interface: "x y"}}
+		},
+		"extra VIP without length": func(c *Config) {
+			c.ExtraVIPs = []Address{{Prefix: netip.Prefix{}, Interface: "vip0"}}
+		},
 	}
 	for name, mutate := range cases {
 		c := baseConfig(t)

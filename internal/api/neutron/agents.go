@@ -91,6 +91,9 @@ func viewAgent(s *Server, e store.Entry) map[string]any {
 	if n.Errors == nil {
 		conf["errors"] = []string{}
 	}
+	if n.RouterState != "" {
+		conf["ha_state"] = n.RouterState
+	}
 	if n.TunnelIP != "" {
 		conf["tunneling_ip"] = n.TunnelIP
 		conf["tunnel_types"] = []string{"vxlan"}

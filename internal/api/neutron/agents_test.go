@@ -14,7 +14,7 @@ func TestAgentsAreListedForAdminsOnly(t *testing.T) {
 	now := time.Now().UTC()
 	putObject(t, model.KindNode, &model.Node{Meta: model.Meta{ID: name, TenantID: "admin", CreatedAt: now, UpdatedAt: now},
 		Name: name, Alive: true, Registered: now, LastSeen: now, NodeInfo: model.NodeInfo{Version: "test", Roles: []string{"compute"},
-			TunnelIP: "192.0.2.7", Physnets: []string{"physnet1"}, Errors: []string{"physnet2: no interface eth9"}}})
+			TunnelIP: "192.0.2.7", Physnets: []string{"physnet1"}, Errors: []string{"physnet2: no interface eth9"}, RouterState: "standby"}})
 
 	var found obj
 	for _, a := range list(t, adminToken, "/v2.0/agents", "agents") {
@@ -31,8 +31,8 @@ func TestAgentsAreListedForAdminsOnly(t *testing.T) {
 	got := show(t, adminToken, "/v2.0/agents/"+name, "agent")
 	conf, _ := got["configurations"].(obj)
 	if got["host"] != name || conf["tunneling_ip"] != "192.0.2.7" || fmt.Sprint(conf["physical_networks"]) != "[physnet1]" ||
-		fmt.Sprint(conf["errors"]) != "[physnet2: no interface eth9]" {
-		t.Errorf("show agent: want its tunnel address, working physical networks and configuration errors: %v", got)
+		fmt.Sprint(conf["errors"]) != "[physnet2: no interface eth9]" || conf["ha_state"] != "standby" {
+		t.Errorf("show agent: want its tunnel address, working physical networks, configuration errors and router state: %v", got)
 	}
 	if got := list(t, alphaToken, "/v2.0/agents", "agents"); len(got) != 0 {
 		t.Errorf("a project member sees agents: %v", got)
