@@ -275,6 +275,8 @@ type seedTopo struct {
 	clients bool
 	// hosts runs every agent on a simulated host of its own (up.Options.Hosts).
 	hosts bool
+	// networkNodes is up.Options.NetworkNodes.
+	networkNodes int
 }
 
 // startSeedTopo starts a cluster and builds the seed's topology in it:
@@ -292,7 +294,7 @@ func startSeedTopo(ctx context.Context, s seedTopo) (*dpTopo, error) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	c, err := up.Start(sctx, up.Options{Dir: s.dir, Listen: listen, OctaviaListen: octaviaListen, Prefix: s.prefix, Binary: s.binary, AdvertInterval: s.advert, Hosts: s.hosts})
+	c, err := up.Start(sctx, up.Options{Dir: s.dir, Listen: listen, OctaviaListen: octaviaListen, Prefix: s.prefix, Binary: s.binary, AdvertInterval: s.advert, Hosts: s.hosts, NetworkNodes: s.networkNodes})
 	if err != nil {
 		// Start cleans up after itself on most failures; make sure.
 		removeNamespaces(s.prefix)

@@ -31,6 +31,9 @@ const AimAcrossHosts = 0.9
 type HostsReport struct {
 	deploymentRun
 	Throughput ThroughputResult
+	// NetworkNode are the active network node's deaths and returns in the
+	// deployment across hosts.
+	NetworkNode []NetworkNodeRun
 }
 
 // RunHosts runs the hosts benchmark (root).
@@ -43,9 +46,15 @@ func RunHosts(ctx context.Context, o DataplaneOptions) (*HostsReport, error) {
 	defer os.RemoveAll(root)
 	rep := &HostsReport{deploymentRun: newDeploymentRun(root, o)}
 	topo := func(hosts bool, name string) (*dpTopo, error) {
+		// Across hosts the router runs on two network nodes, whose
+		// failover the benchmark measures last.
+		networkNodes := 1
+		if hosts {
+			networkNodes = 2
+		}
 		tp, err := startSeedTopo(ctx, seedTopo{
 			prefix: fmt.Sprintf("%s%06x-", DataplaneNSPrefix, rand.Uint32()&0xffffff),
-			dir:    filepath.Join(root, name), binary: o.Binary, name: "bench", clients: true, hosts: hosts,
+			dir:    filepath.Join(root, name), binary: o.Binary, name: "bench", clients: true, hosts: hosts, networkNodes: networkNodes,
 		})
 		if err == nil {
 			err = tp.waitPoolActive(ctx, tp.poolID, 60*time.Second)
@@ -80,6 +89,11 @@ func RunHosts(ctx context.Context, o DataplaneOptions) (*HostsReport, error) {
 	clients := map[string]string{TargetOneHostFIP: one.pubClient, TargetAcrossHostFIP: across.pubClient,
 		TargetOneHostVIP: one.vipClient, TargetAcrossHostVIP: across.vipClient}
 	wrkRounds(ctx, o, "hosts", res.Targets, clients, nil)
+	runs := 3
+	if o.Quick {
+		runs = 1
+	}
+	rep.NetworkNode = networkNodeRuns(ctx, o, across, []string{"network-1", "network-2"}, runs)
 	rep.LoadAvgEnd = describeMachine(root).LoadAvg
 	rep.Elapsed = time.Since(start)
 	return rep, nil
@@ -131,6 +145,7 @@ func (r *HostsReport) Markdown() string {
 		}
 	}
 	w("")
+	networkNodeMarkdown(w, r.NetworkNode)
 	return b.String()
 }
 
