@@ -58,6 +58,7 @@ func benchCommand() *cobra.Command {
 		Short: "Run the benchmarks beside their baselines and write their reports",
 	}
 	var lbs int
+	var scale bench.ScaleOptions
 	var spurious time.Duration
 	var alternatives []time.Duration
 	var rerender string
@@ -88,6 +89,18 @@ func benchCommand() *cobra.Command {
 			"bench/REPORT-hosts.md", nil,
 			func(ctx context.Context, exe string, quick bool) (report, error) {
 				return bench.RunHosts(ctx, bench.DataplaneOptions{Binary: exe, Quick: quick, Progress: os.Stderr})
+			}),
+		benchVerb("scale", "Scale: scheduling and repair of 10,000 load balancers on 1,000 simulated agents against the real server and store (no data plane), a tenth of the nodes killed at once",
+			"bench/REPORT-scale.md",
+			func(f *pflag.FlagSet) {
+				f.IntVar(&scale.Nodes, "nodes", 1000, "simulated agents")
+				f.IntVar(&scale.LoadBalancers, "load-balancers", 10000, "load balancers created")
+				f.IntVar(&scale.Zones, "zones", 10, "failure domains the nodes are spread over")
+			},
+			func(ctx context.Context, _ string, quick bool) (report, error) {
+				o := scale
+				o.Quick, o.Progress = quick, os.Stderr
+				return bench.RunScale(ctx, o)
 			}),
 		benchVerb("failover", "Failover (root): the outage of each trigger idle and saturated beside keepalived with a 1 s advert, the advert interval's trade-off, restarts, spurious failovers under load",
 			"bench/REPORT-failover.md",
