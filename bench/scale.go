@@ -41,8 +41,11 @@ type ScaleOptions struct {
 	KillFraction                float64
 	// Creators is the number of concurrent API clients creating.
 	Creators int
-	Quick    bool
-	Progress io.Writer
+	// ProfileDir, when set, receives CPU profiles of the creation
+	// (scale-create.pprof) and of the repair (scale-repair.pprof).
+	ProfileDir string
+	Quick      bool
+	Progress   io.Writer
 }
 
 func (o ScaleOptions) withDefaults() ScaleOptions {
@@ -309,6 +312,7 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 	var ids sync.Map
 	var createErrs atomic.Int64
 	var firstErr atomic.Value
+	stopProfile := profile(o.ProfileDir, "scale-create.pprof", true)
 	t0 := time.Now()
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -382,6 +386,7 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 		}
 	}
 	rep.PlacedElapsed = time.Since(t0)
+	stopProfile()
 	rep.PlaceLatency = summarize(lats)
 	if n := createErrs.Load(); n > 0 {
 		rep.Err = fmt.Sprintf("%d creates failed, the first: %v", n, firstErr.Load())
@@ -405,6 +410,7 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 	whole, _, _ := sc.pairs(lbs)
 	before := len(whole)
 	rev0 := run.Store.Rev()
+	stopProfile = profile(o.ProfileDir, "scale-repair.pprof", true)
 	t1 := time.Now()
 	for n := range sc.dead {
 		sc.agents[n].cancel()
@@ -424,6 +430,7 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 			break
 		}
 	}
+	stopProfile()
 	rep.StoreWrites = run.Store.Rev() - rev0
 	rep.StoreRevRate = float64(rep.StoreWrites) / rep.RepairTime.Seconds()
 	_, rep.SpreadAfter, rep.SameDomainAfter = sc.pairs(lbs)

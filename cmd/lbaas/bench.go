@@ -96,6 +96,7 @@ func benchCommand() *cobra.Command {
 				f.IntVar(&scale.Nodes, "nodes", 1000, "simulated agents")
 				f.IntVar(&scale.LoadBalancers, "load-balancers", 10000, "load balancers created")
 				f.IntVar(&scale.Zones, "zones", 10, "failure domains the nodes are spread over")
+				f.StringVar(&scale.ProfileDir, "profile-dir", "", "write CPU profiles of the creation and the repair here")
 			},
 			func(ctx context.Context, _ string, quick bool) (report, error) {
 				o := scale

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"time"
@@ -48,12 +49,19 @@ func (a *Agent) applyRouter(ctx context.Context, r agentapi.Router) (map[string]
 		if i > 0 {
 			ifname = "rt" + nw.SubnetID[:8]
 		}
-		own := netip.PrefixFrom(gw, prefix.Bits())
+		spec := netns.AttachSpec{Namespace: a.o.RouterNamespace, IfName: ifname, NetworkID: nw.ID, Address: netip.PrefixFrom(gw, prefix.Bits()), MTU: nw.MTU}
 		if r.HA != nil {
-			moving = append(moving, vrrp.Address{Prefix: own, Interface: ifname})
-			own = netip.Prefix{}
+			moving = append(moving, vrrp.Address{Prefix: spec.Address, Interface: ifname})
+			spec.Address = netip.Prefix{}
+			if ifname == extIf {
+				mac, err := net.ParseMAC(r.HA.MAC)
+				if err != nil {
+					return nil, fmt.Errorf("router MAC %q: %w", r.HA.MAC, err)
+				}
+				spec.MAC = mac
+			}
 		}
-		if err := a.o.Fabric.Attach(netns.AttachSpec{Namespace: a.o.RouterNamespace, IfName: ifname, NetworkID: nw.ID, Address: own, MTU: nw.MTU}); err != nil {
+		if err := a.o.Fabric.Attach(spec); err != nil {
 			return nil, err
 		}
 		ifnames[nw.SubnetID] = ifname

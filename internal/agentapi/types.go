@@ -165,6 +165,12 @@ type RouterHA struct {
 	// Address is this router's own address with its prefix length
 	// (169.254.x.y/16), on the external interface.
 	Address string `json:"address"`
+	// MAC is the external interface's hardware address, fixed per member
+	// (02:00 and the four bytes of Address): a member that comes back has
+	// the same MAC, so its peers' neighbour entries for it stay right and
+	// it hears the active router's adverts at once (with a new MAC it
+	// heard none until their entries timed out, and took over).
+	MAC string `json:"mac"`
 	// Peers are the other members' addresses, dead ones included: a
 	// member that comes back finds its peers unchanged.
 	Peers            []string `json:"peers"`

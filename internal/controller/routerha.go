@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -103,8 +104,11 @@ func routerHA(st *store.Store, node string) (ha *agentapi.RouterHA, ok bool) {
 	case len(members) == 1:
 		return nil, true
 	}
+	own := netip.MustParseAddr(members[i].Address)
+	b := own.As4()
 	ha = &agentapi.RouterHA{
-		Address:         netip.PrefixFrom(netip.MustParseAddr(members[i].Address), RouterLink.Bits()).String(),
+		Address:         netip.PrefixFrom(own, RouterLink.Bits()).String(),
+		MAC:             fmt.Sprintf("02:00:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3]),
 		VirtualRouterID: RouterVirtualRouterID,
 		// Both routers start as BACKUP and never preempt; the priority
 		// only settles an election of routers that start together: the

@@ -38,6 +38,9 @@ func TestASecondNetworkNodeMakesTheRouterAnActiveStandbyPairThatOutlivesADeath(t
 	if h1.Address != "169.254.1.1/16" || h2.Address != "169.254.1.2/16" {
 		t.Fatalf("own addresses %s and %s: want 169.254.1.1/16 and 169.254.1.2/16 in joining order", h1.Address, h2.Address)
 	}
+	if h1.MAC != "02:00:a9:fe:01:01" || h2.MAC != "02:00:a9:fe:01:02" {
+		t.Fatalf("external MACs %s and %s: want them derived from the own addresses", h1.MAC, h2.MAC)
+	}
 	if !slices.Equal(h1.Peers, []string{"169.254.1.2"}) || !slices.Equal(h2.Peers, []string{"169.254.1.1"}) {
 		t.Fatalf("peers %v and %v: want each other", h1.Peers, h2.Peers)
 	}
