@@ -197,6 +197,13 @@ type scaleCluster struct {
 // on live nodes that were told about them; it returns the spread of VMs
 // over live nodes and the pairs in one zone.
 func (sc *scaleCluster) pairs(lbs map[string]bool) (whole map[string]bool, spread SpreadResult, sameDomain int) {
+	return sc.pairsExcept(lbs, nil)
+}
+
+// pairsExcept is pairs without the load balancers in skip (already seen
+// whole: the creation's watch reads only the others); the spread then
+// counts only the others too.
+func (sc *scaleCluster) pairsExcept(lbs, skip map[string]bool) (whole map[string]bool, spread SpreadResult, sameDomain int) {
 	whole = map[string]bool{}
 	perNode := map[string]int{}
 	for n := range sc.agents {
@@ -207,7 +214,7 @@ func (sc *scaleCluster) pairs(lbs map[string]bool) (whole map[string]bool, sprea
 	vms := 0
 	for _, e := range sc.run.Store.List(model.KindServiceInstance) {
 		si := e.Obj.(*model.ServiceInstance)
-		if !lbs[si.LoadBalancerID] {
+		if !lbs[si.LoadBalancerID] || skip[si.LoadBalancerID] {
 			continue
 		}
 		ok := len(si.VMs) == 2
@@ -309,7 +316,9 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 
 	// Create, and watch each load balancer until it is placed.
 	created := sync.Map{} // id -> time.Time
-	var ids sync.Map
+	// ids collects the new load balancers; the watch drains it.
+	var idsMu sync.Mutex
+	var ids []string
 	var createErrs atomic.Int64
 	var firstErr atomic.Value
 	stopProfile := profile(o.ProfileDir, "scale-create.pprof", true)
@@ -329,7 +338,9 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 					continue
 				}
 				created.Store(id, at)
-				ids.Store(id, true)
+				idsMu.Lock()
+				ids = append(ids, id)
+				idsMu.Unlock()
 			}
 		}()
 	}
@@ -337,8 +348,13 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 	var lats []time.Duration
 	placedAt := map[string]bool{}
 	watch := func() int {
-		ids.Range(func(k, _ any) bool { lbs[k.(string)] = true; return true })
-		whole, _, _ := sc.pairs(lbs)
+		idsMu.Lock()
+		for _, id := range ids {
+			lbs[id] = true
+		}
+		ids = ids[:0]
+		idsMu.Unlock()
+		whole, _, _ := sc.pairsExcept(lbs, placedAt)
 		now := time.Now()
 		for id := range whole {
 			if !placedAt[id] {
@@ -370,7 +386,7 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 				rep.CreateElapsed = time.Since(t0)
 				done = true
 			}
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(time.Second):
 		}
 		n := watch()
 		if time.Since(lastLog) > 5*time.Second {
@@ -381,6 +397,7 @@ func RunScale(ctx context.Context, o ScaleOptions) (*ScaleReport, error) {
 			break
 		}
 		if time.Since(t0) > 30*time.Minute || ctx.Err() != nil {
+			stopProfile()
 			rep.Err = fmt.Sprintf("only %d of %d load balancers placed after %v", n, len(lbs), time.Since(t0).Round(time.Second))
 			return rep, nil
 		}

@@ -3,6 +3,7 @@ package controller
 import (
 	"slices"
 	"sort"
+	"sync"
 
 	"lbaas/internal/agentapi"
 	"lbaas/internal/model"
@@ -54,18 +55,9 @@ func segments(st *store.Store, node string, r *agentapi.Router) []agentapi.Segme
 		sort.Slice(subs, func(i, j int) bool { return subs[i].Obj.Base().CreatedAt.Before(subs[j].Obj.Base().CreatedAt) })
 		s.CIDR = subs[0].Obj.(*model.Subnet).CIDR
 		if n.NetworkType == "vxlan" {
-			hosts := map[string]bool{}
-			for _, pe := range st.ByIndex(model.KindPort, store.IdxNetwork, id) {
-				p := pe.Obj.(*model.Port)
-				hosts[p.BindingHost] = true
-				if p.DeviceOwner == model.DeviceOwnerLoadBalancer {
-					// The routers reach the VIP's network.
-					for _, nn := range netNodes {
-						hosts[nn] = true
-					}
-				}
-			}
-			if n.RouterExternal {
+			hosts, routed := networkHosts(st, id)
+			if routed || n.RouterExternal {
+				// The routers reach the VIP's network and the external one.
 				for _, nn := range netNodes {
 					hosts[nn] = true
 				}
@@ -94,4 +86,118 @@ func routerNetworks(r *agentapi.Router) map[string]bool {
 		out[nw.ID] = true
 	}
 	return out
+}
+
+// carriers follows, per store, which hosts ports of each network are
+// bound to and which networks have a load balancer's port, from the
+// store's watch: each node's long poll asks for the hosts of its networks,
+// and a network with thousands of ports must not be read whole each time.
+type carriers struct {
+	mu sync.Mutex
+	// ports[network][host] and lbPorts[network] hold port ids: adding or
+	// removing one twice is harmless, so the first scan and the watch's
+	// changes may overlap.
+	ports   map[string]map[string]map[string]struct{}
+	lbPorts map[string]map[string]struct{}
+}
+
+var carriersOf struct {
+	sync.Mutex
+	m map[*store.Store]*carriers
+}
+
+// Track starts following the store's ports for DesiredFor. Observers run
+// in the order they were registered: the agent API calls it before it
+// registers its wakes, so that a woken poll reads the hosts of a network
+// with the change that woke it.
+func Track(st *store.Store) { carriersFor(st) }
+
+// carriersFor returns the store's tracker, made on first use: it observes
+// the store first, then reads every port, so no change falls between.
+func carriersFor(st *store.Store) *carriers {
+	carriersOf.Lock()
+	defer carriersOf.Unlock()
+	if c := carriersOf.m[st]; c != nil {
+		return c
+	}
+	if carriersOf.m == nil {
+		carriersOf.m = map[*store.Store]*carriers{}
+	}
+	c := &carriers{}
+	c.reset(nil)
+	st.Observe(func(changes []store.Change) {
+		for _, ch := range changes {
+			switch {
+			case ch.Kind == "":
+				c.reset(st) // the cache was reloaded
+			case ch.Kind == model.KindPort:
+				if ch.Old != nil {
+					c.set(ch.Old.(*model.Port), false)
+				}
+				if ch.New != nil {
+					c.set(ch.New.(*model.Port), true)
+				}
+			}
+		}
+	})
+	c.reset(st)
+	carriersOf.m[st] = c
+	return c
+}
+
+// reset forgets everything and, given a store, reads every port.
+func (c *carriers) reset(st *store.Store) {
+	c.mu.Lock()
+	c.ports, c.lbPorts = map[string]map[string]map[string]struct{}{}, map[string]map[string]struct{}{}
+	c.mu.Unlock()
+	if st == nil {
+		return
+	}
+	for _, e := range st.List(model.KindPort) {
+		c.set(e.Obj.(*model.Port), true)
+	}
+}
+
+func (c *carriers) set(p *model.Port, add bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	put := func(m map[string]map[string]struct{}, key string) {
+		if add {
+			if m[key] == nil {
+				m[key] = map[string]struct{}{}
+			}
+			m[key][p.ID] = struct{}{}
+		} else if set := m[key]; set != nil {
+			delete(set, p.ID)
+			if len(set) == 0 {
+				delete(m, key)
+			}
+		}
+	}
+	byHost := c.ports[p.NetworkID]
+	if byHost == nil {
+		byHost = map[string]map[string]struct{}{}
+		c.ports[p.NetworkID] = byHost
+	}
+	put(byHost, p.BindingHost)
+	if len(byHost) == 0 {
+		delete(c.ports, p.NetworkID)
+	}
+	if p.DeviceOwner == model.DeviceOwnerLoadBalancer {
+		put(c.lbPorts, p.NetworkID)
+	}
+}
+
+// networkHosts returns the hosts that ports of a network are bound to (a
+// fresh map) and whether a load balancer's port is on it (then the
+// routers carry it too).
+func networkHosts(st *store.Store, networkID string) (map[string]bool, bool) {
+	c := carriersFor(st)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hosts := make(map[string]bool, len(c.ports[networkID]))
+	for h := range c.ports[networkID] {
+		hosts[h] = true
+	}
+	return hosts, len(c.lbPorts[networkID]) > 0
 }

@@ -64,7 +64,10 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 		IdxMonitor: func(o model.Object) []string { return o.(*model.Pool).HealthMonitors },
 		IdxProject: project,
 	},
-	model.KindLoadBalancer:  {IdxProject: project},
+	model.KindLoadBalancer: {
+		IdxProject: project,
+		IdxSubnet:  func(o model.Object) []string { return one(o.(*model.LoadBalancer).VIPSubnetID) },
+	},
 	model.KindNetwork:       {IdxSegment: func(o model.Object) []string { return one(o.(*model.Network).SegmentKey()) }},
 	model.KindHealthMonitor: {IdxProject: project},
 	model.KindSubnet:        {IdxNetwork: func(o model.Object) []string { return one(o.(*model.Subnet).NetworkID) }},
@@ -99,6 +102,15 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 	},
 	model.KindVMReport: {IdxSI: func(o model.Object) []string { return one(o.(*model.VMReport).SIID) }},
 	model.KindServiceInstance: {
+		IdxLB: func(o model.Object) []string { return one(o.(*model.ServiceInstance).LoadBalancerID) },
+		// Its VMs' ids: which instance a VM's port belongs to.
+		IdxDevice: func(o model.Object) []string {
+			var out []string
+			for _, vm := range o.(*model.ServiceInstance).VMs {
+				out = append(out, vm.ID)
+			}
+			return out
+		},
 		IdxNode: func(o model.Object) []string {
 			var out []string
 			for _, vm := range o.(*model.ServiceInstance).VMs {

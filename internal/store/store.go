@@ -46,8 +46,12 @@ type Store struct {
 
 	mu      sync.RWMutex
 	changed *sync.Cond // broadcast when rev advances
-	objs    map[model.Kind]map[string]Entry
-	rev     int64
+	// observers get every batch of object changes the watch applies
+	// (see Observe).
+	obsMu     sync.Mutex
+	observers []func([]Change)
+	objs      map[model.Kind]map[string]Entry
+	rev       int64
 	// indexes: kind -> index name -> key -> set of ids, kept current with
 	// every event so that "members of pool X" costs no scan.
 	indexers map[model.Kind]map[string]IndexFunc
@@ -136,6 +140,7 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.rev = resp.Header.Revision
 	s.mu.Unlock()
+	s.notify([]Change{{}}) // a reload: anything may have changed
 	s.changed.Broadcast()
 	return nil
 }
@@ -187,7 +192,38 @@ func (s *Store) watchLoop(ctx context.Context) {
 	}
 }
 
+// Change is one object changed by the watch: Old is nil for a creation,
+// New is nil for a deletion. A Change with an empty Kind means the whole
+// cache was reloaded: anything may have changed.
+type Change struct {
+	Kind     model.Kind
+	ID       string
+	Old, New model.Object
+}
+
+// Observe calls fn with every batch of changes the cache applies, after
+// the cache holds them (so fn may read the store), from the watch's
+// goroutine: fn must be quick and must not write to the store.
+func (s *Store) Observe(fn func([]Change)) {
+	s.obsMu.Lock()
+	s.observers = append(s.observers, fn)
+	s.obsMu.Unlock()
+}
+
+func (s *Store) notify(changes []Change) {
+	if len(changes) == 0 {
+		return
+	}
+	s.obsMu.Lock()
+	obs := s.observers
+	s.obsMu.Unlock()
+	for _, fn := range obs {
+		fn(changes)
+	}
+}
+
 func (s *Store) apply(resp clientv3.WatchResponse) {
+	var changes []Change
 	s.mu.Lock()
 	for _, ev := range resp.Events {
 		if !strings.HasPrefix(string(ev.Kv.Key), objPrefix) {
@@ -203,20 +239,25 @@ func (s *Store) apply(resp clientv3.WatchResponse) {
 			s.objs[k] = m
 		}
 		delete(s.sorted, k)
+		ch := Change{Kind: k, ID: id}
 		if old, ok := m[id]; ok {
 			s.index(old.Obj, k, false)
+			ch.Old = old.Obj
 		}
 		if ev.Type == mvccpb.DELETE {
 			delete(m, id)
 		} else {
 			m[id] = Entry{Obj: o, Rev: ev.Kv.ModRevision}
 			s.index(o, k, true)
+			ch.New = o
 		}
+		changes = append(changes, ch)
 	}
 	if resp.Header.Revision > s.rev {
 		s.rev = resp.Header.Revision
 	}
 	s.mu.Unlock()
+	s.notify(changes)
 	s.changed.Broadcast()
 }
 
@@ -262,6 +303,20 @@ func (s *Store) ByIndex(k model.Kind, name, key string) []Entry {
 	s.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Obj.Base().ID < out[j].Obj.Base().ID })
 	return out
+}
+
+// EachByIndex calls fn with every object of kind k whose index name holds
+// key, in no order, under the cache's read lock: fn must be quick and must
+// not call the store. For a large set read often (every port of a
+// network), it spares ByIndex's copy and sort.
+func (s *Store) EachByIndex(k model.Kind, name, key string, fn func(Entry)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id := range s.indexes[k][name][key] {
+		if e, ok := s.objs[k][id]; ok {
+			fn(e)
+		}
+	}
 }
 
 // IndexHas reports whether any object of kind k has key in index name,

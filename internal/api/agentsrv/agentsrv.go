@@ -28,15 +28,22 @@ const statsEvery = 2 * time.Second
 // maxWait bounds one long poll; the agent simply asks again.
 const maxWait = 25 * time.Second
 
+// recheck bounds how long a long poll trusts controller.Affected: it
+// recomputes its node's desired state at least this often whatever the
+// changes said, so that a change Affected does not foresee reaches the
+// agent late rather than never.
+const recheck = 10 * time.Second
+
 // Handler serves the agent API.
 type Handler struct {
 	st    *store.Store
 	nodes *controller.Nodes
+	wakes *wakes
 }
 
 // Register adds the agent routes to the API's mux.
 func Register(api *neutron.Server, st *store.Store, nodes *controller.Nodes) {
-	h := &Handler{st: st, nodes: nodes}
+	h := &Handler{st: st, nodes: nodes, wakes: newWakes(st)}
 	mux := api.Mux()
 	mux.HandleFunc("POST "+agentapi.PathHeartbeat, h.guard(h.heartbeat))
 	mux.HandleFunc("GET "+agentapi.PathDesired, h.guard(h.desired))
@@ -102,15 +109,20 @@ func (h *Handler) desired(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), maxWait)
 	defer cancel()
 	for {
-		rev := h.st.Rev()
+		woken := h.wakes.next(node)
 		d, hash := controller.DesiredFor(h.st, node)
 		if hash != known || ctx.Err() != nil {
 			w.Header().Set("X-Lbaas-Desired-Hash", hash)
 			_ = json.NewEncoder(w).Encode(d)
 			return
 		}
-		if _, err := h.st.WaitChange(ctx, rev); err != nil && r.Context().Err() != nil {
-			return
+		select {
+		case <-woken:
+		case <-time.After(recheck):
+		case <-ctx.Done():
+			if r.Context().Err() != nil {
+				return
+			}
 		}
 	}
 }
