@@ -37,9 +37,10 @@ type Nodes struct {
 	st  *store.Store
 	ttl time.Duration
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards the maps, never held across a call to etcd
 	leases map[string]clientv3.LeaseID
 	infos  map[string]model.NodeInfo
+	locks  map[string]*sync.Mutex
 }
 
 // NewNodes returns the liveness keeper.
@@ -47,7 +48,7 @@ func NewNodes(st *store.Store, ttl time.Duration) *Nodes {
 	if ttl <= 0 {
 		ttl = NodeTTL
 	}
-	return &Nodes{st: st, ttl: ttl, leases: map[string]clientv3.LeaseID{}, infos: map[string]model.NodeInfo{}}
+	return &Nodes{st: st, ttl: ttl, leases: map[string]clientv3.LeaseID{}, infos: map[string]model.NodeInfo{}, locks: map[string]*sync.Mutex{}}
 }
 
 // TTL is the lease length.
@@ -60,10 +61,18 @@ func (n *Nodes) Beat(ctx context.Context, name string, info model.NodeInfo) erro
 	// lock (and every other node's beat) until the agent gives up.
 	ctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), n.ttl)
 	defer cancel()
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	// One node's beats in turn; different nodes' at once. (One lock for
+	// all, held across the etcd calls, made beats wait in one line: at a
+	// thousand agents they timed out and the nodes never registered.)
+	lock := n.lockOf(name)
+	lock.Lock()
+	defer lock.Unlock()
 	cli := n.st.Client()
-	if id, ok := n.leases[name]; ok && n.infos[name].Equal(info) {
+	n.mu.Lock()
+	id, ok := n.leases[name]
+	same := n.infos[name].Equal(info)
+	n.mu.Unlock()
+	if ok && same {
 		if _, err := cli.KeepAliveOnce(ctx, id); err == nil {
 			// Renewing our lease keeps the node alive only if the record
 			// is attached to it (another server may have re-attached it).
@@ -85,9 +94,23 @@ func (n *Nodes) Beat(ctx context.Context, name string, info model.NodeInfo) erro
 	if _, err := n.st.Commit(ctx, new(store.Txn).PutWithLease(model.KindNode, node, lease.ID)); err != nil {
 		return err
 	}
+	n.mu.Lock()
 	n.leases[name] = lease.ID
 	n.infos[name] = info
+	n.mu.Unlock()
 	return nil
+}
+
+// lockOf returns the lock of one node's beats.
+func (n *Nodes) lockOf(name string) *sync.Mutex {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	l := n.locks[name]
+	if l == nil {
+		l = &sync.Mutex{}
+		n.locks[name] = l
+	}
+	return l
 }
 
 // Drained reports whether an admin took the node out of service

@@ -67,8 +67,10 @@ func pick(st *store.Store, sn *model.Subnet, taken map[netip.Addr]bool, fromTop 
 			}
 		}()
 	}
+	held, done := portAddrsFor(st).heldBy(sn.ID)
+	defer done()
 	free := func(a netip.Addr) bool {
-		if taken[a] || a.String() == sn.GatewayIP {
+		if taken[a] || held(a) || a.String() == sn.GatewayIP {
 			return false
 		}
 		if InUse(st, sn, a) {
