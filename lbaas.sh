@@ -58,7 +58,7 @@ test)
 bench)
     setup; build
     case "${1:-}" in
-    api|octavia|dataplane|hosts|failover)
+    api|octavia|dataplane|hosts|scale|failover)
         # One benchmark: ./lbaas.sh bench failover --quick
         ./bin/lbaas bench "$@"
         ;;
@@ -67,6 +67,7 @@ bench)
         ./bin/lbaas bench octavia "$@"
         ./bin/lbaas bench dataplane "$@"
         ./bin/lbaas bench hosts "$@"
+        ./bin/lbaas bench scale "$@"
         ./bin/lbaas bench failover "$@"
         ;;
     esac
