@@ -101,58 +101,33 @@ type carriers struct {
 	lbPorts map[string]map[string]struct{}
 }
 
-var carriersOf struct {
-	sync.Mutex
-	m map[*store.Store]*carriers
-}
-
 // Track starts following the store's ports for DesiredFor. Observers run
 // in the order they were registered: the agent API calls it before it
 // registers its wakes, so that a woken poll reads the hosts of a network
 // with the change that woke it.
 func Track(st *store.Store) { carriersFor(st) }
 
-// carriersFor returns the store's tracker, made on first use: it observes
-// the store first, then reads every port, so no change falls between.
+// carriersFor returns the store's tracker, made on first use.
 func carriersFor(st *store.Store) *carriers {
-	carriersOf.Lock()
-	defer carriersOf.Unlock()
-	if c := carriersOf.m[st]; c != nil {
-		return c
-	}
-	if carriersOf.m == nil {
-		carriersOf.m = map[*store.Store]*carriers{}
-	}
-	c := &carriers{}
-	c.reset(nil)
-	st.Observe(func(changes []store.Change) {
-		for _, ch := range changes {
-			switch {
-			case ch.Kind == "":
-				c.reset(st) // the cache was reloaded
-			case ch.Kind == model.KindPort:
-				if ch.Old != nil {
-					c.set(ch.Old.(*model.Port), false)
-				}
-				if ch.New != nil {
-					c.set(ch.New.(*model.Port), true)
-				}
+	return st.View("controller.carriers", func() any {
+		c := &carriers{}
+		st.Follow(model.KindPort, func() { c.reset(st) }, func(old, new model.Object) {
+			if old != nil {
+				c.set(old.(*model.Port), false)
 			}
-		}
-	})
-	c.reset(st)
-	carriersOf.m[st] = c
-	return c
+			if new != nil {
+				c.set(new.(*model.Port), true)
+			}
+		})
+		return c
+	}).(*carriers)
 }
 
-// reset forgets everything and, given a store, reads every port.
+// reset forgets everything and reads every port.
 func (c *carriers) reset(st *store.Store) {
 	c.mu.Lock()
 	c.ports, c.lbPorts = map[string]map[string]map[string]struct{}{}, map[string]map[string]struct{}{}
 	c.mu.Unlock()
-	if st == nil {
-		return
-	}
 	for _, e := range st.List(model.KindPort) {
 		c.set(e.Obj.(*model.Port), true)
 	}

@@ -24,41 +24,20 @@ type portAddrs struct {
 	held map[string]map[netip.Addr]map[string]struct{}
 }
 
-var portAddrsOf struct {
-	sync.Mutex
-	m map[*store.Store]*portAddrs
-}
-
-// portAddrsFor returns the store's tracker, made on first use: it observes
-// the store first, then reads every port, so no change falls between.
+// portAddrsFor returns the store's tracker, made on first use.
 func portAddrsFor(st *store.Store) *portAddrs {
-	portAddrsOf.Lock()
-	defer portAddrsOf.Unlock()
-	if p := portAddrsOf.m[st]; p != nil {
-		return p
-	}
-	if portAddrsOf.m == nil {
-		portAddrsOf.m = map[*store.Store]*portAddrs{}
-	}
-	p := &portAddrs{held: map[string]map[netip.Addr]map[string]struct{}{}}
-	st.Observe(func(changes []store.Change) {
-		for _, ch := range changes {
-			switch {
-			case ch.Kind == "":
-				p.reset(st) // the cache was reloaded
-			case ch.Kind == model.KindPort:
-				if ch.Old != nil {
-					p.set(ch.Old.(*model.Port), false)
-				}
-				if ch.New != nil {
-					p.set(ch.New.(*model.Port), true)
-				}
+	return st.View("ipam.portAddrs", func() any {
+		p := &portAddrs{}
+		st.Follow(model.KindPort, func() { p.reset(st) }, func(old, new model.Object) {
+			if old != nil {
+				p.set(old.(*model.Port), false)
 			}
-		}
-	})
-	p.reset(st)
-	portAddrsOf.m[st] = p
-	return p
+			if new != nil {
+				p.set(new.(*model.Port), true)
+			}
+		})
+		return p
+	}).(*portAddrs)
 }
 
 func (p *portAddrs) reset(st *store.Store) {

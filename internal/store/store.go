@@ -50,6 +50,8 @@ type Store struct {
 	// (see Observe).
 	obsMu     sync.Mutex
 	observers []func([]Change)
+	viewsMu   sync.Mutex
+	views     map[string]any
 	objs      map[model.Kind]map[string]Entry
 	rev       int64
 	// indexes: kind -> index name -> key -> set of ids, kept current with
@@ -202,12 +204,50 @@ type Change struct {
 }
 
 // Observe calls fn with every batch of changes the cache applies, after
-// the cache holds them (so fn may read the store), from the watch's
-// goroutine: fn must be quick and must not write to the store.
+// the cache holds them (so fn may read the store) and before the cache's
+// revision reaches them (so a Commit returns once fn saw its change), from
+// the watch's goroutine: fn must be quick and must not write to the store.
 func (s *Store) Observe(fn func([]Change)) {
 	s.obsMu.Lock()
 	s.observers = append(s.observers, fn)
 	s.obsMu.Unlock()
+}
+
+// Follow keeps something derived from the objects of one kind current:
+// it observes the store, then calls reset (which reads them all), and
+// afterwards calls apply with each change's old and new object (either may
+// be nil) and reset again if the cache is reloaded. Observing before
+// reading leaves no gap; a change both read and applied is seen twice,
+// so apply must be idempotent.
+func (s *Store) Follow(k model.Kind, reset func(), apply func(old, new model.Object)) {
+	s.Observe(func(changes []Change) {
+		for _, ch := range changes {
+			switch ch.Kind {
+			case "":
+				reset()
+			case k:
+				apply(ch.Old, ch.New)
+			}
+		}
+	})
+	reset()
+}
+
+// View returns the value called name kept for this store, made by newView on
+// first use (which may Follow the store to keep it current): derived
+// indexes that packages above the store keep, one per store.
+func (s *Store) View(name string, newView func() any) any {
+	s.viewsMu.Lock()
+	defer s.viewsMu.Unlock()
+	if v, ok := s.views[name]; ok {
+		return v
+	}
+	if s.views == nil {
+		s.views = map[string]any{}
+	}
+	v := newView()
+	s.views[name] = v
+	return v
 }
 
 func (s *Store) notify(changes []Change) {
@@ -253,11 +293,15 @@ func (s *Store) apply(resp clientv3.WatchResponse) {
 		}
 		changes = append(changes, ch)
 	}
+	s.mu.Unlock()
+	// The observers run before the revision moves: a writer whose Commit
+	// returns (it waits for its revision) finds the views current too.
+	s.notify(changes)
+	s.mu.Lock()
 	if resp.Header.Revision > s.rev {
 		s.rev = resp.Header.Revision
 	}
 	s.mu.Unlock()
-	s.notify(changes)
 	s.changed.Broadcast()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -440,5 +441,57 @@ func TestEmptyMutateWritesNothing(t *testing.T) {
 	got, err := env.Store.Mutate(storetest.Ctx(t), func() (*store.Txn, error) { return new(store.Txn), nil })
 	if err != nil || got != rev {
 		t.Fatalf("Mutate of an empty transaction = %d, %v; want the current revision %d, nil", got, err, rev)
+	}
+}
+
+// A view kept by Follow holds the objects that existed before it was made
+// and follows every creation, rename and deletion after, by the time the
+// cache has them; the same name gives the same view.
+func TestAViewKeptByFollowSeesEveryChangeOfItsKind(t *testing.T) {
+	before := newNetwork("lbt-follow-a")
+	mustCommit(t, new(store.Txn).Create(model.KindNetwork, before))
+	type names struct {
+		mu sync.Mutex
+		m  map[string]string
+	}
+	get := func() *names {
+		return env.Store.View("test.networkNames", func() any {
+			v := &names{}
+			env.Store.Follow(model.KindNetwork, func() {
+				v.mu.Lock()
+				defer v.mu.Unlock()
+				v.m = map[string]string{}
+				for _, e := range env.Store.List(model.KindNetwork) {
+					v.m[e.Obj.Base().ID] = e.Obj.(*model.Network).Name
+				}
+			}, func(old, new model.Object) {
+				v.mu.Lock()
+				defer v.mu.Unlock()
+				if old != nil {
+					delete(v.m, old.Base().ID)
+				}
+				if new != nil {
+					v.m[new.Base().ID] = new.(*model.Network).Name
+				}
+			})
+			return v
+		}).(*names)
+	}
+	v := get()
+	if get() != v {
+		t.Fatal("a second View of one name made another view")
+	}
+	name := func(id string) string { v.mu.Lock(); defer v.mu.Unlock(); return v.m[id] }
+	if name(before.ID) != "lbt-follow-a" {
+		t.Fatalf("the view lacks a network made before it: %q", name(before.ID))
+	}
+	after := newNetwork("lbt-follow-b")
+	rev := mustCommit(t, new(store.Txn).Create(model.KindNetwork, after))
+	renamed := *after
+	renamed.Name = "lbt-follow-c"
+	mustCommit(t, new(store.Txn).Update(model.KindNetwork, &renamed, rev))
+	mustCommit(t, new(store.Txn).DeleteIfExists(model.KindNetwork, before.ID))
+	if name(after.ID) != "lbt-follow-c" || name(before.ID) != "" {
+		t.Fatalf("the view after a create, a rename and a delete: %q and %q", name(after.ID), name(before.ID))
 	}
 }
