@@ -52,6 +52,13 @@ func (a *Agent) applyArbiter(r agentapi.Router, ifnames map[string]string) error
 		if err := writeFileAtomic(path, b, 0o600); err != nil {
 			return err
 		}
+		// Which VIPs the arbiter pins and relays for: the first thing to
+		// know when a standby hears no relayed adverts.
+		members := 0
+		for _, v := range cfg.VIPs {
+			members += len(v.Members)
+		}
+		a.log.Info("arbiter config written", "vips", len(cfg.VIPs), "vms", members)
 	}
 	if _, ok := a.arbiterPID(); ok {
 		return nil
