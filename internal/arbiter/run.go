@@ -1,6 +1,7 @@
 package arbiter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,12 +42,16 @@ type Member struct {
 
 // LoadConfig reads the config file.
 func LoadConfig(path string) (Config, error) {
-	var c Config
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return c, err
+		return Config{}, err
 	}
-	err = json.Unmarshal(b, &c)
+	return parseConfig(b)
+}
+
+func parseConfig(b []byte) (Config, error) {
+	var c Config
+	err := json.Unmarshal(b, &c)
 	if c.AdvertTimeout <= 0 {
 		c.AdvertTimeout = 175 * time.Millisecond
 	}
@@ -136,18 +141,21 @@ func Run(ctx context.Context, namespace, configPath string, log *slog.Logger) er
 	go func() { <-ctx.Done(); conn.Close() }()
 
 	entries := map[netip.Addr]*entry{}
-	var mtime time.Time
+	// The config is compared by content, not by its modification time:
+	// two writes within one tick of the kernel's coarse clock have the same
+	// time, and the second (the pair's members, say) went unread.
+	var loaded []byte
 	reload := func() {
-		st, err := os.Stat(configPath)
-		if err != nil || st.ModTime().Equal(mtime) {
+		b, err := os.ReadFile(configPath)
+		if err != nil || bytes.Equal(b, loaded) {
 			return
 		}
-		cfg, err := LoadConfig(configPath)
+		cfg, err := parseConfig(b)
 		if err != nil {
 			log.Error("config", "err", err)
 			return
 		}
-		mtime = st.ModTime()
+		loaded = b
 		next := map[netip.Addr]*entry{}
 		for _, v := range cfg.VIPs {
 			var members []netip.Addr
