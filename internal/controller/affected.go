@@ -17,7 +17,14 @@ import (
 // nodes joining or leaving, certificates).
 func Affected(st *store.Store, changes []store.Change) (nodes map[string]bool, all bool) {
 	nodes = map[string]bool{}
+	// Once per batch: listing the nodes costs as much as the rest of a
+	// change, and most changes concern the routers.
+	named := false
 	netNodes := func() {
+		if named {
+			return
+		}
+		named = true
 		for _, n := range Alive(st, RoleNetwork) {
 			nodes[n.Name] = true
 		}
