@@ -228,7 +228,7 @@ func (r *Running) Close() {
 // loadOrCreateTokens reads the tokens file; on first start it creates one
 // holding the hash of a fresh admin token, and writes the token itself to
 // an openrc file beside it (mode 0600) so that the operator can use it.
-func loadOrCreateTokens(o Options) (*auth.Authenticator, string, error) {
+func loadOrCreateTokens(o Options) (*auth.Static, string, error) {
 	path := o.TokensFile
 	if path == "" {
 		path = filepath.Join(o.DataDir, "tokens.json")

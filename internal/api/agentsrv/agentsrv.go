@@ -15,8 +15,9 @@ import (
 	"unicode"
 
 	"lbaas/internal/agentapi"
-	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/api/neutron"
+	"lbaas/internal/api/policy"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -58,13 +59,13 @@ func writeErr(w http.ResponseWriter, code int, msg string) {
 // guard admits the node itself and admins.
 func (h *Handler) guard(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := neutron.CallerFrom(r.Context())
+		c := httpapi.CallerFrom(r.Context())
 		node := r.PathValue("node")
 		if !model.ValidNodeName(node) {
 			writeErr(w, http.StatusBadRequest, "node names are 1-63 letters, digits, '-' or '_'")
 			return
 		}
-		if !(c.IsAdmin() || c.Role == auth.RoleNode && c.Node == node) {
+		if !(c.Node == node || policy.Allowed(c, "agent:act_as_node", "")) {
 			writeErr(w, http.StatusForbidden, "this credential may not act for node "+node)
 			return
 		}

@@ -1,11 +1,13 @@
 package auth_test
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,26 +41,68 @@ func TestLoadAcceptsHashedAndClearTokens(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	for _, tc := range []struct {
-		token string
-		want  auth.Caller
+		token   string
+		project string
+		roles   []string
+		node    string
 	}{
-		{adminToken, auth.Caller{Project: "admin", Role: auth.RoleAdmin}},
-		{memberToken, auth.Caller{Project: "alpha", Role: auth.RoleMember}},
-		{nodeToken, auth.Caller{Project: "admin", Role: auth.RoleNode, Node: "compute-1"}},
+		{adminToken, "admin", []string{"admin", "member", "reader"}, ""},
+		{memberToken, "alpha", []string{"member", "reader"}, ""},
+		{nodeToken, "admin", nil, "compute-1"},
 	} {
-		got, err := a.Authenticate(tc.token)
+		got, err := a.Authenticate(context.Background(), tc.token)
 		if err != nil {
 			t.Fatalf("Authenticate(%q): %v", tc.token, err)
 		}
-		if got != tc.want {
-			t.Fatalf("Authenticate(%q) = %+v, want %+v", tc.token, got, tc.want)
+		if got.Project != tc.project || !slices.Equal(got.Roles, tc.roles) || got.Node != tc.node {
+			t.Fatalf("Authenticate(%q) = %+v, want project %s roles %v node %q", tc.token, got, tc.project, tc.roles, tc.node)
 		}
 	}
-	if c, _ := a.Authenticate(adminToken); !c.IsAdmin() {
-		t.Fatal("the admin token's caller is not admin")
+}
+
+func TestAnEntryMayListItsRolesAndGetsTheImpliedOnes(t *testing.T) {
+	a, err := auth.New([]auth.Entry{{Token: memberToken, Project: "alpha", Roles: []string{"load-balancer_observer", "admin"}}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if c, _ := a.Authenticate(memberToken); c.IsAdmin() {
-		t.Fatal("a member token's caller is admin")
+	c, err := a.Authenticate(context.Background(), memberToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"load-balancer_observer", "admin", "member", "reader"}; !slices.Equal(c.Roles, want) {
+		t.Fatalf("roles %v, want %v", c.Roles, want)
+	}
+	if _, err := auth.New([]auth.Entry{{Token: memberToken, Project: "alpha", Role: "member", Roles: []string{"reader"}}}); err == nil {
+		t.Fatal("an entry with both role and roles was accepted")
+	}
+	if _, err := auth.New([]auth.Entry{{Token: memberToken, Project: "alpha", Roles: []string{"a b"}}}); err == nil {
+		t.Fatal("a role name with a space was accepted")
+	}
+}
+
+type fixed struct {
+	c   auth.Caller
+	err error
+}
+
+func (f fixed) Authenticate(context.Context, string) (auth.Caller, error) { return f.c, f.err }
+
+func TestAChainAsksTheNextOnlyWhenAnAuthenticatorDoesNotKnowTheToken(t *testing.T) {
+	ctx := context.Background()
+	known := fixed{c: auth.Caller{Project: "p"}}
+	unknown := fixed{err: auth.ErrUnauthorized}
+	down := fixed{err: auth.ErrUnavailable}
+	if c, err := (auth.Chain{unknown, known}).Authenticate(ctx, "t"); err != nil || c.Project != "p" {
+		t.Fatalf("unknown then known: %+v, %v", c, err)
+	}
+	if _, err := (auth.Chain{down, known}).Authenticate(ctx, "t"); !errors.Is(err, auth.ErrUnavailable) {
+		t.Fatalf("an unavailable authenticator was skipped: %v", err)
+	}
+	if _, err := (auth.Chain{unknown, unknown}).Authenticate(ctx, "t"); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Fatalf("nobody knows the token: %v", err)
+	}
+	if _, err := (auth.Chain{known}).Authenticate(ctx, ""); !errors.Is(err, auth.ErrUnauthorized) {
+		t.Fatalf("an empty token was accepted: %v", err)
 	}
 }
 
@@ -68,11 +112,11 @@ func TestWrongOrEmptyTokenIsUnauthorized(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tok := range []string{"", "nope", memberToken + "x", memberToken[:len(memberToken)-1], auth.HashToken(memberToken)} {
-		c, err := a.Authenticate(tok)
+		c, err := a.Authenticate(context.Background(), tok)
 		if !errors.Is(err, auth.ErrUnauthorized) {
 			t.Fatalf("Authenticate(%q) = %+v, %v; want ErrUnauthorized", tok, c, err)
 		}
-		if c != (auth.Caller{}) {
+		if c.Project != "" || c.Roles != nil || c.Node != "" {
 			t.Fatalf("Authenticate(%q) returned caller %+v with its error", tok, c)
 		}
 	}
@@ -90,7 +134,7 @@ func TestInvalidEntriesAreRefusedWithTheirIndexAndReason(t *testing.T) {
 		{"clear token too short", auth.Entry{Token: "short", Project: "p", Role: auth.RoleMember}, "16 characters"},
 		{"no token at all", auth.Entry{Project: "p", Role: auth.RoleMember}, "token"},
 		{"unknown role", auth.Entry{Token: adminToken, Project: "p", Role: "root"}, `"root"`},
-		{"empty role", auth.Entry{Token: adminToken, Project: "p"}, "role"},
+		{"no role at all", auth.Entry{Token: adminToken, Project: "p"}, "role"},
 		{"node token without a node", auth.Entry{Token: nodeToken, Project: "p", Role: auth.RoleNode}, "names its node"},
 		{"project with a slash", auth.Entry{Token: adminToken, Project: "a/b", Role: auth.RoleMember}, "project"},
 		{"empty project", auth.Entry{Token: adminToken, Role: auth.RoleMember}, "project"},
@@ -152,11 +196,11 @@ func TestWriteFileIsPrivateAndRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load of the written file: %v", err)
 	}
-	c, err := a.Authenticate(nodeToken)
-	if err != nil || c.Node != "compute-1" || c.Role != auth.RoleNode {
+	c, err := a.Authenticate(context.Background(), nodeToken)
+	if err != nil || c.Node != "compute-1" || c.Roles != nil {
 		t.Fatalf("round-tripped node token = %+v, %v", c, err)
 	}
-	if c, err := a.Authenticate(adminToken); err != nil || !c.IsAdmin() {
+	if c, err := a.Authenticate(context.Background(), adminToken); err != nil || !c.HasRole(auth.RoleAdmin) {
 		t.Fatalf("round-tripped admin token = %+v, %v", c, err)
 	}
 }
@@ -173,10 +217,10 @@ func TestNewTokenIsRandomHexThatTheHashFormAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Authenticate(t1); err != nil {
+	if _, err := a.Authenticate(context.Background(), t1); err != nil {
 		t.Fatalf("a token stored by its HashToken is not accepted: %v", err)
 	}
-	if _, err := a.Authenticate(t2); !errors.Is(err, auth.ErrUnauthorized) {
+	if _, err := a.Authenticate(context.Background(), t2); !errors.Is(err, auth.ErrUnauthorized) {
 		t.Fatalf("another token is accepted: %v", err)
 	}
 }
@@ -218,7 +262,7 @@ func TestOfCreatesRacingForTheTokensFileExactlyOneWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Authenticate(winners[0]); err != nil {
+	if _, err := a.Authenticate(context.Background(), winners[0]); err != nil {
 		t.Fatalf("the winner's token does not open the file it created: %v", err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".tokens.json.*")); len(left) != 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"lbaas/internal/api/auth"
+	"lbaas/internal/api/policy"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -37,7 +38,7 @@ type Handler struct {
 	// NoAuth accepts every request as the admin of project "admin".
 	NoAuth bool
 	// Auth maps tokens to callers; required unless NoAuth.
-	Auth *auth.Authenticator
+	Auth auth.Authenticator
 	// NodePrefix is the only path prefix a node credential may use; empty:
 	// none.
 	NodePrefix string
@@ -48,6 +49,12 @@ type Handler struct {
 
 type ctxKey struct{}
 
+type grantKey struct{}
+
+// NoAuthCaller is everyone's identity when authentication is off.
+var NoAuthCaller = auth.Caller{UserID: "admin", UserName: "admin", Project: "admin", ProjectName: "admin",
+	Roles: auth.ImpliedRoles([]string{auth.RoleAdmin})}
+
 // CallerFrom returns the authenticated caller of a request.
 func CallerFrom(ctx context.Context) auth.Caller {
 	c, _ := ctx.Value(ctxKey{}).(auth.Caller)
@@ -57,6 +64,47 @@ func CallerFrom(ctx context.Context) auth.Caller {
 // WithCaller returns ctx carrying c (for handlers called outside Handler).
 func WithCaller(ctx context.Context, c auth.Caller) context.Context {
 	return context.WithValue(ctx, ctxKey{}, c)
+}
+
+// GrantFrom returns the grant Authorize decided for a request's operation.
+func GrantFrom(ctx context.Context) policy.Grant {
+	g, _ := ctx.Value(grantKey{}).(policy.Grant)
+	return g
+}
+
+// Authorize wraps the handler of one operation of the policy table: a
+// caller whom the table grants nothing for op is refused with 403 in ew's
+// envelope before the request is read; the others reach next with their
+// grant in the context (GrantFrom), which decides per object.
+func Authorize(ew ErrorWriter, op string, next http.HandlerFunc) http.HandlerFunc {
+	return authorize(ew, op, true, next)
+}
+
+// AuthorizeFiltered is Authorize for reads in Neutron's convention: a
+// caller granted nothing is not refused; it finds only what is public to
+// it (an empty list, 404 for any id).
+func AuthorizeFiltered(op string, next http.HandlerFunc) http.HandlerFunc {
+	return authorize(nil, op, false, next)
+}
+
+func authorize(ew ErrorWriter, op string, refuse bool, next http.HandlerFunc) http.HandlerFunc {
+	if !policy.Known(op) {
+		panic("httpapi: operation " + op + " is not in the policy table")
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		g := policy.Of(CallerFrom(r.Context()), op)
+		if refuse && !g.Any() {
+			ew.WriteError(w, http.StatusForbidden, "PolicyNotAuthorized", PolicyRefusal(op))
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), grantKey{}, g)))
+	}
+}
+
+// PolicyRefusal is the message of a 403 for op: the operation's name, as
+// oslo.policy says it, and nothing about which role was missing.
+func PolicyRefusal(op string) string {
+	return "Policy does not allow this request to be performed: (rule:" + op + ")."
 }
 
 // InternalErrorMessage is what a 500 says: nothing about the cause.
@@ -78,16 +126,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	var caller auth.Caller
 	if h.NoAuth {
-		caller = auth.Caller{Project: "admin", Role: auth.RoleAdmin}
+		caller = NoAuthCaller
 	} else {
-		c, err := h.Auth.Authenticate(r.Header.Get("X-Auth-Token"))
+		c, err := h.Auth.Authenticate(r.Context(), r.Header.Get("X-Auth-Token"))
+		if errors.Is(err, auth.ErrUnavailable) {
+			h.log().Warn("identity service unavailable", "err", err)
+			WriteUnavailable(h.Errors, w, auth.ErrUnavailable.Error())
+			return
+		}
 		if err != nil {
 			h.Errors.WriteError(w, http.StatusUnauthorized, "HTTPUnauthorized", auth.ErrUnauthorized.Error())
 			return
 		}
 		caller = c
 	}
-	if caller.Role == auth.RoleNode && (h.NodePrefix == "" || !strings.HasPrefix(r.URL.Path, h.NodePrefix)) {
+	if caller.Node != "" && (h.NodePrefix == "" || !strings.HasPrefix(r.URL.Path, h.NodePrefix)) {
 		h.Errors.WriteError(w, http.StatusForbidden, "HTTPForbidden", "A node credential may use only the agent API.")
 		return
 	}
@@ -188,7 +241,7 @@ type Config struct {
 	// (local experiments only).
 	NoAuth bool
 	// Auth maps tokens to callers; required unless NoAuth.
-	Auth *auth.Authenticator
+	Auth auth.Authenticator
 	// Logger receives one line per failed request; never request bodies.
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -207,4 +260,16 @@ func (c Config) WithDefaults() Config {
 		c.Now = func() time.Time { return time.Now().UTC() }
 	}
 	return c
+}
+
+// Who is a request's caller with its grant for the request's operation:
+// handlers ask Covers(project) of each object they touch.
+type Who struct {
+	auth.Caller
+	policy.Grant
+}
+
+// WhoFrom returns the caller and grant of a request.
+func WhoFrom(ctx context.Context) Who {
+	return Who{Caller: CallerFrom(ctx), Grant: GrantFrom(ctx)}
 }

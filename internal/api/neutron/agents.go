@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -12,7 +13,7 @@ import (
 // extension lists its agents (`neutron agent-list`). A node's record lives
 // as long as its heartbeat lease, so every listed agent is alive. Nodes
 // belong to the admin project: other projects see none.
-var agentRes = &resource{kind: model.KindNode, singular: "agent", plural: "agents",
+var agentRes = &resource{policy: "agent", kind: model.KindNode, singular: "agent", plural: "agents",
 	what: "Agent", notFound: "AgentNotFound", view: viewAgent}
 
 // agentType is what Neutron calls an LBaaS agent.
@@ -41,7 +42,7 @@ func agentAdminUp(st *store.Store, node string) bool {
 // holds while the node is down or restarts.
 func (s *Server) updateAgent() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		caller := CallerFrom(r.Context())
+		caller := httpapi.WhoFrom(r.Context())
 		var req model.AgentRequest
 		if err := readBody(r, agentRes.singular, model.OpUpdate, &req); err != nil {
 			s.fail(w, r, err)

@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
 
-var certRes = &resource{kind: model.KindCertificate, singular: "certificate", plural: "certificates", what: "Certificate", notFound: "CertificateNotFound", view: viewCertificate}
+var certRes = &resource{policy: "certificate", kind: model.KindCertificate, singular: "certificate", plural: "certificates", what: "Certificate", notFound: "CertificateNotFound", view: viewCertificate}
 
 // viewCertificate never shows the private key, nor the PEM at all: the API
 // answers what a certificate is, not its bytes.
@@ -129,7 +129,7 @@ func keyMatches(leaf *x509.Certificate, key crypto.PrivateKey) bool {
 }
 
 func (s *Server) createCertificate() http.HandlerFunc {
-	return handleCreate(s, certRes, func(caller auth.Caller, req *model.CertificateRequest) (model.Object, error) {
+	return handleCreate(s, certRes, func(caller httpapi.Who, req *model.CertificateRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID)
 		if err != nil {
 			return nil, err
@@ -144,7 +144,7 @@ func (s *Server) createCertificate() http.HandlerFunc {
 }
 
 func (s *Server) deleteCertificate() http.HandlerFunc {
-	return s.handleDelete(certRes, func(_ auth.Caller, e store.Entry, _ *store.Txn) error {
+	return s.handleDelete(certRes, func(_ httpapi.Who, e store.Entry, _ *store.Txn) error {
 		id := e.Obj.Base().ID
 		for _, le := range s.st.ByIndex(model.KindListener, store.IdxCert, id) {
 			l := le.Obj.(*model.Listener)

@@ -5,12 +5,13 @@ import (
 	"net/http"
 	"strings"
 
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
 
-var instanceRes = &resource{kind: model.KindServiceInstance, singular: "service_instance", plural: "service_instances",
+var instanceRes = &resource{policy: "service_instance", kind: model.KindServiceInstance, singular: "service_instance", plural: "service_instances",
 	what: "Service instance", notFound: "ServiceInstanceNotFound", view: viewInstance}
 
 func init() {
@@ -69,12 +70,12 @@ func uve(iv controller.InstanceView) map[string]any {
 const AnalyticsPrefix = "/analytics/"
 
 func (s *Server) analyticsRoutes() {
-	s.mux.HandleFunc("GET /analytics/uves/service-instance/{fqname}", s.uveShow)
-	s.mux.HandleFunc("GET /analytics/uves/service-instances", s.uveList)
+	s.handle("GET /analytics/uves/service-instance/{fqname}", "service_instance:get", s.uveShow)
+	s.handle("GET /analytics/uves/service-instances", "service_instance:get", s.uveList)
 }
 
 func (s *Server) uveShow(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	fq := r.PathValue("fqname")
 	for _, e := range s.st.List(model.KindServiceInstance) {
 		si := e.Obj.(*model.ServiceInstance)
@@ -87,7 +88,7 @@ func (s *Server) uveShow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) uveList(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	out := []map[string]any{}
 	for _, e := range s.st.List(model.KindServiceInstance) {
 		si := e.Obj.(*model.ServiceInstance)

@@ -3,17 +3,17 @@ package neutron
 import (
 	"net/http"
 
-	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
 
 var (
-	poolRes    = &resource{kind: model.KindPool, singular: "pool", plural: "pools", what: "Pool", notFound: "PoolNotFound", view: viewPool}
-	memberRes  = &resource{kind: model.KindMember, singular: "member", plural: "members", what: "Member", notFound: "MemberNotFound", view: viewMember}
-	vipRes     = &resource{kind: model.KindListener, singular: "vip", plural: "vips", what: "Vip", notFound: "VipNotFound", view: viewVIP, project: projectVIP}
-	monitorRes = &resource{kind: model.KindHealthMonitor, singular: "health_monitor", plural: "health_monitors", what: "Health_monitor", notFound: "HealthMonitorNotFound", view: viewMonitor}
+	poolRes    = &resource{policy: "lb_v1", kind: model.KindPool, singular: "pool", plural: "pools", what: "Pool", notFound: "PoolNotFound", view: viewPool}
+	memberRes  = &resource{policy: "lb_v1", kind: model.KindMember, singular: "member", plural: "members", what: "Member", notFound: "MemberNotFound", view: viewMember}
+	vipRes     = &resource{policy: "lb_v1", kind: model.KindListener, singular: "vip", plural: "vips", what: "Vip", notFound: "VipNotFound", view: viewVIP, project: projectVIP}
+	monitorRes = &resource{policy: "lb_v1", kind: model.KindHealthMonitor, singular: "health_monitor", plural: "health_monitors", what: "Health_monitor", notFound: "HealthMonitorNotFound", view: viewMonitor}
 )
 
 // Statuses come from what the agents report (see controller/status.go);
@@ -134,7 +134,7 @@ func viewMonitor(s *Server, e store.Entry) map[string]any {
 }
 
 func (s *Server) createPool() http.HandlerFunc {
-	return handleCreate(s, poolRes, func(caller auth.Caller, req *model.PoolRequest) (model.Object, error) {
+	return handleCreate(s, poolRes, func(caller httpapi.Who, req *model.PoolRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID)
 		if err != nil {
 			return nil, err
@@ -148,7 +148,7 @@ func (s *Server) createPool() http.HandlerFunc {
 			return nil, badRequest("ServiceProviderNotFound", "Service provider '%s' could not be found; the provider is 'lbaas'", p.Provider)
 		}
 		return p, nil
-	}, func(caller auth.Caller, _ *model.PoolRequest, o model.Object, t *store.Txn) error {
+	}, func(caller httpapi.Who, _ *model.PoolRequest, o model.Object, t *store.Txn) error {
 		p := o.(*model.Pool)
 		se, err := s.lookup(subnetRes, caller, p.SubnetID)
 		if err != nil {
@@ -159,7 +159,7 @@ func (s *Server) createPool() http.HandlerFunc {
 	})
 }
 
-func (s *Server) requireMonitors(t *store.Txn, caller auth.Caller, ids []string) error {
+func (s *Server) requireMonitors(t *store.Txn, caller httpapi.Who, ids []string) error {
 	for _, id := range ids {
 		he, err := s.lookupOwned(monitorRes, caller, id)
 		if err != nil {
@@ -171,7 +171,7 @@ func (s *Server) requireMonitors(t *store.Txn, caller auth.Caller, ids []string)
 }
 
 func (s *Server) updatePool() http.HandlerFunc {
-	return handleUpdate(s, poolRes, func(caller auth.Caller, req *model.PoolRequest, e store.Entry, t *store.Txn) (model.Object, error) {
+	return handleUpdate(s, poolRes, func(caller httpapi.Who, req *model.PoolRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		p := *e.Obj.(*model.Pool)
 		req.Apply(&p)
 		if err := model.ValidatePool(&p); err != nil {
@@ -191,7 +191,7 @@ func (s *Server) updatePool() http.HandlerFunc {
 // VIP's) sends traffic to it. A VIP takes a pool by writing it, so the
 // delete, at the pool's revision, cannot miss one.
 func (s *Server) deletePool() http.HandlerFunc {
-	return s.handleDelete(poolRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+	return s.handleDelete(poolRes, func(_ httpapi.Who, e store.Entry, t *store.Txn) error {
 		id := e.Obj.Base().ID
 		if len(s.st.ByIndex(model.KindListener, store.IdxPool, id)) > 0 {
 			return conflict("PoolInUse", "Pool %s is still in use", id)
@@ -234,7 +234,7 @@ func (s *Server) checkNotLBAddress(subnetID, addr string) error {
 }
 
 func (s *Server) createMember() http.HandlerFunc {
-	return handleCreate(s, memberRes, func(caller auth.Caller, req *model.MemberRequest) (model.Object, error) {
+	return handleCreate(s, memberRes, func(caller httpapi.Who, req *model.MemberRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID)
 		if err != nil {
 			return nil, err
@@ -242,7 +242,7 @@ func (s *Server) createMember() http.HandlerFunc {
 		m := &model.Member{Meta: s.newMeta(tenant), Weight: 1, AdminStateUp: true}
 		req.Apply(m)
 		return m, model.ValidateMember(m)
-	}, func(caller auth.Caller, _ *model.MemberRequest, o model.Object, t *store.Txn) error {
+	}, func(caller httpapi.Who, _ *model.MemberRequest, o model.Object, t *store.Txn) error {
 		m := o.(*model.Member)
 		pe, err := s.lookupOwned(poolRes, caller, m.PoolID)
 		if err != nil {
@@ -260,7 +260,7 @@ func (s *Server) createMember() http.HandlerFunc {
 }
 
 func (s *Server) updateMember() http.HandlerFunc {
-	return handleUpdate(s, memberRes, func(caller auth.Caller, req *model.MemberRequest, e store.Entry, t *store.Txn) (model.Object, error) {
+	return handleUpdate(s, memberRes, func(caller httpapi.Who, req *model.MemberRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		old := e.Obj.(*model.Member)
 		m := *old
 		req.Apply(&m)
@@ -282,7 +282,7 @@ func (s *Server) updateMember() http.HandlerFunc {
 }
 
 func (s *Server) deleteMember() http.HandlerFunc {
-	return s.handleDelete(memberRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+	return s.handleDelete(memberRes, func(_ httpapi.Who, e store.Entry, t *store.Txn) error {
 		t.Release(memberClaim(e.Obj.(*model.Member)))
 		return nil
 	})

@@ -3,14 +3,14 @@ package neutron
 import (
 	"net/http"
 
-	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
 
 func (s *Server) createMonitor() http.HandlerFunc {
-	return handleCreate(s, monitorRes, func(caller auth.Caller, req *model.HealthMonitorRequest) (model.Object, error) {
+	return handleCreate(s, monitorRes, func(caller httpapi.Who, req *model.HealthMonitorRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID)
 		if err != nil {
 			return nil, err
@@ -33,7 +33,7 @@ func v1RiseFall(h *model.HealthMonitor) {
 }
 
 func (s *Server) updateMonitor() http.HandlerFunc {
-	return handleUpdate(s, monitorRes, func(_ auth.Caller, req *model.HealthMonitorRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
+	return handleUpdate(s, monitorRes, func(_ httpapi.Who, req *model.HealthMonitorRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
 		h := *e.Obj.(*model.HealthMonitor)
 		req.Apply(&h)
 		v1RiseFall(&h)
@@ -43,7 +43,7 @@ func (s *Server) updateMonitor() http.HandlerFunc {
 
 // deleteMonitor also removes the monitor from every pool it was on.
 func (s *Server) deleteMonitor() http.HandlerFunc {
-	return s.handleDelete(monitorRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+	return s.handleDelete(monitorRes, func(_ httpapi.Who, e store.Entry, t *store.Txn) error {
 		id := e.Obj.Base().ID
 		for _, pe := range s.st.ByIndex(model.KindPool, store.IdxMonitor, id) {
 			p := *pe.Obj.(*model.Pool)
@@ -66,7 +66,7 @@ func without(ids []string, id string) []string {
 }
 
 func (s *Server) associateMonitor(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req model.MonitorAssociation
 	if err := readBody(r, "health_monitor", model.OpCreate, &req); err != nil {
 		s.fail(w, r, err)
@@ -106,7 +106,7 @@ func (s *Server) associateMonitor(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) disassociateMonitor(w http.ResponseWriter, r *http.Request) {
-	caller := CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	poolID, hmID := r.PathValue("id"), r.PathValue("hm")
 	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
 		pe, err := s.lookupOwned(poolRes, caller, poolID)
@@ -131,7 +131,7 @@ func (s *Server) disassociateMonitor(w http.ResponseWriter, r *http.Request) {
 
 // poolStats sums the counters the agents last reported for the pool.
 func (s *Server) poolStats(w http.ResponseWriter, r *http.Request) {
-	e, err := s.lookup(poolRes, CallerFrom(r.Context()), r.PathValue("id"))
+	e, err := s.lookup(poolRes, httpapi.WhoFrom(r.Context()), r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

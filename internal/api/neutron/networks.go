@@ -11,7 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
+	"lbaas/internal/api/policy"
 	"lbaas/internal/controller"
 	"lbaas/internal/ipam"
 	"lbaas/internal/model"
@@ -20,15 +21,15 @@ import (
 )
 
 var (
-	networkRes = &resource{kind: model.KindNetwork, singular: "network", plural: "networks", what: "Network", notFound: "NetworkNotFound",
-		view: viewNetwork, adminOnly: providerAttrs, public: func(_ *Server, o model.Object) bool { n := o.(*model.Network); return n.Shared || n.RouterExternal }}
-	subnetRes = &resource{kind: model.KindSubnet, singular: "subnet", plural: "subnets", what: "Subnet", notFound: "SubnetNotFound",
+	networkRes = &resource{policy: "network", kind: model.KindNetwork, singular: "network", plural: "networks", what: "Network", notFound: "NetworkNotFound",
+		view: viewNetwork, adminOnly: providerAttrs, adminOp: opNetworkAdmin, public: func(_ *Server, o model.Object) bool { n := o.(*model.Network); return n.Shared || n.RouterExternal }}
+	subnetRes = &resource{policy: "subnet", kind: model.KindSubnet, singular: "subnet", plural: "subnets", what: "Subnet", notFound: "SubnetNotFound",
 		view: viewSubnet, public: func(s *Server, o model.Object) bool {
 			n, ok := s.st.Get(model.KindNetwork, o.(*model.Subnet).NetworkID)
 			return ok && networkRes.public(s, n.Obj)
 		}}
-	portRes       = &resource{kind: model.KindPort, singular: "port", plural: "ports", what: "Port", notFound: "PortNotFound", view: viewPort, adminOnly: map[string]bool{"binding:host_id": true}}
-	floatingIPRes = &resource{kind: model.KindFloatingIP, singular: "floatingip", plural: "floatingips", what: "Floating IP", notFound: "FloatingIPNotFound", view: viewFloatingIP}
+	portRes       = &resource{policy: "port", kind: model.KindPort, singular: "port", plural: "ports", what: "Port", notFound: "PortNotFound", view: viewPort, adminOnly: map[string]bool{"binding:host_id": true}, adminOp: opPortBinding}
+	floatingIPRes = &resource{policy: "floatingip", kind: model.KindFloatingIP, singular: "floatingip", plural: "floatingips", what: "Floating IP", notFound: "FloatingIPNotFound", view: viewFloatingIP}
 )
 
 func viewNetwork(s *Server, e store.Entry) map[string]any {
@@ -113,17 +114,17 @@ func nullable(s string) any {
 }
 
 func (s *Server) createNetwork() http.HandlerFunc {
-	return handleCreate(s, networkRes, func(caller auth.Caller, req *model.NetworkRequest) (model.Object, error) {
+	return handleCreate(s, networkRes, func(caller httpapi.Who, req *model.NetworkRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
 		if err != nil {
 			return nil, err
 		}
-		if (req.RouterExternal != nil && *req.RouterExternal || req.Shared != nil && *req.Shared) && !caller.IsAdmin() {
-			return nil, badRequest("HTTPForbidden", "Only an admin may create shared or external networks")
+		if (req.RouterExternal != nil && *req.RouterExternal || req.Shared != nil && *req.Shared) && !policy.Allowed(caller.Caller, opNetworkAdmin, tenant) {
+			return nil, &model.ForbiddenError{Message: httpapi.PolicyRefusal(opNetworkAdmin) + " Only an admin may create shared or external networks."}
 		}
 		provider := req.NetworkType != nil || req.PhysicalNetwork != nil || req.SegmentationID != nil
-		if provider && !caller.IsAdmin() {
-			return nil, badRequest("HTTPForbidden", "Only an admin may set provider:network_type, provider:physical_network or provider:segmentation_id")
+		if provider && !policy.Allowed(caller.Caller, opNetworkAdmin, tenant) {
+			return nil, &model.ForbiddenError{Message: httpapi.PolicyRefusal(opNetworkAdmin) + " Only an admin may set provider:network_type, provider:physical_network or provider:segmentation_id."}
 		}
 		n := &model.Network{Meta: s.newMeta(tenant), AdminStateUp: true}
 		req.Apply(n)
@@ -134,7 +135,7 @@ func (s *Server) createNetwork() http.HandlerFunc {
 			return nil, badRequest("InvalidInput", "Invalid input for operation: mtu %d is not what a %s network carries here (%d); leave it out.", *req.MTU, n.NetworkType, n.MTU)
 		}
 		return n, model.ValidateNetwork(n)
-	}, func(_ auth.Caller, req *model.NetworkRequest, o model.Object, t *store.Txn) error {
+	}, func(_ httpapi.Who, req *model.NetworkRequest, o model.Object, t *store.Txn) error {
 		n := o.(*model.Network)
 		if n.NetworkType == segment.VXLAN && (req.SegmentationID == nil || *req.SegmentationID == 0) {
 			// Run again on a conflict: the next pass sees the winner's VNI.
@@ -157,7 +158,7 @@ func (s *Server) newMeta(tenant string) model.Meta {
 }
 
 func (s *Server) updateNetwork() http.HandlerFunc {
-	return handleUpdate(s, networkRes, func(_ auth.Caller, req *model.NetworkRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
+	return handleUpdate(s, networkRes, func(_ httpapi.Who, req *model.NetworkRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
 		n := *e.Obj.(*model.Network)
 		// The segment is fixed once the network exists (hosts carry it);
 		// restating it is harmless, changing it is refused.
@@ -177,7 +178,7 @@ func (s *Server) updateNetwork() http.HandlerFunc {
 // refuses while a port, pool or load balancer (a VIP) still uses one of
 // them.
 func (s *Server) deleteNetwork() http.HandlerFunc {
-	return s.handleDelete(networkRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+	return s.handleDelete(networkRes, func(_ httpapi.Who, e store.Entry, t *store.Txn) error {
 		id := e.Obj.Base().ID
 		if len(s.st.ByIndex(model.KindPort, store.IdxNetwork, id)) > 0 {
 			return conflict("NetworkInUse", "Unable to complete operation on network %s. There are one or more ports still in use on the network.", id)
@@ -225,7 +226,7 @@ func (s *Server) subnetInUse(id string) error {
 }
 
 func (s *Server) createSubnet() http.HandlerFunc {
-	return handleCreate(s, subnetRes, func(caller auth.Caller, req *model.SubnetRequest) (model.Object, error) {
+	return handleCreate(s, subnetRes, func(caller httpapi.Who, req *model.SubnetRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
 		if err != nil {
 			return nil, err
@@ -236,7 +237,7 @@ func (s *Server) createSubnet() http.HandlerFunc {
 		}
 		sn.Meta = s.newMeta(tenant)
 		return sn, nil
-	}, func(caller auth.Caller, req *model.SubnetRequest, o model.Object, t *store.Txn) error {
+	}, func(caller httpapi.Who, req *model.SubnetRequest, o model.Object, t *store.Txn) error {
 		sn := o.(*model.Subnet)
 		ne, err := s.lookupOwned(networkRes, caller, sn.NetworkID)
 		if err != nil {
@@ -325,7 +326,7 @@ func buildSubnet(req *model.SubnetRequest) (*model.Subnet, error) {
 func lastAddr(p netip.Prefix) netip.Addr { return ipam.LastAddr(p) }
 
 func (s *Server) updateSubnet() http.HandlerFunc {
-	return handleUpdate(s, subnetRes, func(_ auth.Caller, req *model.SubnetRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
+	return handleUpdate(s, subnetRes, func(_ httpapi.Who, req *model.SubnetRequest, e store.Entry, _ *store.Txn) (model.Object, error) {
 		sn := *e.Obj.(*model.Subnet)
 		if req.Name != nil {
 			if err := model.ValidateText("name", *req.Name, model.MaxNameLen); err != nil {
@@ -341,7 +342,7 @@ func (s *Server) updateSubnet() http.HandlerFunc {
 }
 
 func (s *Server) deleteSubnet() http.HandlerFunc {
-	return s.handleDelete(subnetRes, func(_ auth.Caller, e store.Entry, _ *store.Txn) error {
+	return s.handleDelete(subnetRes, func(_ httpapi.Who, e store.Entry, _ *store.Txn) error {
 		return s.subnetInUse(e.Obj.Base().ID)
 	})
 }
@@ -375,7 +376,7 @@ func (s *Server) externalSubnet(networkID string) *model.Subnet {
 }
 
 func (s *Server) createFloatingIP() http.HandlerFunc {
-	return handleCreate(s, floatingIPRes, func(caller auth.Caller, req *model.FloatingIPRequest) (model.Object, error) {
+	return handleCreate(s, floatingIPRes, func(caller httpapi.Who, req *model.FloatingIPRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
 		if err != nil {
 			return nil, err
@@ -384,7 +385,7 @@ func (s *Server) createFloatingIP() http.HandlerFunc {
 			return nil, err
 		}
 		return &model.FloatingIP{Meta: s.newMeta(tenant), FloatingNetworkID: *req.FloatingNetworkID}, nil
-	}, func(caller auth.Caller, req *model.FloatingIPRequest, o model.Object, t *store.Txn) error {
+	}, func(caller httpapi.Who, req *model.FloatingIPRequest, o model.Object, t *store.Txn) error {
 		f := o.(*model.FloatingIP)
 		ne, err := s.lookup(networkRes, caller, f.FloatingNetworkID)
 		if err != nil {
@@ -412,7 +413,7 @@ func (s *Server) createFloatingIP() http.HandlerFunc {
 
 // bindFloatingIP points f at a port of the caller's, refusing a port that
 // another floating IP already maps.
-func (s *Server) bindFloatingIP(t *store.Txn, caller auth.Caller, f *model.FloatingIP, portID string) error {
+func (s *Server) bindFloatingIP(t *store.Txn, caller httpapi.Who, f *model.FloatingIP, portID string) error {
 	if err := model.ValidateUUID("port_id", portID); err != nil {
 		return err
 	}
@@ -436,7 +437,7 @@ func (s *Server) bindFloatingIP(t *store.Txn, caller auth.Caller, f *model.Float
 }
 
 func (s *Server) updateFloatingIP() http.HandlerFunc {
-	return handleUpdate(s, floatingIPRes, func(caller auth.Caller, req *model.FloatingIPRequest, e store.Entry, t *store.Txn) (model.Object, error) {
+	return handleUpdate(s, floatingIPRes, func(caller httpapi.Who, req *model.FloatingIPRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		f := *e.Obj.(*model.FloatingIP)
 		if req.PortID != nil {
 			if *req.PortID == "" {
@@ -450,7 +451,7 @@ func (s *Server) updateFloatingIP() http.HandlerFunc {
 }
 
 func (s *Server) deleteFloatingIP() http.HandlerFunc {
-	return s.handleDelete(floatingIPRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+	return s.handleDelete(floatingIPRes, func(_ httpapi.Who, e store.Entry, t *store.Txn) error {
 		f := e.Obj.(*model.FloatingIP)
 		if sn := s.externalSubnet(f.FloatingNetworkID); sn != nil {
 			t.Release(ipClaim(sn.ID, netip.MustParseAddr(f.FloatingIPAddress)))

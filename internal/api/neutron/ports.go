@@ -5,7 +5,8 @@ import (
 	"net/netip"
 	"sort"
 
-	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
+	"lbaas/internal/api/policy"
 	"lbaas/internal/ipam"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -17,7 +18,7 @@ import (
 // balancer then takes (vip_port_id) and gives back when it is deleted.
 
 func (s *Server) createPort() http.HandlerFunc {
-	return handleCreate(s, portRes, func(caller auth.Caller, req *model.PortRequest) (model.Object, error) {
+	return handleCreate(s, portRes, func(caller httpapi.Who, req *model.PortRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID, req.ProjectID)
 		if err != nil {
 			return nil, err
@@ -33,7 +34,7 @@ func (s *Server) createPort() http.HandlerFunc {
 			return nil, badRequest("BadRequest", "A port holds one fixed IP here, not %d.", len(*req.FixedIPs))
 		}
 		return p, nil
-	}, func(caller auth.Caller, req *model.PortRequest, o model.Object, t *store.Txn) error {
+	}, func(caller httpapi.Who, req *model.PortRequest, o model.Object, t *store.Txn) error {
 		p := o.(*model.Port)
 		ne, err := s.lookup(networkRes, caller, p.NetworkID)
 		if err != nil {
@@ -59,7 +60,7 @@ func (s *Server) createPort() http.HandlerFunc {
 
 // portSubnet is the subnet a new port takes its address from: the one
 // named (it must be on the port's network), or the network's oldest.
-func (s *Server) portSubnet(caller auth.Caller, n *model.Network, subnetID string) (*model.Subnet, error) {
+func (s *Server) portSubnet(caller httpapi.Who, n *model.Network, subnetID string) (*model.Subnet, error) {
 	if subnetID != "" {
 		se, err := s.lookup(subnetRes, caller, subnetID)
 		if err != nil {
@@ -80,7 +81,7 @@ func (s *Server) portSubnet(caller auth.Caller, n *model.Network, subnetID strin
 }
 
 func (s *Server) updatePort() http.HandlerFunc {
-	return handleUpdate(s, portRes, func(caller auth.Caller, req *model.PortRequest, e store.Entry, t *store.Txn) (model.Object, error) {
+	return handleUpdate(s, portRes, func(caller httpapi.Who, req *model.PortRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		p := *e.Obj.(*model.Port)
 		if err := applyPort(caller, &p, req); err != nil {
 			return nil, err
@@ -90,10 +91,10 @@ func (s *Server) updatePort() http.HandlerFunc {
 }
 
 // applyPort sets what a create or an update may change.
-func applyPort(caller auth.Caller, p *model.Port, req *model.PortRequest) error {
+func applyPort(caller httpapi.Who, p *model.Port, req *model.PortRequest) error {
 	if req.BindingHost != nil {
-		if !caller.IsAdmin() {
-			return badRequest("HTTPForbidden", "Only an admin may set binding:host_id")
+		if !policy.Allowed(caller.Caller, opPortBinding, p.TenantID) {
+			return &model.ForbiddenError{Message: httpapi.PolicyRefusal(opPortBinding) + " Only an admin may set binding:host_id."}
 		}
 		if *req.BindingHost != "" && !model.ValidNodeName(*req.BindingHost) {
 			return badRequest("InvalidInput", "Invalid input for binding:host_id. Reason: %q is not a node name (1-63 letters, digits, '-' or '_').", model.Clip(*req.BindingHost))
@@ -115,7 +116,7 @@ func applyPort(caller auth.Caller, p *model.Port, req *model.PortRequest) error 
 // deletePort deletes a tenant's port and frees its address; a port a load
 // balancer or one of its VMs uses stays until they let it go.
 func (s *Server) deletePort() http.HandlerFunc {
-	return s.handleDelete(portRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+	return s.handleDelete(portRes, func(_ httpapi.Who, e store.Entry, t *store.Txn) error {
 		p := e.Obj.(*model.Port)
 		if p.DeviceID != "" {
 			return conflict("PortInUse", "Port %s is in use by %s %s; delete that first.", p.ID, p.DeviceOwner, p.DeviceID)

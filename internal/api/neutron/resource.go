@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"sort"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
+	"lbaas/internal/api/policy"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -27,6 +27,11 @@ type resource struct {
 	// them from others): left out of views, and filters on them match
 	// nothing for other callers.
 	adminOnly map[string]bool
+	// policy is the prefix of the resource's operations in the policy
+	// table (policy + ":get", ":create", ...).
+	policy string
+	// adminOp is the policy operation that shows adminOnly.
+	adminOp string
 	// public reports objects every project may read (shared networks).
 	public func(s *Server, o model.Object) bool
 	// attrs are attributes readable without rendering the object: filters
@@ -65,16 +70,16 @@ func (res *resource) attr(o model.Object, name string) (any, bool) {
 }
 
 // visible reports whether caller may read o.
-func (s *Server) visible(res *resource, caller auth.Caller, o model.Object) bool {
-	if caller.IsAdmin() || o.Base().TenantID == caller.Project {
+func (s *Server) visible(res *resource, caller httpapi.Who, o model.Object) bool {
+	if policy.Allowed(caller.Caller, res.policy+":get", o.Base().TenantID) {
 		return true
 	}
 	return res.public != nil && res.public(s, o)
 }
 
 // owned reports whether caller may change o.
-func owned(caller auth.Caller, o model.Object) bool {
-	return caller.IsAdmin() || o.Base().TenantID == caller.Project
+func owned(caller httpapi.Who, o model.Object) bool {
+	return caller.Covers(o.Base().TenantID)
 }
 
 // lookup returns an object the caller may read; others' objects are as
@@ -86,7 +91,7 @@ func owned(caller auth.Caller, o model.Object) bool {
 // bounded by the store's write bound, not by the request (handlers look
 // objects up inside Mutate's build, which has no context), and a store
 // that cannot answer makes it a 503, not a 404.
-func (s *Server) lookup(res *resource, caller auth.Caller, id string) (store.Entry, error) {
+func (s *Server) lookup(res *resource, caller httpapi.Who, id string) (store.Entry, error) {
 	e, ok, err := s.get(res, id)
 	if err != nil {
 		return store.Entry{}, err
@@ -107,12 +112,17 @@ func (s *Server) get(res *resource, id string) (store.Entry, bool, error) {
 }
 
 // lookupOwned is lookup for writes.
-func (s *Server) lookupOwned(res *resource, caller auth.Caller, id string) (store.Entry, error) {
+func (s *Server) lookupOwned(res *resource, caller httpapi.Who, id string) (store.Entry, error) {
 	e, err := s.lookup(res, caller, id)
 	if err != nil {
 		return e, err
 	}
 	if !owned(caller, e.Obj) {
+		if policy.Allowed(caller.Caller, res.policy+":get", e.Obj.Base().TenantID) {
+			// An object its roles let it read but not change: Neutron
+			// says 403 for what the caller can see.
+			return store.Entry{}, &model.ForbiddenError{Message: httpapi.PolicyRefusal(res.policy + ":update")}
+		}
 		return store.Entry{}, &model.NotFoundError{Type: res.notFound, Message: fmt.Sprintf("%s %s could not be found", res.what, id)}
 	}
 	return e, nil
@@ -120,7 +130,7 @@ func (s *Server) lookupOwned(res *resource, caller auth.Caller, id string) (stor
 
 func (s *Server) handleList(res *resource) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		caller := CallerFrom(r.Context())
+		caller := httpapi.WhoFrom(r.Context())
 		q := r.URL.Query()
 		lq, err := httpapi.ParseListQuery(q)
 		if err != nil {
@@ -255,20 +265,20 @@ var (
 
 func (s *Server) handleShow(res *resource) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		e, err := s.lookup(res, CallerFrom(r.Context()), r.PathValue("id"))
+		e, err := s.lookup(res, httpapi.WhoFrom(r.Context()), r.PathValue("id"))
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{res.singular: project(s.render(res, CallerFrom(r.Context()), e), r.URL.Query()["fields"])})
+		writeJSON(w, http.StatusOK, map[string]any{res.singular: project(s.render(res, httpapi.WhoFrom(r.Context()), e), r.URL.Query()["fields"])})
 	}
 }
 
 // writeOne answers a create or update with the object as stored.
 // render is the view of an object as this caller may see it.
-func (s *Server) render(res *resource, caller auth.Caller, e store.Entry) map[string]any {
+func (s *Server) render(res *resource, caller httpapi.Who, e store.Entry) map[string]any {
 	v := res.view(s, e)
-	if !caller.IsAdmin() {
+	if res.adminOp == "" || !policy.Of(caller.Caller, res.adminOp).All() {
 		for k := range res.adminOnly {
 			delete(v, k)
 		}
@@ -289,12 +299,12 @@ func (s *Server) writeOne(w http.ResponseWriter, r *http.Request, res *resource,
 		writeError(w, http.StatusNotFound, res.notFound, fmt.Sprintf("%s %s could not be found", res.what, id))
 		return
 	}
-	writeJSON(w, code, map[string]any{res.singular: s.render(res, CallerFrom(r.Context()), e)})
+	writeJSON(w, code, map[string]any{res.singular: s.render(res, httpapi.WhoFrom(r.Context()), e)})
 }
 
 // tenantFor decides the owner of a new object: the caller's project, or
 // the one an admin names.
-func tenantFor(caller auth.Caller, requested ...*string) (string, error) {
+func tenantFor(caller httpapi.Who, requested ...*string) (string, error) {
 	var first *string
 	for _, r := range requested {
 		if r != nil && first != nil && *r != *first {
@@ -311,7 +321,7 @@ func tenantFor(caller auth.Caller, requested ...*string) (string, error) {
 		if err := model.ValidateTenantID(*r); err != nil {
 			return "", err
 		}
-		if *r != caller.Project && !caller.IsAdmin() {
+		if !caller.Covers(*r) {
 			return "", badRequest("HTTPBadRequest", "Only an admin may create objects for another project")
 		}
 		return *r, nil

@@ -5,14 +5,12 @@
 package neutron
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/segment"
@@ -49,9 +47,6 @@ func (s *Server) SetSegments(c segment.Config) { s.segments = c.WithDefaults() }
 // Mux lets other API packages (the agent endpoints, analytics) add routes
 // that share authentication and error handling.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
-
-// CallerFrom returns the authenticated caller of a request.
-func CallerFrom(ctx context.Context) auth.Caller { return httpapi.CallerFrom(ctx) }
 
 // ServeHTTP authenticates, bounds the body, recovers from panics and
 // dispatches (httpapi.Handler); a node credential opens only the agent

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/ipam"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -51,7 +51,7 @@ func projectVIP(s *Server, e store.Entry) (store.Entry, bool, error) {
 // other VIP) and adds to t the pool joined to v's load balancer, with v's
 // session persistence. Writing the pool at the revision checked is what
 // keeps two VIPs from taking one pool.
-func (s *Server) joinPool(t *store.Txn, caller auth.Caller, v *model.VIP) error {
+func (s *Server) joinPool(t *store.Txn, caller httpapi.Who, v *model.VIP) error {
 	pe, err := s.lookupOwned(poolRes, caller, v.PoolID)
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ func (s *Server) leavePool(t *store.Txn, pe store.Entry) {
 	t.Update(model.KindPool, &p, pe.Rev)
 }
 
-func (s *Server) checkCertificate(t *store.Txn, caller auth.Caller, ref string) error {
+func (s *Server) checkCertificate(t *store.Txn, caller httpapi.Who, ref string) error {
 	if ref == "" {
 		return nil
 	}
@@ -91,7 +91,7 @@ func (s *Server) checkCertificate(t *store.Txn, caller auth.Caller, ref string) 
 // createVIP stores the VIP as a load balancer with its port and address
 // and a listener, and joins the pool to it, in one transaction.
 func (s *Server) createVIP() http.HandlerFunc {
-	return handleCreate(s, vipRes, func(caller auth.Caller, req *model.VIPRequest) (model.Object, error) {
+	return handleCreate(s, vipRes, func(caller httpapi.Who, req *model.VIPRequest) (model.Object, error) {
 		tenant, err := tenantFor(caller, req.TenantID)
 		if err != nil {
 			return nil, err
@@ -103,7 +103,7 @@ func (s *Server) createVIP() http.HandlerFunc {
 		}
 		v.PortID = s.newMeta(tenant).ID
 		return v, nil
-	}, func(caller auth.Caller, req *model.VIPRequest, o model.Object, t *store.Txn) error {
+	}, func(caller httpapi.Who, req *model.VIPRequest, o model.Object, t *store.Txn) error {
 		v := o.(*model.VIP)
 		if err := s.joinPool(t, caller, v); err != nil {
 			return err
@@ -135,7 +135,7 @@ func (s *Server) createVIP() http.HandlerFunc {
 // others, which only v2 sees, stay), and the pools when the VIP moves or
 // its session persistence changes.
 func (s *Server) updateVIP() http.HandlerFunc {
-	return handleUpdate(s, vipRes, func(caller auth.Caller, req *model.VIPRequest, e store.Entry, t *store.Txn) (model.Object, error) {
+	return handleUpdate(s, vipRes, func(caller httpapi.Who, req *model.VIPRequest, e store.Entry, t *store.Txn) (model.Object, error) {
 		x := e.Obj.(*v1VIP)
 		v := x.VIP
 		req.Apply(&v)
@@ -178,7 +178,7 @@ func samePersistence(a, b *model.SessionPersistence) bool {
 // with its port and address, leaves its pools on their own, and unmaps
 // the floating IPs that pointed at the port.
 func (s *Server) deleteVIP() http.HandlerFunc {
-	return s.handleDelete(vipRes, func(_ auth.Caller, e store.Entry, t *store.Txn) error {
+	return s.handleDelete(vipRes, func(_ httpapi.Who, e store.Entry, t *store.Txn) error {
 		x := e.Obj.(*v1VIP)
 		for _, le := range s.st.ByIndex(model.KindListener, store.IdxLB, x.ID) {
 			if id := le.Obj.Base().ID; id != x.ID {

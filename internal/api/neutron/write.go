@@ -3,7 +3,7 @@ package neutron
 import (
 	"net/http"
 
-	"lbaas/internal/api/auth"
+	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -12,9 +12,9 @@ import (
 // then (again on each conflict) look up the caller's object and let change
 // build its new version and any compares the write depends on; answer with
 // the object as stored.
-func handleUpdate[R any](s *Server, res *resource, change func(c auth.Caller, req *R, e store.Entry, t *store.Txn) (model.Object, error)) http.HandlerFunc {
+func handleUpdate[R any](s *Server, res *resource, change func(c httpapi.Who, req *R, e store.Entry, t *store.Txn) (model.Object, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		caller := CallerFrom(r.Context())
+		caller := httpapi.WhoFrom(r.Context())
 		var req R
 		if err := readBody(r, res.singular, model.OpUpdate, &req); err != nil {
 			s.fail(w, r, err)
@@ -44,9 +44,9 @@ func handleUpdate[R any](s *Server, res *resource, change func(c auth.Caller, re
 
 // handleDelete is the shape of every DELETE: look up the caller's object,
 // let remove add what goes with it (claims, children, references), delete.
-func (s *Server) handleDelete(res *resource, remove func(c auth.Caller, e store.Entry, t *store.Txn) error) http.HandlerFunc {
+func (s *Server) handleDelete(res *resource, remove func(c httpapi.Who, e store.Entry, t *store.Txn) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		caller := CallerFrom(r.Context())
+		caller := httpapi.WhoFrom(r.Context())
 		id := r.PathValue("id")
 		_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
 			e, err := s.lookupOwned(res, caller, id)
@@ -73,9 +73,9 @@ func (s *Server) handleDelete(res *resource, remove func(c auth.Caller, e store.
 // prepare checks it and builds the new object (with its owner and id);
 // then (again on each conflict) depend adds the compares and claims the
 // object needs, and the object is created. Answers 201 with it.
-func handleCreate[R any](s *Server, res *resource, prepare func(c auth.Caller, req *R) (model.Object, error), depend func(c auth.Caller, req *R, o model.Object, t *store.Txn) error) http.HandlerFunc {
+func handleCreate[R any](s *Server, res *resource, prepare func(c httpapi.Who, req *R) (model.Object, error), depend func(c httpapi.Who, req *R, o model.Object, t *store.Txn) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		caller := CallerFrom(r.Context())
+		caller := httpapi.WhoFrom(r.Context())
 		var req R
 		if err := readBody(r, res.singular, model.OpCreate, &req); err != nil {
 			s.fail(w, r, err)

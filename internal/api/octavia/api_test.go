@@ -200,7 +200,9 @@ func TestStatusTreeShowsListenersPoolsMonitorsAndMembers(t *testing.T) {
 		}
 	}
 	expect(t, call(t, alphaToken, "GET", v2+"/listeners/"+listener+"/stats", nil), 200)
-	expect(t, call(t, alphaToken, "PUT", v2+"/loadbalancers/"+lb+"/failover", nil), 202)
+	// A failover is an operator's action (Octavia's policy: admin only).
+	expect(t, call(t, alphaToken, "PUT", v2+"/loadbalancers/"+lb+"/failover", nil), 403)
+	expect(t, call(t, adminToken, "PUT", v2+"/loadbalancers/"+lb+"/failover", nil), 202)
 }
 
 func TestBatchReplaceKeepsMatchedMembersAndIsOneTransaction(t *testing.T) {

@@ -98,7 +98,13 @@ func TestGophercloudDrivesTheWholeAPI(t *testing.T) {
 	if err != nil || len(lbs) != 1 {
 		t.Fatalf("list %v %v", lbs, err)
 	}
-	if err := loadbalancers.Failover(ctx, sc, lb.ID).ExtractErr(); err != nil {
+	// Failover is an admin's action in Octavia's policy.
+	if err := loadbalancers.Failover(ctx, sc, lb.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, 403) {
+		t.Fatal("a member's failover: want 403, got", err)
+	}
+	admin := *sc
+	admin.ProviderClient = &gophercloud.ProviderClient{TokenID: adminToken}
+	if err := loadbalancers.Failover(ctx, &admin, lb.ID).ExtractErr(); err != nil {
 		t.Fatal("failover:", err)
 	}
 	if err := loadbalancers.Delete(ctx, sc, lb.ID, loadbalancers.DeleteOpts{Cascade: true}).ExtractErr(); err != nil {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -54,7 +53,7 @@ func (g *graph) counts() map[model.Kind]int {
 // prepareGraph decodes and checks the listeners and pools of a create
 // request (nil when it has none). Everything that needs no store is
 // checked here, before the transaction.
-func (s *Server) prepareGraph(caller auth.Caller, lb *model.LoadBalancer, req *lbRequest) (*graph, error) {
+func (s *Server) prepareGraph(caller httpapi.Who, lb *model.LoadBalancer, req *lbRequest) (*graph, error) {
 	if (req.Listeners == nil || len(*req.Listeners) == 0) && (req.Pools == nil || len(*req.Pools) == 0) {
 		return nil, nil
 	}
@@ -122,7 +121,7 @@ func (s *Server) prepareGraph(caller auth.Caller, lb *model.LoadBalancer, req *l
 
 // graphDefaultPool reads a listener's default_pool: a reference by name to
 // a top-level pool, or a whole pool, which joins the graph's pools.
-func (s *Server) graphDefaultPool(caller auth.Caller, lb *model.LoadBalancer, raw json.RawMessage, what string, byName map[string]*graphPool, g *graph) (*graphPool, error) {
+func (s *Server) graphDefaultPool(caller httpapi.Who, lb *model.LoadBalancer, raw json.RawMessage, what string, byName map[string]*graphPool, g *graph) (*graphPool, error) {
 	fields, err := model.ObjectFields(raw, what+".default_pool")
 	if err != nil {
 		return nil, err
@@ -143,7 +142,7 @@ func (s *Server) graphDefaultPool(caller auth.Caller, lb *model.LoadBalancer, ra
 }
 
 // graphPool reads one whole pool with its members and monitor.
-func (s *Server) graphPool(caller auth.Caller, lb *model.LoadBalancer, raw json.RawMessage, what string) (*graphPool, error) {
+func (s *Server) graphPool(caller httpapi.Who, lb *model.LoadBalancer, raw json.RawMessage, what string) (*graphPool, error) {
 	fields, err := model.ObjectFields(raw, what)
 	if err != nil {
 		return nil, err
@@ -231,7 +230,7 @@ func (s *Server) graphPool(caller auth.Caller, lb *model.LoadBalancer, raw json.
 // addGraph adds to t the graph's pools, members, monitors and listeners on
 // lb, whose VIP t already allocated, checking what the store knows:
 // certificates, member subnets, the VIP's own address.
-func (s *Server) addGraph(t *store.Txn, caller auth.Caller, lb *model.LoadBalancer, g *graph) error {
+func (s *Server) addGraph(t *store.Txn, caller httpapi.Who, lb *model.LoadBalancer, g *graph) error {
 	for _, gp := range g.pools {
 		t.Create(model.KindPool, gp.pool)
 		for _, m := range gp.members {
@@ -257,7 +256,7 @@ func (s *Server) addGraph(t *store.Txn, caller auth.Caller, lb *model.LoadBalanc
 
 // createGraph stores a load balancer with its graph in one transaction and
 // answers it with its listeners and pools in full, as Octavia does.
-func (s *Server) createGraph(w http.ResponseWriter, r *http.Request, caller auth.Caller, req *lbRequest, lb *model.LoadBalancer, g *graph) {
+func (s *Server) createGraph(w http.ResponseWriter, r *http.Request, caller httpapi.Who, req *lbRequest, lb *model.LoadBalancer, g *graph) {
 	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
 		t := new(store.Txn)
 		if err := s.guardQuotas(t, lb.TenantID, g.counts()); err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
@@ -147,7 +146,7 @@ func checkMonitor(h *model.HealthMonitor, req *monitorRequest) error {
 }
 
 func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req monitorRequest
 	if err := readBody(r, "healthmonitor", model.OpCreate, &req); err != nil {
 		s.fail(w, r, err)
@@ -168,7 +167,7 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 }
 
 // prepareMonitor checks a create request and builds the monitor.
-func (s *Server) prepareMonitor(caller auth.Caller, req *monitorRequest) (*model.HealthMonitor, error) {
+func (s *Server) prepareMonitor(caller httpapi.Who, req *monitorRequest) (*model.HealthMonitor, error) {
 	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
 	if err != nil {
 		return nil, err
@@ -188,7 +187,7 @@ func (s *Server) prepareMonitor(caller auth.Caller, req *monitorRequest) (*model
 }
 
 // addMonitor adds to t a monitor and its pool, which lists it.
-func (s *Server) addMonitor(t *store.Txn, caller auth.Caller, h *model.HealthMonitor, poolID string) error {
+func (s *Server) addMonitor(t *store.Txn, caller httpapi.Who, h *model.HealthMonitor, poolID string) error {
 	pe, err := s.get(caller, model.KindPool, poolRes.what, poolID)
 	if err != nil {
 		return err
@@ -204,7 +203,7 @@ func (s *Server) addMonitor(t *store.Txn, caller auth.Caller, h *model.HealthMon
 }
 
 func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req monitorRequest
 	if err := readBody(r, "healthmonitor", model.OpUpdate, &req); err != nil {
 		s.fail(w, r, err)
@@ -230,7 +229,7 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 
 // deleteMonitor deletes the monitor and takes it off its pools.
 func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	id := r.PathValue("id")
 	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
 		e, err := s.get(caller, model.KindHealthMonitor, monitorRes.what, id)

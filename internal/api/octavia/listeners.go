@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
@@ -172,7 +171,7 @@ func applyListener(l *model.Listener, req *listenerRequest) {
 }
 
 func (s *Server) createListener(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req listenerRequest
 	if err := readBody(r, "listener", model.OpCreate, &req); err != nil {
 		s.fail(w, r, err)
@@ -195,7 +194,7 @@ func (s *Server) createListener(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) prepareListener(caller auth.Caller, req *listenerRequest) (*model.Listener, error) {
+func (s *Server) prepareListener(caller httpapi.Who, req *listenerRequest) (*model.Listener, error) {
 	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
 	if err != nil {
 		return nil, err
@@ -218,7 +217,7 @@ func (s *Server) prepareListener(caller auth.Caller, req *listenerRequest) (*mod
 
 // addListener adds to t a new listener after checking its load balancer,
 // default pool and certificate, with the claim of its port.
-func (s *Server) addListener(t *store.Txn, caller auth.Caller, l *model.Listener) error {
+func (s *Server) addListener(t *store.Txn, caller httpapi.Who, l *model.Listener) error {
 	lbe, err := s.get(caller, model.KindLoadBalancer, lbRes.what, l.LoadBalancerID)
 	if err != nil {
 		return err
@@ -244,7 +243,7 @@ func portTaken(l *model.Listener) error {
 // checkListenerRefs checks the default pool (same load balancer, a
 // protocol the listener can send to) and the certificate, and makes t
 // depend on them.
-func (s *Server) checkListenerRefs(t *store.Txn, caller auth.Caller, l *model.Listener) error {
+func (s *Server) checkListenerRefs(t *store.Txn, caller httpapi.Who, l *model.Listener) error {
 	if l.DefaultPoolID != "" {
 		pe, err := s.get(caller, model.KindPool, poolRes.what, l.DefaultPoolID)
 		if err != nil {
@@ -270,7 +269,7 @@ func (s *Server) checkListenerRefs(t *store.Txn, caller auth.Caller, l *model.Li
 }
 
 func (s *Server) updateListener(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req listenerRequest
 	if err := readBody(r, "listener", model.OpUpdate, &req); err != nil {
 		s.fail(w, r, err)
@@ -311,7 +310,7 @@ func (s *Server) updateListener(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteListener(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	id := r.PathValue("id")
 	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
 		e, err := s.get(caller, model.KindListener, listenerRes.what, id)
@@ -332,7 +331,7 @@ func (s *Server) deleteListener(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listenerStats(w http.ResponseWriter, r *http.Request) {
-	e, err := s.get(httpapi.CallerFrom(r.Context()), model.KindListener, listenerRes.what, r.PathValue("id"))
+	e, err := s.get(httpapi.WhoFrom(r.Context()), model.KindListener, listenerRes.what, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/ipam"
@@ -71,7 +70,7 @@ func viewLoadBalancer(s *Server, c *statuses, e store.Entry) map[string]any {
 
 // visibleSubnet returns a subnet the caller may put a VIP on: its own, or
 // one of a shared or external network (as the Neutron API shows them).
-func (s *Server) visibleSubnet(caller auth.Caller, id string) (store.Entry, error) {
+func (s *Server) visibleSubnet(caller httpapi.Who, id string) (store.Entry, error) {
 	e, ok, err := s.st.GetFresh(httpapiCtx(), model.KindSubnet, id)
 	if err != nil {
 		return e, err
@@ -82,8 +81,8 @@ func (s *Server) visibleSubnet(caller auth.Caller, id string) (store.Entry, erro
 	return e, nil
 }
 
-func (s *Server) networkVisible(caller auth.Caller, networkID, owner string) bool {
-	if caller.IsAdmin() || owner == caller.Project {
+func (s *Server) networkVisible(caller httpapi.Who, networkID, owner string) bool {
+	if caller.Covers(owner) {
 		return true
 	}
 	ne, ok := s.st.Get(model.KindNetwork, networkID)
@@ -96,7 +95,7 @@ func (s *Server) networkVisible(caller auth.Caller, networkID, owner string) boo
 
 // vipSubnet resolves where the VIP goes: the subnet named, or the first
 // subnet (oldest) of the network named.
-func (s *Server) vipSubnet(caller auth.Caller, req *lbRequest) (store.Entry, error) {
+func (s *Server) vipSubnet(caller httpapi.Who, req *lbRequest) (store.Entry, error) {
 	subnetID, networkID := str(req.VIPSubnetID), str(req.VIPNetworkID)
 	if subnetID != "" {
 		se, err := s.visibleSubnet(caller, subnetID)
@@ -124,7 +123,7 @@ func (s *Server) vipSubnet(caller auth.Caller, req *lbRequest) (store.Entry, err
 }
 
 func (s *Server) createLoadBalancer(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req lbRequest
 	if err := readBody(r, "loadbalancer", model.OpCreate, &req); err != nil {
 		s.fail(w, r, err)
@@ -156,7 +155,7 @@ func (s *Server) createLoadBalancer(w http.ResponseWriter, r *http.Request) {
 
 // prepareLoadBalancer checks a create request and builds the load balancer
 // (without its VIP, which addLoadBalancer allocates).
-func (s *Server) prepareLoadBalancer(caller auth.Caller, req *lbRequest) (*model.LoadBalancer, error) {
+func (s *Server) prepareLoadBalancer(caller httpapi.Who, req *lbRequest) (*model.LoadBalancer, error) {
 	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
 	if err != nil {
 		return nil, err
@@ -208,7 +207,7 @@ func applyLB(lb *model.LoadBalancer, req *lbRequest) {
 
 // addLoadBalancer adds to t the load balancer with its VIP port and
 // address (allocated as a v1 VIP's are).
-func (s *Server) addLoadBalancer(t *store.Txn, caller auth.Caller, req *lbRequest, lb *model.LoadBalancer) error {
+func (s *Server) addLoadBalancer(t *store.Txn, caller httpapi.Who, req *lbRequest, lb *model.LoadBalancer) error {
 	if id := str(req.VIPPortID); id != "" {
 		if err := s.takeVIPPort(t, caller, req, lb, id); err != nil {
 			return err
@@ -229,12 +228,12 @@ func (s *Server) addLoadBalancer(t *store.Txn, caller auth.Caller, req *lbReques
 
 // takeVIPPort makes the caller's port id lb's VIP port; the VIP fields
 // sent beside it must agree with the port.
-func (s *Server) takeVIPPort(t *store.Txn, caller auth.Caller, req *lbRequest, lb *model.LoadBalancer, id string) error {
+func (s *Server) takeVIPPort(t *store.Txn, caller httpapi.Who, req *lbRequest, lb *model.LoadBalancer, id string) error {
 	pe, ok, err := s.st.GetFresh(httpapiCtx(), model.KindPort, id)
 	if err != nil {
 		return err
 	}
-	if !ok || (!caller.IsAdmin() && pe.Obj.Base().TenantID != caller.Project) {
+	if !ok || !caller.Covers(pe.Obj.Base().TenantID) {
 		return validation("Port %s given as vip_port_id not found.", id)
 	}
 	if err := ipam.TakeVIPPort(t, pe, lb, s.now()); err != nil {
@@ -250,7 +249,7 @@ func (s *Server) takeVIPPort(t *store.Txn, caller auth.Caller, req *lbRequest, l
 }
 
 func (s *Server) updateLoadBalancer(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req lbRequest
 	if err := readBody(r, "loadbalancer", model.OpUpdate, &req); err != nil {
 		s.fail(w, r, err)
@@ -280,7 +279,7 @@ func (s *Server) updateLoadBalancer(w http.ResponseWriter, r *http.Request) {
 // ?cascade=true every listener, pool, member and monitor under it, with
 // its VIP port and every claim, in one transaction.
 func (s *Server) deleteLoadBalancer(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	cascade, _ := strconv.ParseBool(strings.ToLower(r.URL.Query().Get("cascade")))
 	id := r.PathValue("id")
 	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
@@ -321,7 +320,7 @@ func (s *Server) deleteLoadBalancer(w http.ResponseWriter, r *http.Request) {
 // rebuilt standby when the active is replaced. It answers at once (202);
 // the load balancer reads PENDING_UPDATE until both new VMs serve.
 func (s *Server) failover(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	id := r.PathValue("id")
 	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
 		e, err := s.get(caller, model.KindLoadBalancer, lbRes.what, id)
@@ -341,7 +340,7 @@ func (s *Server) failover(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loadBalancerStats(w http.ResponseWriter, r *http.Request) {
-	e, err := s.get(httpapi.CallerFrom(r.Context()), model.KindLoadBalancer, lbRes.what, r.PathValue("id"))
+	e, err := s.get(httpapi.WhoFrom(r.Context()), model.KindLoadBalancer, lbRes.what, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return

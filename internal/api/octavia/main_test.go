@@ -34,7 +34,7 @@ const (
 var env struct {
 	st   *store.Store
 	url  string
-	auth *auth.Authenticator
+	auth *auth.Static
 }
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }

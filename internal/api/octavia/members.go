@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -97,7 +96,7 @@ func applyMember(m *model.Member, req *memberRequest) {
 }
 
 // newMember builds a member of pool from a create request.
-func (s *Server) newMember(caller auth.Caller, poolID string, req *memberRequest) (*model.Member, error) {
+func (s *Server) newMember(caller httpapi.Who, poolID string, req *memberRequest) (*model.Member, error) {
 	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
 	if err != nil {
 		return nil, err
@@ -114,12 +113,12 @@ func (s *Server) newMember(caller auth.Caller, poolID string, req *memberRequest
 }
 
 // pool returns the pool of a members path, which the caller must own.
-func (s *Server) pool(caller auth.Caller, r *http.Request) (store.Entry, error) {
+func (s *Server) pool(caller httpapi.Who, r *http.Request) (store.Entry, error) {
 	return s.get(caller, model.KindPool, poolRes.what, r.PathValue("pool"))
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
-	pe, err := s.pool(httpapi.CallerFrom(r.Context()), r)
+	pe, err := s.pool(httpapi.WhoFrom(r.Context()), r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -128,7 +127,7 @@ func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 }
 
 // member returns the member of a path, which must be in the path's pool.
-func (s *Server) member(caller auth.Caller, r *http.Request) (store.Entry, error) {
+func (s *Server) member(caller httpapi.Who, r *http.Request) (store.Entry, error) {
 	if _, err := s.pool(caller, r); err != nil {
 		return store.Entry{}, err
 	}
@@ -144,7 +143,7 @@ func (s *Server) member(caller auth.Caller, r *http.Request) (store.Entry, error
 }
 
 func (s *Server) showMember(w http.ResponseWriter, r *http.Request) {
-	e, err := s.member(httpapi.CallerFrom(r.Context()), r)
+	e, err := s.member(httpapi.WhoFrom(r.Context()), r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -159,7 +158,7 @@ func memberExists(m *model.Member) error {
 // checkMemberTarget refuses a member on the load balancer's own address
 // (its traffic would loop into HAProxy) and a subnet the caller cannot
 // see.
-func (s *Server) checkMemberTarget(caller auth.Caller, pool *model.Pool, m *model.Member) error {
+func (s *Server) checkMemberTarget(caller httpapi.Who, pool *model.Pool, m *model.Member) error {
 	vip := ""
 	if le, ok := s.st.Get(model.KindLoadBalancer, pool.LoadBalancerID); ok {
 		vip = le.Obj.(*model.LoadBalancer).VIPAddress
@@ -169,7 +168,7 @@ func (s *Server) checkMemberTarget(caller auth.Caller, pool *model.Pool, m *mode
 
 // checkMemberTargetOn is checkMemberTarget for a load balancer whose VIP
 // address is vip.
-func (s *Server) checkMemberTargetOn(caller auth.Caller, vip string, m *model.Member) error {
+func (s *Server) checkMemberTargetOn(caller httpapi.Who, vip string, m *model.Member) error {
 	if vip != "" && vip == m.Address {
 		return validation("Member address %s is the load balancer's VIP address.", m.Address)
 	}
@@ -182,7 +181,7 @@ func (s *Server) checkMemberTargetOn(caller auth.Caller, vip string, m *model.Me
 }
 
 func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req memberRequest
 	if err := readBody(r, "member", model.OpCreate, &req); err != nil {
 		s.fail(w, r, err)
@@ -216,7 +215,7 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req memberRequest
 	if err := readBody(r, "member", model.OpUpdate, &req); err != nil {
 		s.fail(w, r, err)
@@ -238,7 +237,7 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
 		e, err := s.member(caller, r)
 		if err != nil {
@@ -262,7 +261,7 @@ const MaxBatchMembers = 2000
 // take the sent attributes, new ones are created, and (unless
 // ?additive_only=true) the others are deleted. Answers 202.
 func (s *Server) batchMembers(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	additive, _ := strconv.ParseBool(strings.ToLower(r.URL.Query().Get("additive_only")))
 	body, err := httpapi.ReadBody(r)
 	if err != nil {

@@ -3,7 +3,6 @@ package octavia
 import (
 	"net/http"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
@@ -121,7 +120,7 @@ func applyPool(p *model.Pool, req *poolRequest) {
 }
 
 func (s *Server) createPool(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req poolRequest
 	if err := readBody(r, "pool", model.OpCreate, &req); err != nil {
 		s.fail(w, r, err)
@@ -144,7 +143,7 @@ func (s *Server) createPool(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) preparePool(caller auth.Caller, req *poolRequest) (*model.Pool, error) {
+func (s *Server) preparePool(caller httpapi.Who, req *poolRequest) (*model.Pool, error) {
 	tenant, err := tenantFor(caller, req.ProjectID, req.TenantID)
 	if err != nil {
 		return nil, err
@@ -175,7 +174,7 @@ func (s *Server) preparePool(caller auth.Caller, req *poolRequest) (*model.Pool,
 
 // addPool adds to t a new pool on its load balancer, or on the load
 // balancer of listenerID, whose default pool it then becomes.
-func (s *Server) addPool(t *store.Txn, caller auth.Caller, p *model.Pool, listenerID string) error {
+func (s *Server) addPool(t *store.Txn, caller httpapi.Who, p *model.Pool, listenerID string) error {
 	if listenerID != "" {
 		le, err := s.get(caller, model.KindListener, listenerRes.what, listenerID)
 		if err != nil {
@@ -204,7 +203,7 @@ func (s *Server) addPool(t *store.Txn, caller auth.Caller, p *model.Pool, listen
 }
 
 func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	var req poolRequest
 	if err := readBody(r, "pool", model.OpUpdate, &req); err != nil {
 		s.fail(w, r, err)
@@ -233,7 +232,7 @@ func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
 // deletePool deletes the pool with its members and its monitor, and
 // clears the default pool of the listeners that sent traffic to it.
 func (s *Server) deletePool(w http.ResponseWriter, r *http.Request) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	id := r.PathValue("id")
 	_, err := s.st.Mutate(r.Context(), func() (*store.Txn, error) {
 		e, err := s.get(caller, model.KindPool, poolRes.what, id)

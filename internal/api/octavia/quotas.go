@@ -31,12 +31,13 @@ func quotaView(l model.Limits, project string) map[string]any {
 	return v
 }
 
-// listQuotas lists the projects that have limits of their own (an admin
-// sees all, or those of ?project_id=; a member its own).
+// listQuotas lists the projects that have limits of their own (a caller
+// granted every project sees all, or those of ?project_id=; others their
+// own).
 func (s *Server) listQuotas(w http.ResponseWriter, r *http.Request) {
-	c := httpapi.CallerFrom(r.Context())
+	c := httpapi.WhoFrom(r.Context())
 	want := r.URL.Query().Get("project_id")
-	if !c.IsAdmin() {
+	if !c.All() {
 		if want != "" && want != c.Project {
 			httpapi.WriteJSON(w, http.StatusOK, map[string]any{"quotas": []any{}, "quotas_links": []any{}})
 			return
@@ -69,21 +70,21 @@ func (s *Server) quotaDefaults(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"quota": quotaView(s.cfg.Quotas, "")})
 }
 
-// quotaProject returns the project of a quota path the caller may read:
-// its own, or any for an admin.
-func (s *Server) quotaProject(r *http.Request, write bool) (string, error) {
-	c, p := httpapi.CallerFrom(r.Context()), r.PathValue("project")
+// quotaProject returns the project of a quota path if the caller's grant
+// covers it.
+func (s *Server) quotaProject(r *http.Request) (string, error) {
+	c, p := httpapi.WhoFrom(r.Context()), r.PathValue("project")
 	if err := model.ValidateTenantID(p); err != nil {
 		return "", err
 	}
-	if !c.IsAdmin() && (write || p != c.Project) {
+	if !c.Covers(p) {
 		return "", forbidden()
 	}
 	return p, nil
 }
 
 func (s *Server) showQuota(w http.ResponseWriter, r *http.Request) {
-	p, err := s.quotaProject(r, false)
+	p, err := s.quotaProject(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -92,7 +93,7 @@ func (s *Server) showQuota(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showProjectDefaults(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.quotaProject(r, false); err != nil {
+	if _, err := s.quotaProject(r); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -103,7 +104,7 @@ func (s *Server) showProjectDefaults(w http.ResponseWriter, r *http.Request) {
 // back to the default. It answers 202 with the project's limits, as
 // Octavia does.
 func (s *Server) setQuota(w http.ResponseWriter, r *http.Request) {
-	p, err := s.quotaProject(r, true)
+	p, err := s.quotaProject(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -126,7 +127,7 @@ func (s *Server) setQuota(w http.ResponseWriter, r *http.Request) {
 
 // resetQuota (admin) returns every limit of the project to the default.
 func (s *Server) resetQuota(w http.ResponseWriter, r *http.Request) {
-	p, err := s.quotaProject(r, true)
+	p, err := s.quotaProject(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -30,7 +30,7 @@ func (s *Server) list(res *resource) http.HandlerFunc {
 }
 
 func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, res *resource, entries []store.Entry) {
-	caller := httpapi.CallerFrom(r.Context())
+	caller := httpapi.WhoFrom(r.Context())
 	q := r.URL.Query()
 	lq, err := httpapi.ParseListQuery(q)
 	if err != nil {
@@ -40,7 +40,7 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, res *resour
 	c := newStatuses(s.st)
 	items := make([]httpapi.Item, 0, len(entries))
 	for _, e := range entries {
-		if !caller.IsAdmin() && e.Obj.Base().TenantID != caller.Project {
+		if !caller.Covers(e.Obj.Base().TenantID) {
 			continue
 		}
 		it := httpapi.Item{View: res.view(s, c, e)}
@@ -63,7 +63,7 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, res *resour
 // show answers one object.
 func (s *Server) show(res *resource) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		e, err := s.get(httpapi.CallerFrom(r.Context()), res.kind, res.what, r.PathValue("id"))
+		e, err := s.get(httpapi.WhoFrom(r.Context()), res.kind, res.what, r.PathValue("id"))
 		if err != nil {
 			s.fail(w, r, err)
 			return

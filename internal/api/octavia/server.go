@@ -18,7 +18,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"lbaas/internal/api/auth"
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
@@ -86,53 +85,58 @@ func (s *Server) routes() {
 		bases = append(bases, p+"/lbaas", p)
 	}
 	for _, b := range bases {
-		s.mux.HandleFunc("GET "+b+"/loadbalancers", s.list(lbRes))
-		s.mux.HandleFunc("POST "+b+"/loadbalancers", s.createLoadBalancer)
-		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}", s.show(lbRes))
-		s.mux.HandleFunc("PUT "+b+"/loadbalancers/{id}", s.updateLoadBalancer)
-		s.mux.HandleFunc("DELETE "+b+"/loadbalancers/{id}", s.deleteLoadBalancer)
-		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}/status", s.statusTree)
-		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}/statuses", s.statusTree)
-		s.mux.HandleFunc("GET "+b+"/loadbalancers/{id}/stats", s.loadBalancerStats)
-		s.mux.HandleFunc("PUT "+b+"/loadbalancers/{id}/failover", s.failover)
+		s.handle("GET "+b+"/loadbalancers", "loadbalancer:get_all", s.list(lbRes))
+		s.handle("POST "+b+"/loadbalancers", "loadbalancer:post", s.createLoadBalancer)
+		s.handle("GET "+b+"/loadbalancers/{id}", "loadbalancer:get_one", s.show(lbRes))
+		s.handle("PUT "+b+"/loadbalancers/{id}", "loadbalancer:put", s.updateLoadBalancer)
+		s.handle("DELETE "+b+"/loadbalancers/{id}", "loadbalancer:delete", s.deleteLoadBalancer)
+		s.handle("GET "+b+"/loadbalancers/{id}/status", "loadbalancer:get_status", s.statusTree)
+		s.handle("GET "+b+"/loadbalancers/{id}/statuses", "loadbalancer:get_status", s.statusTree)
+		s.handle("GET "+b+"/loadbalancers/{id}/stats", "loadbalancer:get_stats", s.loadBalancerStats)
+		s.handle("PUT "+b+"/loadbalancers/{id}/failover", "loadbalancer:put_failover", s.failover)
 
-		s.mux.HandleFunc("GET "+b+"/listeners", s.list(listenerRes))
-		s.mux.HandleFunc("POST "+b+"/listeners", s.createListener)
-		s.mux.HandleFunc("GET "+b+"/listeners/{id}", s.show(listenerRes))
-		s.mux.HandleFunc("PUT "+b+"/listeners/{id}", s.updateListener)
-		s.mux.HandleFunc("DELETE "+b+"/listeners/{id}", s.deleteListener)
-		s.mux.HandleFunc("GET "+b+"/listeners/{id}/stats", s.listenerStats)
+		s.handle("GET "+b+"/listeners", "listener:get_all", s.list(listenerRes))
+		s.handle("POST "+b+"/listeners", "listener:post", s.createListener)
+		s.handle("GET "+b+"/listeners/{id}", "listener:get_one", s.show(listenerRes))
+		s.handle("PUT "+b+"/listeners/{id}", "listener:put", s.updateListener)
+		s.handle("DELETE "+b+"/listeners/{id}", "listener:delete", s.deleteListener)
+		s.handle("GET "+b+"/listeners/{id}/stats", "listener:get_stats", s.listenerStats)
 
-		s.mux.HandleFunc("GET "+b+"/pools", s.list(poolRes))
-		s.mux.HandleFunc("POST "+b+"/pools", s.createPool)
-		s.mux.HandleFunc("GET "+b+"/pools/{id}", s.show(poolRes))
-		s.mux.HandleFunc("PUT "+b+"/pools/{id}", s.updatePool)
-		s.mux.HandleFunc("DELETE "+b+"/pools/{id}", s.deletePool)
+		s.handle("GET "+b+"/pools", "pool:get_all", s.list(poolRes))
+		s.handle("POST "+b+"/pools", "pool:post", s.createPool)
+		s.handle("GET "+b+"/pools/{id}", "pool:get_one", s.show(poolRes))
+		s.handle("PUT "+b+"/pools/{id}", "pool:put", s.updatePool)
+		s.handle("DELETE "+b+"/pools/{id}", "pool:delete", s.deletePool)
 
-		s.mux.HandleFunc("GET "+b+"/pools/{pool}/members", s.listMembers)
-		s.mux.HandleFunc("POST "+b+"/pools/{pool}/members", s.createMember)
-		s.mux.HandleFunc("PUT "+b+"/pools/{pool}/members", s.batchMembers)
-		s.mux.HandleFunc("GET "+b+"/pools/{pool}/members/{id}", s.showMember)
-		s.mux.HandleFunc("PUT "+b+"/pools/{pool}/members/{id}", s.updateMember)
-		s.mux.HandleFunc("DELETE "+b+"/pools/{pool}/members/{id}", s.deleteMember)
+		s.handle("GET "+b+"/pools/{pool}/members", "member:get_all", s.listMembers)
+		s.handle("POST "+b+"/pools/{pool}/members", "member:post", s.createMember)
+		s.handle("PUT "+b+"/pools/{pool}/members", "member:put_all", s.batchMembers)
+		s.handle("GET "+b+"/pools/{pool}/members/{id}", "member:get_one", s.showMember)
+		s.handle("PUT "+b+"/pools/{pool}/members/{id}", "member:put", s.updateMember)
+		s.handle("DELETE "+b+"/pools/{pool}/members/{id}", "member:delete", s.deleteMember)
 
-		s.mux.HandleFunc("GET "+b+"/healthmonitors", s.list(monitorRes))
-		s.mux.HandleFunc("POST "+b+"/healthmonitors", s.createMonitor)
-		s.mux.HandleFunc("GET "+b+"/healthmonitors/{id}", s.show(monitorRes))
-		s.mux.HandleFunc("PUT "+b+"/healthmonitors/{id}", s.updateMonitor)
-		s.mux.HandleFunc("DELETE "+b+"/healthmonitors/{id}", s.deleteMonitor)
+		s.handle("GET "+b+"/healthmonitors", "healthmonitor:get_all", s.list(monitorRes))
+		s.handle("POST "+b+"/healthmonitors", "healthmonitor:post", s.createMonitor)
+		s.handle("GET "+b+"/healthmonitors/{id}", "healthmonitor:get_one", s.show(monitorRes))
+		s.handle("PUT "+b+"/healthmonitors/{id}", "healthmonitor:put", s.updateMonitor)
+		s.handle("DELETE "+b+"/healthmonitors/{id}", "healthmonitor:delete", s.deleteMonitor)
 
-		s.mux.HandleFunc("GET "+b+"/providers", s.providers)
-		s.mux.HandleFunc("GET "+b+"/quotas", s.listQuotas)
-		s.mux.HandleFunc("GET "+b+"/quotas/defaults", s.quotaDefaults)
-		s.mux.HandleFunc("GET "+b+"/quotas/{project}", s.showQuota)
-		s.mux.HandleFunc("GET "+b+"/quotas/{project}/default", s.showProjectDefaults)
-		s.mux.HandleFunc("PUT "+b+"/quotas/{project}", s.setQuota)
-		s.mux.HandleFunc("DELETE "+b+"/quotas/{project}", s.resetQuota)
+		s.handle("GET "+b+"/providers", "provider:get_all", s.providers)
+		s.handle("GET "+b+"/quotas", "quota:get_all", s.listQuotas)
+		s.handle("GET "+b+"/quotas/defaults", "quota:get_defaults", s.quotaDefaults)
+		s.handle("GET "+b+"/quotas/{project}", "quota:get_one", s.showQuota)
+		s.handle("GET "+b+"/quotas/{project}/default", "quota:get_defaults", s.showProjectDefaults)
+		s.handle("PUT "+b+"/quotas/{project}", "quota:put", s.setQuota)
+		s.handle("DELETE "+b+"/quotas/{project}", "quota:delete", s.resetQuota)
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		errorWriter{}.WriteError(w, http.StatusNotFound, "HTTPNotFound", "The resource could not be found.")
 	})
+}
+
+// handle registers the handler of one operation of the policy table.
+func (s *Server) handle(pattern, op string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, httpapi.Authorize(errorWriter{}, op, h))
 }
 
 // versions is Octavia's version document.
@@ -191,7 +195,7 @@ func unsupported(option string) error {
 
 // get reads one object fresh (see store.GetFresh): the caller's, any for
 // an admin; another project's is 403, a missing one 404.
-func (s *Server) get(caller auth.Caller, k model.Kind, what, id string) (store.Entry, error) {
+func (s *Server) get(caller httpapi.Who, k model.Kind, what, id string) (store.Entry, error) {
 	e, ok, err := s.st.GetFresh(context.Background(), k, id)
 	if err != nil {
 		return store.Entry{}, err
@@ -199,7 +203,7 @@ func (s *Server) get(caller auth.Caller, k model.Kind, what, id string) (store.E
 	if !ok {
 		return store.Entry{}, notFound(what, id)
 	}
-	if !caller.IsAdmin() && e.Obj.Base().TenantID != caller.Project {
+	if !caller.Covers(e.Obj.Base().TenantID) {
 		return store.Entry{}, forbidden()
 	}
 	return e, nil
@@ -207,7 +211,7 @@ func (s *Server) get(caller auth.Caller, k model.Kind, what, id string) (store.E
 
 // tenantFor decides the owner of a new object: the caller's project, or
 // the one an admin names (project_id or tenant_id).
-func tenantFor(caller auth.Caller, requested ...*string) (string, error) {
+func tenantFor(caller httpapi.Who, requested ...*string) (string, error) {
 	var first *string
 	for _, r := range requested {
 		if r == nil {
@@ -224,7 +228,7 @@ func tenantFor(caller auth.Caller, requested ...*string) (string, error) {
 	if err := model.ValidateTenantID(*first); err != nil {
 		return "", err
 	}
-	if *first != caller.Project && !caller.IsAdmin() {
+	if !caller.Covers(*first) {
 		return "", forbidden()
 	}
 	return *first, nil

@@ -14,7 +14,7 @@ import (
 // members, each with its provisioning and operating status. Pools no
 // listener reaches are not shown, as in Octavia.
 func (s *Server) statusTree(w http.ResponseWriter, r *http.Request) {
-	e, err := s.get(httpapi.CallerFrom(r.Context()), model.KindLoadBalancer, lbRes.what, r.PathValue("id"))
+	e, err := s.get(httpapi.WhoFrom(r.Context()), model.KindLoadBalancer, lbRes.what, r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
