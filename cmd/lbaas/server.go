@@ -26,11 +26,13 @@ func serverCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch authMode {
+			case "builtin":
 			case "token":
+				o.IdentityListen = ""
 			case "none":
 				o.NoAuth = true
 			default:
-				return fmt.Errorf("--auth must be token or none, not %q", authMode)
+				return fmt.Errorf("--auth must be builtin, keystone, token or none, not %q", authMode)
 			}
 			limits, err := model.ParseLimits(quotas)
 			if err != nil {
@@ -52,8 +54,14 @@ func serverCommand() *cobra.Command {
 			if run.OctaviaAddr != "" {
 				o.Logger.Info("serving the Octavia v2 API", "addr", run.OctaviaAddr)
 			}
+			if run.IdentityAddr != "" {
+				o.Logger.Info("serving the identity API (Keystone v3)", "addr", run.IdentityAddr)
+			}
 			if run.AdminToken != "" {
 				fmt.Fprintf(os.Stderr, "created an admin token; use it with: source %s/admin-openrc\n", o.DataDir)
+			}
+			if run.CloudsFile != "" {
+				fmt.Fprintf(os.Stderr, "created the identity service's admin; log in with: export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=lbaas\n", run.CloudsFile)
 			}
 			<-ctx.Done()
 			return nil
@@ -65,7 +73,9 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API (/v2/lbaas, /v2.0/lbaas); empty: off")
 	f.StringVar(&o.DataDir, "data-dir", "/var/lib/lbaas", "directory of the embedded etcd and the tokens file")
 	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of the embedded one")
-	f.StringVar(&authMode, "auth", "token", "token: X-Auth-Token required; none: everyone is admin (local experiments only)")
+	f.StringVar(&authMode, "auth", "builtin", "who answers for tokens beside the tokens file: builtin (the built-in identity service on --identity-listen), token (the tokens file alone), none (everyone is admin: local experiments only)")
+	f.StringVar(&o.IdentityListen, "identity-listen", "127.0.0.1:5000", "address of the built-in identity service (Keystone v3 at /v3) with --auth builtin")
+	f.StringVar(&o.AdvertiseHost, "advertise-host", "", "host name or address the identity catalog gives for the APIs (default: each listen address's host, this machine's name for a wildcard)")
 	f.StringVar(&o.TokensFile, "tokens-file", "", "tokens file (default <data-dir>/tokens.json, created with an admin token if missing)")
 	f.StringVar(&o.PublicNetwork, "public-network", "Public", "name of the external network created on first start (empty: none)")
 	f.StringVar(&o.PublicCIDR, "public-cidr", "172.24.4.0/24", "CIDR of the external network's subnet")

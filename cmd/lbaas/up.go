@@ -64,10 +64,11 @@ func upCommand() *cobra.Command {
     export OS_CLOUD=envvars OS_ENDPOINT=%[6]s OS_LOAD_BALANCER_ENDPOINT_OVERRIDE=%[11]s
     openstack loadbalancer list # or: %[8]s loadbalancer list
     %[8]s si-list
+%[12]s
     curl -s -H "X-Auth-Token: $OS_TOKEN" http://%[9]s/analytics/uves/service-instances?flat
 
 Ctrl-C stops everything and cleans up.
-`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.AnalyticsAddr, demo.HTTPVIP, c.OctaviaURL)
+`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.AnalyticsAddr, demo.HTTPVIP, c.OctaviaURL, identityHint(c))
 			<-ctx.Done()
 			return nil
 		},
@@ -77,9 +78,24 @@ Ctrl-C stops everything and cleans up.
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:9696", "address of the API")
 	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs)")
 	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API; empty: off")
+	f.StringVar(&o.IdentityListen, "identity-listen", "127.0.0.1:5000", "address of the built-in identity service (Keystone v3); empty: off")
 	f.IntVar(&o.Nodes, "nodes", 3, "number of compute agents")
 	f.IntVar(&o.NetworkNodes, "network-nodes", 1, "number of network agents; with two or more the floating-IP router runs active/standby")
 	f.BoolVar(&o.Hosts, "hosts", false, "simulate one host per agent: a namespace each on a shared underlay, networks joined by VXLAN (as on separate machines), tenants' servers on a host of their own")
 	f.StringVar(&logLevel, "log-level", "warn", "server log level")
 	return cmd
+}
+
+// identityHint tells how to log in with a password through the built-in
+// identity service, as clouds with Keystone do.
+func identityHint(c *up.Cluster) string {
+	if c.CloudsFile == "" {
+		return ""
+	}
+	return fmt.Sprintf(`
+  Or log in as a cloud user does (a password, the catalog from the identity service at %s):
+    export OS_CLIENT_CONFIG_FILE=%s OS_CLOUD=lbaas
+    openstack loadbalancer list
+    openstack network list
+`, c.IdentityURL, c.CloudsFile)
 }

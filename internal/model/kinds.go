@@ -39,6 +39,18 @@ func New(k Kind) (Object, error) {
 		return &VMReport{}, nil
 	case KindQuota:
 		return &Quota{}, nil
+	case KindProject:
+		return &Project{}, nil
+	case KindUser:
+		return &User{}, nil
+	case KindRole:
+		return &Role{}, nil
+	case KindAssignment:
+		return &Assignment{}, nil
+	case KindToken:
+		return &Token{}, nil
+	case KindAppCred:
+		return &AppCred{}, nil
 	}
 	return nil, fmt.Errorf("unknown kind %q", k)
 }
@@ -80,6 +92,18 @@ func KindOf(o Object) Kind {
 		return KindVMReport
 	case *Quota:
 		return KindQuota
+	case *Project:
+		return KindProject
+	case *User:
+		return KindUser
+	case *Role:
+		return KindRole
+	case *Assignment:
+		return KindAssignment
+	case *Token:
+		return KindToken
+	case *AppCred:
+		return KindAppCred
 	}
 	return ""
 }

@@ -21,6 +21,7 @@ import (
 	"lbaas/internal/api/neutron"
 	"lbaas/internal/api/octavia"
 	"lbaas/internal/controller"
+	"lbaas/internal/identity"
 	"lbaas/internal/model"
 	"lbaas/internal/segment"
 	"lbaas/internal/store"
@@ -43,6 +44,14 @@ type Options struct {
 	EtcdEndpoints []string
 	// NoAuth accepts every request as admin (local experiments only).
 	NoAuth bool
+	// IdentityListen serves the built-in identity service (Keystone v3:
+	// /v3/auth/tokens, users, projects, role assignments), whose tokens the
+	// APIs then accept beside the tokens file's; empty: not served.
+	IdentityListen string
+	// AdvertiseHost is the host the identity service's catalog names for
+	// each API; the listen address's host when empty (this machine's name
+	// when that is a wildcard).
+	AdvertiseHost string
 	// TokensFile maps tokens to projects; <DataDir>/tokens.json by default.
 	TokensFile string
 	// PublicNetwork and PublicCIDR describe the external network created on
@@ -75,6 +84,13 @@ type Running struct {
 	API         *neutron.Server
 	// AdminToken is set when this start created the tokens file.
 	AdminToken string
+	// IdentityAddr is where the identity service listens ("" if it does
+	// not); Identity is the service.
+	IdentityAddr string
+	Identity     *identity.Service
+	// CloudsFile is the clouds.yaml this start wrote for the bootstrap
+	// admin ("" when the admin existed before).
+	CloudsFile string
 
 	srv        *http.Server
 	cancelBase context.CancelFunc
@@ -121,6 +137,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	}
 	run.Store = st
 	cfg := neutron.Config{NoAuth: o.NoAuth, Logger: log}
+	var identityLn net.Listener
 	if !o.NoAuth {
 		a, token, err := loadOrCreateTokens(o)
 		if err != nil {
@@ -128,6 +145,29 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			return nil, err
 		}
 		cfg.Auth, run.AdminToken = a, token
+		if o.IdentityListen != "" {
+			// Listen first: the catalog of the first tokens names it.
+			if identityLn, err = net.Listen("tcp", o.IdentityListen); err != nil {
+				run.Close()
+				return nil, fmt.Errorf("identity listen on %s: %w", o.IdentityListen, err)
+			}
+			run.IdentityAddr = identityLn.Addr().String()
+			run.Identity = identity.New(st, identity.Config{Logger: log, Others: a})
+			boot, err := run.Identity.Bootstrap(ctx)
+			if err != nil {
+				_ = identityLn.Close()
+				run.Close()
+				return nil, err
+			}
+			if boot.AdminPassword != "" {
+				if run.CloudsFile, err = writeClouds(o, "http://"+advertise(o, run.IdentityAddr)+"/v3", boot.AdminPassword); err != nil {
+					_ = identityLn.Close()
+					run.Close()
+					return nil, err
+				}
+			}
+			cfg.Auth = auth.Chain{a, run.Identity}
+		}
 	}
 	seg := o.Segments
 	if seg.PhysicalNetworks == nil {
@@ -196,7 +236,64 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		}()
 		run.OnClose(func() { _ = osrv.Close() })
 	}
+	if identityLn != nil {
+		cat := []identity.Endpoint{{Type: "identity", Name: "keystone", URL: "http://" + advertise(o, run.IdentityAddr) + "/v3"},
+			{Type: "network", Name: "neutron", URL: "http://" + advertise(o, run.Addr)}}
+		if run.OctaviaAddr != "" {
+			cat = append(cat, identity.Endpoint{Type: "load-balancer", Name: "octavia", URL: "http://" + advertise(o, run.OctaviaAddr)})
+		}
+		run.Identity.SetCatalog(cat)
+		isrv := &http.Server{Handler: run.Identity.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		go func() {
+			if err := isrv.Serve(identityLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("identity server stopped", "err", err)
+			}
+		}()
+		sctx, stopSweep := context.WithCancel(context.Background())
+		go run.Identity.RunSweeper(sctx, time.Minute)
+		run.OnClose(func() { stopSweep(); _ = isrv.Close() })
+	}
 	return run, nil
+}
+
+// advertise is addr as a client elsewhere reaches it: with AdvertiseHost,
+// or this machine's name in place of a wildcard host.
+func advertise(o Options, addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	switch {
+	case o.AdvertiseHost != "":
+		host = o.AdvertiseHost
+	case host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified():
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// writeClouds writes a clouds.yaml (mode 0600) beside the tokens file for
+// the bootstrap admin: `OS_CLIENT_CONFIG_FILE=<file> OS_CLOUD=lbaas
+// openstack ...` then logs in with the password.
+func writeClouds(o Options, authURL, password string) (string, error) {
+	path := filepath.Join(o.DataDir, "clouds.yaml")
+	content := fmt.Sprintf(`# Written by lbaas server on its first start: the bootstrap admin of the
+# built-in identity service. Keep it private (mode 0600).
+clouds:
+  lbaas:
+    auth:
+      auth_url: %s
+      username: admin
+      password: %q
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+`, authURL, password)
+	return path, os.WriteFile(path, []byte(content), 0o600)
 }
 
 // OnClose registers a function Close runs first (controllers, analytics).

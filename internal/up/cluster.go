@@ -40,6 +40,9 @@ type Options struct {
 	// OctaviaListen is the Octavia v2 API address (default: none; ":0"
 	// style addresses get a free port).
 	OctaviaListen string
+	// IdentityListen is the built-in identity service's address (default:
+	// none); its bootstrap admin's clouds.yaml is CloudsFile.
+	IdentityListen string
 	// Nodes is the number of compute agents (default 3: compute-1..3).
 	Nodes int
 	// NetworkNodes is the number of network agents (default 1: network-1).
@@ -82,8 +85,12 @@ type Cluster struct {
 	AnalyticsAddr string
 	// OctaviaURL is the Octavia v2 API's base URL ("" when off).
 	OctaviaURL string
-	AdminToken string
-	Fabric     *netns.Fabric
+	// IdentityURL is the built-in identity service's auth URL ("" when
+	// off); CloudsFile holds its admin's password, for OS_CLOUD=lbaas.
+	IdentityURL string
+	CloudsFile  string
+	AdminToken  string
+	Fabric      *netns.Fabric
 
 	mu       sync.Mutex
 	agents   map[string]*Agent
@@ -156,6 +163,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if o.OctaviaListen, err = fixPort(o.OctaviaListen); err != nil {
 		return nil, err
 	}
+	if o.IdentityListen, err = fixPort(o.IdentityListen); err != nil {
+		return nil, err
+	}
 	if o.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -200,6 +210,10 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if err := c.StartServer(ctx); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if o.IdentityListen != "" {
+		c.IdentityURL = "http://" + o.IdentityListen + "/v3"
+		c.CloudsFile = filepath.Join(o.Dir, "server", "clouds.yaml")
 	}
 	if o.Hosts {
 		if err := c.buildWires(); err != nil {

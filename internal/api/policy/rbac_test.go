@@ -432,7 +432,7 @@ func TestEveryOperationOfBothAPIsAllowsOrRefusesEachRoleAsOctaviaAndNeutronDo(t 
 		})
 	}
 	for _, op := range policy.Operations() {
-		if !covered[op] && op != "agent:act_as_node" {
+		if !covered[op] && op != "agent:act_as_node" && !strings.HasPrefix(op, "identity:") {
 			t.Errorf("operation %s of the policy table has no row in the matrix", op)
 		}
 	}
