@@ -7,10 +7,12 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Login attempts allowed per user name (or application credential) and
-// per client address: a burst, then a steady rate. Beyond them a login is
-// refused at once, whether the password was right or not, so guessing is
-// slow and costs the server no bcrypt work.
+// Failed logins allowed per user name (or application credential) and per
+// client address: a burst, then a steady rate. Successful logins cost
+// nothing (a CLI logs in for every command). Beyond the limit a login is
+// refused at once, whether the password is right or not, so guessing is
+// slow, a right guess is not told apart, and it costs the server no bcrypt
+// work.
 const (
 	perNameBurst = 10
 	perNameEvery = 6 * time.Second // 10 a minute
@@ -29,9 +31,30 @@ func newLimiter(now func() time.Time) *limiter {
 	return &limiter{now: now, keys: map[string]*rate.Limiter{}}
 }
 
-func (l *limiter) allow(key string) bool {
+// blocked reports whether any key has no failure left to spend.
+func (l *limiter) blocked(keys ...string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := l.now()
+	for _, k := range keys {
+		if l.bucket(k).TokensAt(now) < 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// failed spends one failure of each key.
+func (l *limiter) failed(keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	for _, k := range keys {
+		l.bucket(k).AllowN(now, 1)
+	}
+}
+
+func (l *limiter) bucket(key string) *rate.Limiter {
 	r, ok := l.keys[key]
 	if !ok {
 		if len(l.keys) >= maxKeys {
@@ -46,5 +69,5 @@ func (l *limiter) allow(key string) bool {
 		r = rate.NewLimiter(rate.Every(every), burst)
 		l.keys[key] = r
 	}
-	return r.AllowN(l.now(), 1)
+	return r
 }

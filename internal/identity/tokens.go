@@ -78,7 +78,8 @@ func (s *Service) issue(ctx context.Context, u *model.User, sc scope, methods []
 // user exists (a bcrypt comparison either way), after the rate limits of
 // the user name and of the client's address.
 func (s *Service) checkPasswordOf(u *model.User, name, remote, password string) error {
-	if !s.limiter.allow("user:"+name) || !s.limiter.allow("addr:"+remote) {
+	keys := []string{"user:" + name, "addr:" + remote}
+	if s.limiter.blocked(keys...) {
 		return errRateLimited
 	}
 	hash := s.dummyHash
@@ -87,6 +88,7 @@ func (s *Service) checkPasswordOf(u *model.User, name, remote, password string) 
 	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
 	if u == nil || !u.Enabled || err != nil {
+		s.limiter.failed(keys...)
 		return errBadCredentials
 	}
 	return nil
@@ -95,7 +97,8 @@ func (s *Service) checkPasswordOf(u *model.User, name, remote, password string) 
 // checkSecret verifies an application credential's secret as
 // checkPasswordOf does a password.
 func (s *Service) checkSecret(ac *model.AppCred, key, remote, secret string) error {
-	if !s.limiter.allow("appcred:"+key) || !s.limiter.allow("addr:"+remote) {
+	keys := []string{"appcred:" + key, "addr:" + remote}
+	if s.limiter.blocked(keys...) {
 		return errRateLimited
 	}
 	hash := s.dummyHash
@@ -104,6 +107,7 @@ func (s *Service) checkSecret(ac *model.AppCred, key, remote, secret string) err
 	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(secret))
 	if ac == nil || err != nil {
+		s.limiter.failed(keys...)
 		return errBadCredentials
 	}
 	if ac.ExpiresAt != nil && !ac.ExpiresAt.After(s.cfg.Now()) {

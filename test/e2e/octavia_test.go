@@ -27,10 +27,16 @@ func TestOctaviaWorkflowPassesWithTheRealOpenstackClient(t *testing.T) {
 // octaviaWorkflowServes runs the Octavia acceptance script with the real
 // client and then sends traffic through what it built.
 func octaviaWorkflowServes(t *testing.T, tp *topo, openstack string) {
+	octaviaWorkflowServesWith(t, tp, []string{"LBAAS_URL=" + tp.c.URL, "OCTAVIA_URL=" + tp.c.OctaviaURL, "LBAAS_TOKEN=" + tp.c.AdminToken,
+		"OPENSTACK=" + openstack, "SEED_KEEP=1"})
+}
+
+// octaviaWorkflowServesWith is octaviaWorkflowServes with the script's
+// environment given (the caller's OS_* variables are not passed on).
+func octaviaWorkflowServesWith(t *testing.T, tp *topo, env []string) {
 	script := sharedFile(t, "api/octavia-workflow.sh")
 	cmd := exec.Command("bash", script)
-	cmd.Env = append(os.Environ(), "LBAAS_URL="+tp.c.URL, "OCTAVIA_URL="+tp.c.OctaviaURL, "LBAAS_TOKEN="+tp.c.AdminToken,
-		"OPENSTACK="+openstack, "SEED_KEEP=1")
+	cmd.Env = append(withoutOS(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "OCTAVIA WORKFLOW PASSED") {
 		t.Fatalf("octavia workflow failed: %v\n%s\n%s", err, tail(string(out), 60), failedLine(string(out)))

@@ -52,6 +52,14 @@ func (s *Server) Mux() *http.ServeMux { return s.mux }
 // dispatches (httpapi.Handler); a node credential opens only the agent
 // endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && (r.URL.Path == "/" || r.URL.Path == "") {
+		// Version discovery needs no token, as in Neutron: clients that
+		// found the endpoint in a catalog (gophercloud, openstacksdk) ask
+		// it which versions the endpoint serves.
+		writeJSON(w, http.StatusOK, map[string]any{"versions": []any{map[string]any{"id": "v2.0", "status": "CURRENT",
+			"links": []map[string]string{{"rel": "self", "href": "http://" + r.Host + "/v2.0/"}}}}})
+		return
+	}
 	h := httpapi.Handler{NoAuth: s.cfg.NoAuth, Auth: s.cfg.Auth, NodePrefix: "/agent/", Errors: errorWriter{}, Log: s.log, Next: s.mux}
 	h.ServeHTTP(w, r)
 }

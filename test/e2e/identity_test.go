@@ -1,0 +1,190 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/projects"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/roles"
+	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/users"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+
+	"lbaas/internal/up"
+)
+
+// The acceptance scripts and gophercloud, logging in as cloud users do:
+// a user name and a password against an identity service, the endpoints
+// from the token's catalog, no admin token.
+
+var cloudsPassword = regexp.MustCompile(`(?m)^\s+password: (".*")$`)
+
+// bootstrapPassword reads the admin's password from the clouds.yaml a
+// server wrote on its first start.
+func bootstrapPassword(t *testing.T, cloudsFile string) string {
+	t.Helper()
+	b, err := os.ReadFile(cloudsFile)
+	if err != nil {
+		t.Fatalf("the server wrote no clouds.yaml: %v", err)
+	}
+	m := cloudsPassword.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no password in %s", cloudsFile)
+	}
+	pw, err := strconv.Unquote(string(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pw
+}
+
+// passwordEnv is what a user of a cloud exports to log in.
+func passwordEnv(authURL, user, password, project string) []string {
+	return []string{"LBAAS_USE_OS_ENV=1", "OS_AUTH_URL=" + authURL, "OS_USERNAME=" + user, "OS_PASSWORD=" + password,
+		"OS_PROJECT_NAME=" + project, "OS_USER_DOMAIN_NAME=Default", "OS_PROJECT_DOMAIN_NAME=Default",
+		"OS_IDENTITY_API_VERSION=3", "OS_REGION_NAME=RegionOne", "OS_INTERFACE=public"}
+}
+
+// withoutOS is the environment without any OS_* variable of the caller.
+func withoutOS() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// makeMember creates, as the admin, a project and a user with roles on it.
+func makeMember(t *testing.T, authURL, adminPassword, project, user, password string, roleNames ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pc, err := openstack.AuthenticatedClient(ctx, gophercloud.AuthOptions{IdentityEndpoint: authURL, Username: "admin",
+		Password: adminPassword, DomainName: "Default", TenantName: "admin"})
+	if err != nil {
+		t.Fatalf("admin login: %v", err)
+	}
+	sc, err := openstack.NewIdentityV3(pc, gophercloud.EndpointOpts{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := projects.Create(ctx, sc, projects.CreateOpts{Name: project, DomainID: "default"}).Extract()
+	if err != nil {
+		t.Fatal("create project:", err)
+	}
+	u, err := users.Create(ctx, sc, users.CreateOpts{Name: user, Password: password, DomainID: "default"}).Extract()
+	if err != nil {
+		t.Fatal("create user:", err)
+	}
+	for _, rn := range roleNames {
+		pages, err := roles.List(sc, roles.ListOpts{Name: rn}).AllPages(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := roles.ExtractRoles(pages)
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("role %s: %v %v", rn, rs, err)
+		}
+		if err := roles.Assign(ctx, sc, rs[0].ID, roles.AssignOpts{UserID: u.ID, ProjectID: p.ID}).ExtractErr(); err != nil {
+			t.Fatal("assign:", err)
+		}
+	}
+	return p.ID
+}
+
+// TestSeedWorkflowPassesWithTheNeutronClientLoggedInByPasswordThroughTheBuiltInIdentity
+// runs the seed script unchanged with the real neutron CLI as a member of
+// a project of its own, logged in through the built-in identity service;
+// then gophercloud logs in from the same environment (AuthOptionsFromEnv)
+// and finds that project's networks and nothing of the admin's.
+func TestSeedWorkflowPassesWithTheNeutronClientLoggedInByPasswordThroughTheBuiltInIdentity(t *testing.T) {
+	neutron, err := exec.LookPath("neutron")
+	if err != nil {
+		t.Skip("the neutron CLI (Debian python3-neutronclient) is not installed")
+	}
+	script := sharedFile(t, "api/seed-workflow.sh")
+	idAddr := freeAddr(t)
+	srv := startServer(t, "", "", "--identity-listen", idAddr)
+	authURL := "http://" + idAddr + "/v3"
+	adminPW := bootstrapPassword(t, filepath.Join(srv.dataDir, "clouds.yaml"))
+	const pw = "demo-password-0123"
+	projectID := makeMember(t, authURL, adminPW, "demo", "demo", pw, "member", "load-balancer_member")
+
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(withoutOS(), append(passwordEnv(authURL, "demo", pw, "demo"), "NEUTRON="+neutron, "SEED_KEEP=1")...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SEED WORKFLOW PASSED") {
+		t.Fatalf("seed workflow logged in as demo failed: %v\n%s\nserver log:\n%s", err, tail(string(out), 60), srv.log.String())
+	}
+	if strings.Contains(string(out), srv.token) {
+		t.Fatal("the admin token reached the script")
+	}
+
+	for _, kv := range passwordEnv(authURL, "demo", pw, "demo") {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	// gophercloud reads the domain of both from OS_DOMAIN_NAME (which the
+	// openstack CLI would take for a domain scope, so not in the script's
+	// environment).
+	t.Setenv("OS_DOMAIN_NAME", "Default")
+	ao, err := openstack.AuthOptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pc, err := openstack.AuthenticatedClient(ctx, ao)
+	if err != nil {
+		t.Fatal("gophercloud login from the environment:", err)
+	}
+	nc, err := openstack.NewNetworkV2(pc, gophercloud.EndpointOpts{Region: "RegionOne"})
+	if err != nil {
+		t.Fatal("the catalog has no network endpoint:", err)
+	}
+	pages, err := networks.List(nc, networks.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets, _ := networks.ExtractNetworks(pages)
+	names := map[string]string{}
+	for _, n := range nets {
+		names[n.Name] = n.ProjectID
+	}
+	if names["vipnet"] != projectID || names["poolnet"] != projectID {
+		t.Fatalf("demo's networks %v: want vipnet and poolnet of project %s", names, projectID)
+	}
+	lc, err := openstack.NewLoadBalancerV2(pc, gophercloud.EndpointOpts{Region: "RegionOne"})
+	if err != nil {
+		t.Fatal("the catalog has no load-balancer endpoint:", err)
+	}
+	if _, err := loadbalancers.List(lc, loadbalancers.ListOpts{}).AllPages(ctx); err != nil {
+		t.Fatal("list load balancers as demo:", err)
+	}
+}
+
+// TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInByPasswordThroughTheBuiltInIdentity
+// runs the Octavia script unchanged with the real openstack CLI as the
+// bootstrap admin, by password (the script's failover is an admin's
+// action), with both endpoints from the catalog; traffic then flows
+// through what it built.
+func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInByPasswordThroughTheBuiltInIdentity(t *testing.T) {
+	openstackCLI, err := exec.LookPath("openstack")
+	if err != nil {
+		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")
+	}
+	tp := startCluster(t, func(o *up.Options) { o.IdentityListen = freeAddr(t) })
+	pw := bootstrapPassword(t, tp.c.CloudsFile)
+	octaviaWorkflowServesWith(t, tp, append(passwordEnv(tp.c.IdentityURL, "admin", pw, "admin"), "OPENSTACK="+openstackCLI, "SEED_KEEP=1"))
+}
