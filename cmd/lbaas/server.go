@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"lbaas/internal/api/keystone"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/segment"
@@ -20,6 +22,8 @@ import (
 func serverCommand() *cobra.Command {
 	var o server.Options
 	var authMode, logLevel, quotas, vnis string
+	var ks keystone.Config
+	var ksPasswordFile string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Serve the Neutron LBaaS API (store: embedded etcd unless --etcd-endpoints)",
@@ -29,6 +33,17 @@ func serverCommand() *cobra.Command {
 			case "builtin":
 			case "token":
 				o.IdentityListen = ""
+			case "keystone":
+				o.IdentityListen = ""
+				if ksPasswordFile == "" {
+					return fmt.Errorf("--auth keystone needs --keystone-password-file (the service user's password; never on the command line)")
+				}
+				b, err := os.ReadFile(ksPasswordFile)
+				if err != nil {
+					return fmt.Errorf("--keystone-password-file: %w", err)
+				}
+				ks.Password = strings.TrimRight(string(b), "\r\n")
+				o.Keystone = &ks
 			case "none":
 				o.NoAuth = true
 			default:
@@ -73,7 +88,14 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API (/v2/lbaas, /v2.0/lbaas); empty: off")
 	f.StringVar(&o.DataDir, "data-dir", "/var/lib/lbaas", "directory of the embedded etcd and the tokens file")
 	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of the embedded one")
-	f.StringVar(&authMode, "auth", "builtin", "who answers for tokens beside the tokens file: builtin (the built-in identity service on --identity-listen), token (the tokens file alone), none (everyone is admin: local experiments only)")
+	f.StringVar(&authMode, "auth", "builtin", "who answers for tokens beside the tokens file: builtin (the built-in identity service on --identity-listen), keystone (a Keystone: --keystone-*), token (the tokens file alone), none (everyone is admin: local experiments only)")
+	f.StringVar(&ks.URL, "keystone-url", "", "with --auth keystone: Keystone's identity endpoint, e.g. http://keystone:5000/v3")
+	f.StringVar(&ks.Username, "keystone-user", "lbaas", "with --auth keystone: the service user that validates tokens (it needs the service or admin role on its project)")
+	f.StringVar(&ksPasswordFile, "keystone-password-file", "", "with --auth keystone: a file holding the service user's password")
+	f.StringVar(&ks.ProjectName, "keystone-project", "service", "with --auth keystone: the service user's project")
+	f.StringVar(&ks.UserDomain, "keystone-user-domain", "Default", "with --auth keystone: the service user's domain name")
+	f.StringVar(&ks.ProjectDomain, "keystone-project-domain", "Default", "with --auth keystone: the service project's domain name")
+	f.DurationVar(&ks.CacheTTL, "keystone-cache-ttl", keystone.DefaultCacheTTL, "with --auth keystone: how long a validated token is trusted before Keystone is asked again (how late a revocation may be seen)")
 	f.StringVar(&o.IdentityListen, "identity-listen", "127.0.0.1:5000", "address of the built-in identity service (Keystone v3 at /v3) with --auth builtin")
 	f.StringVar(&o.AdvertiseHost, "advertise-host", "", "host name or address the identity catalog gives for the APIs (default: each listen address's host, this machine's name for a wildcard)")
 	f.StringVar(&o.TokensFile, "tokens-file", "", "tokens file (default <data-dir>/tokens.json, created with an admin token if missing)")

@@ -18,6 +18,7 @@ import (
 
 	"lbaas/internal/api/agentsrv"
 	"lbaas/internal/api/auth"
+	"lbaas/internal/api/keystone"
 	"lbaas/internal/api/neutron"
 	"lbaas/internal/api/octavia"
 	"lbaas/internal/controller"
@@ -48,6 +49,10 @@ type Options struct {
 	// /v3/auth/tokens, users, projects, role assignments), whose tokens the
 	// APIs then accept beside the tokens file's; empty: not served.
 	IdentityListen string
+	// Keystone, when set, validates users' tokens against a Keystone
+	// (beside the tokens file's); the built-in identity service is then
+	// not served.
+	Keystone *keystone.Config
 	// AdvertiseHost is the host the identity service's catalog names for
 	// each API; the listen address's host when empty (this machine's name
 	// when that is a wildcard).
@@ -145,7 +150,16 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			return nil, err
 		}
 		cfg.Auth, run.AdminToken = a, token
-		if o.IdentityListen != "" {
+		if o.Keystone != nil {
+			kc := *o.Keystone
+			kc.Logger = log
+			v, err := keystone.New(kc)
+			if err != nil {
+				run.Close()
+				return nil, fmt.Errorf("keystone: %w", err)
+			}
+			cfg.Auth = auth.Chain{a, v}
+		} else if o.IdentityListen != "" {
 			// Listen first: the catalog of the first tokens names it.
 			if identityLn, err = net.Listen("tcp", o.IdentityListen); err != nil {
 				run.Close()

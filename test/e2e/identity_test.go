@@ -19,6 +19,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 
+	"lbaas/internal/keystonetest"
 	"lbaas/internal/up"
 )
 
@@ -187,4 +188,93 @@ func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInByPasswordThroughThe
 	tp := startCluster(t, func(o *up.Options) { o.IdentityListen = freeAddr(t) })
 	pw := bootstrapPassword(t, tp.c.CloudsFile)
 	octaviaWorkflowServesWith(t, tp, append(passwordEnv(tp.c.IdentityURL, "admin", pw, "admin"), "OPENSTACK="+openstackCLI, "SEED_KEEP=1"))
+}
+
+// realKeystone starts a Keystone from Debian's packages with a service
+// user for lbaas and a catalog naming the given endpoints, and returns it
+// with the flags that point lbaas server at it.
+func realKeystone(t *testing.T, neutronURL, octaviaURL string) (*keystonetest.Keystone, []string) {
+	t.Helper()
+	ks := keystonetest.Start(t)
+	svc := ks.CreateProject(t, "service")
+	const svcPW = "lbaas-service-password-0123"
+	ks.CreateUser(t, "lbaas", svcPW, svc, "service")
+	ks.AddEndpoint(t, "network", "neutron", neutronURL)
+	ks.AddEndpoint(t, "load-balancer", "octavia", octaviaURL)
+	pwFile := filepath.Join(t.TempDir(), "keystone-password")
+	if err := os.WriteFile(pwFile, []byte(svcPW+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ks, []string{"--auth", "keystone", "--keystone-url", ks.URL, "--keystone-user", "lbaas",
+		"--keystone-password-file", pwFile, "--keystone-project", "service"}
+}
+
+// TestSeedWorkflowPassesWithTheNeutronClientLoggedInThroughARealKeystone
+// runs the seed script with the real neutron CLI as a member of a project
+// of a real Keystone, which lbaas server asks about every token; then
+// gophercloud logs in from the same environment.
+func TestSeedWorkflowPassesWithTheNeutronClientLoggedInThroughARealKeystone(t *testing.T) {
+	neutron, err := exec.LookPath("neutron")
+	if err != nil {
+		t.Skip("the neutron CLI (Debian python3-neutronclient) is not installed")
+	}
+	script := sharedFile(t, "api/seed-workflow.sh")
+	addr, octAddr := freeAddr(t), freeAddr(t)
+	ks, flags := realKeystone(t, "http://"+addr, "http://"+octAddr)
+	srv := startServer(t, "", addr, append(flags, "--octavia-listen", octAddr)...)
+	const pw = "demo-password-0123"
+	demo := ks.CreateProject(t, "demo")
+	ks.CreateUser(t, "demo", pw, demo, "member", "load-balancer_member")
+
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(withoutOS(), append(passwordEnv(ks.URL, "demo", pw, "demo"), "NEUTRON="+neutron, "SEED_KEEP=1")...)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SEED WORKFLOW PASSED") {
+		t.Fatalf("seed workflow through Keystone failed: %v\n%s\nserver log:\n%s", err, tail(string(out), 60), srv.log.String())
+	}
+	for _, kv := range passwordEnv(ks.URL, "demo", pw, "demo") {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("OS_DOMAIN_NAME", "Default")
+	ao, err := openstack.AuthOptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pc, err := openstack.AuthenticatedClient(ctx, ao)
+	if err != nil {
+		t.Fatal("gophercloud login through Keystone:", err)
+	}
+	nc, err := openstack.NewNetworkV2(pc, gophercloud.EndpointOpts{Region: keystonetest.Region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := networks.List(nc, networks.ListOpts{Name: "poolnet"}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets, _ := networks.ExtractNetworks(pages)
+	if len(nets) != 1 || nets[0].ProjectID != demo {
+		t.Fatalf("poolnet as demo sees it: %+v, want one of project %s", nets, demo)
+	}
+}
+
+// TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInThroughARealKeystone
+// runs the Octavia script with the real openstack CLI as Keystone's
+// bootstrap admin against a cluster whose server validates every token
+// with Keystone; traffic then flows through what it built.
+func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInThroughARealKeystone(t *testing.T) {
+	openstackCLI, err := exec.LookPath("openstack")
+	if err != nil {
+		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")
+	}
+	var ks *keystonetest.Keystone
+	tp := startCluster(t, func(o *up.Options) {
+		var flags []string
+		ks, flags = realKeystone(t, "http://"+o.Listen, "http://"+o.OctaviaListen)
+		o.ServerFlags = append(o.ServerFlags, flags...)
+	})
+	octaviaWorkflowServesWith(t, tp, append(passwordEnv(ks.URL, ks.AdminUser, ks.AdminPassword, ks.AdminProject), "OPENSTACK="+openstackCLI, "SEED_KEEP=1"))
 }
