@@ -123,6 +123,15 @@ func decodeError(resp *http.Response, data []byte) *apiError {
 	if e.Message == "" && json.Unmarshal(data, &fault) == nil && fault.FaultString != nil {
 		e.Message = *fault.FaultString
 	}
+	// Keystone answers {"error": {"code", "title", "message"}}.
+	var ks struct {
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if e.Message == "" && json.Unmarshal(data, &ks) == nil && ks.Error != nil {
+		e.Message = ks.Error.Message
+	}
 	return e
 }
 

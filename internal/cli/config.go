@@ -61,6 +61,9 @@ const (
 	flagToken = "os-token"
 	// flagLBEndpoint is openstacksdk's load_balancer_endpoint_override.
 	flagLBEndpoint = "os-load-balancer-endpoint"
+	// flagAuthURL is the identity endpoint of the project, user and role
+	// verbs (the openstack CLI's --os-auth-url).
+	flagAuthURL = "os-auth-url"
 )
 
 func addConnectionFlags(fs *pflag.FlagSet) {
@@ -72,6 +75,9 @@ func addConnectionFlags(fs *pflag.FlagSet) {
 	}
 	if fs.Lookup(flagLBEndpoint) == nil {
 		fs.String(flagLBEndpoint, "", "Octavia endpoint of the loadbalancer verbs, without /v2.0 (env OS_LOAD_BALANCER_ENDPOINT_OVERRIDE; default the API endpoint's host, port "+DefaultLBPort+")")
+	}
+	if fs.Lookup(flagAuthURL) == nil {
+		fs.String(flagAuthURL, "", "identity (Keystone v3) endpoint of the project, user and role verbs (env OS_AUTH_URL, LBAAS_AUTH_URL; default the API endpoint's host, port "+DefaultAuthPort+", path /v3)")
 	}
 }
 

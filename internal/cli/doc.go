@@ -13,5 +13,8 @@
 // loadbalancer [listener|pool|member|healthmonitor|...] VERB`, on the
 // Octavia v2 endpoint, with --wait; beside it, the few openstack
 // `network`, `subnet` and `floating ip` commands an Octavia workflow
-// needs. Both reuse the same fields, resources and output code.
+// needs. Both reuse the same fields, resources and output code. A third
+// takes the openstack CLI's identity commands, `lbaas project|user|role
+// ...`, on the Keystone v3 endpoint (--os-auth-url) of the built-in
+// identity service.
 package cli

@@ -23,6 +23,7 @@ func TestMain(m *testing.M) {
 		os.Exit(ExitCode(err))
 	}
 	code := m.Run()
+	stopIdentity()
 	stopV2()
 	os.Exit(code)
 }

@@ -8,10 +8,10 @@ import (
 
 // Register adds every client verb (net-*, subnet-*, port-*, floatingip-*,
 // lb-*, cert-*, si-*, and the openstack-style loadbalancer, network,
-// subnet and floating ip groups) to root, plus the persistent
-// --os-url/--os-token/--os-load-balancer-endpoint flags. Each verb prints
-// its own errors; main should exit with ExitCode(err) and print err only
-// when !Reported(err).
+// subnet, floating ip, project, user and role groups) to root, plus the
+// persistent --os-url/--os-token/--os-load-balancer-endpoint/--os-auth-url
+// flags. Each verb prints its own errors; main should exit with
+// ExitCode(err) and print err only when !Reported(err).
 func Register(root *cobra.Command) {
 	RegisterWithOptions(root, Options{})
 }
@@ -27,6 +27,7 @@ func RegisterWithOptions(root *cobra.Command, opts Options) {
 	verbs = append(verbs, extensionVerbs(c)...)
 	verbs = append(verbs, octaviaVerbs(c)...)
 	verbs = append(verbs, openstackNetworkVerbs(c)...)
+	verbs = append(verbs, identityVerbs()...)
 	groups := map[string]*cobra.Command{}
 	for _, v := range verbs {
 		parent := root
@@ -51,6 +52,10 @@ func groupShort(path string) string {
 		return "Octavia v2 load balancers and their listeners, pools, members and health monitors"
 	case "network", "subnet", "floating", "floating ip":
 		return "openstack-style " + path + " commands on the Neutron endpoint"
+	case "project", "user", "role":
+		return "openstack-style " + path + " commands on the identity endpoint (--os-auth-url)"
+	case "role assignment":
+		return "Role assignments of users on projects"
 	}
 	return path + " commands"
 }

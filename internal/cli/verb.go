@@ -35,8 +35,10 @@ type argSpec struct {
 // env is what a running verb sees.
 type env struct {
 	ctx   context.Context
-	cl    *client // the Neutron endpoint
-	lb    *client // the Octavia endpoint
+	cl    *client   // the Neutron endpoint
+	lb    *client   // the Octavia endpoint
+	id    *client   // the identity (Keystone v3) endpoint
+	in    io.Reader // passwords of --password-prompt and --password-stdin
 	out   io.Writer
 	errw  io.Writer // progress of --wait
 	poll  time.Duration
@@ -188,6 +190,8 @@ func (v *verb) execute(cmd *cobra.Command, argv []string, out *outputOptions, op
 		ctx:   ctx,
 		cl:    &client{http: hc, conn: conn, agent: "lbaas-cli"},
 		lb:    &client{http: hc, conn: resolveLBConnection(fs, opts, conn), agent: "lbaas-cli", octavia: true},
+		id:    &client{http: hc, conn: resolveAuthConnection(fs, opts, conn), agent: "lbaas-cli", octavia: true}, // keystoneauth words errors as octaviaclient does
+		in:    cmd.InOrStdin(),
 		out:   cmd.OutOrStdout(),
 		errw:  cmd.ErrOrStderr(),
 		poll:  opts.pollInterval(),

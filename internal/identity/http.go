@@ -165,21 +165,31 @@ func (s *Service) version(w http.ResponseWriter, r *http.Request) {
 
 var defaultDomain = map[string]any{"id": model.DefaultDomainID, "name": "Default"}
 
-func projectView(p *model.Project) map[string]any {
-	return map[string]any{"id": p.ID, "name": p.Name, "description": p.Description, "enabled": p.Enabled,
+// links is an entity's links member, which the openstack CLI reads.
+func links(r *http.Request, path string) map[string]any {
+	return map[string]any{"self": base(r) + "/v3/" + path}
+}
+
+// listLinks is a collection's links member (no pages here).
+func listLinks(r *http.Request) map[string]any {
+	return map[string]any{"self": base(r) + r.URL.Path, "previous": nil, "next": nil}
+}
+
+func projectView(r *http.Request, p *model.Project) map[string]any {
+	return map[string]any{"links": links(r, "projects/"+p.ID), "id": p.ID, "name": p.Name, "description": p.Description, "enabled": p.Enabled,
 		"domain_id": model.DefaultDomainID, "parent_id": model.DefaultDomainID, "is_domain": false, "tags": []string{}}
 }
 
-func userView(u *model.User) map[string]any {
-	v := map[string]any{"id": u.ID, "name": u.Name, "enabled": u.Enabled, "domain_id": model.DefaultDomainID, "password_expires_at": nil}
+func userView(r *http.Request, u *model.User) map[string]any {
+	v := map[string]any{"links": links(r, "users/"+u.ID), "id": u.ID, "name": u.Name, "enabled": u.Enabled, "domain_id": model.DefaultDomainID, "password_expires_at": nil}
 	if u.DefaultProjectID != "" {
 		v["default_project_id"] = u.DefaultProjectID
 	}
 	return v
 }
 
-func roleView(r *model.Role) map[string]any {
-	return map[string]any{"id": r.ID, "name": r.Name, "domain_id": nil, "description": ""}
+func roleView(r *http.Request, role *model.Role) map[string]any {
+	return map[string]any{"links": links(r, "roles/"+role.ID), "id": role.ID, "name": role.Name, "domain_id": nil, "description": ""}
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
@@ -531,10 +541,10 @@ func (s *Service) authProjects(w http.ResponseWriter, r *http.Request, wh who) {
 		}
 		seen[a.ProjectID] = true
 		if pe, ok := s.st.Get(model.KindProject, a.ProjectID); ok {
-			out = append(out, projectView(pe.Obj.(*model.Project)))
+			out = append(out, projectView(r, pe.Obj.(*model.Project)))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
+	writeJSON(w, http.StatusOK, map[string]any{"projects": out, "links": listLinks(r)})
 }
 
 func (s *Service) listDomains(w http.ResponseWriter, r *http.Request, _ who) {
@@ -542,7 +552,7 @@ func (s *Service) listDomains(w http.ResponseWriter, r *http.Request, _ who) {
 	if n := r.URL.Query().Get("name"); n == "" || n == "Default" {
 		out = append(out, map[string]any{"id": model.DefaultDomainID, "name": "Default", "enabled": true, "description": "The only domain"})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"domains": out})
+	writeJSON(w, http.StatusOK, map[string]any{"domains": out, "links": listLinks(r)})
 }
 
 func (s *Service) showDomain(w http.ResponseWriter, r *http.Request, _ who) {
@@ -564,10 +574,10 @@ func (s *Service) listProjects(w http.ResponseWriter, r *http.Request, _ who) {
 	out := []any{}
 	for _, e := range s.st.List(model.KindProject) {
 		if named(r, e.Obj) {
-			out = append(out, projectView(e.Obj.(*model.Project)))
+			out = append(out, projectView(r, e.Obj.(*model.Project)))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"projects": out})
+	writeJSON(w, http.StatusOK, map[string]any{"projects": out, "links": listLinks(r)})
 }
 
 func (s *Service) showProject(w http.ResponseWriter, r *http.Request, wh who) {
@@ -582,7 +592,7 @@ func (s *Service) showProject(w http.ResponseWriter, r *http.Request, wh who) {
 		s.fail(w, r, notFound("project", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"project": projectView(e.Obj.(*model.Project))})
+	writeJSON(w, http.StatusOK, map[string]any{"project": projectView(r, e.Obj.(*model.Project))})
 }
 
 func (s *Service) createProjectH(w http.ResponseWriter, r *http.Request, _ who) {
@@ -606,7 +616,7 @@ func (s *Service) createProjectH(w http.ResponseWriter, r *http.Request, _ who) 
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"project": projectView(p)})
+	writeJSON(w, http.StatusCreated, map[string]any{"project": projectView(r, p)})
 }
 
 func (s *Service) deleteProjectH(w http.ResponseWriter, r *http.Request, _ who) {
@@ -621,10 +631,10 @@ func (s *Service) listUsers(w http.ResponseWriter, r *http.Request, _ who) {
 	out := []any{}
 	for _, e := range s.st.List(model.KindUser) {
 		if named(r, e.Obj) {
-			out = append(out, userView(e.Obj.(*model.User)))
+			out = append(out, userView(r, e.Obj.(*model.User)))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	writeJSON(w, http.StatusOK, map[string]any{"users": out, "links": listLinks(r)})
 }
 
 func (s *Service) showUser(w http.ResponseWriter, r *http.Request, wh who) {
@@ -634,7 +644,7 @@ func (s *Service) showUser(w http.ResponseWriter, r *http.Request, wh who) {
 		s.fail(w, r, notFound("user", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": userView(e.Obj.(*model.User))})
+	writeJSON(w, http.StatusOK, map[string]any{"user": userView(r, e.Obj.(*model.User))})
 }
 
 type userRequest struct {
@@ -666,7 +676,7 @@ func (s *Service) createUserH(w http.ResponseWriter, r *http.Request, _ who) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"user": userView(u)})
+	writeJSON(w, http.StatusCreated, map[string]any{"user": userView(r, u)})
 }
 
 func (s *Service) updateUser(w http.ResponseWriter, r *http.Request, _ who) {
@@ -702,7 +712,7 @@ func (s *Service) updateUser(w http.ResponseWriter, r *http.Request, _ who) {
 		s.fail(w, r, notFound("user", id))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": userView(e.Obj.(*model.User))})
+	writeJSON(w, http.StatusOK, map[string]any{"user": userView(r, e.Obj.(*model.User))})
 }
 
 func (s *Service) deleteUserH(w http.ResponseWriter, r *http.Request, _ who) {
@@ -717,10 +727,10 @@ func (s *Service) listRoles(w http.ResponseWriter, r *http.Request, _ who) {
 	out := []any{}
 	for _, e := range s.st.List(model.KindRole) {
 		if named(r, e.Obj) {
-			out = append(out, roleView(e.Obj.(*model.Role)))
+			out = append(out, roleView(r, e.Obj.(*model.Role)))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"roles": out})
+	writeJSON(w, http.StatusOK, map[string]any{"roles": out, "links": listLinks(r)})
 }
 
 func (s *Service) createRoleH(w http.ResponseWriter, r *http.Request, _ who) {
@@ -738,7 +748,7 @@ func (s *Service) createRoleH(w http.ResponseWriter, r *http.Request, _ who) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"role": roleView(role)})
+	writeJSON(w, http.StatusCreated, map[string]any{"role": roleView(r, role)})
 }
 
 func (s *Service) listUserRoles(w http.ResponseWriter, r *http.Request, _ who) {
@@ -747,11 +757,11 @@ func (s *Service) listUserRoles(w http.ResponseWriter, r *http.Request, _ who) {
 		a := e.Obj.(*model.Assignment)
 		if a.UserID == r.PathValue("u") && a.ProjectID == r.PathValue("p") {
 			if re, ok := s.st.Get(model.KindRole, a.RoleID); ok {
-				out = append(out, roleView(re.Obj.(*model.Role)))
+				out = append(out, roleView(r, re.Obj.(*model.Role)))
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"roles": out})
+	writeJSON(w, http.StatusOK, map[string]any{"roles": out, "links": listLinks(r)})
 }
 
 func (s *Service) assign(w http.ResponseWriter, r *http.Request, _ who) {
@@ -808,7 +818,7 @@ func (s *Service) listAssignments(w http.ResponseWriter, r *http.Request, _ who)
 		out = append(out, map[string]any{"role": role, "user": user, "scope": map[string]any{"project": project},
 			"links": map[string]any{"assignment": base(r) + "/v3/projects/" + a.ProjectID + "/users/" + a.UserID + "/roles/" + a.RoleID}})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"role_assignments": out})
+	writeJSON(w, http.StatusOK, map[string]any{"role_assignments": out, "links": listLinks(r)})
 }
 
 // --- application credentials
@@ -960,7 +970,7 @@ func (s *Service) listAppCreds(w http.ResponseWriter, r *http.Request, _ who) {
 			out = append(out, s.appCredView(ac))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"application_credentials": out})
+	writeJSON(w, http.StatusOK, map[string]any{"application_credentials": out, "links": listLinks(r)})
 }
 
 func (s *Service) ownAppCred(r *http.Request) (*model.AppCred, error) {

@@ -118,9 +118,31 @@ func TestSeedWorkflowPassesWithTheNeutronClientLoggedInByPasswordThroughTheBuilt
 	idAddr := freeAddr(t)
 	srv := startServer(t, "", "", "--identity-listen", idAddr)
 	authURL := "http://" + idAddr + "/v3"
-	adminPW := bootstrapPassword(t, filepath.Join(srv.dataDir, "clouds.yaml"))
 	const pw = "demo-password-0123"
-	projectID := makeMember(t, authURL, adminPW, "demo", "demo", pw, "member", "load-balancer_member")
+	// The admin makes the member with the real openstack CLI, logged in
+	// from the clouds.yaml the server wrote.
+	var projectID string
+	if osc, err := exec.LookPath("openstack"); err == nil {
+		admin := append(withoutOS(), "OS_CLIENT_CONFIG_FILE="+filepath.Join(srv.dataDir, "clouds.yaml"), "OS_CLOUD=lbaas")
+		osCmd := func(args ...string) string {
+			c := exec.Command(osc, args...)
+			c.Env = admin
+			out, err := c.CombinedOutput()
+			if err != nil {
+				t.Fatalf("openstack %v: %v\n%s", args, err, out)
+			}
+			return strings.TrimSpace(string(out))
+		}
+		projectID = osCmd("project", "create", "demo", "-f", "value", "-c", "id")
+		osCmd("user", "create", "--password", pw, "--project", "demo", "demo")
+		osCmd("role", "add", "--user", "demo", "--project", "demo", "member")
+		osCmd("role", "add", "--user", "demo", "--project", "demo", "load-balancer_member")
+		if got := osCmd("role", "assignment", "list", "--names", "--project", "demo", "-f", "value", "-c", "Role"); !strings.Contains(got, "load-balancer_member") {
+			t.Fatalf("role assignment list: %q", got)
+		}
+	} else {
+		projectID = makeMember(t, authURL, bootstrapPassword(t, filepath.Join(srv.dataDir, "clouds.yaml")), "demo", "demo", pw, "member", "load-balancer_member")
+	}
 
 	cmd := exec.Command("bash", script)
 	cmd.Env = append(withoutOS(), append(passwordEnv(authURL, "demo", pw, "demo"), "NEUTRON="+neutron, "SEED_KEEP=1")...)
