@@ -41,16 +41,16 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /v3/domains", s.withToken(s.listDomains))
 	mux.HandleFunc("GET /v3/domains/{id}", s.withToken(s.showDomain))
 
-	mux.HandleFunc("GET /v3/projects", s.admin(s.listProjects))
+	mux.HandleFunc("GET /v3/projects", s.admin(s.listNamed(model.KindProject, "projects", func(r *http.Request, o model.Object) map[string]any { return projectView(r, o.(*model.Project)) })))
 	mux.HandleFunc("POST /v3/projects", s.admin(s.createProjectH))
 	mux.HandleFunc("GET /v3/projects/{id}", s.withToken(s.showProject))
-	mux.HandleFunc("DELETE /v3/projects/{id}", s.admin(s.deleteProjectH))
-	mux.HandleFunc("GET /v3/users", s.admin(s.listUsers))
+	mux.HandleFunc("DELETE /v3/projects/{id}", s.admin(s.deleteBy(s.DeleteProject)))
+	mux.HandleFunc("GET /v3/users", s.admin(s.listNamed(model.KindUser, "users", func(r *http.Request, o model.Object) map[string]any { return userView(r, o.(*model.User)) })))
 	mux.HandleFunc("POST /v3/users", s.admin(s.createUserH))
 	mux.HandleFunc("GET /v3/users/{id}", s.withToken(s.showUser))
 	mux.HandleFunc("PATCH /v3/users/{id}", s.admin(s.updateUser))
-	mux.HandleFunc("DELETE /v3/users/{id}", s.admin(s.deleteUserH))
-	mux.HandleFunc("GET /v3/roles", s.withToken(s.listRoles))
+	mux.HandleFunc("DELETE /v3/users/{id}", s.admin(s.deleteBy(s.DeleteUser)))
+	mux.HandleFunc("GET /v3/roles", s.withToken(s.listNamed(model.KindRole, "roles", func(r *http.Request, o model.Object) map[string]any { return roleView(r, o.(*model.Role)) })))
 	mux.HandleFunc("POST /v3/roles", s.admin(s.createRoleH))
 	mux.HandleFunc("GET /v3/projects/{p}/users/{u}/roles", s.admin(s.listUserRoles))
 	mux.HandleFunc("PUT /v3/projects/{p}/users/{u}/roles/{r}", s.admin(s.assign))
@@ -565,19 +565,33 @@ func (s *Service) showDomain(w http.ResponseWriter, r *http.Request, _ who) {
 
 // --- projects, users, roles
 
+// listNamed answers a collection of kind, filtered by ?name=.
+func (s *Service) listNamed(kind model.Kind, plural string, view func(*http.Request, model.Object) map[string]any) func(http.ResponseWriter, *http.Request, who) {
+	return func(w http.ResponseWriter, r *http.Request, _ who) {
+		out := []any{}
+		for _, e := range s.st.List(kind) {
+			if named(r, e.Obj) {
+				out = append(out, view(r, e.Obj))
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{plural: out, "links": listLinks(r)})
+	}
+}
+
+// deleteBy answers a DELETE of the path's id with del.
+func (s *Service) deleteBy(del func(context.Context, string) error) func(http.ResponseWriter, *http.Request, who) {
+	return func(w http.ResponseWriter, r *http.Request, _ who) {
+		if err := del(r.Context(), r.PathValue("id")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
 func named(r *http.Request, o model.Object) bool {
 	n := r.URL.Query().Get("name")
 	return n == "" || nameOf(o) == n
-}
-
-func (s *Service) listProjects(w http.ResponseWriter, r *http.Request, _ who) {
-	out := []any{}
-	for _, e := range s.st.List(model.KindProject) {
-		if named(r, e.Obj) {
-			out = append(out, projectView(r, e.Obj.(*model.Project)))
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"projects": out, "links": listLinks(r)})
 }
 
 func (s *Service) showProject(w http.ResponseWriter, r *http.Request, wh who) {
@@ -617,24 +631,6 @@ func (s *Service) createProjectH(w http.ResponseWriter, r *http.Request, _ who) 
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"project": projectView(r, p)})
-}
-
-func (s *Service) deleteProjectH(w http.ResponseWriter, r *http.Request, _ who) {
-	if err := s.DeleteProject(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Service) listUsers(w http.ResponseWriter, r *http.Request, _ who) {
-	out := []any{}
-	for _, e := range s.st.List(model.KindUser) {
-		if named(r, e.Obj) {
-			out = append(out, userView(r, e.Obj.(*model.User)))
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out, "links": listLinks(r)})
 }
 
 func (s *Service) showUser(w http.ResponseWriter, r *http.Request, wh who) {
@@ -713,24 +709,6 @@ func (s *Service) updateUser(w http.ResponseWriter, r *http.Request, _ who) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": userView(r, e.Obj.(*model.User))})
-}
-
-func (s *Service) deleteUserH(w http.ResponseWriter, r *http.Request, _ who) {
-	if err := s.DeleteUser(r.Context(), r.PathValue("id")); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Service) listRoles(w http.ResponseWriter, r *http.Request, _ who) {
-	out := []any{}
-	for _, e := range s.st.List(model.KindRole) {
-		if named(r, e.Obj) {
-			out = append(out, roleView(r, e.Obj.(*model.Role)))
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"roles": out, "links": listLinks(r)})
 }
 
 func (s *Service) createRoleH(w http.ResponseWriter, r *http.Request, _ who) {

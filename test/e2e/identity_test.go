@@ -154,45 +154,10 @@ func TestSeedWorkflowPassesWithTheNeutronClientLoggedInByPasswordThroughTheBuilt
 		t.Fatal("the admin token reached the script")
 	}
 
-	for _, kv := range passwordEnv(authURL, "demo", pw, "demo") {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	// gophercloud reads the domain of both from OS_DOMAIN_NAME (which the
-	// openstack CLI would take for a domain scope, so not in the script's
-	// environment).
-	t.Setenv("OS_DOMAIN_NAME", "Default")
-	ao, err := openstack.AuthOptionsFromEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pc, err := openstack.AuthenticatedClient(ctx, ao)
-	if err != nil {
-		t.Fatal("gophercloud login from the environment:", err)
-	}
-	nc, err := openstack.NewNetworkV2(pc, gophercloud.EndpointOpts{Region: "RegionOne"})
-	if err != nil {
-		t.Fatal("the catalog has no network endpoint:", err)
-	}
-	pages, err := networks.List(nc, networks.ListOpts{}).AllPages(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nets, _ := networks.ExtractNetworks(pages)
-	names := map[string]string{}
-	for _, n := range nets {
-		names[n.Name] = n.ProjectID
-	}
-	if names["vipnet"] != projectID || names["poolnet"] != projectID {
-		t.Fatalf("demo's networks %v: want vipnet and poolnet of project %s", names, projectID)
-	}
-	lc, err := openstack.NewLoadBalancerV2(pc, gophercloud.EndpointOpts{Region: "RegionOne"})
-	if err != nil {
+	gophercloudFindsTheWorkflowsNetworks(t, passwordEnv(authURL, "demo", pw, "demo"), projectID)
+	if lc, err := openstack.NewLoadBalancerV2(gophercloudLogin(t, passwordEnv(authURL, "demo", pw, "demo")), gophercloud.EndpointOpts{Region: "RegionOne"}); err != nil {
 		t.Fatal("the catalog has no load-balancer endpoint:", err)
-	}
-	if _, err := loadbalancers.List(lc, loadbalancers.ListOpts{}).AllPages(ctx); err != nil {
+	} else if _, err := loadbalancers.List(lc, loadbalancers.ListOpts{}).AllPages(context.Background()); err != nil {
 		t.Fatal("list load balancers as demo:", err)
 	}
 }
@@ -254,33 +219,7 @@ func TestSeedWorkflowPassesWithTheNeutronClientLoggedInThroughARealKeystone(t *t
 	if err != nil || !strings.Contains(string(out), "SEED WORKFLOW PASSED") {
 		t.Fatalf("seed workflow through Keystone failed: %v\n%s\nserver log:\n%s", err, tail(string(out), 60), srv.log.String())
 	}
-	for _, kv := range passwordEnv(ks.URL, "demo", pw, "demo") {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	t.Setenv("OS_DOMAIN_NAME", "Default")
-	ao, err := openstack.AuthOptionsFromEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pc, err := openstack.AuthenticatedClient(ctx, ao)
-	if err != nil {
-		t.Fatal("gophercloud login through Keystone:", err)
-	}
-	nc, err := openstack.NewNetworkV2(pc, gophercloud.EndpointOpts{Region: keystonetest.Region})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages, err := networks.List(nc, networks.ListOpts{Name: "poolnet"}).AllPages(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nets, _ := networks.ExtractNetworks(pages)
-	if len(nets) != 1 || nets[0].ProjectID != demo {
-		t.Fatalf("poolnet as demo sees it: %+v, want one of project %s", nets, demo)
-	}
+	gophercloudFindsTheWorkflowsNetworks(t, passwordEnv(ks.URL, "demo", pw, "demo"), demo)
 }
 
 // TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInThroughARealKeystone
@@ -299,4 +238,51 @@ func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInThroughARealKeystone
 		o.ServerFlags = append(o.ServerFlags, flags...)
 	})
 	octaviaWorkflowServesWith(t, tp, append(passwordEnv(ks.URL, ks.AdminUser, ks.AdminPassword, ks.AdminProject), "OPENSTACK="+openstackCLI, "SEED_KEEP=1"))
+}
+
+// gophercloudLogin logs in with gophercloud's AuthOptionsFromEnv from env.
+func gophercloudLogin(t *testing.T, env []string) *gophercloud.ProviderClient {
+	t.Helper()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	// gophercloud reads the domain of both from OS_DOMAIN_NAME (which the
+	// openstack CLI would take for a domain scope, so not in the scripts'
+	// environment).
+	t.Setenv("OS_DOMAIN_NAME", "Default")
+	ao, err := openstack.AuthOptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pc, err := openstack.AuthenticatedClient(ctx, ao)
+	if err != nil {
+		t.Fatal("gophercloud login from the environment:", err)
+	}
+	return pc
+}
+
+// gophercloudFindsTheWorkflowsNetworks logs in from env and finds, through
+// the catalog's network endpoint, the seed workflow's vipnet and poolnet
+// in project.
+func gophercloudFindsTheWorkflowsNetworks(t *testing.T, env []string, project string) {
+	t.Helper()
+	nc, err := openstack.NewNetworkV2(gophercloudLogin(t, env), gophercloud.EndpointOpts{Region: "RegionOne"})
+	if err != nil {
+		t.Fatal("the catalog has no network endpoint:", err)
+	}
+	pages, err := networks.List(nc, networks.ListOpts{}).AllPages(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets, _ := networks.ExtractNetworks(pages)
+	names := map[string]string{}
+	for _, n := range nets {
+		names[n.Name] = n.ProjectID
+	}
+	if names["vipnet"] != project || names["poolnet"] != project {
+		t.Fatalf("the networks gophercloud finds: %v; want vipnet and poolnet of project %s", names, project)
+	}
 }
