@@ -3,7 +3,7 @@
 #
 #   ./lbaas.sh up      install what is missing, build, run the all-in-one demo (root)
 #   ./lbaas.sh test    install what is missing, build, run every test (root for the data-plane tests)
-#   ./lbaas.sh bench [api|octavia|dataplane|failover] [flags]
+#   ./lbaas.sh bench [api|identity|octavia|dataplane|failover] [flags]
 #                      install what is missing, build, run the benchmarks (or one) and write bench/REPORT-*.md
 #
 # Setup installs Debian packages only when one is missing, so a second run
@@ -58,12 +58,13 @@ test)
 bench)
     setup; build
     case "${1:-}" in
-    api|octavia|dataplane|hosts|scale|failover)
+    api|identity|octavia|dataplane|hosts|scale|failover)
         # One benchmark: ./lbaas.sh bench failover --quick
         ./bin/lbaas bench "$@"
         ;;
     *)
         ./bin/lbaas bench api "$@"
+        ./bin/lbaas bench identity "$@"
         ./bin/lbaas bench octavia "$@"
         ./bin/lbaas bench dataplane "$@"
         ./bin/lbaas bench hosts "$@"

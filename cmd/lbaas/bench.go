@@ -69,6 +69,11 @@ func benchCommand() *cobra.Command {
 			func(ctx context.Context, _ string, quick bool) (report, error) {
 				return bench.RunAPI(ctx, bench.APIOptions{Progress: os.Stderr, Quick: quick})
 			}),
+		benchVerb("identity", "Identity: what validating a token adds to a cheap API request (tokens file, built-in identity, a real Keystone warm and cold) beside --auth none, and Keystone calls under a steady 1,000 req/s over 100 tokens",
+			"bench/REPORT-identity.md", nil,
+			func(ctx context.Context, _ string, quick bool) (report, error) {
+				return bench.RunIdentity(ctx, bench.IdentityOptions{Progress: os.Stderr, Quick: quick})
+			}),
 		benchVerb("octavia", "Octavia v2 API (root): LB creates, lists of LBs and members, get, batch replace, beside the real Octavia API started from its baseline scripts",
 			"bench/REPORT-octavia.md",
 			func(f *pflag.FlagSet) {

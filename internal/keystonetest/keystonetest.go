@@ -1,7 +1,9 @@
 // Package keystonetest runs a real OpenStack Keystone, from Debian 12's
 // packages, on loopback for the duration of one test, so that code which
 // authenticates against Keystone can be tested against the real thing
-// rather than a fake of it.
+// rather than a fake of it. Run does the same for a program that is not a
+// test (the identity benchmark), and the helpers named ...Context return
+// their errors instead of failing a test.
 //
 // # What it needs, and what was found out (Debian 12 "bookworm")
 //
@@ -139,11 +141,13 @@ type Keystone struct {
 	// The bootstrap admin: user AdminUser with AdminPassword holds role
 	// admin on project AdminProject, all in domain DomainID.
 	AdminUser, AdminPassword, AdminProject string
-	// Dir holds the config, database, keys and logs; t.TempDir removes it.
+	// Dir holds the config, database, keys and logs; Start's t.TempDir
+	// removes it, Run's caller does.
 	Dir string
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the server process has been reaped
+	logf func(format string, args ...any)
 
 	// exited is set, under waitMu, once the server has exited and before
 	// it is reaped; while it is false its PID, and so its process group
@@ -216,6 +220,19 @@ func owner() (string, string, error) {
 	return u.Username, g.Name, nil
 }
 
+// ErrNotInstalled is what Run's error wraps when Keystone cannot run on
+// this machine (its packages are missing); Available says why.
+var ErrNotInstalled = errors.New("keystonetest: Keystone cannot run here")
+
+// Available returns nil when a Keystone can be started here, or an error
+// wrapping ErrNotInstalled that names what to install.
+func Available() error {
+	if why := prerequisites(); why != "" {
+		return fmt.Errorf("%w: %s", ErrNotInstalled, why)
+	}
+	return nil
+}
+
 // Start runs a Keystone for t on 127.0.0.1 and a port the kernel chose. At
 // t.Cleanup the server is stopped (by its PID) and t.TempDir removes its
 // files; if t failed, the tails of its logs are logged first. It skips t
@@ -225,6 +242,33 @@ func Start(t testing.TB) *Keystone {
 	if why := prerequisites(); why != "" {
 		t.Skip("keystonetest: " + why)
 	}
+	k, stop, err := Run(t.TempDir(), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			k.dumpLogs()
+		}
+		stop()
+	})
+	return k
+}
+
+// Run starts a Keystone on 127.0.0.1 and a port the kernel chose, with its
+// config, database, keys and logs in dir (an existing, empty directory
+// that the caller removes after stop). It is Start for programs that are
+// not tests (benchmarks): logf, when not nil, receives what Start logs.
+// stop ends the server (by its PID) and may be called more than once; on
+// an error nothing is left running. When Keystone's packages are missing
+// the error wraps ErrNotInstalled.
+func Run(dir string, logf func(format string, args ...any)) (k *Keystone, stop func(), err error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if err := Available(); err != nil {
+		return nil, nil, err
+	}
 	began := time.Now()
 
 	var built time.Duration // the template's cost, reported by the Start that paid it
@@ -233,15 +277,20 @@ func Start(t testing.TB) *Keystone {
 		built = time.Since(began)
 	})
 	if tmplErr != nil {
-		t.Fatalf("keystonetest: preparing Keystone's database and keys: %v", tmplErr)
+		return nil, nil, fmt.Errorf("keystonetest: preparing Keystone's database and keys: %w", tmplErr)
+	}
+	password, err := randomHex(16)
+	if err != nil {
+		return nil, nil, err
 	}
 
-	k := &Keystone{
+	k = &Keystone{
 		AdminUser:     "admin",
-		AdminPassword: randomHex(t, 16),
+		AdminPassword: password,
 		AdminProject:  "admin",
-		Dir:           t.TempDir(),
+		Dir:           dir,
 		done:          make(chan struct{}),
+		logf:          logf,
 	}
 
 	// The listening socket is made here and handed to gunicorn, so the
@@ -249,30 +298,33 @@ func Start(t testing.TB) *Keystone {
 	// and nobody else can take it meanwhile.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("keystonetest: listen: %v", err)
+		return nil, nil, fmt.Errorf("keystonetest: listen: %w", err)
 	}
 	lnFile, err := ln.(*net.TCPListener).File()
 	ln.Close() // lnFile is a separate descriptor of the same socket
 	if err != nil {
-		t.Fatalf("keystonetest: listener fd: %v", err)
+		return nil, nil, fmt.Errorf("keystonetest: listener fd: %w", err)
 	}
 	defer lnFile.Close() // the child has its own copy once started
 	port := ln.Addr().(*net.TCPAddr).Port
 	k.URL = fmt.Sprintf("http://127.0.0.1:%d/v3", port)
 
-	conf := writeConfig(t, k.Dir)
+	conf, err := writeConf(k.Dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("keystonetest: %w", err)
+	}
 	if err := os.WriteFile(filepath.Join(k.Dir, "keystone.db"), tmpl.db, 0o600); err != nil {
-		t.Fatalf("keystonetest: %v", err)
+		return nil, nil, fmt.Errorf("keystonetest: %w", err)
 	}
 	for repo, files := range tmpl.keys {
 		d := filepath.Join(k.Dir, repo)
 		// 0700: Keystone warns about key repositories others can read.
 		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatalf("keystonetest: %v", err)
+			return nil, nil, fmt.Errorf("keystonetest: %w", err)
 		}
 		for name, b := range files {
 			if err := os.WriteFile(filepath.Join(d, name), b, 0o600); err != nil {
-				t.Fatalf("keystonetest: %v", err)
+				return nil, nil, fmt.Errorf("keystonetest: %w", err)
 			}
 		}
 	}
@@ -290,12 +342,12 @@ errorlog = %s
 accesslog = %s
 `, strconv.Quote(k.ServerLogPath()), strconv.Quote(filepath.Join(k.Dir, "access.log")))
 	if err := os.WriteFile(filepath.Join(k.Dir, "gunicorn.conf.py"), []byte(gconf), 0o600); err != nil {
-		t.Fatalf("keystonetest: %v", err)
+		return nil, nil, fmt.Errorf("keystonetest: %w", err)
 	}
 
 	out, err := os.Create(filepath.Join(k.Dir, "gunicorn.out"))
 	if err != nil {
-		t.Fatalf("keystonetest: %v", err)
+		return nil, nil, fmt.Errorf("keystonetest: %w", err)
 	}
 	defer out.Close()
 	// No arguments: oslo.config would parse them as Keystone's own.
@@ -308,21 +360,19 @@ accesslog = %s
 		// Its own group, so a server that will not stop can be killed
 		// together with its worker.
 		Setpgid: true,
-		// If this test binary dies (a panic, go test's timeout) the master
+		// If this process dies (a panic, go test's timeout) the master
 		// dies too; its worker notices its parent changed and exits.
 		Pdeathsig: syscall.SIGKILL,
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("keystonetest: starting gunicorn: %v", err)
+		return nil, nil, fmt.Errorf("keystonetest: starting gunicorn: %w", err)
 	}
 	k.cmd = cmd
 	go k.wait()
-	t.Cleanup(func() {
-		if t.Failed() {
-			k.dumpLogs(t)
-		}
-		k.stop(t)
-	})
+	fail := func(err error) (*Keystone, func(), error) {
+		k.stop()
+		return nil, nil, err
+	}
 
 	// bootstrap runs beside the server's start-up (both are seconds of
 	// Python imports); the server touches no table until a request needs
@@ -338,14 +388,14 @@ accesslog = %s
 		"--bootstrap-public-url", ep,
 		"--bootstrap-internal-url", ep,
 		"--bootstrap-region-id", Region); err != nil {
-		t.Fatalf("keystonetest: %v", err)
+		return fail(fmt.Errorf("keystonetest: %w", err))
 	}
 	if err := k.waitReady(); err != nil {
-		t.Fatalf("keystonetest: %v (logs in %s, %s)", err, k.LogPath(), k.ServerLogPath())
+		return fail(fmt.Errorf("keystonetest: %w (logs in %s, %s)\n%s", err, k.LogPath(), k.ServerLogPath(), k.logTails()))
 	}
-	t.Logf("keystonetest: Keystone at %s (pid %d) ready in %v (of which %v preparing the shared database and keys)",
+	logf("keystonetest: Keystone at %s (pid %d) ready in %v (of which %v preparing the shared database and keys)",
 		k.URL, cmd.Process.Pid, time.Since(began).Round(100*time.Millisecond), built.Round(100*time.Millisecond))
-	return k
+	return k, k.stop, nil
 }
 
 // waitReady polls the version document until the server answers.
@@ -378,7 +428,7 @@ func (k *Keystone) waitReady() error {
 // stops its worker and exits; SIGTERM would let requests finish for
 // graceful_timeout). Should it not exit, its process group (the master and
 // its worker) is killed, only while the master is known to be unreaped.
-func (k *Keystone) stop(t testing.TB) {
+func (k *Keystone) stop() {
 	pid := k.cmd.Process.Pid
 	select {
 	case <-k.done:
@@ -391,7 +441,7 @@ func (k *Keystone) stop(t testing.TB) {
 		return
 	case <-time.After(stopTimeout):
 	}
-	t.Logf("keystonetest: gunicorn (pid %d) did not stop in %v; killing its process group", pid, stopTimeout)
+	k.logf("keystonetest: gunicorn (pid %d) did not stop in %v; killing its process group", pid, stopTimeout)
 	k.waitMu.Lock()
 	if !k.exited {
 		syscall.Kill(-pid, syscall.SIGKILL)
@@ -418,10 +468,15 @@ func (k *Keystone) wait() {
 	close(k.done)
 }
 
-func (k *Keystone) dumpLogs(t testing.TB) {
+func (k *Keystone) dumpLogs() { k.logf("%s", k.logTails()) }
+
+// logTails is the end of each of the server's logs.
+func (k *Keystone) logTails() string {
+	var b strings.Builder
 	for _, p := range []string{k.LogPath(), k.ServerLogPath(), filepath.Join(k.Dir, "gunicorn.out")} {
-		t.Logf("keystonetest: tail of %s:\n%s", p, tail(p, 8000))
+		fmt.Fprintf(&b, "keystonetest: tail of %s:\n%s\n", p, tail(p, 8000))
 	}
+	return b.String()
 }
 
 // tail returns up to the last n bytes of a file.
@@ -438,16 +493,7 @@ func tail(path string, n int64) string {
 	return string(b)
 }
 
-// writeConfig writes dir/keystone.conf naming only files in dir.
-func writeConfig(t testing.TB, dir string) string {
-	t.Helper()
-	p, err := writeConf(dir)
-	if err != nil {
-		t.Fatalf("keystonetest: %v", err)
-	}
-	return p
-}
-
+// writeConf writes dir/keystone.conf naming only files in dir.
 func writeConf(dir string) (string, error) {
 	conf := fmt.Sprintf(`# keystone.conf written by keystonetest: everything lives in this directory.
 [DEFAULT]
@@ -594,12 +640,12 @@ sys.exit(0 if mode == "wal" else "journal_mode is " + mode)
 	return nil
 }
 
-func randomHex(t testing.TB, n int) string {
+func randomHex(n int) (string, error) {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
-		t.Fatalf("keystonetest: %v", err)
+		return "", fmt.Errorf("keystonetest: %w", err)
 	}
-	return hex.EncodeToString(b)
+	return hex.EncodeToString(b), nil
 }
 
 // AuthOptions are password credentials for a user of the default domain,
@@ -621,13 +667,22 @@ func (k *Keystone) AuthOptions(userName, password, projectID string) gophercloud
 // (project-scoped to AdminProject, re-authenticating when its token expires).
 func (k *Keystone) Admin(t testing.TB) *gophercloud.ServiceClient {
 	t.Helper()
+	ctx, cancel := k.ctx()
+	defer cancel()
+	c, err := k.AdminContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// AdminContext is Admin returning its error.
+func (k *Keystone) AdminContext(ctx context.Context) (*gophercloud.ServiceClient, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.admin != nil {
-		return k.admin
+		return k.admin, nil
 	}
-	ctx, cancel := k.ctx()
-	defer cancel()
 	opts := gophercloud.AuthOptions{
 		IdentityEndpoint: k.URL,
 		Username:         k.AdminUser,
@@ -638,14 +693,14 @@ func (k *Keystone) Admin(t testing.TB) *gophercloud.ServiceClient {
 	}
 	pc, err := openstack.AuthenticatedClient(ctx, opts)
 	if err != nil {
-		t.Fatalf("keystonetest: authenticating as %s: %v", k.AdminUser, err)
+		return nil, fmt.Errorf("keystonetest: authenticating as %s: %w", k.AdminUser, err)
 	}
 	c, err := openstack.NewIdentityV3(pc, gophercloud.EndpointOpts{})
 	if err != nil {
-		t.Fatalf("keystonetest: identity client: %v", err)
+		return nil, fmt.Errorf("keystonetest: identity client: %w", err)
 	}
 	k.admin = c
-	return c
+	return c, nil
 }
 
 func (k *Keystone) ctx() (context.Context, context.CancelFunc) {
@@ -655,53 +710,77 @@ func (k *Keystone) ctx() (context.Context, context.CancelFunc) {
 // CreateProject creates a project in the default domain.
 func (k *Keystone) CreateProject(t testing.TB, name string) (id string) {
 	t.Helper()
-	c := k.Admin(t)
 	ctx, cancel := k.ctx()
 	defer cancel()
+	id, err := k.CreateProjectContext(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// CreateProjectContext is CreateProject returning its error.
+func (k *Keystone) CreateProjectContext(ctx context.Context, name string) (id string, err error) {
+	c, err := k.AdminContext(ctx)
+	if err != nil {
+		return "", err
+	}
 	p, err := projects.Create(ctx, c, projects.CreateOpts{Name: name, DomainID: DomainID}).Extract()
 	if err != nil {
-		t.Fatalf("keystonetest: creating project %q: %v", name, err)
+		return "", fmt.Errorf("keystonetest: creating project %q: %w", name, err)
 	}
-	return p.ID
+	return p.ID, nil
 }
 
 // CreateRole returns the ID of the role name, creating it if it does not
 // exist (bootstrap already made admin, member and reader).
 func (k *Keystone) CreateRole(t testing.TB, name string) (id string) {
 	t.Helper()
-	c := k.Admin(t)
 	ctx, cancel := k.ctx()
 	defer cancel()
-	find := func() string {
+	id, err := k.CreateRoleContext(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// CreateRoleContext is CreateRole returning its error.
+func (k *Keystone) CreateRoleContext(ctx context.Context, name string) (id string, err error) {
+	c, err := k.AdminContext(ctx)
+	if err != nil {
+		return "", err
+	}
+	find := func() (string, error) {
 		pages, err := roles.List(c, roles.ListOpts{Name: name}).AllPages(ctx)
 		if err != nil {
-			t.Fatalf("keystonetest: listing roles: %v", err)
+			return "", fmt.Errorf("keystonetest: listing roles: %w", err)
 		}
 		rs, err := roles.ExtractRoles(pages)
 		if err != nil {
-			t.Fatalf("keystonetest: listing roles: %v", err)
+			return "", fmt.Errorf("keystonetest: listing roles: %w", err)
 		}
 		for _, r := range rs {
 			if r.Name == name && r.DomainID == "" {
-				return r.ID
+				return r.ID, nil
 			}
 		}
-		return ""
+		return "", nil
 	}
-	if id := find(); id != "" {
-		return id
+	if id, err := find(); id != "" || err != nil {
+		return id, err
 	}
 	r, err := roles.Create(ctx, c, roles.CreateOpts{Name: name}).Extract()
 	if err != nil {
-		// Another goroutine of the test may have made it meanwhile.
+		// Another goroutine may have made it meanwhile.
 		if gophercloud.ResponseCodeIs(err, http.StatusConflict) {
-			if id := find(); id != "" {
-				return id
+			if id, ferr := find(); id != "" || ferr != nil {
+				return id, ferr
 			}
 		}
-		t.Fatalf("keystonetest: creating role %q: %v", name, err)
+		return "", fmt.Errorf("keystonetest: creating role %q: %w", name, err)
 	}
-	return r.ID
+	return r.ID, nil
 }
 
 // CreateUser creates a user in the default domain, with projectID as its
@@ -709,9 +788,21 @@ func (k *Keystone) CreateRole(t testing.TB, name string) (id string) {
 // needed) on projectID.
 func (k *Keystone) CreateUser(t testing.TB, name, password, projectID string, roleNames ...string) (id string) {
 	t.Helper()
-	c := k.Admin(t)
 	ctx, cancel := k.ctx()
 	defer cancel()
+	id, err := k.CreateUserContext(ctx, name, password, projectID, roleNames...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// CreateUserContext is CreateUser returning its error.
+func (k *Keystone) CreateUserContext(ctx context.Context, name, password, projectID string, roleNames ...string) (id string, err error) {
+	c, err := k.AdminContext(ctx)
+	if err != nil {
+		return "", err
+	}
 	u, err := users.Create(ctx, c, users.CreateOpts{
 		Name:             name,
 		Password:         password,
@@ -719,16 +810,19 @@ func (k *Keystone) CreateUser(t testing.TB, name, password, projectID string, ro
 		DefaultProjectID: projectID,
 	}).Extract()
 	if err != nil {
-		t.Fatalf("keystonetest: creating user %q: %v", name, err)
+		return "", fmt.Errorf("keystonetest: creating user %q: %w", name, err)
 	}
 	for _, rn := range roleNames {
-		rid := k.CreateRole(t, rn)
-		err := roles.Assign(ctx, c, rid, roles.AssignOpts{UserID: u.ID, ProjectID: projectID}).ExtractErr()
+		rid, err := k.CreateRoleContext(ctx, rn)
 		if err != nil {
-			t.Fatalf("keystonetest: assigning role %q to user %q on project %s: %v", rn, name, projectID, err)
+			return "", err
+		}
+		err = roles.Assign(ctx, c, rid, roles.AssignOpts{UserID: u.ID, ProjectID: projectID}).ExtractErr()
+		if err != nil {
+			return "", fmt.Errorf("keystonetest: assigning role %q to user %q on project %s: %w", rn, name, projectID, err)
 		}
 	}
-	return u.ID
+	return u.ID, nil
 }
 
 // AddEndpoint registers a service of serviceType named serviceName with
@@ -736,12 +830,22 @@ func (k *Keystone) CreateUser(t testing.TB, name, password, projectID string, ro
 // catalogs of tokens issued afterwards list it.
 func (k *Keystone) AddEndpoint(t testing.TB, serviceType, serviceName, url string) {
 	t.Helper()
-	c := k.Admin(t)
 	ctx, cancel := k.ctx()
 	defer cancel()
+	if err := k.AddEndpointContext(ctx, serviceType, serviceName, url); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// AddEndpointContext is AddEndpoint returning its error.
+func (k *Keystone) AddEndpointContext(ctx context.Context, serviceType, serviceName, url string) error {
+	c, err := k.AdminContext(ctx)
+	if err != nil {
+		return err
+	}
 	s, err := services.Create(ctx, c, services.CreateOpts{Type: serviceType, Name: serviceName}).Extract()
 	if err != nil {
-		t.Fatalf("keystonetest: creating service %q: %v", serviceType, err)
+		return fmt.Errorf("keystonetest: creating service %q: %w", serviceType, err)
 	}
 	for _, iface := range []gophercloud.Availability{gophercloud.AvailabilityPublic, gophercloud.AvailabilityInternal, gophercloud.AvailabilityAdmin} {
 		_, err := endpoints.Create(ctx, c, endpoints.CreateOpts{
@@ -751,7 +855,8 @@ func (k *Keystone) AddEndpoint(t testing.TB, serviceType, serviceName, url strin
 			ServiceID:    s.ID,
 		}).Extract()
 		if err != nil {
-			t.Fatalf("keystonetest: creating %s endpoint of %q: %v", iface, serviceType, err)
+			return fmt.Errorf("keystonetest: creating %s endpoint of %q: %w", iface, serviceType, err)
 		}
 	}
+	return nil
 }

@@ -96,6 +96,10 @@ type Running struct {
 	// CloudsFile is the clouds.yaml this start wrote for the bootstrap
 	// admin ("" when the admin existed before).
 	CloudsFile string
+	// KeystoneStats, with Options.Keystone, reports the Keystone
+	// validator's cache hits, misses and calls to Keystone (see
+	// keystone.Validator.Stats); nil otherwise.
+	KeystoneStats func() (hits, misses, calls uint64)
 
 	srv        *http.Server
 	cancelBase context.CancelFunc
@@ -159,6 +163,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 				return nil, fmt.Errorf("keystone: %w", err)
 			}
 			cfg.Auth = auth.Chain{a, v}
+			run.KeystoneStats = v.Stats
 		} else if o.IdentityListen != "" {
 			// Listen first: the catalog of the first tokens names it.
 			if identityLn, err = net.Listen("tcp", o.IdentityListen); err != nil {
