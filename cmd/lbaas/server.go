@@ -96,6 +96,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&ks.UserDomain, "keystone-user-domain", "Default", "with --auth keystone: the service user's domain name")
 	f.StringVar(&ks.ProjectDomain, "keystone-project-domain", "Default", "with --auth keystone: the service project's domain name")
 	f.DurationVar(&ks.CacheTTL, "keystone-cache-ttl", keystone.DefaultCacheTTL, "with --auth keystone: how long a validated token is trusted before Keystone is asked again (how late a revocation may be seen)")
+	f.IntVar(&ks.MaxConcurrent, "keystone-max-concurrent", keystone.DefaultMaxConcurrent, "with --auth keystone: validations in flight to Keystone at once (the others wait their turn)")
 	f.StringVar(&o.IdentityListen, "identity-listen", "127.0.0.1:5000", "address of the built-in identity service (Keystone v3 at /v3) with --auth builtin")
 	f.StringVar(&o.AdvertiseHost, "advertise-host", "", "host name or address the identity catalog gives for the APIs (default: each listen address's host, this machine's name for a wildcard)")
 	f.StringVar(&o.TokensFile, "tokens-file", "", "tokens file (default <data-dir>/tokens.json, created with an admin token if missing)")

@@ -42,6 +42,10 @@ const (
 	DefaultNegativeTTL = 5 * time.Second
 	DefaultCacheSize   = 10000
 	DefaultTimeout     = 5 * time.Second
+	// DefaultMaxConcurrent bounds the validations in flight to Keystone.
+	DefaultMaxConcurrent = 8
+	// maxQueue bounds how long a validation waits for its turn.
+	maxQueue = time.Minute
 )
 
 const (
@@ -86,8 +90,17 @@ type Config struct {
 	// bound of their own, so that a flood of bad tokens does not evict the
 	// good ones.
 	CacheSize int
-	// Timeout bounds each call to Keystone. Default 5s.
+	// Timeout bounds each call to Keystone, from when it is sent (not
+	// while it waits for its turn). Default 5s.
 	Timeout time.Duration
+	// MaxConcurrent bounds the validations in flight to Keystone (default
+	// 8). Keystone answers one at a time per worker thread: more calls at
+	// once only queue inside it, past their timeout, and a validation
+	// abandoned there is asked again: a server restarted under load with
+	// many new tokens would bury Keystone in repeats and never catch up
+	// (bench/REPORT-identity.md, "Cold start"). Here the others wait their
+	// turn and each call Keystone gets is one it can answer in time.
+	MaxConcurrent int
 	// HTTPClient is used for the calls, with redirects disabled; default
 	// a client of its own.
 	HTTPClient *http.Client
@@ -114,6 +127,8 @@ type Validator struct {
 
 	validations flight[auth.Caller]
 	renewals    flight[serviceToken]
+	// turns holds one slot per validation in flight to Keystone.
+	turns chan struct{}
 
 	hits, misses, calls atomic.Uint64
 }
@@ -148,6 +163,11 @@ func New(cfg Config) (*Validator, error) {
 		return nil, fmt.Errorf("keystone: cache size %d is negative", cfg.CacheSize)
 	case cfg.Timeout < 0:
 		return nil, fmt.Errorf("keystone: timeout %v is negative", cfg.Timeout)
+	case cfg.MaxConcurrent < 0:
+		return nil, fmt.Errorf("keystone: max concurrent validations %d is negative", cfg.MaxConcurrent)
+	}
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent
 	}
 	if cfg.UserDomain == "" {
 		cfg.UserDomain = DefaultDomain
@@ -168,7 +188,7 @@ func New(cfg Config) (*Validator, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	v := &Validator{base: base, cfg: cfg, log: cfg.Logger, now: cfg.Now,
-		valid: newLRU(cfg.CacheSize), invalid: newLRU(cfg.CacheSize)}
+		valid: newLRU(cfg.CacheSize), invalid: newLRU(cfg.CacheSize), turns: make(chan struct{}, cfg.MaxConcurrent)}
 	if v.log == nil {
 		v.log = slog.Default()
 	}
@@ -245,8 +265,16 @@ func (v *Validator) Authenticate(ctx context.Context, token string) (auth.Caller
 		return auth.Caller{}, auth.ErrUnauthorized
 	}
 	key := sha256.Sum256([]byte(token))
-	if c, ok, err := v.cached(key); ok {
+	if c, ok, refresh, err := v.cached(key); ok {
 		v.hits.Add(1)
+		if refresh {
+			// Near the end of its time in the cache: validate it again
+			// in the background, so that its requests never stop to wait
+			// for Keystone while it is in use. The entry still bounds how
+			// late a revocation is seen.
+			bg := context.WithoutCancel(ctx)
+			go func() { _, _ = v.validations.do(bg, string(key[:]), v.validateAndRemember(bg, key, token)) }()
+		}
 		return c, err
 	}
 	v.misses.Add(1)
@@ -257,11 +285,7 @@ func (v *Validator) Authenticate(ctx context.Context, token string) (auth.Caller
 	// away: it runs on a context without the caller's cancellation (each
 	// request bounded by Timeout), and each caller waits on its own.
 	bg := context.WithoutCancel(ctx)
-	c, err := v.validations.do(ctx, string(key[:]), func() (auth.Caller, error) {
-		c, err := v.validate(bg, token)
-		v.remember(key, c, err)
-		return c, err
-	})
+	c, err := v.validations.do(ctx, string(key[:]), v.validateAndRemember(bg, key, token))
 	if err != nil {
 		if !errors.Is(err, auth.ErrUnauthorized) && !errors.Is(err, auth.ErrUnavailable) {
 			// The caller's context ended before the answer came.
@@ -271,6 +295,14 @@ func (v *Validator) Authenticate(ctx context.Context, token string) (auth.Caller
 	}
 	c.Roles = slices.Clone(c.Roles) // the cache's copy stays the cache's
 	return c, nil
+}
+
+func (v *Validator) validateAndRemember(ctx context.Context, key [32]byte, token string) func() (auth.Caller, error) {
+	return func() (auth.Caller, error) {
+		c, err := v.validate(ctx, token)
+		v.remember(key, c, err)
+		return c, err
+	}
 }
 
 // plausible rejects what cannot be a Keystone token: empty, too long, or
@@ -288,8 +320,10 @@ func plausible(token string) bool {
 	return true
 }
 
-// cached answers from the caches if they know the token.
-func (v *Validator) cached(key [32]byte) (c auth.Caller, ok bool, err error) {
+// cached answers from the caches if they know the token; refresh says a
+// valid entry is in the last sixth of its time and should be validated
+// again now (once: the entry is marked).
+func (v *Validator) cached(key [32]byte) (c auth.Caller, ok, refresh bool, err error) {
 	now := v.now()
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -297,21 +331,25 @@ func (v *Validator) cached(key [32]byte) (c auth.Caller, ok bool, err error) {
 		if now.Before(e.until) && now.Before(e.caller.Expires) {
 			c = e.caller
 			c.Roles = slices.Clone(c.Roles)
-			return c, true, nil
+			if !e.refreshing && e.until.Sub(now) < v.cfg.CacheTTL/6 && e.until.Before(e.caller.Expires) {
+				e.refreshing, refresh = true, true
+				v.valid.put(key, e)
+			}
+			return c, true, refresh, nil
 		}
 		v.valid.remove(key)
 		if !now.Before(e.caller.Expires) {
 			// Expired: Keystone would refuse it too, so don't ask.
-			return auth.Caller{}, true, auth.ErrUnauthorized
+			return auth.Caller{}, true, false, auth.ErrUnauthorized
 		}
 	}
 	if e, ok := v.invalid.get(key); ok {
 		if now.Before(e.until) {
-			return auth.Caller{}, true, auth.ErrUnauthorized
+			return auth.Caller{}, true, false, auth.ErrUnauthorized
 		}
 		v.invalid.remove(key)
 	}
-	return auth.Caller{}, false, nil
+	return auth.Caller{}, false, false, nil
 }
 
 // remember caches Keystone's answer. An ErrUnavailable is not cached: the
@@ -388,6 +426,17 @@ func (v *Validator) validate(ctx context.Context, token string) (auth.Caller, er
 // check makes one validation request and returns the status, and the body
 // if the status is 200.
 func (v *Validator) check(ctx context.Context, svcToken, token string) (int, []byte, error) {
+	// Wait for a turn first: Timeout is Keystone's time to answer.
+	wait := time.NewTimer(maxQueue)
+	defer wait.Stop()
+	select {
+	case v.turns <- struct{}{}:
+		defer func() { <-v.turns }()
+	case <-wait.C:
+		return 0, nil, fmt.Errorf("%w: %d validations in flight to keystone for %v", auth.ErrUnavailable, cap(v.turns), maxQueue)
+	case <-ctx.Done():
+		return 0, nil, fmt.Errorf("%w: %w", auth.ErrUnavailable, ctx.Err())
+	}
 	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.base+"/auth/tokens?nocatalog", nil)
@@ -678,6 +727,8 @@ type entry struct {
 	key    [32]byte
 	caller auth.Caller
 	until  time.Time
+	// refreshing: a validation ahead of until is under way.
+	refreshing bool
 }
 
 func newLRU(max int) *lru {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,6 +79,8 @@ type fakeKeystone struct {
 	gate chan struct{}
 	// delay holds each validation this long.
 	delay time.Duration
+	// onValidate, if set, is called as each validation starts and ends.
+	onValidate func(enter bool)
 }
 
 func newFake(t *testing.T, c *clock) *fakeKeystone {
@@ -137,6 +140,10 @@ func (f *fakeKeystone) serve(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		f.issue(w, r)
 	case http.MethodGet:
+		if f.onValidate != nil {
+			f.onValidate(true)
+			defer f.onValidate(false)
+		}
 		if gate != nil {
 			<-gate
 		}
@@ -318,7 +325,7 @@ func TestAValidTokenYieldsItsCallerAndIsNotRevalidatedWithinTheTTL(t *testing.T)
 	}
 	got.Roles[0] = "admin" // a caller's copy must not change the cache's
 
-	c.Advance(59 * time.Second)
+	c.Advance(45 * time.Second) // before the last sixth of the TTL, where it is refreshed ahead
 	again := mustAuth(t, v, "alice-token")
 	if !slices.Equal(again.Roles, want.Roles) {
 		t.Fatalf("second answer's roles %v, want %v", again.Roles, want.Roles)
@@ -345,11 +352,11 @@ func TestARevokedTokenIsRefusedAfterTheTTLAndNotBefore(t *testing.T) {
 	mustAuth(t, v, "tok")
 	f.revoke("tok")
 
-	c.Advance(29 * time.Second)
+	c.Advance(24 * time.Second)
 	mustAuth(t, v, "tok") // the cache answers: the revocation is not seen yet
 	wantValidations(t, f, 1)
 
-	c.Advance(2 * time.Second)
+	c.Advance(7 * time.Second)
 	wantErr(t, v, "tok", auth.ErrUnauthorized)
 	wantValidations(t, f, 2)
 }
@@ -702,4 +709,96 @@ func TestNewChecksTheConfigAndNormalisesTheURL(t *testing.T) {
 			t.Fatalf("URL %q: %v", suffix, err)
 		}
 	}
+}
+
+// waitValidations waits (bounded) for the fake to have received n
+// validations, for those made in the background.
+func waitValidations(t *testing.T, f *fakeKeystone, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, got := f.counts(); got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			_, got := f.counts()
+			t.Fatalf("%d validations after 10 s, want %d", got, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestATokenInUseIsRevalidatedAheadSoItsRequestsNeverWaitForKeystone(t *testing.T) {
+	f, v, c := setup(t, nil) // TTL 60s
+	f.add("tok", subject{projectID: "p1", projectName: "alpha", roles: []string{"member"}})
+	mustAuth(t, v, "tok")
+	c.Advance(55 * time.Second) // the last sixth: answered from the cache, revalidated behind
+	mustAuth(t, v, "tok")
+	waitValidations(t, f, 2)
+	_, misses, _ := v.Stats()
+	c.Advance(30 * time.Second) // past the first entry's end: the refreshed one answers
+	mustAuth(t, v, "tok")
+	if _, m, _ := v.Stats(); m != misses {
+		t.Fatalf("a request waited for Keystone (%d misses, then %d) although the token was revalidated ahead", misses, m)
+	}
+	// A revocation found by the revalidation ahead is seen at once.
+	f.revoke("tok")
+	c.Advance(25 * time.Second) // the last sixth of the refreshed entry
+	mustAuth(t, v, "tok")       // still the cached answer, revalidated behind
+	waitValidations(t, f, 3)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := v.Authenticate(context.Background(), "tok"); errors.Is(err, auth.ErrUnauthorized) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the revalidation ahead found the token revoked, yet it is still accepted")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestAtMostMaxConcurrentValidationsAreInFlightAndTheRestWaitTheirTurn(t *testing.T) {
+	f, v, _ := setup(t, func(cfg *keystone.Config) { cfg.MaxConcurrent = 3; cfg.Timeout = time.Second })
+	var inflight, most atomic.Int32
+	f.set(func(f *fakeKeystone) { f.delay = 150 * time.Millisecond })
+	f.onValidate = func(enter bool) {
+		if enter {
+			n := inflight.Add(1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
+			}
+		} else {
+			inflight.Add(-1)
+		}
+	}
+	const tokens = 20
+	for i := range tokens {
+		f.add(fmt.Sprintf("tok-%d", i), subject{projectID: "p1", projectName: "alpha", roles: []string{"member"}})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, tokens)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := v.Authenticate(context.Background(), fmt.Sprintf("tok-%d", i)); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		// 20 validations of 150 ms, 3 at a time, take a second: far past
+		// the 1 s Timeout, which counts only Keystone's own time.
+		t.Fatalf("a token waiting its turn failed: %v", err)
+	}
+	if m := most.Load(); m > 3 {
+		t.Fatalf("%d validations in flight at once, want at most 3", m)
+	}
+	wantValidations(t, f, tokens)
 }
