@@ -108,7 +108,7 @@ type ColdStartResult struct {
 // Recovered says whether the server caught up within the run: every
 // request answered, and a stretch after the misses carried on time.
 func (c ColdStartResult) Recovered() bool {
-	return c.Done == c.Target && c.After.Latency.N > 0 && c.After.OnTime()
+	return c.Done == c.Target && c.Errors == 0 && c.After.Latency.N > 0
 }
 
 // Reached says whether the steady window was carried at the rate asked:

@@ -314,18 +314,19 @@ func (r *IdentityReport) interpretation() string {
 			s.Rate, s.Tokens, win.Calls, win.Duration.Seconds(), win.CallRate(), 100*win.HitRate(),
 			map[bool]string{true: "meets", false: "misses"}[win.HitRate() > AimIdentityHitRate], ms(win.Latency.P99))
 		t += fmt.Sprintf(" Each token costs one call per TTL, %.2f/s for %d tokens, whatever the request rate: Keystone's load follows the number of tokens in use, not the traffic; "+
-			"a renewal stalls only the requests of its own token, for one call.", float64(s.Tokens)/s.CacheTTL.Seconds(), s.Tokens)
+			"a token in use is revalidated ahead of its cache time's end, so no request waits at a renewal.", float64(s.Tokens)/s.CacheTTL.Seconds(), s.Tokens)
 		parts = append(parts, t)
 	}
 	if c := r.ColdStart; c != nil {
 		if c.Recovered() {
-			parts = append(parts, fmt.Sprintf("When all %d tokens are new at once (a restart under load), the first %d s are spent waiting for their first validations "+
-				"(p99 %s, %d errors); then the server is back to cache hits.", c.Tokens, c.ColdSeconds, ms(c.Cold.Latency.P99), c.Cold.Errors))
+			parts = append(parts, fmt.Sprintf("When all %d tokens are new at once (a restart under load), the first %d s are spent waiting for their first validations, "+
+				"%d calls to Keystone for %d tokens, at most %d in flight so that each is one Keystone can answer in time (p99 %s, %d errors); then the server is back to cache hits: "+
+				"%d of %d requests answered.", c.Tokens, c.ColdSeconds, c.Calls, c.Tokens, keystone.DefaultMaxConcurrent, ms(c.Cold.Latency.P99), c.Cold.Errors, c.Done, c.Target))
 		} else {
 			parts = append(parts, fmt.Sprintf("When all %d tokens are new at once (a restart under load) the server does not catch up: Keystone validates about %.0f tokens/s here, "+
 				"so %d validations asked at once cannot all be answered within the validator's timeout (%v); those that time out are answered 503, are not cached, and are "+
 				"asked again by the token's next request while Keystone is still working through the abandoned ones. %d calls to Keystone, %d of %d requests answered, "+
-				"%d errors, a cache hit rate of %.2f%%: nothing bounds the validations in flight to Keystone, so a cold cache under this load is a congestion collapse, not a slow start.",
+				"%d errors, a cache hit rate of %.2f%%.",
 				c.Tokens, r.keystoneRate(), c.Tokens, keystone.DefaultTimeout, c.Calls, c.Done, c.Target, c.Errors, 100*c.HitRate()))
 		}
 	}
