@@ -168,6 +168,10 @@ func TestSeedWorkflowPassesWithTheNeutronClientLoggedInByPasswordThroughTheBuilt
 // action), with both endpoints from the catalog; traffic then flows
 // through what it built.
 func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInByPasswordThroughTheBuiltInIdentity(t *testing.T) {
+	// The two password-login Octavia workflows run beside each other, after
+	// every other test of the package: most of their time is the CLI's
+	// --wait polls, and nothing in them measures time.
+	t.Parallel()
 	openstackCLI, err := exec.LookPath("openstack")
 	if err != nil {
 		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")
@@ -227,6 +231,10 @@ func TestSeedWorkflowPassesWithTheNeutronClientLoggedInThroughARealKeystone(t *t
 // bootstrap admin against a cluster whose server validates every token
 // with Keystone; traffic then flows through what it built.
 func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInThroughARealKeystone(t *testing.T) {
+	// The two password-login Octavia workflows run beside each other, after
+	// every other test of the package: most of their time is the CLI's
+	// --wait polls, and nothing in them measures time.
+	t.Parallel()
 	openstackCLI, err := exec.LookPath("openstack")
 	if err != nil {
 		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")
