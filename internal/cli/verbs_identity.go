@@ -140,6 +140,29 @@ type ksAssignment struct {
 	} `json:"scope"`
 }
 
+// assignedTo reads the list filter flag (a name or id of coll): nil when
+// it is not given, else the ids pick finds in the role assignments whose
+// key is that object's id (the projects of a user, the users of a project).
+func (e *env) assignedTo(flag string, coll ksKind, key string, pick func(ksAssignment) string) (map[string]bool, error) {
+	ref, ok := e.str(flag)
+	if !ok {
+		return nil, nil
+	}
+	id, err := e.ksID(coll, ref)
+	if err != nil {
+		return nil, err
+	}
+	as, err := e.assignmentsOf([]param{{key, id}})
+	if err != nil {
+		return nil, err
+	}
+	keep := map[string]bool{}
+	for _, a := range as {
+		keep[pick(a)] = true
+	}
+	return keep, nil
+}
+
 func sortByName(items []*object) {
 	sort.SliceStable(items, func(i, j int) bool { return items[i].str("name") < items[j].str("name") })
 }
@@ -152,20 +175,9 @@ func projectListVerb() *verb {
 			fs.Bool("long", false, "list more fields")
 		},
 		run: func(e *env) error {
-			var keep map[string]bool
-			if u, ok := e.str("user"); ok {
-				id, err := e.ksID(ksUsers, u)
-				if err != nil {
-					return err
-				}
-				as, err := e.assignmentsOf([]param{{"user.id", id}})
-				if err != nil {
-					return err
-				}
-				keep = map[string]bool{}
-				for _, a := range as {
-					keep[a.Scope.Project.ID] = true
-				}
+			keep, err := e.assignedTo("user", ksUsers, "user.id", func(a ksAssignment) string { return a.Scope.Project.ID })
+			if err != nil {
+				return err
 			}
 			items, err := e.ksList(ksProjects, nil)
 			if err != nil {
@@ -329,20 +341,9 @@ func userListVerb() *verb {
 			fs.Bool("long", false, "list more fields")
 		},
 		run: func(e *env) error {
-			var keep map[string]bool
-			if p, ok := e.str("project"); ok {
-				id, err := e.ksID(ksProjects, p)
-				if err != nil {
-					return err
-				}
-				as, err := e.assignmentsOf([]param{{"scope.project.id", id}})
-				if err != nil {
-					return err
-				}
-				keep = map[string]bool{}
-				for _, a := range as {
-					keep[a.User.ID] = true
-				}
+			keep, err := e.assignedTo("project", ksProjects, "scope.project.id", func(a ksAssignment) string { return a.User.ID })
+			if err != nil {
+				return err
 			}
 			items, err := e.ksList(ksUsers, nil)
 			if err != nil {
