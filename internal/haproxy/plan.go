@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"reflect"
 )
 
 // Op is the kind of a runtime API command.
@@ -158,7 +159,7 @@ func structuralReason(old, new Spec) string {
 		if !ok {
 			return "listener " + l.ID + " added"
 		}
-		if was != l {
+		if !reflect.DeepEqual(was, l) {
 			return "listener " + l.ID + " changed"
 		}
 	}

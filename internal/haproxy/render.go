@@ -104,8 +104,9 @@ func renderFrontend(w func(string, ...any), spec Spec, l Listener) {
 	if !l.AdminUp {
 		w("    disabled")
 	}
+	renderL7(w, l)
 	// Without a default backend HAProxy itself answers 503 (http) or closes
-	// the connection (tcp); later, L7 rules will pick backends here.
+	// the connection (tcp).
 	if l.DefaultPoolID != "" {
 		w("    default_backend %s", BackendName(l.DefaultPoolID))
 	}
@@ -269,15 +270,26 @@ func (s Spec) backendMode(p Pool) string {
 	return "tcp"
 }
 
-// listenersOf returns the listeners whose default pool is poolID, sorted as rendered.
+// listenersOf returns the listeners that send traffic to poolID, as their
+// default pool or through an L7 policy, sorted as rendered.
 func (s Spec) listenersOf(poolID string) []Listener {
 	var out []Listener
 	for _, l := range s.sortedListeners() {
-		if l.DefaultPoolID == poolID {
+		if l.DefaultPoolID == poolID || l.routesTo(poolID) {
 			out = append(out, l)
 		}
 	}
 	return out
+}
+
+// routesTo reports whether one of l's L7 policies sends requests to poolID.
+func (l Listener) routesTo(poolID string) bool {
+	for _, p := range l.L7Policies {
+		if p.Action == L7RedirectToPool && p.PoolID == poolID {
+			return true
+		}
+	}
+	return false
 }
 
 func (s Spec) sortedListeners() []Listener {
@@ -351,6 +363,9 @@ func (s Spec) validate() error {
 			return fmt.Errorf("listeners %s and %s both use port %d", other, l.ID, l.Port)
 		}
 		ports[l.Port] = l.ID
+		if err := l.validateL7(pools); err != nil {
+			return err
+		}
 		if l.DefaultPoolID == "" {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -133,7 +134,39 @@ func goldenCases() map[string]Spec {
 			ConnLimit: -1, AdminUp: true, DefaultPoolID: poolID,
 			TimeoutMemberConnect: 3 * time.Second, TimeoutMemberData: 10 * time.Second})
 	})
+	add("l7_policies", func(s *Spec) {
+		withSecondPool(s)
+		s.lis(0).L7Policies = l7Sample()
+	})
 	return c
+}
+
+// l7Sample is one policy per action and one rule per type, in an order
+// where a later policy would win if position did not decide.
+func l7Sample() []L7Policy {
+	rule := func(n int, typ, cmp, key, value string, invert bool) L7Rule {
+		return L7Rule{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), Type: typ, Compare: cmp, Key: key, Value: value, Invert: invert}
+	}
+	pol := func(n int) string { return fmt.Sprintf("10000000-0000-4000-8000-%012d", n) }
+	return []L7Policy{
+		{ID: pol(1), Action: L7RedirectToPool, PoolID: pool2ID, Rules: []L7Rule{
+			rule(1, "HOST_NAME", "EQUAL_TO", "", "api.example.com", false),
+			rule(2, "PATH", "STARTS_WITH", "", "/v2/", false),
+		}},
+		{ID: pol(2), Action: L7Reject, Rules: []L7Rule{rule(3, "PATH", "REGEX", "", `^/admin(/|$)`, false)}},
+		{ID: pol(3), Action: L7RedirectToURL, URL: "https://example.com/moved%20here", Code: 301, Rules: []L7Rule{
+			rule(4, "HEADER", "CONTAINS", "User-Agent", "curl", false),
+		}},
+		{ID: pol(4), Action: L7RedirectPrefix, URL: "https://secure.example.com", Code: 308, Rules: []L7Rule{
+			rule(5, "COOKIE", "ENDS_WITH", "session", "-legacy", true),
+		}},
+		{ID: pol(5), Action: L7RedirectToPool, PoolID: pool2ID, Rules: []L7Rule{
+			rule(6, "FILE_TYPE", "EQUAL_TO", "", "jpg", false),
+			rule(7, "FILE_TYPE", "REGEX", "", "png|gif", true),
+		}},
+		// No rules: matches nothing and is not rendered.
+		{ID: pol(6), Action: L7Reject},
+	}
 }
 
 func TestRenderMatchesGoldenFiles(t *testing.T) {

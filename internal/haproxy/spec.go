@@ -113,6 +113,9 @@ type Listener struct {
 	// TimeoutTCPInspect is how long the frontend waits for content to
 	// inspect (zero: no wait).
 	TimeoutTCPInspect time.Duration `json:"timeout_tcp_inspect,omitempty"`
+	// L7Policies route requests before the default pool does, in order
+	// (HTTP and TERMINATED_HTTPS listeners only; see L7Policy).
+	L7Policies []L7Policy `json:"l7_policies,omitempty"`
 }
 
 // Persistence is a pool's session persistence setting.

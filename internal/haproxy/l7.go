@@ -1,0 +1,250 @@
+package haproxy
+
+import (
+	"fmt"
+	"strings"
+
+	"lbaas/internal/l7"
+)
+
+// L7Action is what a matching L7 policy does with a request.
+type L7Action string
+
+// L7 actions.
+const (
+	L7RedirectToPool L7Action = "REDIRECT_TO_POOL"
+	L7RedirectToURL  L7Action = "REDIRECT_TO_URL"
+	L7RedirectPrefix L7Action = "REDIRECT_PREFIX"
+	L7Reject         L7Action = "REJECT"
+)
+
+// L7Policy is one content-routing policy of an HTTP listener. The caller
+// passes only the enabled policies, in position order, each with only its
+// enabled rules; a policy with no rules matches nothing and is not
+// rendered.
+type L7Policy struct {
+	// ID is the policy UUID (it appears in a comment only).
+	ID     string   `json:"id"`
+	Action L7Action `json:"action"`
+	// PoolID is the pool of REDIRECT_TO_POOL; it must be in the spec.
+	PoolID string `json:"pool_id,omitempty"`
+	// URL is the Location of REDIRECT_TO_URL, or the prefix of
+	// REDIRECT_PREFIX (see l7.CheckRedirectURL).
+	URL string `json:"url,omitempty"`
+	// Code is the redirect's status: 301, 302, 303, 307 or 308.
+	Code  int      `json:"code,omitempty"`
+	Rules []L7Rule `json:"rules"`
+}
+
+// L7Rule is one condition: the policy matches when all its rules do.
+type L7Rule struct {
+	// ID is the rule UUID; it names the rule's ACL.
+	ID string `json:"id"`
+	// Type and Compare are the API's (model.L7HostName..., model.L7Regex...).
+	Type    string `json:"type"`
+	Compare string `json:"compare"`
+	Key     string `json:"key,omitempty"`
+	Value   string `json:"value"`
+	Invert  bool   `json:"invert,omitempty"`
+}
+
+// l7Var holds the position of the first matching policy of a request.
+// Deciding it with one set-var per policy, in order, and acting on it
+// afterwards keeps "first match in position order" true across actions:
+// HAProxy itself would run every http-request deny and redirect before
+// any use_backend, whatever their order in the file.
+const l7Var = "txn.lbaas_l7"
+
+// matchOf maps a compare type to HAProxy's match method.
+var matchOf = map[string]string{
+	"REGEX": "reg", "STARTS_WITH": "beg", "ENDS_WITH": "end", "CONTAINS": "sub", "EQUAL_TO": "str",
+}
+
+// quote makes s one config word that HAProxy reads back as s exactly: in
+// single quotes nothing is interpreted (no escapes, no variables, no
+// comments), and a single quote itself is closed, escaped and reopened.
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// aclName names a rule's ACL.
+func aclName(r L7Rule) string { return "r-" + r.ID }
+
+// aclLine is the acl directive of one rule.
+func aclLine(r L7Rule) string {
+	var fetch string
+	flags := ""
+	value := r.Value
+	m := matchOf[r.Compare]
+	switch r.Type {
+	case "HOST_NAME":
+		// The Host header without its port; host names are case-blind.
+		fetch, flags = "req.hdr(host),field(1,:)", " -i"
+	case "PATH":
+		fetch = "path"
+	case "FILE_TYPE":
+		// The extension of the path: ".jpg" ends it, or the regex
+		// matches what follows the last dot.
+		fetch = "path"
+		if r.Compare == "REGEX" {
+			value = `\.(?:` + r.Value + `)$`
+		} else {
+			m, value = "end", "."+r.Value
+		}
+	case "HEADER":
+		// The whole field value: req.hdr would split it at commas.
+		fetch = "req.fhdr(" + r.Key + ")"
+	case "COOKIE":
+		fetch = "req.cook(" + r.Key + ")"
+	case "SSL_CONN_HAS_CERT":
+		return fmt.Sprintf("acl %s ssl_c_used", aclName(r))
+	case "SSL_VERIFY_RESULT":
+		return fmt.Sprintf("acl %s ssl_c_verify %s", aclName(r), r.Value)
+	case "SSL_DN_FIELD":
+		fetch = "ssl_c_s_dn(" + r.Key + ")"
+	}
+	// "--" ends the flags, so a value starting with '-' stays a value.
+	return fmt.Sprintf("acl %s %s -m %s%s -- %s", aclName(r), fetch, m, flags, quote(value))
+}
+
+// renderL7 writes a listener's policies: the ACLs, one set-var per policy
+// in order, and the action of the policy that matched.
+func renderL7(w func(string, ...any), l Listener) {
+	var active []L7Policy
+	for _, p := range l.L7Policies {
+		if len(p.Rules) > 0 {
+			active = append(active, p)
+		}
+	}
+	if len(active) == 0 {
+		return
+	}
+	w("    # L7 policies: the first in position order whose rules all match decides")
+	for _, p := range active {
+		for _, r := range p.Rules {
+			w("    %s", aclLine(r))
+		}
+	}
+	for i, p := range active {
+		cond := make([]string, 0, len(p.Rules))
+		for _, r := range p.Rules {
+			if r.Invert {
+				cond = append(cond, "!"+aclName(r))
+			} else {
+				cond = append(cond, aclName(r))
+			}
+		}
+		w("    http-request set-var(%s) int(%d) if !{ var(%s) -m found } %s", l7Var, i+1, l7Var, strings.Join(cond, " "))
+	}
+	for i, p := range active {
+		is := fmt.Sprintf("if { var(%s) -m int %d }", l7Var, i+1)
+		switch p.Action {
+		case L7Reject:
+			w("    http-request deny deny_status 403 %s", is)
+		case L7RedirectToURL:
+			// A log-format string: '%' must be doubled to stay literal.
+			w("    http-request redirect location %s code %d %s", quote(strings.ReplaceAll(p.URL, "%", "%%")), p.Code, is)
+		case L7RedirectPrefix:
+			w("    http-request redirect prefix %s code %d %s", quote(strings.ReplaceAll(p.URL, "%", "%%")), p.Code, is)
+		}
+	}
+	for i, p := range active {
+		if p.Action == L7RedirectToPool {
+			w("    use_backend %s if { var(%s) -m int %d }", BackendName(p.PoolID), l7Var, i+1)
+		}
+	}
+}
+
+// validateL7 checks a listener's policies against the listener and the
+// spec's pools: every string through package l7, as the API did.
+func (l Listener) validateL7(pools map[string]Pool) error {
+	if len(l.L7Policies) > 0 && l.mode() != "http" {
+		return fmt.Errorf("listener %s: L7 policies need an HTTP or TERMINATED_HTTPS listener, not %s", l.ID, l.Protocol)
+	}
+	seen := map[string]bool{}
+	for _, p := range l.L7Policies {
+		if err := checkUUID("l7 policy id", p.ID); err != nil {
+			return err
+		}
+		switch p.Action {
+		case L7RedirectToPool:
+			pool, ok := pools[p.PoolID]
+			if !ok {
+				return fmt.Errorf("l7 policy %s: pool %q is not in the spec", p.ID, p.PoolID)
+			}
+			if !containsProtocol(poolProtocolsFor[l.Protocol], pool.Protocol) {
+				return fmt.Errorf("l7 policy %s: listener %s (%s) cannot use pool %s (%s)", p.ID, l.ID, l.Protocol, pool.ID, pool.Protocol)
+			}
+		case L7RedirectToURL, L7RedirectPrefix:
+			if err := l7.CheckRedirectURL(p.URL, p.Action == L7RedirectPrefix); err != nil {
+				return fmt.Errorf("l7 policy %s: redirect %q %v", p.ID, p.URL, err)
+			}
+			switch p.Code {
+			case 301, 302, 303, 307, 308:
+			default:
+				return fmt.Errorf("l7 policy %s: redirect code %d", p.ID, p.Code)
+			}
+		case L7Reject:
+		default:
+			return fmt.Errorf("l7 policy %s: unknown action %q", p.ID, p.Action)
+		}
+		for _, r := range p.Rules {
+			if err := checkUUID("l7 rule id", r.ID); err != nil {
+				return err
+			}
+			if seen[r.ID] {
+				return fmt.Errorf("l7 rule %s listed twice", r.ID)
+			}
+			seen[r.ID] = true
+			if err := r.validate(); err != nil {
+				return fmt.Errorf("l7 rule %s: %w", r.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (r L7Rule) validate() error {
+	if _, ok := matchOf[r.Compare]; !ok {
+		return fmt.Errorf("unknown compare type %q", r.Compare)
+	}
+	switch r.Type {
+	case "HOST_NAME", "PATH", "FILE_TYPE":
+		if r.Key != "" {
+			return fmt.Errorf("a %s rule takes no key", r.Type)
+		}
+	case "HEADER", "COOKIE":
+		if err := l7.CheckToken(r.Key); err != nil {
+			return fmt.Errorf("key %q %v", r.Key, err)
+		}
+	case "SSL_DN_FIELD":
+		if err := l7.CheckDNField(r.Key); err != nil {
+			return err
+		}
+	case "SSL_CONN_HAS_CERT":
+		if r.Compare != "EQUAL_TO" || r.Value != "True" {
+			return fmt.Errorf("a %s rule is EQUAL_TO True", r.Type)
+		}
+		return nil
+	case "SSL_VERIFY_RESULT":
+		if r.Compare != "EQUAL_TO" || r.Value == "" || len(r.Value) > 9 || strings.Trim(r.Value, "0123456789") != "" {
+			return fmt.Errorf("a %s rule is EQUAL_TO a number", r.Type)
+		}
+		return nil
+	default:
+		return fmt.Errorf("unknown rule type %q", r.Type)
+	}
+	if r.Type == "FILE_TYPE" && r.Compare != "EQUAL_TO" && r.Compare != "REGEX" {
+		return fmt.Errorf("a FILE_TYPE rule compares with EQUAL_TO or REGEX")
+	}
+	if r.Compare == "REGEX" {
+		if err := l7.CheckRegex(r.Value); err != nil {
+			return fmt.Errorf("value %q %v", r.Value, err)
+		}
+		return nil
+	}
+	if err := l7.CheckValue(r.Value); err != nil {
+		return fmt.Errorf("value %q %v", r.Value, err)
+	}
+	return nil
+}
