@@ -309,6 +309,7 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 			TimeoutMemberConnect: ms(l.TimeoutMemberConnect),
 			TimeoutMemberData:    ms(l.TimeoutMemberData),
 			TimeoutTCPInspect:    ms(l.TimeoutTCPInspect),
+			L7Policies:           l7Policies(l.L7Policies),
 		}
 		if l.TerminatesTLS() {
 			// HTTPS to its clients whatever its protocol says (the
@@ -613,4 +614,31 @@ func (a *Agent) checkVRRP(in agentapi.Instance) string {
 		return "keepalived is stopped and could not be killed: " + err.Error()
 	}
 	return "keepalived was stopped; killed, to be started again"
+}
+
+// l7Policies is what HAProxy enforces of a listener's policies: the
+// enabled ones, in position order, each with its enabled rules (one left
+// without any matches nothing, and Render leaves it out). Nil when there
+// are none, as a spec read back from the state file has it.
+func l7Policies(in []agentapi.L7Policy) []haproxy.L7Policy {
+	var out []haproxy.L7Policy
+	for _, p := range in {
+		if !p.AdminStateUp {
+			continue
+		}
+		hp := haproxy.L7Policy{ID: p.ID, Action: haproxy.L7Action(p.Action), PoolID: p.RedirectPoolID, Code: p.RedirectHTTPCode}
+		switch p.Action {
+		case model.L7RedirectToURL:
+			hp.URL = p.RedirectURL
+		case model.L7RedirectPrefix:
+			hp.URL = p.RedirectPrefix
+		}
+		for _, r := range p.Rules {
+			if r.AdminStateUp {
+				hp.Rules = append(hp.Rules, haproxy.L7Rule{ID: r.ID, Type: r.Type, Compare: r.CompareType, Key: r.Key, Value: r.Value, Invert: r.Invert})
+			}
+		}
+		out = append(out, hp)
+	}
+	return out
 }

@@ -113,6 +113,16 @@ type Listener struct {
 	// CertificateID is set when the listener terminates TLS: the id of an
 	// entry of Instance.Certificates.
 	CertificateID string `json:"certificate_id,omitempty"`
+	// L7Policies are the listener's policies in position order, each
+	// with its rules.
+	L7Policies []L7Policy `json:"l7policies,omitempty"`
+}
+
+// L7Policy is an L7 policy with its rules (sorted by id; a policy
+// matches when all its enabled rules do).
+type L7Policy struct {
+	model.L7Policy
+	Rules []model.L7Rule `json:"rules"`
 }
 
 // TerminatesTLS reports whether the listener ends TLS at HAProxy.

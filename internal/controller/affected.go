@@ -73,6 +73,14 @@ func Affected(st *store.Store, changes []store.Change) (nodes map[string]bool, a
 			for _, o := range objs {
 				ofLB(o.(*model.Pool).LoadBalancerID)
 			}
+		case model.KindL7Policy:
+			for _, o := range objs {
+				ofLB(o.(*model.L7Policy).LoadBalancerID)
+			}
+		case model.KindL7Rule:
+			for _, o := range objs {
+				ofLB(o.(*model.L7Rule).LoadBalancerID)
+			}
 		case model.KindMember:
 			for _, o := range objs {
 				if pe, ok := st.Get(model.KindPool, o.(*model.Member).PoolID); ok {

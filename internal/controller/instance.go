@@ -112,6 +112,27 @@ func Listeners(st *store.Store, lbID string) []*model.Listener {
 	return out
 }
 
+// L7Policies returns a listener's policies in position order, each with
+// its rules sorted by id.
+func L7Policies(st *store.Store, listenerID string) []agentapi.L7Policy {
+	var out []agentapi.L7Policy
+	for _, e := range st.ByIndex(model.KindL7Policy, store.IdxListener, listenerID) {
+		p := agentapi.L7Policy{L7Policy: *e.Obj.(*model.L7Policy), Rules: []model.L7Rule{}}
+		for _, re := range st.ByIndex(model.KindL7Rule, store.IdxL7Policy, p.ID) {
+			p.Rules = append(p.Rules, *re.Obj.(*model.L7Rule))
+		}
+		sort.Slice(p.Rules, func(i, j int) bool { return p.Rules[i].ID < p.Rules[j].ID })
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Position != out[j].Position {
+			return out[i].Position < out[j].Position
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
 // Pools returns a load balancer's pools sorted by id.
 func Pools(st *store.Store, lbID string) []*model.Pool {
 	var out []*model.Pool
@@ -181,7 +202,7 @@ func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (a
 	in.Listeners = []agentapi.Listener{}
 	certs := map[string]*model.Certificate{}
 	for _, l := range Listeners(st, si.LoadBalancerID) {
-		al := agentapi.Listener{Listener: *l}
+		al := agentapi.Listener{Listener: *l, L7Policies: L7Policies(st, l.ID)}
 		if TerminatesTLS(l) {
 			c, err := certificateFor(st, l)
 			if err != nil {

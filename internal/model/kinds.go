@@ -23,6 +23,10 @@ func New(k Kind) (Object, error) {
 		return &Listener{}, nil
 	case KindHealthMonitor:
 		return &HealthMonitor{}, nil
+	case KindL7Policy:
+		return &L7Policy{}, nil
+	case KindL7Rule:
+		return &L7Rule{}, nil
 	case KindCertificate:
 		return &Certificate{}, nil
 	case KindServiceInstance:
@@ -76,6 +80,10 @@ func KindOf(o Object) Kind {
 		return KindListener
 	case *HealthMonitor:
 		return KindHealthMonitor
+	case *L7Policy:
+		return KindL7Policy
+	case *L7Rule:
+		return KindL7Rule
 	case *Certificate:
 		return KindCertificate
 	case *ServiceInstance:

@@ -161,9 +161,6 @@ func ValidateL7Policy(p *L7Policy) error {
 // the value is one HAProxy will read as meant (a regex its engine
 // compiles the same way; for the SSL types, what the fetch returns).
 func ValidateL7Rule(r *L7Rule) error {
-	if err := ValidateUUID("l7policy_id", r.PolicyID); err != nil {
-		return err
-	}
 	if err := oneOf("type", r.Type, L7HostName, L7Path, L7FileType, L7Header, L7Cookie, L7SSLConnHasCert, L7SSLVerifyResult, L7SSLDNField); err != nil {
 		return err
 	}

@@ -49,16 +49,15 @@ type Counted struct {
 }
 
 // CountedKinds are the resources quotas limit, in the order messages list
-// them. (L7 policies and rules have limits stored for the API's sake; they
-// are counted once they exist as objects.)
+// them.
 var CountedKinds = []Counted{
 	{KindLoadBalancer, "load_balancer", "Load Balancer", func(l *Limits) **int { return &l.LoadBalancer }},
 	{KindListener, "listener", "Listener", func(l *Limits) **int { return &l.Listener }},
 	{KindPool, "pool", "Pool", func(l *Limits) **int { return &l.Pool }},
 	{KindMember, "member", "Member", func(l *Limits) **int { return &l.Member }},
 	{KindHealthMonitor, "health_monitor", "Health Monitor", func(l *Limits) **int { return &l.HealthMonitor }},
-	{"l7policy", "l7policy", "L7 Policy", func(l *Limits) **int { return &l.L7Policy }},
-	{"l7rule", "l7rule", "L7 Rule", func(l *Limits) **int { return &l.L7Rule }},
+	{KindL7Policy, "l7policy", "L7 Policy", func(l *Limits) **int { return &l.L7Policy }},
+	{KindL7Rule, "l7rule", "L7 Rule", func(l *Limits) **int { return &l.L7Rule }},
 }
 
 // Field returns the limit slot of c in l.

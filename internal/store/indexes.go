@@ -36,6 +36,10 @@ const (
 	IdxHost = "host"
 	// IdxProject indexes the objects quotas count by their project.
 	IdxProject = "project"
+	// IdxListener indexes L7 policies by listener.
+	IdxListener = "listener"
+	// IdxL7Policy indexes L7 rules by policy.
+	IdxL7Policy = "l7policy"
 )
 
 func project(o model.Object) []string { return one(o.Base().TenantID) }
@@ -70,7 +74,19 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 	},
 	model.KindNetwork:       {IdxSegment: func(o model.Object) []string { return one(o.(*model.Network).SegmentKey()) }},
 	model.KindHealthMonitor: {IdxProject: project},
-	model.KindSubnet:        {IdxNetwork: func(o model.Object) []string { return one(o.(*model.Subnet).NetworkID) }},
+	model.KindL7Policy: {
+		IdxListener: func(o model.Object) []string { return one(o.(*model.L7Policy).ListenerID) },
+		IdxLB:       func(o model.Object) []string { return one(o.(*model.L7Policy).LoadBalancerID) },
+		// The pool a policy sends requests to: such a pool is in use.
+		IdxPool:    func(o model.Object) []string { return one(o.(*model.L7Policy).RedirectPoolID) },
+		IdxProject: project,
+	},
+	model.KindL7Rule: {
+		IdxL7Policy: func(o model.Object) []string { return one(o.(*model.L7Rule).PolicyID) },
+		IdxLB:       func(o model.Object) []string { return one(o.(*model.L7Rule).LoadBalancerID) },
+		IdxProject:  project,
+	},
+	model.KindSubnet: {IdxNetwork: func(o model.Object) []string { return one(o.(*model.Subnet).NetworkID) }},
 	model.KindPort: {
 		IdxNetwork: func(o model.Object) []string { return one(o.(*model.Port).NetworkID) },
 		IdxDevice:  func(o model.Object) []string { return one(o.(*model.Port).DeviceID) },

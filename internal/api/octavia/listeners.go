@@ -61,7 +61,9 @@ func (req *listenerRequest) unsupportedOptions() error {
 	case req.InsertHeaders != nil && len(*req.InsertHeaders) > 0:
 		return unsupported("insert_headers")
 	case req.L7Policies != nil && len(*req.L7Policies) > 0:
-		return unsupported("l7policies")
+		// Octavia takes them in a fully populated load balancer's
+		// listeners; here they are made one by one afterwards.
+		return unsupported("l7policies inside a listener (create them with POST /l7policies)")
 	case req.AllowedCIDRs != nil && len(*req.AllowedCIDRs) > 0:
 		return unsupported("allowed_cidrs")
 	case str(req.ClientAuthentication) != "" && str(req.ClientAuthentication) != "NONE":
@@ -118,7 +120,7 @@ func viewListener(s *Server, c *statuses, e store.Entry) map[string]any {
 	v["timeout_member_data"] = orDefault(l.TimeoutMemberData, defaultTimeoutMemberData)
 	v["timeout_tcp_inspect"] = l.TimeoutTCPInspect
 	v["loadbalancers"] = refs(l.LoadBalancerID)
-	v["l7policies"] = []any{}
+	v["l7policies"] = refs(entryIDs(s.policiesOf(l.ID))...)
 	v["client_authentication"] = "NONE"
 	v["client_ca_tls_container_ref"] = nil
 	v["client_crl_container_ref"] = nil
@@ -321,7 +323,9 @@ func (s *Server) deleteListener(w http.ResponseWriter, r *http.Request) {
 		if l.ID == l.LoadBalancerID {
 			return nil, conflict("Listener %s is a v1 VIP's; delete the VIP through the Neutron API", id)
 		}
-		return new(store.Txn).Delete(model.KindListener, id, e.Rev).Release(listenerClaim(l)), nil
+		t := new(store.Txn).Delete(model.KindListener, id, e.Rev).Release(listenerClaim(l))
+		s.removeListenerPolicies(t, id)
+		return t, nil
 	})
 	if err != nil {
 		s.fail(w, r, err)

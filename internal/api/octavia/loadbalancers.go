@@ -297,6 +297,7 @@ func (s *Server) deleteLoadBalancer(w http.ResponseWriter, r *http.Request) {
 		for _, le := range listeners {
 			l := le.Obj.(*model.Listener)
 			t.Delete(model.KindListener, l.ID, le.Rev).Release(listenerClaim(l))
+			s.removeListenerPolicies(t, l.ID)
 		}
 		for _, pe := range pools {
 			s.removePool(t, pe, true)

@@ -239,6 +239,9 @@ func (s *Server) deletePool(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
+		if users := s.st.ByIndex(model.KindL7Policy, store.IdxPool, id); len(users) > 0 {
+			return nil, conflict("Pool %s is the redirect pool of L7 Policy %s; delete the policy or change its action first.", id, users[0].Obj.Base().ID)
+		}
 		t := new(store.Txn)
 		s.removePool(t, e, false)
 		return t, nil

@@ -121,6 +121,17 @@ func (s *Server) routes() {
 		s.handle("PUT "+b+"/healthmonitors/{id}", "healthmonitor:put", s.updateMonitor)
 		s.handle("DELETE "+b+"/healthmonitors/{id}", "healthmonitor:delete", s.deleteMonitor)
 
+		s.handle("GET "+b+"/l7policies", "l7policy:get_all", s.list(l7policyRes))
+		s.handle("POST "+b+"/l7policies", "l7policy:post", s.createL7Policy)
+		s.handle("GET "+b+"/l7policies/{id}", "l7policy:get_one", s.show(l7policyRes))
+		s.handle("PUT "+b+"/l7policies/{id}", "l7policy:put", s.updateL7Policy)
+		s.handle("DELETE "+b+"/l7policies/{id}", "l7policy:delete", s.deleteL7Policy)
+		s.handle("GET "+b+"/l7policies/{policy}/rules", "l7rule:get_all", s.listL7Rules)
+		s.handle("POST "+b+"/l7policies/{policy}/rules", "l7rule:post", s.createL7Rule)
+		s.handle("GET "+b+"/l7policies/{policy}/rules/{id}", "l7rule:get_one", s.showL7Rule)
+		s.handle("PUT "+b+"/l7policies/{policy}/rules/{id}", "l7rule:put", s.updateL7Rule)
+		s.handle("DELETE "+b+"/l7policies/{policy}/rules/{id}", "l7rule:delete", s.deleteL7Rule)
+
 		s.handle("GET "+b+"/providers", "provider:get_all", s.providers)
 		s.handle("GET "+b+"/quotas", "quota:get_all", s.listQuotas)
 		s.handle("GET "+b+"/quotas/defaults", "quota:get_defaults", s.quotaDefaults)

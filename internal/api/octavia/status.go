@@ -11,7 +11,8 @@ import (
 
 // statusTree answers GET .../loadbalancers/{id}/status: the load balancer
 // with its listeners, each listener's default pool, the pool's monitor and
-// members, each with its provisioning and operating status. Pools no
+// members, each with its provisioning and operating status, and its L7
+// policies with their rules (and the pools they redirect to). Pools no
 // listener reaches are not shown, as in Octavia.
 func (s *Server) statusTree(w http.ResponseWriter, r *http.Request) {
 	e, err := s.get(httpapi.WhoFrom(r.Context()), model.KindLoadBalancer, lbRes.what, r.PathValue("id"))
@@ -28,12 +29,38 @@ func (s *Server) statusTree(w http.ResponseWriter, r *http.Request) {
 		if pe, ok := s.st.Get(model.KindPool, l.DefaultPoolID); ok {
 			pools = append(pools, s.poolStatus(pe, st))
 		}
+		policies := []any{}
+		for _, pe := range s.policiesOf(l.ID) {
+			p := pe.Obj.(*model.L7Policy)
+			rules := []any{}
+			for _, re := range s.rulesOf(p.ID) {
+				x := re.Obj.(*model.L7Rule)
+				rules = append(rules, map[string]any{"id": x.ID, "type": x.Type, "provisioning_status": prov, "operating_status": l7Operating(x.AdminStateUp, st)})
+			}
+			policies = append(policies, map[string]any{"id": p.ID, "name": p.Name, "action": p.Action, "provisioning_status": prov,
+				"operating_status": l7Operating(p.AdminStateUp, st), "rules": rules})
+			if p.Action == model.L7RedirectToPool && p.RedirectPoolID != l.DefaultPoolID {
+				if pe, ok := s.st.Get(model.KindPool, p.RedirectPoolID); ok && !listed(pools, p.RedirectPoolID) {
+					pools = append(pools, s.poolStatus(pe, st))
+				}
+			}
+		}
 		listeners = append(listeners, map[string]any{"id": l.ID, "name": l.Name, "provisioning_status": prov,
-			"operating_status": operating(st.op.Listeners, l.ID), "pools": pools})
+			"operating_status": operating(st.op.Listeners, l.ID), "pools": pools, "l7policies": policies})
 	}
 	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"statuses": map[string]any{"loadbalancer": map[string]any{
 		"id": lb.ID, "name": lb.Name, "provisioning_status": prov, "operating_status": st.op.LoadBalancer, "listeners": listeners,
 	}}})
+}
+
+// listed reports whether a pool is already in a status tree's list.
+func listed(pools []any, id string) bool {
+	for _, p := range pools {
+		if p.(map[string]any)["id"] == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) poolStatus(pe store.Entry, st *lbStatus) map[string]any {

@@ -136,6 +136,7 @@ type fixture struct {
 	v1pool, v1member, v1vip, v1monitor  string
 	cert                                string
 	lb, listener, pool, member, monitor string
+	l7policy, l7rule                    string
 }
 
 func newFixture(t *testing.T) fixture {
@@ -157,6 +158,8 @@ func newFixture(t *testing.T) fixture {
 	f.pool = mustCreate(t, owner, oc+"/pools", "pool", obj{"listener_id": f.listener, "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"})
 	f.member = mustCreate(t, owner, oc+"/pools/"+f.pool+"/members", "member", obj{"address": "10.9.9.10", "protocol_port": 8080})
 	f.monitor = mustCreate(t, owner, oc+"/healthmonitors", "healthmonitor", obj{"pool_id": f.pool, "type": "TCP", "delay": 5, "timeout": 3, "max_retries": 3})
+	f.l7policy = mustCreate(t, owner, oc+"/l7policies", "l7policy", obj{"listener_id": f.listener, "action": "REJECT"})
+	f.l7rule = mustCreate(t, owner, oc+"/l7policies/"+f.l7policy+"/rules", "rule", obj{"type": "PATH", "compare_type": "STARTS_WITH", "value": "/admin"})
 	return f
 }
 
@@ -280,6 +283,25 @@ func cases() []matrixCase {
 			return obj{"healthmonitor": obj{"delay": 7}}
 		}),
 		n("healthmonitor:delete", "DELETE", func(f fixture) string { return oc("/healthmonitors/" + f.monitor) }, octWrite(del)),
+		listOf(n("l7policy:get_all", "GET", fixed(oc("/l7policies")), octList()), func(f fixture) string { return f.l7policy }),
+		withBody(n("l7policy:post", "POST", fixed(oc("/l7policies")), octWrite(201)), func(_ *testing.T, f fixture) any {
+			return obj{"l7policy": obj{"listener_id": f.listener, "action": "REDIRECT_TO_URL", "redirect_url": "https://example.com/"}}
+		}),
+		n("l7policy:get_one", "GET", func(f fixture) string { return oc("/l7policies/" + f.l7policy) }, octRead()),
+		withBody(n("l7policy:put", "PUT", func(f fixture) string { return oc("/l7policies/" + f.l7policy) }, octWrite(upd)), func(*testing.T, fixture) any {
+			return obj{"l7policy": obj{"description": "changed"}}
+		}),
+		n("l7policy:delete", "DELETE", func(f fixture) string { return oc("/l7policies/" + f.l7policy) }, octWrite(del)),
+		listOf(n("l7rule:get_all", "GET", func(f fixture) string { return oc("/l7policies/" + f.l7policy + "/rules") }, want{sees, sees, sees, 403, sees, sees, sees, 403}),
+			func(f fixture) string { return f.l7rule }),
+		withBody(n("l7rule:post", "POST", func(f fixture) string { return oc("/l7policies/" + f.l7policy + "/rules") }, octWrite(201)), func(*testing.T, fixture) any {
+			return obj{"rule": obj{"type": "HEADER", "key": "X-Env", "compare_type": "EQUAL_TO", "value": "staging"}}
+		}),
+		n("l7rule:get_one", "GET", func(f fixture) string { return oc("/l7policies/" + f.l7policy + "/rules/" + f.l7rule) }, octRead()),
+		withBody(n("l7rule:put", "PUT", func(f fixture) string { return oc("/l7policies/" + f.l7policy + "/rules/" + f.l7rule) }, octWrite(upd)), func(*testing.T, fixture) any {
+			return obj{"rule": obj{"invert": true}}
+		}),
+		n("l7rule:delete", "DELETE", func(f fixture) string { return oc("/l7policies/" + f.l7policy + "/rules/" + f.l7rule) }, octWrite(del)),
 		n("provider:get_all", "GET", fixed(oc("/providers")), want{200, 200, 200, 200, 200, 200, 200, 403}),
 		n("quota:get_all", "GET", fixed(oc("/quotas")), want{200, 200, 200, 200, 200, 200, 200, 403}),
 		n("quota:get_one", "GET", fixed(oc("/quotas/alpha")), octRead()),
