@@ -28,6 +28,12 @@ func memberRes(poolID string) *resource {
 	return lbaasRes("member", "members", "pools/"+pathEscape(poolID)+"/members")
 }
 
+// l7ruleRes is the collection of one L7 policy's rules (their envelope
+// is "rule", as Octavia has it).
+func l7ruleRes(policyID string) *resource {
+	return lbaasRes("rule", "rules", "l7policies/"+pathEscape(policyID)+"/rules")
+}
+
 // defaultWaitTimeout bounds --wait. octaviaclient waits forever for
 // ACTIVE and 300 s for a delete; a script should fail rather than hang,
 // and a first deployment on a fresh node can take minutes.

@@ -9,6 +9,7 @@ type catalog struct {
 	agents                                *resource
 	// The Octavia v2 collections (members are per pool, see memberRes).
 	lbs, listeners, lbPools, lbMonitors *resource
+	l7policies                          *resource
 }
 
 func newCatalog() *catalog {
@@ -28,5 +29,6 @@ func newCatalog() *catalog {
 		listeners:        lbaasRes("listener", "listeners", "listeners"),
 		lbPools:          lbaasRes("pool", "pools", "pools"),
 		lbMonitors:       lbaasRes("healthmonitor", "healthmonitors", "healthmonitors"),
+		l7policies:       lbaasRes("l7policy", "l7policies", "l7policies"),
 	}
 }

@@ -13,10 +13,15 @@ import (
 
 // v2kind is one Octavia collection and what its verbs need to know.
 type v2kind struct {
-	res *resource // nil for members, whose collection is per pool
-	// pools resolves the POOL positional of the member verbs.
-	pools   *resource
-	columns []string // list columns, octaviaclient's
+	res *resource // nil for members and rules, whose collection is per parent
+	// parent resolves the first positional (POOL of the member verbs,
+	// L7POLICY of the rule verbs); sub is the collection under it and
+	// child the noun of its objects.
+	parent    *resource
+	parentArg string
+	child     string
+	sub       func(parentID string) *resource
+	columns   []string // list columns, octaviaclient's
 	// enableOnCreate sends admin_state_up true when neither --enable nor
 	// --disable is given, as octaviaclient does for everything but members.
 	enableOnCreate bool
@@ -32,24 +37,25 @@ func (k *v2kind) scope(e *env) (*resource, []string, error) {
 	if k.res != nil {
 		return k.res, e.args, nil
 	}
-	pool, err := k.pools.findID(e.ctx, e.lb, e.args[0])
+	id, err := k.parent.findID(e.ctx, e.lb, e.args[0])
 	if err != nil {
 		return nil, nil, err
 	}
-	return memberRes(pool), e.args[1:], nil
+	return k.sub(id), e.args[1:], nil
 }
 
 func (k *v2kind) noun() string {
 	if k.res == nil {
-		return "member"
+		return k.child
 	}
 	return k.res.singular
 }
 
-// scopeArgs prepends POOL for the member verbs.
+// scopeArgs prepends the parent (POOL, L7POLICY) for the verbs of a
+// collection under one.
 func (k *v2kind) scopeArgs(rest ...argSpec) []argSpec {
 	if k.res == nil {
-		return append([]argSpec{{name: "POOL"}}, rest...)
+		return append([]argSpec{{name: k.parentArg}}, rest...)
 	}
 	return rest
 }
@@ -107,7 +113,7 @@ func octaviaVerbs(c *catalog) []*verb {
 		columns: []string{"id", "default_pool_id", "name", "project_id", "protocol", "protocol_port", "admin_state_up"}}
 	poolK := &v2kind{res: pools, enableOnCreate: true, lbOf: parentLB,
 		columns: []string{"id", "name", "project_id", "provisioning_status", "protocol", "lb_algorithm", "admin_state_up"}}
-	memberK := &v2kind{pools: pools,
+	memberK := &v2kind{parent: pools, parentArg: "POOL", child: "member", sub: memberRes,
 		columns: []string{"id", "name", "project_id", "provisioning_status", "address", "protocol_port", "operating_status", "weight"}}
 	monitorK := &v2kind{res: monitors, enableOnCreate: true,
 		columns: []string{"id", "name", "project_id", "type", "admin_state_up"},
@@ -117,6 +123,26 @@ func octaviaVerbs(c *catalog) []*verb {
 				return "", fmt.Errorf("the server's answer names no pool to wait for")
 			}
 			return poolLB(e, pool)
+		}}
+	listenerLB := func(e *env, listenerID string) (string, error) {
+		l, err := listeners.show(e.ctx, e.lb, listenerID, nil)
+		if err != nil {
+			return "", err
+		}
+		return parentLB(e, l)
+	}
+	policies := c.l7policies
+	policyK := &v2kind{res: policies, enableOnCreate: true,
+		columns: []string{"id", "name", "project_id", "provisioning_status", "action", "position", "admin_state_up"},
+		lbOf:    func(e *env, obj *object) (string, error) { return listenerLB(e, obj.str("listener_id")) }}
+	ruleK := &v2kind{parent: policies, parentArg: "L7POLICY", child: "l7rule", sub: l7ruleRes, enableOnCreate: true,
+		columns: []string{"id", "project_id", "provisioning_status", "compare_type", "type", "key", "value", "invert", "admin_state_up"},
+		lbOf: func(e *env, _ *object) (string, error) {
+			p, err := policies.show(e.ctx, e.lb, e.args[0], nil)
+			if err != nil {
+				return "", err
+			}
+			return listenerLB(e, p.str("listener_id"))
 		}}
 	memberK.lbOf = func(e *env, _ *object) (string, error) {
 		// The member's pool was resolved from the first positional.
@@ -169,6 +195,23 @@ func octaviaVerbs(c *catalog) []*verb {
 		{flag: "expected-codes", key: "expected_codes", help: "HTTP status codes meaning up: 200, 200-202 or 200,202 (default 200)"},
 		tagField()}, enableFields()...)
 
+	policySet := append([]field{nameField("L7 policy"), descField("L7 policy"),
+		{flag: "action", key: "action", choices: []string{"REDIRECT_TO_POOL", "REDIRECT_TO_URL", "REDIRECT_PREFIX", "REJECT"}, help: "what the policy does with a request its rules all match"},
+		{flag: "redirect-pool", key: "redirect_pool_id", kind: fRef, ref: pools, help: "pool (name or id) of REDIRECT_TO_POOL"},
+		{flag: "redirect-url", key: "redirect_url", help: "URL of REDIRECT_TO_URL"},
+		{flag: "redirect-prefix", key: "redirect_prefix", help: "URL prefix of REDIRECT_PREFIX"},
+		{flag: "redirect-http-code", key: "redirect_http_code", kind: fInt, help: "status of a redirect: 301, 302 (default), 303, 307 or 308"},
+		{flag: "position", key: "position", kind: fInt, help: "1-based place among the listener's policies (default: last)"},
+		tagField()}, enableFields()...)
+	ruleSet := append([]field{
+		{flag: "type", key: "type", choices: []string{"HOST_NAME", "PATH", "FILE_TYPE", "HEADER", "COOKIE", "SSL_CONN_HAS_CERT", "SSL_VERIFY_RESULT", "SSL_DN_FIELD"}, help: "what part of the request the rule looks at"},
+		{flag: "compare-type", key: "compare_type", choices: []string{"REGEX", "STARTS_WITH", "ENDS_WITH", "CONTAINS", "EQUAL_TO"}, help: "how it compares"},
+		{flag: "key", key: "key", help: "header or cookie name (HEADER, COOKIE), subject field (SSL_DN_FIELD)"},
+		{flag: "value", key: "value", help: "the value compared with"},
+		{flag: "invert", key: "invert", kind: fTrue, help: "match what the rule would not"},
+		{flag: "no-invert", key: "invert", kind: fFalse, help: "match what the rule says (default)"},
+		tagField()}, enableFields()...)
+
 	required := func(f field) field { f.required = true; return f }
 	verbs := []*verb{
 		v2CreateVerb(lbK, "Create a load balancer", append([]field{
@@ -212,7 +255,7 @@ func octaviaVerbs(c *catalog) []*verb {
 			required(field{flag: "protocol", key: "protocol", choices: v2Protocols(), help: "protocol towards the members"}),
 			{flag: "listener", key: "listener_id", kind: fRef, ref: listeners, help: "listener (name or id) whose default pool this becomes"},
 			{flag: "loadbalancer", key: "loadbalancer_id", kind: fRef, ref: lbs, help: "load balancer (name or id) of a pool without a listener"},
-		}, poolSetRequired(poolSet)...)),
+		}, requiredFlags(poolSet, "lb-algorithm")...)),
 		v2ListVerb(poolK, "List pools", []field{nameField("pool"),
 			{flag: "loadbalancer", key: "loadbalancer_id", kind: fRef, ref: lbs, help: "only this load balancer's (name or id)"},
 			{flag: "project", key: "project_id", help: "only this project's"},
@@ -238,7 +281,7 @@ func octaviaVerbs(c *catalog) []*verb {
 		v2CreateVerb(monitorK, "Create a health monitor of a pool", append([]field{
 			{pos: "POOL", key: "pool_id", kind: fRef, ref: pools},
 			required(field{flag: "type", key: "type", choices: v2MonitorTypes(), help: "the kind of probe"}),
-		}, monitorSetRequired(monitorSet)...)),
+		}, requiredFlags(monitorSet, "delay", "timeout", "max-retries")...)),
 		v2ListVerb(monitorK, "List health monitors", []field{nameField("health monitor"),
 			{flag: "project", key: "project_id", help: "only this project's"},
 			{flag: "type", key: "type", help: "only of this type"},
@@ -247,30 +290,40 @@ func octaviaVerbs(c *catalog) []*verb {
 		v2SetVerb(monitorK, "Update a health monitor", monitorSet),
 		v2DeleteVerb(monitorK, "Delete a health monitor", false),
 
+		v2CreateVerb(policyK, "Create an L7 policy of a listener", append([]field{
+			{pos: "LISTENER", key: "listener_id", kind: fRef, ref: listeners},
+		}, requiredFlags(policySet, "action")...)),
+		v2ListVerb(policyK, "List L7 policies", []field{nameField("L7 policy"),
+			{flag: "listener", key: "listener_id", kind: fRef, ref: listeners, help: "only this listener's (name or id)"},
+			{flag: "action", key: "action", help: "only with this action"},
+			{flag: "project", key: "project_id", help: "only this project's"},
+		}),
+		v2ShowVerb(policyK, "Show an L7 policy"),
+		v2SetVerb(policyK, "Update an L7 policy", policySet),
+		v2DeleteVerb(policyK, "Delete an L7 policy", false),
+
+		v2CreateVerb(ruleK, "Create a rule of an L7 policy", requiredFlags(ruleSet, "type", "compare-type", "value")),
+		v2ListVerb(ruleK, "List the rules of an L7 policy", []field{
+			{flag: "type", key: "type", help: "only of this type"},
+			{flag: "compare-type", key: "compare_type", help: "only with this compare type"},
+		}),
+		v2ShowVerb(ruleK, "Show a rule of an L7 policy"),
+		v2SetVerb(ruleK, "Update a rule of an L7 policy", ruleSet),
+		v2DeleteVerb(ruleK, "Delete a rule of an L7 policy", false),
+
 		quotaListVerb(), quotaShowVerb(), quotaSetVerb(), quotaUnsetVerb(), quotaResetVerb(), quotaDefaultsVerb(), providerListVerb(),
 	}
 	return verbs
 }
 
-// poolSetRequired makes --lb-algorithm required on create.
-func poolSetRequired(fields []field) []field {
+// requiredFlags returns fields with the named flags required (on create).
+func requiredFlags(fields []field, flags ...string) []field {
 	out := append([]field(nil), fields...)
 	for i := range out {
-		if out[i].flag == "lb-algorithm" {
-			out[i].required = true
-		}
-	}
-	return out
-}
-
-// monitorSetRequired makes --delay, --timeout and --max-retries required
-// on create.
-func monitorSetRequired(fields []field) []field {
-	out := append([]field(nil), fields...)
-	for i := range out {
-		switch out[i].flag {
-		case "delay", "timeout", "max-retries":
-			out[i].required = true
+		for _, f := range flags {
+			if out[i].flag == f {
+				out[i].required = true
+			}
 		}
 	}
 	return out
@@ -285,7 +338,7 @@ func groupOf(k *v2kind) []string {
 }
 
 func checkV2Flags(e *env) error {
-	return exclusive(e, [2]string{"enable", "disable"}, [2]string{"enable-backup", "disable-backup"},
+	return exclusive(e, [2]string{"enable", "disable"}, [2]string{"enable-backup", "disable-backup"}, [2]string{"invert", "no-invert"},
 		[2]string{"backup", "disable-backup"}, [2]string{"enable-tls", "disable-tls"})
 }
 
