@@ -488,3 +488,48 @@ func newFlagSetWithConnection() *pflag.FlagSet {
 	addConnectionFlags(fs)
 	return fs
 }
+
+func TestL7PolicyAndRuleVerbsTakeOctaviaClientsFlagsAndWait(t *testing.T) {
+	vipSub := v2net(t, "l7-vip", "20.42.1.0/24")
+	v2ok(t, "loadbalancer", "create", "--name", "l7-lb", "--vip-subnet-id", vipSub, "--wait")
+	v2ok(t, "loadbalancer", "listener", "create", "--name", "l7-l", "--protocol", "HTTP", "--protocol-port", "80", "l7-lb", "--wait")
+	v2ok(t, "loadbalancer", "pool", "create", "--name", "l7-api", "--lb-algorithm", "ROUND_ROBIN", "--loadbalancer", "l7-lb", "--protocol", "HTTP", "--wait")
+
+	r := v2ok(t, "loadbalancer", "l7policy", "create", "--name", "to-api", "--action", "REDIRECT_TO_POOL", "--redirect-pool", "l7-api", "l7-l", "--wait")
+	if tableField(r.stdout, "action") != "REDIRECT_TO_POOL" || tableField(r.stdout, "position") != "1" || tableField(r.stdout, "provisioning_status") != "ACTIVE" {
+		t.Fatalf("l7policy create printed:\n%s", r.stdout)
+	}
+	r = v2ok(t, "loadbalancer", "l7policy", "create", "--name", "block", "--action", "REJECT", "--position", "1", "l7-l")
+	if tableField(r.stdout, "position") != "1" {
+		t.Fatalf("l7policy create --position 1 printed:\n%s", r.stdout)
+	}
+	if r = v2ok(t, "loadbalancer", "l7policy", "show", "to-api", "-f", "value", "-c", "position"); r.stdout != "2\n" {
+		t.Fatalf("the first policy after an insert before it: position %q", r.stdout)
+	}
+	r = v2ok(t, "loadbalancer", "l7rule", "create", "--type", "HEADER", "--key", "X-Env", "--compare-type", "EQUAL_TO", "--value", "it's a test", "--invert", "to-api", "--wait")
+	ruleID := tableField(r.stdout, "id")
+	if tableField(r.stdout, "invert") != "True" || tableField(r.stdout, "value") != "it's a test" {
+		t.Fatalf("l7rule create printed:\n%s", r.stdout)
+	}
+	if r = v2run(t, "loadbalancer", "l7rule", "create", "--type", "PATH", "--compare-type", "REGEX", "--value", "(unclosed", "to-api"); r.code != 1 || !strings.Contains(r.stderr, "not a valid regular expression") {
+		t.Fatalf("a bad regex: exit %d %q", r.code, r.stderr)
+	}
+	v2ok(t, "loadbalancer", "l7rule", "set", "--no-invert", "--value", "prod", "to-api", ruleID, "--wait")
+	if r = v2ok(t, "loadbalancer", "l7rule", "list", "to-api", "-f", "value", "-c", "value", "-c", "invert"); r.stdout != "prod False\n" {
+		t.Fatalf("l7rule list after set: %q", r.stdout)
+	}
+	v2ok(t, "loadbalancer", "l7policy", "set", "--position", "2", "block", "--wait")
+	if r = v2ok(t, "loadbalancer", "l7policy", "list", "--listener", "l7-l", "-f", "value", "-c", "name", "-c", "position"); r.stdout != "to-api 1\nblock 2\n" && r.stdout != "block 2\nto-api 1\n" {
+		t.Fatalf("l7policy list after a move: %q", r.stdout)
+	}
+	v2ok(t, "loadbalancer", "l7rule", "delete", "to-api", ruleID, "--wait")
+	v2ok(t, "loadbalancer", "l7policy", "delete", "to-api", "--wait")
+	if r = v2ok(t, "loadbalancer", "l7policy", "show", "block", "-f", "value", "-c", "position"); r.stdout != "1\n" {
+		t.Fatalf("the remaining policy after a delete: position %q", r.stdout)
+	}
+	v2ok(t, "loadbalancer", "delete", "--cascade", "l7-lb", "--wait")
+	if r = v2ok(t, "loadbalancer", "l7policy", "list", "-f", "value", "-c", "name"); strings.Contains(r.stdout, "block") {
+		t.Fatalf("a policy outlived the cascade: %q", r.stdout)
+	}
+	v2ok(t, "network", "delete", "l7-vip")
+}

@@ -138,7 +138,11 @@ func octaviaVerbs(c *catalog) []*verb {
 	ruleK := &v2kind{parent: policies, parentArg: "L7POLICY", child: "l7rule", sub: l7ruleRes, enableOnCreate: true,
 		columns: []string{"id", "project_id", "provisioning_status", "compare_type", "type", "key", "value", "invert", "admin_state_up"},
 		lbOf: func(e *env, _ *object) (string, error) {
-			p, err := policies.show(e.ctx, e.lb, e.args[0], nil)
+			id, err := policies.findID(e.ctx, e.lb, e.args[0])
+			if err != nil {
+				return "", err
+			}
+			p, err := policies.show(e.ctx, e.lb, id, nil)
 			if err != nil {
 				return "", err
 			}
