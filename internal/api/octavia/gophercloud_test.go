@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/l7policies"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/monitors"
@@ -97,6 +98,48 @@ func TestGophercloudDrivesTheWholeAPI(t *testing.T) {
 	lbs, err := loadbalancers.ExtractLoadBalancers(allPages)
 	if err != nil || len(lbs) != 1 {
 		t.Fatalf("list %v %v", lbs, err)
+	}
+	pol, err := l7policies.Create(ctx, sc, l7policies.CreateOpts{ListenerID: l.ID, Name: "gc-l7", Action: l7policies.ActionRedirectToURL,
+		RedirectURL: "https://example.com/moved", RedirectHttpCode: 301,
+		Rules: []l7policies.CreateRuleOpts{{RuleType: l7policies.TypePath, CompareType: l7policies.CompareTypeStartWith, Value: "/old/"}}}).Extract()
+	if err != nil {
+		t.Fatal("create l7 policy:", err)
+	}
+	if pol.Position != 1 || pol.RedirectHttpCode != 301 || len(pol.Rules) != 1 {
+		t.Fatalf("%+v", pol)
+	}
+	rule, err := l7policies.CreateRule(ctx, sc, pol.ID, l7policies.CreateRuleOpts{RuleType: l7policies.TypeCookie, Key: "beta", CompareType: l7policies.CompareTypeEqual, Value: "1"}).Extract()
+	if err != nil {
+		t.Fatal("create l7 rule:", err)
+	}
+	inv := true
+	if got, err := l7policies.UpdateRule(ctx, sc, pol.ID, rule.ID, l7policies.UpdateRuleOpts{Invert: &inv}).Extract(); err != nil || !got.Invert || got.Key != "beta" {
+		t.Fatalf("update l7 rule: %+v %v", got, err)
+	}
+	poolID := p.ID
+	if got, err := l7policies.Update(ctx, sc, pol.ID, l7policies.UpdateOpts{Action: l7policies.ActionRedirectToPool, RedirectPoolID: &poolID}).Extract(); err != nil ||
+		got.RedirectURL != "" || got.RedirectPoolID != p.ID || got.RedirectHttpCode != 0 {
+		t.Fatalf("update l7 policy to a pool: %+v %v", got, err)
+	}
+	rulePages, err := l7policies.ListRules(sc, pol.ID, l7policies.ListRulesOpts{}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules, err := l7policies.ExtractRules(rulePages); err != nil || len(rules) != 2 {
+		t.Fatalf("rules %v %v", rules, err)
+	}
+	polPages, err := l7policies.List(sc, l7policies.ListOpts{ListenerID: l.ID}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pols, err := l7policies.ExtractL7Policies(polPages); err != nil || len(pols) != 1 || pols[0].ID != pol.ID {
+		t.Fatalf("policies %v %v", pols, err)
+	}
+	if err := l7policies.DeleteRule(ctx, sc, pol.ID, rule.ID).ExtractErr(); err != nil {
+		t.Fatal("delete l7 rule:", err)
+	}
+	if _, err := l7policies.GetRule(ctx, sc, pol.ID, rule.ID).Extract(); !gophercloud.ResponseCodeIs(err, 404) {
+		t.Fatalf("a deleted rule: %v", err)
 	}
 	// Failover is an admin's action in Octavia's policy.
 	if err := loadbalancers.Failover(ctx, sc, lb.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, 403) {
