@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,6 +111,9 @@ func makeMember(t *testing.T, authURL, adminPassword, project, user, password st
 // then gophercloud logs in from the same environment (AuthOptionsFromEnv)
 // and finds that project's networks and nothing of the admin's.
 func TestSeedWorkflowPassesWithTheNeutronClientLoggedInByPasswordThroughTheBuiltInIdentity(t *testing.T) {
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
+	t.Parallel()
 	neutron, err := exec.LookPath("neutron")
 	if err != nil {
 		t.Skip("the neutron CLI (Debian python3-neutronclient) is not installed")
@@ -168,9 +172,8 @@ func TestSeedWorkflowPassesWithTheNeutronClientLoggedInByPasswordThroughTheBuilt
 // action), with both endpoints from the catalog; traffic then flows
 // through what it built.
 func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInByPasswordThroughTheBuiltInIdentity(t *testing.T) {
-	// The two password-login Octavia workflows run beside each other, after
-	// every other test of the package: most of their time is the CLI's
-	// --wait polls, and nothing in them measures time.
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
 	t.Parallel()
 	openstackCLI, err := exec.LookPath("openstack")
 	if err != nil {
@@ -205,6 +208,9 @@ func realKeystone(t *testing.T, neutronURL, octaviaURL string) (*keystonetest.Ke
 // of a real Keystone, which lbaas server asks about every token; then
 // gophercloud logs in from the same environment.
 func TestSeedWorkflowPassesWithTheNeutronClientLoggedInThroughARealKeystone(t *testing.T) {
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
+	t.Parallel()
 	neutron, err := exec.LookPath("neutron")
 	if err != nil {
 		t.Skip("the neutron CLI (Debian python3-neutronclient) is not installed")
@@ -231,9 +237,8 @@ func TestSeedWorkflowPassesWithTheNeutronClientLoggedInThroughARealKeystone(t *t
 // bootstrap admin against a cluster whose server validates every token
 // with Keystone; traffic then flows through what it built.
 func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInThroughARealKeystone(t *testing.T) {
-	// The two password-login Octavia workflows run beside each other, after
-	// every other test of the package: most of their time is the CLI's
-	// --wait polls, and nothing in them measures time.
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
 	t.Parallel()
 	openstackCLI, err := exec.LookPath("openstack")
 	if err != nil {
@@ -248,18 +253,43 @@ func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInThroughARealKeystone
 	octaviaWorkflowServesWith(t, tp, append(passwordEnv(ks.URL, ks.AdminUser, ks.AdminPassword, ks.AdminProject), "OPENSTACK="+openstackCLI, "SEED_KEEP=1"))
 }
 
+// workflowsInParallel: the client workflow tests call t.Parallel, so they
+// run two at a time after every other test of the package. Most of their
+// time is the clients' start-up and --wait polls, and nothing in them
+// measures time; their subprocesses get the environment without OS_*
+// (withoutOS), so the variables gophercloudLogin sets for a moment reach
+// no other test's client.
+
+// envMu serializes the tests that read their login from the process
+// environment (t.Setenv is not allowed in parallel tests).
+var envMu sync.Mutex
+
 // gophercloudLogin logs in with gophercloud's AuthOptionsFromEnv from env.
 func gophercloudLogin(t *testing.T, env []string) *gophercloud.ProviderClient {
 	t.Helper()
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
 	// gophercloud reads the domain of both from OS_DOMAIN_NAME (which the
 	// openstack CLI would take for a domain scope, so not in the scripts'
 	// environment).
-	t.Setenv("OS_DOMAIN_NAME", "Default")
+	env = append(env, "OS_DOMAIN_NAME=Default")
+	envMu.Lock()
+	var restore []func()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		old, had := os.LookupEnv(k)
+		os.Setenv(k, v)
+		restore = append(restore, func() {
+			if had {
+				os.Setenv(k, old)
+			} else {
+				os.Unsetenv(k)
+			}
+		})
+	}
 	ao, err := openstack.AuthOptionsFromEnv()
+	for _, r := range restore {
+		r()
+	}
+	envMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}

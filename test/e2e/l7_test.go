@@ -65,6 +65,9 @@ func (tp *topo) l7get(url string, hdr map[string]string) (answer, error) {
 // the floating IP that each policy does what it says, in position order,
 // also after a policy is moved and one is deleted.
 func TestL7PoliciesMadeWithTheOpenstackClientRouteRedirectAndReject(t *testing.T) {
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
+	t.Parallel()
 	openstack, err := exec.LookPath("openstack")
 	if err != nil {
 		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")

@@ -219,6 +219,9 @@ func overlayCarried(t *testing.T, tp *topo, hosts ...string) {
 }
 
 func TestOnSimulatedHostsTheOctaviaWorkflowWithTheRealClientServesAcrossTheOverlay(t *testing.T) {
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
+	t.Parallel()
 	openstack, err := exec.LookPath("openstack")
 	if err != nil {
 		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")

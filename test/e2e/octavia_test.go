@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,6 +16,9 @@ import (
 // kept, and traffic must then flow through the listener the script built,
 // from a client on the Public network through the floating IP it mapped.
 func TestOctaviaWorkflowPassesWithTheRealOpenstackClient(t *testing.T) {
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
+	t.Parallel()
 	openstack, err := exec.LookPath("openstack")
 	if err != nil {
 		t.Skip("the openstack CLI (Debian python3-openstackclient and python3-octaviaclient) is not installed")
@@ -105,10 +107,13 @@ func octaviaWorkflowServesWith(t *testing.T, tp *topo, env []string) {
 // script's teardown (deletes with --wait, the cascading delete, the
 // network deletes) runs too.
 func TestOctaviaWorkflowPassesWithTheLbaasCLI(t *testing.T) {
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
+	t.Parallel()
 	tp := startCluster(t)
 	script := sharedFile(t, "api/octavia-workflow.sh")
 	cmd := exec.Command("bash", script)
-	cmd.Env = append(os.Environ(), "LBAAS_URL="+tp.c.URL, "OCTAVIA_URL="+tp.c.OctaviaURL, "LBAAS_TOKEN="+tp.c.AdminToken,
+	cmd.Env = append(withoutOS(), "LBAAS_URL="+tp.c.URL, "OCTAVIA_URL="+tp.c.OctaviaURL, "LBAAS_TOKEN="+tp.c.AdminToken,
 		"OPENSTACK="+lbaasBin)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "OCTAVIA WORKFLOW PASSED") {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -12,7 +11,7 @@ func runSeed(t *testing.T, client string) {
 	script := sharedFile(t, "api/seed-workflow.sh")
 	srv := startServer(t, "", "")
 	cmd := exec.Command("bash", script)
-	cmd.Env = append(os.Environ(), "LBAAS_URL="+srv.url(), "LBAAS_TOKEN="+srv.token, "NEUTRON="+client)
+	cmd.Env = append(withoutOS(), "LBAAS_URL="+srv.url(), "LBAAS_TOKEN="+srv.token, "NEUTRON="+client)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "SEED WORKFLOW PASSED") {
 		t.Fatalf("seed workflow with %s failed: %v\n%s\nserver log:\n%s", client, err, out, srv.log.String())
@@ -22,6 +21,9 @@ func runSeed(t *testing.T, client string) {
 }
 
 func TestSeedWorkflowPassesWithTheRealNeutronClient(t *testing.T) {
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
+	t.Parallel()
 	neutron, err := exec.LookPath("neutron")
 	if err != nil {
 		t.Skip("the neutron CLI (Debian python3-neutronclient) is not installed")
@@ -30,5 +32,8 @@ func TestSeedWorkflowPassesWithTheRealNeutronClient(t *testing.T) {
 }
 
 func TestSeedWorkflowPassesWithTheLbaasCLI(t *testing.T) {
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel).
+	t.Parallel()
 	runSeed(t, lbaasBin)
 }
