@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -316,13 +317,28 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 			// seed's HTTP VIP on 443), HTTP to the members.
 			hl.Protocol, hl.TLSCertFile = haproxy.ProtocolTerminatedHTTPS, certs[l.CertificateID]
 			plain[l.DefaultPoolID] = true
+			for _, id := range l.SNICertificateIDs {
+				hl.SNICertFiles = append(hl.SNICertFiles, certs[id])
+			}
+			hl.TLS = tlsOptions(&l.Listener)
+			if l.HSTSMaxAge != nil {
+				hl.HSTS = &haproxy.HSTS{MaxAge: *l.HSTSMaxAge, IncludeSubdomains: l.HSTSIncludeSubdomains, Preload: l.HSTSPreload}
+			}
+		}
+		listenerHeaders(&hl, &l.Listener)
+		for _, c := range l.AllowedCIDRs {
+			p, err := netip.ParsePrefix(c)
+			if err != nil {
+				return s, fmt.Errorf("listener %s: allowed CIDR %q: %w", l.ID, c, err)
+			}
+			hl.AllowedCIDRs = append(hl.AllowedCIDRs, p)
 		}
 		s.Listeners = append(s.Listeners, hl)
 	}
 	prev, _ := haproxy.LoadState(paths)
 	for _, ap := range in.Pools {
 		p := haproxy.Pool{ID: ap.ID, Method: haproxy.Method(ap.LBMethod), Protocol: haproxy.Protocol(ap.Protocol), AdminUp: ap.AdminStateUp}
-		if plain[ap.ID] {
+		if plain[ap.ID] && ap.Protocol != model.ProtocolProxy && ap.Protocol != model.ProtocolProxyV2 {
 			p.Protocol = haproxy.ProtocolHTTP
 		}
 		if sp := ap.SessionPersistence; sp != nil {
@@ -641,4 +657,42 @@ func l7Policies(in []agentapi.L7Policy) []haproxy.L7Policy {
 		out = append(out, hp)
 	}
 	return out
+}
+
+// tlsOptions maps a terminating listener's handshake settings to HAProxy's
+// (its version names spell TLS 1.0 "TLSv1.0").
+func tlsOptions(l *model.Listener) haproxy.TLSOptions {
+	t := haproxy.TLSOptions{Ciphers: l.TLSCiphers, ALPN: l.ALPNProtocols}
+	if lo, hi, ok := model.TLSVersionRange(l.TLSVersions); ok {
+		name := func(i int) string {
+			if v := model.TLSVersionsAllowed[i]; v != "TLSv1" {
+				return v
+			}
+			return "TLSv1.0"
+		}
+		t.MinVersion, t.MaxVersion = name(lo), name(hi)
+	}
+	return t
+}
+
+// listenerHeaders maps insert_headers: X-Forwarded-For is on unless
+// turned off, X-Forwarded-Proto is on for a terminating listener unless
+// turned off, the others are on when asked for.
+func listenerHeaders(hl *haproxy.Listener, l *model.Listener) {
+	off := func(h string) bool {
+		v, ok := l.InsertHeaders[h]
+		return ok && strings.EqualFold(v, "false")
+	}
+	hl.NoForwardedFor = off("X-Forwarded-For")
+	hl.NoForwardedProto = off("X-Forwarded-Proto") && l.Protocol == model.ProtocolTerminatedHTTPS
+	names := make([]string, 0, len(l.InsertHeaders))
+	for h := range l.InsertHeaders {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	for _, h := range names {
+		if h != "X-Forwarded-For" && l.InsertsHeader(h) {
+			hl.Headers = append(hl.Headers, haproxy.Header(h))
+		}
+	}
 }

@@ -113,6 +113,9 @@ type Listener struct {
 	// CertificateID is set when the listener terminates TLS: the id of an
 	// entry of Instance.Certificates.
 	CertificateID string `json:"certificate_id,omitempty"`
+	// SNICertificateIDs are the listener's SNI certificates (entries of
+	// Instance.Certificates), in the listener's order.
+	SNICertificateIDs []string `json:"sni_certificate_ids,omitempty"`
 	// L7Policies are the listener's policies in position order, each
 	// with its rules.
 	L7Policies []L7Policy `json:"l7policies,omitempty"`

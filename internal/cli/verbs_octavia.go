@@ -81,7 +81,7 @@ func descField(what string) field {
 
 // v2 choices, Octavia's.
 func v2Protocols() []string {
-	return []string{"HTTP", "HTTPS", "TCP", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"}
+	return []string{"HTTP", "HTTPS", "TCP", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS", "PROXY", "PROXYV2"}
 }
 func v2Algorithms() []string {
 	return []string{"ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_PORT"}
@@ -170,6 +170,13 @@ func octaviaVerbs(c *catalog) []*verb {
 		{flag: "timeout-member-data", key: "timeout_member_data", kind: fInt, help: "backend member inactivity timeout in milliseconds"},
 		{flag: "timeout-tcp-inspect", key: "timeout_tcp_inspect", kind: fInt, help: "time in milliseconds to wait for TCP content inspection"},
 		{flag: "allowed-cidr", key: "allowed_cidrs", kind: fList, help: "CIDR allowed to reach the listener, can be repeated"},
+		{flag: "insert-headers", key: "insert_headers", kind: fKV, help: "headers set for the members: X-Forwarded-Port=true,X-SSL-Client-CN=true,..."},
+		{flag: "tls-version", key: "tls_versions", kind: fList, help: "TLS version offered (TLSv1.2, TLSv1.3, ...), can be repeated"},
+		{flag: "tls-ciphers", key: "tls_ciphers", help: "OpenSSL cipher list for TLS 1.2 and below"},
+		{flag: "alpn-protocol", key: "alpn_protocols", kind: fList, help: "ALPN protocol offered (h2, http/1.1, http/1.0), can be repeated"},
+		{flag: "hsts-max-age", key: "hsts_max_age", kind: fInt, help: "send Strict-Transport-Security with this max-age (seconds)"},
+		{flag: "hsts-include-subdomains", key: "hsts_include_subdomains", kind: fTrue, help: "HSTS covers the subdomains too"},
+		{flag: "hsts-preload", key: "hsts_preload", kind: fTrue, help: "HSTS asks to be preloaded"},
 		tagField()}, enableFields()...)
 	poolSet := append([]field{nameField("pool"), descField("pool"),
 		{flag: "lb-algorithm", key: "lb_algorithm", choices: v2Algorithms(), help: "load balancing algorithm"},

@@ -210,6 +210,14 @@ func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (a
 			}
 			al.CertificateID = c.ID
 			certs[c.ID] = c
+			for _, ref := range l.SNIContainerRefs {
+				ce, ok := st.Get(model.KindCertificate, ref)
+				if !ok {
+					return in, fmt.Errorf("SNI certificate %s of listener %s is gone", ref, l.ID)
+				}
+				al.SNICertificateIDs = append(al.SNICertificateIDs, ref)
+				certs[ref] = ce.Obj.(*model.Certificate)
+			}
 		}
 		in.Listeners = append(in.Listeners, al)
 	}

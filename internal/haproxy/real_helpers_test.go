@@ -31,6 +31,7 @@ func startBackend(t *testing.T, name string) *backend {
 		b.hits.Add(1)
 		w.Header().Set("X-Seen-Proto", r.Header.Get("X-Forwarded-Proto"))
 		w.Header().Set("X-Seen-For", r.Header.Get("X-Forwarded-For"))
+		w.Header().Set("X-Seen-Port", r.Header.Get("X-Forwarded-Port"))
 		fmt.Fprint(w, name)
 	}))
 	t.Cleanup(b.srv.Close)

@@ -80,16 +80,13 @@ func Render(spec Spec) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+func bindAddr(l Listener) string { return netip.AddrPortFrom(l.Address, uint16(l.Port)).String() }
+
 func renderFrontend(w func(string, ...any), spec Spec, l Listener) {
 	mode := l.mode()
 	w("frontend %s", FrontendName(l.ID))
 	w("    mode %s", mode)
-	bind := netip.AddrPortFrom(l.Address, uint16(l.Port)).String()
-	if l.TLSCertFile != "" {
-		w("    bind %s ssl crt %s", bind, l.TLSCertFile)
-	} else {
-		w("    bind %s", bind)
-	}
+	w("    %s", bindLine(l))
 	w("    maxconn %d", l.maxConn(spec.Global))
 	w("    timeout client %s", hapDuration(orDuration(l.TimeoutClientData, DefaultTimeoutClientData)))
 	if l.TimeoutTCPInspect > 0 {
@@ -97,10 +94,8 @@ func renderFrontend(w func(string, ...any), spec Spec, l Listener) {
 	}
 	if mode == "http" {
 		w("    timeout http-request %s", hapDuration(timeoutHTTPRequest))
-		if l.Protocol == ProtocolTerminatedHTTPS {
-			w("    http-request set-header X-Forwarded-Proto https")
-		}
 	}
+	renderListenerOptions(w, l, mode)
 	if !l.AdminUp {
 		w("    disabled")
 	}
@@ -143,9 +138,6 @@ func renderBackend(w func(string, ...any), spec Spec, p Pool) {
 		} else {
 			w("    tcp-request content set-var(%s) src_port", srcPortVar)
 		}
-	}
-	if mode == "http" {
-		w("    option forwardfor")
 	}
 	switch p.Persistence.Type {
 	case PersistenceSourceIP:
@@ -192,6 +184,16 @@ func renderBackend(w func(string, ...any), spec Spec, p Pool) {
 		if m.Type == MonitorHTTPS {
 			check += " check-ssl verify none"
 		}
+		if p.Protocol == ProtocolProxy || p.Protocol == ProtocolProxyV2 {
+			// The member expects the header on every connection.
+			check += " check-send-proxy"
+		}
+	}
+	switch p.Protocol {
+	case ProtocolProxy:
+		check = " send-proxy" + check
+	case ProtocolProxyV2:
+		check = " send-proxy-v2" + check
 	}
 	bySlot := make(map[int]Member, len(p.Members))
 	for _, mb := range p.Members {
@@ -252,10 +254,10 @@ func (l Listener) maxConn(g Global) int {
 // poolProtocolsFor lists the pool protocols a listener protocol can send to
 // (the same pairs Octavia accepts).
 var poolProtocolsFor = map[Protocol][]Protocol{
-	ProtocolTCP:             {ProtocolTCP, ProtocolHTTP, ProtocolHTTPS},
-	ProtocolHTTP:            {ProtocolHTTP},
-	ProtocolHTTPS:           {ProtocolHTTPS, ProtocolTCP},
-	ProtocolTerminatedHTTPS: {ProtocolHTTP},
+	ProtocolTCP:             {ProtocolTCP, ProtocolHTTP, ProtocolHTTPS, ProtocolProxy, ProtocolProxyV2},
+	ProtocolHTTP:            {ProtocolHTTP, ProtocolProxy, ProtocolProxyV2},
+	ProtocolHTTPS:           {ProtocolHTTPS, ProtocolTCP, ProtocolProxy, ProtocolProxyV2},
+	ProtocolTerminatedHTTPS: {ProtocolHTTP, ProtocolProxy, ProtocolProxyV2},
 }
 
 // backendMode is the mode of the listeners using p (validate checks they
@@ -441,6 +443,9 @@ func (l Listener) validate() error {
 			return err
 		}
 	}
+	if err := l.validateOptions(); err != nil {
+		return err
+	}
 	for _, t := range []struct {
 		name string
 		d    time.Duration
@@ -461,7 +466,7 @@ func (p Pool) validate() error {
 		return err
 	}
 	switch p.Protocol {
-	case ProtocolTCP, ProtocolHTTP, ProtocolHTTPS:
+	case ProtocolTCP, ProtocolHTTP, ProtocolHTTPS, ProtocolProxy, ProtocolProxyV2:
 	default:
 		return fmt.Errorf("pool %s: unknown protocol %q", p.ID, p.Protocol)
 	}

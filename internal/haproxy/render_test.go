@@ -134,6 +134,27 @@ func goldenCases() map[string]Spec {
 			ConnLimit: -1, AdminUp: true, DefaultPoolID: poolID,
 			TimeoutMemberConnect: 3 * time.Second, TimeoutMemberData: 10 * time.Second})
 	})
+	add("listener_options", func(s *Spec) {
+		tls(s.lis(0))
+		l := s.lis(0)
+		l.SNICertFiles = []string{"/var/lib/lbaas/certs/api.pem", "/var/lib/lbaas/certs/www.pem"}
+		l.TLS = TLSOptions{MinVersion: "TLSv1.2", MaxVersion: "TLSv1.3", Ciphers: "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:!aNULL", ALPN: []string{"h2", "http/1.1"}}
+		l.HSTS = &HSTS{MaxAge: 31536000, IncludeSubdomains: true, Preload: true}
+		l.AllowedCIDRs = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.7/32")}
+		l.Headers = []Header{HeaderForwardedPort, HeaderClientCN, HeaderClientVerify}
+	})
+	add("http_headers_off", func(s *Spec) {
+		s.lis(0).NoForwardedFor = true
+		s.lis(0).Headers = []Header{HeaderForwardedPort, HeaderForwardedProto}
+	})
+	add("proxy_pools", func(s *Spec) {
+		s.pool(0).Protocol = ProtocolProxy
+		s.pool(0).Monitor = &Monitor{Type: MonitorHTTP, Delay: 5, Timeout: 2, Rise: 2, Fall: 2}
+		withSecondPool(s)
+		s.pool(1).Protocol = ProtocolProxyV2
+		s.Listeners = append(s.Listeners, Listener{ID: lisB, Address: s.lis(0).Address, Port: 3306,
+			Protocol: ProtocolTCP, ConnLimit: -1, AdminUp: true, DefaultPoolID: pool2ID})
+	})
 	add("l7_policies", func(s *Spec) {
 		withSecondPool(s)
 		s.lis(0).L7Policies = l7Sample()
@@ -233,6 +254,11 @@ func TestEveryGoldenConfigPassesHaproxyCheck(t *testing.T) {
 			for i := range spec.Listeners {
 				if spec.Listeners[i].TLSCertFile != "" {
 					spec.Listeners[i].TLSCertFile = cert
+				}
+				sni := spec.Listeners[i].SNICertFiles
+				spec.Listeners[i].SNICertFiles = nil
+				for range sni {
+					spec.Listeners[i].SNICertFiles = append(spec.Listeners[i].SNICertFiles, cert)
 				}
 			}
 			cfg, err := Render(spec)

@@ -9,12 +9,18 @@ import (
 // Protocol is the protocol of a listener or a pool.
 type Protocol string
 
-// Protocols. Listeners accept all four; pools accept TCP, HTTP and HTTPS
-// (a pool behind a TERMINATED_HTTPS listener speaks HTTP to its members).
+// Protocols. Listeners accept the first four; pools accept TCP, HTTP,
+// HTTPS, PROXY and PROXYV2 (a pool behind a TERMINATED_HTTPS listener
+// speaks HTTP to its members).
 const (
-	ProtocolTCP   Protocol = "TCP"
-	ProtocolHTTP  Protocol = "HTTP"
-	ProtocolHTTPS Protocol = "HTTPS" // TLS passed through untouched, in tcp mode
+	// ProtocolProxy and ProtocolProxyV2 (pools) send the PROXY protocol
+	// header (v1 text, v2 binary) before what the listener received, and
+	// before each health check.
+	ProtocolProxy   Protocol = "PROXY"
+	ProtocolProxyV2 Protocol = "PROXYV2"
+	ProtocolTCP     Protocol = "TCP"
+	ProtocolHTTP    Protocol = "HTTP"
+	ProtocolHTTPS   Protocol = "HTTPS" // TLS passed through untouched, in tcp mode
 	// ProtocolTerminatedHTTPS terminates TLS on the listener (see
 	// Listener.TLSCertFile) and speaks HTTP to the pool.
 	ProtocolTerminatedHTTPS Protocol = "TERMINATED_HTTPS"
@@ -116,7 +122,65 @@ type Listener struct {
 	// L7Policies route requests before the default pool does, in order
 	// (HTTP and TERMINATED_HTTPS listeners only; see L7Policy).
 	L7Policies []L7Policy `json:"l7_policies,omitempty"`
+	// SNICertFiles are further PEM files of a TERMINATED_HTTPS listener:
+	// HAProxy picks among all by the client's server name, TLSCertFile
+	// when none has it.
+	SNICertFiles []string `json:"sni_cert_files,omitempty"`
+	// TLS tunes a TERMINATED_HTTPS listener's handshake (zero: HAProxy's
+	// and OpenSSL's defaults).
+	TLS TLSOptions `json:"tls,omitempty"`
+	// AllowedCIDRs, when not empty, are the only client networks whose
+	// connections are accepted; others are closed before any other work.
+	AllowedCIDRs []netip.Prefix `json:"allowed_cidrs,omitempty"`
+	// Headers are set on each request to the members (http mode; see
+	// Header). X-Forwarded-For is always added unless NoForwardedFor.
+	Headers        []Header `json:"headers,omitempty"`
+	NoForwardedFor bool     `json:"no_forwarded_for,omitempty"`
+	// NoForwardedProto stops a TERMINATED_HTTPS listener from setting
+	// X-Forwarded-Proto: https, which it does by default.
+	NoForwardedProto bool `json:"no_forwarded_proto,omitempty"`
+	// HSTS, when set, adds Strict-Transport-Security to every answer.
+	HSTS *HSTS `json:"hsts,omitempty"`
 }
+
+// TLSOptions are a terminating listener's handshake settings.
+type TLSOptions struct {
+	// MinVersion and MaxVersion are "TLSv1.0".."TLSv1.3" (HAProxy's
+	// spelling), both or neither.
+	MinVersion string `json:"min_version,omitempty"`
+	MaxVersion string `json:"max_version,omitempty"`
+	// Ciphers is an OpenSSL cipher list for TLS 1.2 and below.
+	Ciphers string `json:"ciphers,omitempty"`
+	// ALPN is the protocols offered, in preference order (h2, http/1.1,
+	// http/1.0).
+	ALPN []string `json:"alpn,omitempty"`
+}
+
+// HSTS is a Strict-Transport-Security answer header.
+type HSTS struct {
+	MaxAge            int  `json:"max_age"`
+	IncludeSubdomains bool `json:"include_subdomains,omitempty"`
+	Preload           bool `json:"preload,omitempty"`
+}
+
+// Header is a request header the listener sets from what HAProxy knows
+// of the connection (never from a user string).
+type Header string
+
+// Headers a listener may set (Octavia's insert_headers less
+// X-Forwarded-For, which is on by default; see Listener).
+const (
+	HeaderForwardedPort  Header = "X-Forwarded-Port"
+	HeaderForwardedProto Header = "X-Forwarded-Proto"
+	HeaderClientVerify   Header = "X-SSL-Client-Verify"
+	HeaderClientHasCert  Header = "X-SSL-Client-Has-Cert"
+	HeaderClientDN       Header = "X-SSL-Client-DN"
+	HeaderClientCN       Header = "X-SSL-Client-CN"
+	HeaderIssuer         Header = "X-SSL-Issuer"
+	HeaderClientSHA1     Header = "X-SSL-Client-SHA1"
+	HeaderClientNotBefor Header = "X-SSL-Client-Not-Before"
+	HeaderClientNotAfter Header = "X-SSL-Client-Not-After"
+)
 
 // Persistence is a pool's session persistence setting.
 type Persistence struct {

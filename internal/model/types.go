@@ -52,6 +52,12 @@ const (
 	ProtocolHTTP            = "HTTP"
 	ProtocolHTTPS           = "HTTPS"
 	ProtocolTerminatedHTTPS = "TERMINATED_HTTPS"
+	// ProtocolProxy and ProtocolProxyV2 (pools only) speak what the
+	// listener receives to the members, preceded by a PROXY protocol
+	// header (version 1, text; version 2, binary) that tells them the
+	// client's address.
+	ProtocolProxy   = "PROXY"
+	ProtocolProxyV2 = "PROXYV2"
 )
 
 // Load-balancing methods (Octavia's lb_algorithm, v1's lb_method).
@@ -229,6 +235,27 @@ type Listener struct {
 	TimeoutMemberData    int      `json:"timeout_member_data"`
 	TimeoutTCPInspect    int      `json:"timeout_tcp_inspect"`
 	Tags                 []string `json:"tags,omitempty"`
+	// AllowedCIDRs, when not empty, are the only client networks the
+	// listener accepts connections from.
+	AllowedCIDRs []string `json:"allowed_cidrs,omitempty"`
+	// InsertHeaders are the headers HAProxy sets on requests to the
+	// members (HTTP listeners), by name: "true" or "false" (see
+	// InsertableHeaders).
+	InsertHeaders map[string]string `json:"insert_headers,omitempty"`
+	// SNIContainerRefs are further certificates of a TERMINATED_HTTPS
+	// listener, chosen by the client's server name; the default one
+	// (TLSContainerRef) answers names none of them has.
+	SNIContainerRefs []string `json:"sni_container_refs,omitempty"`
+	// TLSVersions, TLSCiphers and ALPNProtocols tune a TERMINATED_HTTPS
+	// listener's handshake (empty ciphers: OpenSSL's defaults).
+	TLSVersions   []string `json:"tls_versions,omitempty"`
+	TLSCiphers    string   `json:"tls_ciphers,omitempty"`
+	ALPNProtocols []string `json:"alpn_protocols,omitempty"`
+	// HSTSMaxAge, when set, adds Strict-Transport-Security to the
+	// answers of a TERMINATED_HTTPS listener.
+	HSTSMaxAge            *int `json:"hsts_max_age,omitempty"`
+	HSTSIncludeSubdomains bool `json:"hsts_include_subdomains,omitempty"`
+	HSTSPreload           bool `json:"hsts_preload,omitempty"`
 }
 
 // Pool is a set of members behind one or more listeners of a load

@@ -133,7 +133,7 @@ func ValidatePool(p *Pool) error {
 			return err
 		}
 	}
-	if err := oneOf("protocol", p.Protocol, ProtocolTCP, ProtocolHTTP, ProtocolHTTPS); err != nil {
+	if err := oneOf("protocol", p.Protocol, ProtocolTCP, ProtocolHTTP, ProtocolHTTPS, ProtocolProxy, ProtocolProxyV2); err != nil {
 		return err
 	}
 	if err := oneOf("lb_method", p.LBMethod, MethodRoundRobin, MethodLeastConnections, MethodSourceIP, MethodSourceIPPort); err != nil {

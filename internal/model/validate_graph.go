@@ -133,16 +133,19 @@ func ValidateListener(l *Listener) error {
 		// a certificate on an HTTP listener: the seed's HTTPS VIP.)
 		return invalid("default_tls_container_ref", "a certificate is only used by TERMINATED_HTTPS listeners")
 	}
+	if err := validateListenerOptions(l); err != nil {
+		return err
+	}
 	return ValidateTags(l.Tags)
 }
 
 // PoolProtocolsFor lists the pool protocols a listener protocol can send
 // traffic to (the pairs Octavia accepts; HAProxy is checked the same way).
 var PoolProtocolsFor = map[string][]string{
-	ProtocolTCP:             {ProtocolTCP, ProtocolHTTP, ProtocolHTTPS},
-	ProtocolHTTP:            {ProtocolHTTP},
-	ProtocolHTTPS:           {ProtocolHTTPS, ProtocolTCP},
-	ProtocolTerminatedHTTPS: {ProtocolHTTP},
+	ProtocolTCP:             {ProtocolTCP, ProtocolHTTP, ProtocolHTTPS, ProtocolProxy, ProtocolProxyV2},
+	ProtocolHTTP:            {ProtocolHTTP, ProtocolProxy, ProtocolProxyV2},
+	ProtocolHTTPS:           {ProtocolHTTPS, ProtocolTCP, ProtocolProxy, ProtocolProxyV2},
+	ProtocolTerminatedHTTPS: {ProtocolHTTP, ProtocolProxy, ProtocolProxyV2},
 }
 
 // ValidateListenerPool checks that a listener of protocol lp can have a

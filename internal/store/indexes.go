@@ -58,9 +58,13 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 		IdxProject: project,
 	},
 	model.KindListener: {
-		IdxLB:      func(o model.Object) []string { return one(o.(*model.Listener).LoadBalancerID) },
-		IdxPool:    func(o model.Object) []string { return one(o.(*model.Listener).DefaultPoolID) },
-		IdxCert:    func(o model.Object) []string { return one(o.(*model.Listener).TLSContainerRef) },
+		IdxLB:   func(o model.Object) []string { return one(o.(*model.Listener).LoadBalancerID) },
+		IdxPool: func(o model.Object) []string { return one(o.(*model.Listener).DefaultPoolID) },
+		// Its default certificate and its SNI ones: a certificate in use.
+		IdxCert: func(o model.Object) []string {
+			l := o.(*model.Listener)
+			return append(one(l.TLSContainerRef), l.SNIContainerRefs...)
+		},
 		IdxProject: project,
 	},
 	model.KindPool: {

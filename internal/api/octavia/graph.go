@@ -92,6 +92,7 @@ func (s *Server) prepareGraph(caller httpapi.Who, lb *model.LoadBalancer, req *l
 			if err := model.DecodeFields(fields, model.OpCreate, &lreq); err != nil {
 				return nil, within(what, err)
 			}
+			lreq.noteNulls(fields)
 			l, err := s.prepareListener(caller, &lreq)
 			if err != nil {
 				return nil, within(what, err)

@@ -1,6 +1,9 @@
 package octavia_test
 
 import (
+	"context"
+
+	"github.com/google/uuid"
 	"net/http"
 	"testing"
 
@@ -170,5 +173,83 @@ func TestL7RulesBelongToTheirPolicyAndGoWithTheListener(t *testing.T) {
 	}
 	if n := len(env.st.ByIndex(model.KindL7Rule, store.IdxL7Policy, pid)); n != 0 {
 		t.Fatalf("%d rules of a deleted policy remain", n)
+	}
+}
+
+func TestListenerOptionsAreStoredShownAndCheckedAgainstTheProtocol(t *testing.T) {
+	lb, _, _, _ := tree(t, alphaToken, "alpha", 0)
+	l := create(t, alphaToken, v2+"/listeners", "listener", obj{"loadbalancer_id": lb, "protocol": "HTTP", "protocol_port": 8080,
+		"allowed_cidrs": []string{"192.0.2.0/24", "10.0.0.0/8"}, "insert_headers": obj{"X-Forwarded-Port": "true", "X-Forwarded-For": "false"}})
+	if cs := l["allowed_cidrs"].([]any); len(cs) != 2 || cs[0] != "192.0.2.0/24" {
+		t.Fatalf("allowed_cidrs: %v", l["allowed_cidrs"])
+	}
+	if h := l["insert_headers"].(obj); h["X-Forwarded-Port"] != "true" || h["X-Forwarded-For"] != "false" {
+		t.Fatalf("insert_headers: %v", h)
+	}
+	if l["tls_versions"] != nil || l["alpn_protocols"] != nil || l["hsts_max_age"] != nil {
+		t.Fatalf("an HTTP listener shows TLS settings: %v", l)
+	}
+	id := l["id"].(string)
+	r := call(t, alphaToken, "PUT", v2+"/listeners/"+id, obj{"listener": obj{"allowed_cidrs": nil}})
+	expect(t, r, http.StatusOK)
+	if r.body["listener"].(obj)["allowed_cidrs"] != nil {
+		t.Fatalf("allowed_cidrs null clears: %v", r.body)
+	}
+	pp := create(t, alphaToken, v2+"/pools", "pool", obj{"listener_id": id, "protocol": "PROXYV2", "lb_algorithm": "ROUND_ROBIN"})
+	if pp["protocol"] != "PROXYV2" {
+		t.Fatalf("a PROXYV2 pool: %v", pp)
+	}
+}
+
+// storeCert stores a certificate record of project (its PEM is not read
+// by the listener API) and returns its id.
+func storeCert(t *testing.T, project string) string {
+	t.Helper()
+	c := &model.Certificate{Meta: model.Meta{ID: uuid.NewString(), TenantID: project}, Name: unique("c")}
+	if _, err := env.st.Commit(context.Background(), new(store.Txn).Create(model.KindCertificate, c)); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
+}
+
+func TestTerminatingListenerTakesSNICertificatesTLSDefaultsAndHSTS(t *testing.T) {
+	lb, _, _, _ := tree(t, alphaToken, "alpha", 0)
+	def, sni := storeCert(t, "alpha"), storeCert(t, "alpha")
+	other := storeCert(t, "beta")
+	base := obj{"loadbalancer_id": lb, "protocol": "TERMINATED_HTTPS", "protocol_port": 443, "default_tls_container_ref": def}
+	with := func(extra obj) obj {
+		b := obj{}
+		for k, v := range base {
+			b[k] = v
+		}
+		for k, v := range extra {
+			b[k] = v
+		}
+		return obj{"listener": b}
+	}
+	expectFault(t, call(t, alphaToken, "POST", v2+"/listeners", with(obj{"sni_container_refs": []string{other}})), 400, "Could not retrieve certificate: "+other)
+	expectFault(t, call(t, alphaToken, "POST", v2+"/listeners", with(obj{"tls_versions": []string{"TLSv1", "TLSv1.2"}})), 400, "contiguous")
+	expectFault(t, call(t, alphaToken, "POST", v2+"/listeners", with(obj{"hsts_preload": true})), 400, "need hsts_max_age")
+	r := call(t, alphaToken, "POST", v2+"/listeners", with(obj{"sni_container_refs": []string{"https://keys.example/v1/containers/" + sni}, "hsts_max_age": 0, "insert_headers": obj{"X-SSL-Client-CN": "True"}}))
+	expect(t, r, http.StatusCreated)
+	l := r.body["listener"].(obj)
+	if refs := l["sni_container_refs"].([]any); len(refs) != 1 || refs[0] != sni {
+		t.Fatalf("sni_container_refs: %v", l["sni_container_refs"])
+	}
+	if vs := l["tls_versions"].([]any); len(vs) != 2 || vs[0] != "TLSv1.2" || vs[1] != "TLSv1.3" {
+		t.Fatalf("default tls_versions: %v", l["tls_versions"])
+	}
+	if l["alpn_protocols"] == nil || l["hsts_max_age"] != 0.0 {
+		t.Fatalf("alpn %v, hsts_max_age %v (0 is a value, not off)", l["alpn_protocols"], l["hsts_max_age"])
+	}
+	id := l["id"].(string)
+	r = call(t, alphaToken, "PUT", v2+"/listeners/"+id, obj{"listener": obj{"hsts_max_age": nil}})
+	expect(t, r, http.StatusOK)
+	if r.body["listener"].(obj)["hsts_max_age"] != nil {
+		t.Fatalf("hsts_max_age null turns HSTS off: %v", r.body["listener"])
+	}
+	// The SNI certificate is in use: the index that guards deletes sees it.
+	if n := len(env.st.ByIndex(model.KindListener, store.IdxCert, sni)); n != 1 {
+		t.Fatalf("listeners using the SNI certificate: %d", n)
 	}
 }

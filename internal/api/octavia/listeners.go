@@ -3,6 +3,7 @@ package octavia
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"lbaas/internal/api/httpapi"
@@ -51,33 +52,48 @@ type listenerRequest struct {
 	TLSCiphers              *string            `json:"tls_ciphers" lbaas:"create,update,nullable"`
 	TLSVersions             *[]string          `json:"tls_versions" lbaas:"create,update,nullable"`
 	ALPNProtocols           *[]string          `json:"alpn_protocols" lbaas:"create,update,nullable"`
+	HSTSMaxAge              *int               `json:"hsts_max_age" lbaas:"create,update,nullable"`
+	HSTSIncludeSubdomains   *bool              `json:"hsts_include_subdomains" lbaas:"create,update,nullable"`
+	HSTSPreload             *bool              `json:"hsts_preload" lbaas:"create,update,nullable"`
+	// nullHSTSMaxAge records an explicit null (HSTS off), which the
+	// decoder turns into a pointer to 0.
+	nullHSTSMaxAge bool
+}
+
+// read decodes a listener body, noting an explicit null hsts_max_age.
+func (req *listenerRequest) read(r *http.Request, op model.Op) error {
+	body, err := httpapi.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	if err := model.DecodeBody(body, "listener", op, req); err != nil {
+		return err
+	}
+	var outer map[string]map[string]json.RawMessage
+	if json.Unmarshal(body, &outer) == nil {
+		req.noteNulls(outer["listener"])
+	}
+	return nil
+}
+
+// noteNulls records which nullable numbers were sent as null.
+func (req *listenerRequest) noteNulls(fields map[string]json.RawMessage) {
+	req.nullHSTSMaxAge = string(fields["hsts_max_age"]) == "null"
 }
 
 // unsupportedOptions refuses what Octavia has and this provider does not.
 func (req *listenerRequest) unsupportedOptions() error {
 	switch {
-	case req.SNIContainerRefs != nil && len(*req.SNIContainerRefs) > 0:
-		return unsupported("sni_container_refs")
-	case req.InsertHeaders != nil && len(*req.InsertHeaders) > 0:
-		return unsupported("insert_headers")
 	case req.L7Policies != nil && len(*req.L7Policies) > 0:
 		// Octavia takes them in a fully populated load balancer's
 		// listeners; here they are made one by one afterwards.
 		return unsupported("l7policies inside a listener (create them with POST /l7policies)")
-	case req.AllowedCIDRs != nil && len(*req.AllowedCIDRs) > 0:
-		return unsupported("allowed_cidrs")
 	case str(req.ClientAuthentication) != "" && str(req.ClientAuthentication) != "NONE":
 		return unsupported("client_authentication")
 	case str(req.ClientCATLSContainerRef) != "":
 		return unsupported("client_ca_tls_container_ref")
 	case str(req.ClientCRLContainerRef) != "":
 		return unsupported("client_crl_container_ref")
-	case str(req.TLSCiphers) != "":
-		return unsupported("tls_ciphers")
-	case req.TLSVersions != nil && len(*req.TLSVersions) > 0:
-		return unsupported("tls_versions")
-	case req.ALPNProtocols != nil && len(*req.ALPNProtocols) > 0:
-		return unsupported("alpn_protocols")
 	}
 	return nil
 }
@@ -86,7 +102,7 @@ func (req *listenerRequest) unsupportedOptions() error {
 // before the model's enum reports them as unknown.
 func checkProtocol(field, p string) error {
 	switch p {
-	case "UDP", "SCTP", "PROMETHEUS", "PROXY", "PROXYV2":
+	case "UDP", "SCTP", "PROMETHEUS":
 		return &model.InputError{Type: "ValidationException", Message: "Invalid input for " + field + ". Reason: protocol " + p + " is not supported by this provider."}
 	}
 	return nil
@@ -113,8 +129,12 @@ func viewListener(s *Server, c *statuses, e store.Entry) map[string]any {
 	v["connection_limit"] = l.ConnectionLimit
 	v["default_pool_id"] = nullable(l.DefaultPoolID)
 	v["default_tls_container_ref"] = nullable(l.TLSContainerRef)
-	v["sni_container_refs"] = []string{}
-	v["insert_headers"] = map[string]string{}
+	v["sni_container_refs"] = list(l.SNIContainerRefs)
+	ih := map[string]string{}
+	for k, x := range l.InsertHeaders {
+		ih[k] = x
+	}
+	v["insert_headers"] = ih
 	v["timeout_client_data"] = orDefault(l.TimeoutClientData, defaultTimeoutClientData)
 	v["timeout_member_connect"] = orDefault(l.TimeoutMemberConnect, defaultTimeoutMemberConnect)
 	v["timeout_member_data"] = orDefault(l.TimeoutMemberData, defaultTimeoutMemberData)
@@ -124,10 +144,17 @@ func viewListener(s *Server, c *statuses, e store.Entry) map[string]any {
 	v["client_authentication"] = "NONE"
 	v["client_ca_tls_container_ref"] = nil
 	v["client_crl_container_ref"] = nil
-	v["allowed_cidrs"] = nil
-	v["tls_ciphers"] = nil
-	v["tls_versions"] = nil
-	v["alpn_protocols"] = nil
+	v["allowed_cidrs"] = nullList(l.AllowedCIDRs)
+	v["tls_ciphers"] = nullable(l.TLSCiphers)
+	v["tls_versions"] = nullList(l.TLSVersions)
+	v["alpn_protocols"] = nullList(l.ALPNProtocols)
+	if l.HSTSMaxAge != nil {
+		v["hsts_max_age"] = *l.HSTSMaxAge
+	} else {
+		v["hsts_max_age"] = nil
+	}
+	v["hsts_include_subdomains"] = l.HSTSIncludeSubdomains
+	v["hsts_preload"] = l.HSTSPreload
 	v["tags"] = tags(l.Tags)
 	return v
 }
@@ -170,12 +197,68 @@ func applyListener(l *model.Listener, req *listenerRequest) {
 	if req.Tags != nil {
 		l.Tags = append([]string{}, (*req.Tags)...)
 	}
+	setList := func(dst *[]string, src *[]string) {
+		if src != nil {
+			*dst = nil
+			if len(*src) > 0 {
+				*dst = append([]string{}, (*src)...)
+			}
+		}
+	}
+	setList(&l.AllowedCIDRs, req.AllowedCIDRs)
+	setList(&l.SNIContainerRefs, req.SNIContainerRefs)
+	if req.SNIContainerRefs != nil {
+		for i, r := range l.SNIContainerRefs {
+			l.SNIContainerRefs[i] = refID(r)
+		}
+	}
+	setList(&l.TLSVersions, req.TLSVersions)
+	setList(&l.ALPNProtocols, req.ALPNProtocols)
+	setStr(&l.TLSCiphers, req.TLSCiphers)
+	if req.InsertHeaders != nil {
+		l.InsertHeaders = nil
+		for k, v := range *req.InsertHeaders {
+			if l.InsertHeaders == nil {
+				l.InsertHeaders = map[string]string{}
+			}
+			l.InsertHeaders[k] = v
+		}
+	}
+	if req.HSTSMaxAge != nil {
+		v := *req.HSTSMaxAge
+		l.HSTSMaxAge = &v
+		if req.nullHSTSMaxAge {
+			l.HSTSMaxAge = nil
+		}
+	}
+	if req.HSTSIncludeSubdomains != nil {
+		l.HSTSIncludeSubdomains = *req.HSTSIncludeSubdomains
+	}
+	if req.HSTSPreload != nil {
+		l.HSTSPreload = *req.HSTSPreload
+	}
+}
+
+// nullList renders an unset list as null, as Octavia does.
+func nullList(xs []string) any {
+	if len(xs) == 0 {
+		return nil
+	}
+	return xs
+}
+
+// list renders a list that is never null.
+func list(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
 }
 
 func (s *Server) createListener(w http.ResponseWriter, r *http.Request) {
 	caller := httpapi.WhoFrom(r.Context())
 	var req listenerRequest
-	if err := readBody(r, "listener", model.OpCreate, &req); err != nil {
+	if err := req.read(r, model.OpCreate); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -211,6 +294,7 @@ func (s *Server) prepareListener(caller httpapi.Who, req *listenerRequest) (*mod
 		AdminStateUp: true, ConnectionLimit: -1, TimeoutClientData: defaultTimeoutClientData,
 		TimeoutMemberConnect: defaultTimeoutMemberConnect, TimeoutMemberData: defaultTimeoutMemberData}
 	applyListener(l, req)
+	model.DefaultListenerOptions(l)
 	if err := model.ValidateListener(l); err != nil {
 		return nil, err
 	}
@@ -260,20 +344,27 @@ func (s *Server) checkListenerRefs(t *store.Txn, caller httpapi.Who, l *model.Li
 		}
 		t.Require(model.KindPool, p.ID, pe.Rev)
 	}
-	if l.TLSContainerRef != "" {
-		ce, err := s.get(caller, model.KindCertificate, "Certificate", l.TLSContainerRef)
+	for _, ref := range append(one(l.TLSContainerRef), l.SNIContainerRefs...) {
+		ce, err := s.get(caller, model.KindCertificate, "Certificate", ref)
 		if err != nil {
-			return validation("Could not retrieve certificate: %s", l.TLSContainerRef)
+			return validation("Could not retrieve certificate: %s", ref)
 		}
-		t.Require(model.KindCertificate, l.TLSContainerRef, ce.Rev)
+		t.Require(model.KindCertificate, ref, ce.Rev)
 	}
 	return nil
+}
+
+func one(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }
 
 func (s *Server) updateListener(w http.ResponseWriter, r *http.Request) {
 	caller := httpapi.WhoFrom(r.Context())
 	var req listenerRequest
-	if err := readBody(r, "listener", model.OpUpdate, &req); err != nil {
+	if err := req.read(r, model.OpUpdate); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -294,13 +385,16 @@ func (s *Server) updateListener(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		t := new(store.Txn)
-		if l.DefaultPoolID != old.DefaultPoolID || l.TLSContainerRef != old.TLSContainerRef {
+		if l.DefaultPoolID != old.DefaultPoolID || l.TLSContainerRef != old.TLSContainerRef || !slices.Equal(l.SNIContainerRefs, old.SNIContainerRefs) {
 			check := l
 			if l.DefaultPoolID == old.DefaultPoolID {
 				check.DefaultPoolID = ""
 			}
 			if l.TLSContainerRef == old.TLSContainerRef {
 				check.TLSContainerRef = ""
+			}
+			if slices.Equal(l.SNIContainerRefs, old.SNIContainerRefs) {
+				check.SNIContainerRefs = nil
 			}
 			if err := s.checkListenerRefs(t, caller, &check); err != nil {
 				return nil, err
