@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"lbaas/internal/netns"
+	"lbaas/internal/pki"
+)
+
+// TestListenerOptionsReachTheDataPlane: a TERMINATED_HTTPS listener made
+// through the Octavia API with an SNI certificate, TLS 1.3 only, HSTS and
+// an allowed network answers through the floating IP as configured; an
+// update of allowed_cidrs that leaves the client out closes its
+// connections.
+func TestListenerOptionsReachTheDataPlane(t *testing.T) {
+	tp := startTopo(t)
+	now := time.Now()
+	ca, err := pki.NewCA("lbaas e2e options CA", now.Add(-time.Hour), now.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(name string) string {
+		c, err := pki.Issue(ca, pki.Request{CommonName: name, DNSNames: []string{name}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tp.create("/v2.0/lbaas-certificates", "certificate", map[string]any{"name": name, "certificate": string(c.CertPEM), "private_key": string(c.KeyPEM)})["id"].(string)
+	}
+	def, api := issue("www.options.test"), issue("api.options.test")
+	lb := tp.v2Create("/loadbalancers", "loadbalancer", map[string]any{"name": "opts", "vip_subnet_id": tp.vipSub})
+	lbID := lb["id"].(string)
+	l := tp.v2Create("/listeners", "listener", map[string]any{"loadbalancer_id": lbID, "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+		"default_tls_container_ref": def, "sni_container_refs": []string{api}, "tls_versions": []string{"TLSv1.3"},
+		"hsts_max_age": 300, "allowed_cidrs": []string{"172.24.4.0/24"}, "insert_headers": map[string]string{"X-Forwarded-Port": "true"}})
+	pool := tp.v2Create("/pools", "pool", map[string]any{"listener_id": l["id"], "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"})
+	for _, b := range tp.backends {
+		tp.v2Create("/pools/"+pool["id"].(string)+"/members", "member", map[string]any{"address": b.Addr.String(), "protocol_port": 80, "subnet_id": tp.poolSub})
+	}
+	tp.v2WaitActive(lbID, 60*time.Second)
+	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": lb["vip_port_id"]})["floating_ip_address"].(string)
+
+	handshake := func(sni string, maxVersion uint16) (string, error) {
+		var cn string
+		err := netns.Do(tp.client, func() error {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", fip+":443",
+				&tls.Config{ServerName: sni, RootCAs: ca.Pool(), MaxVersion: maxVersion})
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			cn = conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+			return nil
+		})
+		return cn, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := handshake("www.options.test", 0); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("no TLS through the floating IP within 30s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for sni, want := range map[string]string{"api.options.test": "api.options.test", "www.options.test": "www.options.test", "unknown.options.test": ""} {
+		cn, err := handshake(sni, 0)
+		if want == "" {
+			// The default certificate answers; it does not verify for
+			// another name.
+			if err == nil {
+				t.Errorf("server name %s verified against the default certificate", sni)
+			}
+			continue
+		}
+		if err != nil || cn != want {
+			t.Errorf("server name %s: certificate %q, %v", sni, cn, err)
+		}
+	}
+	if _, err := handshake("api.options.test", tls.VersionTLS12); err == nil {
+		t.Error("TLS 1.2 accepted by a TLSv1.3-only listener")
+	}
+	c := httpClient(tp.client, 5*time.Second)
+	c.Transport.(*http.Transport).TLSClientConfig = &tls.Config{ServerName: "api.options.test", RootCAs: ca.Pool()}
+	resp, err := c.Get("https://" + fip + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") != "max-age=300" {
+		t.Fatalf("status %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	}
+
+	// Leave the client's network out: its connections are closed.
+	if err := tp.v2().Call("PUT", "/listeners/"+l["id"].(string), map[string]any{"listener": map[string]any{"allowed_cidrs": []string{"10.99.0.0/16"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		if _, err := handshake("api.options.test", 0); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the client was still served 30s after its network left allowed_cidrs")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
