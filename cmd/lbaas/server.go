@@ -100,6 +100,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.IdentityListen, "identity-listen", "127.0.0.1:5000", "address of the built-in identity service (Keystone v3 at /v3) with --auth builtin")
 	f.StringVar(&o.AdvertiseHost, "advertise-host", "", "host name or address the identity catalog gives for the APIs (default: each listen address's host, this machine's name for a wildcard)")
 	f.StringVar(&o.TokensFile, "tokens-file", "", "tokens file (default <data-dir>/tokens.json, created with an admin token if missing)")
+	f.StringVar(&o.SecretsKeyFile, "secrets-key-file", "", "keys that seal private keys before they reach the store, \"<id> <base64 32 bytes>\" per line, newest first (default <data-dir>/secrets.key, made with a random key if missing; servers sharing an etcd need the same file)")
 	f.StringVar(&o.PublicNetwork, "public-network", "Public", "name of the external network created on first start (empty: none)")
 	f.StringVar(&o.PublicCIDR, "public-cidr", "172.24.4.0/24", "CIDR of the external network's subnet")
 	f.StringVar(&o.PublicPhysnet, "public-physical-network", "public", "physical network the external network is flat on; network nodes map it with --physical-interface-mappings")

@@ -24,6 +24,7 @@ import (
 	"lbaas/internal/controller"
 	"lbaas/internal/identity"
 	"lbaas/internal/model"
+	"lbaas/internal/secrets"
 	"lbaas/internal/segment"
 	"lbaas/internal/store"
 )
@@ -59,6 +60,11 @@ type Options struct {
 	AdvertiseHost string
 	// TokensFile maps tokens to projects; <DataDir>/tokens.json by default.
 	TokensFile string
+	// SecretsKeyFile holds the keys private keys are sealed with before
+	// they reach the store (see package secrets); <DataDir>/secrets.key
+	// by default, made with a random key on first start. Servers sharing
+	// one etcd must share this file.
+	SecretsKeyFile string
 	// PublicNetwork and PublicCIDR describe the external network created on
 	// first start; an empty PublicNetwork creates none.
 	PublicNetwork string
@@ -145,7 +151,16 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		return nil, err
 	}
 	run.Store = st
-	cfg := neutron.Config{NoAuth: o.NoAuth, Logger: log}
+	keyFile := cmp.Or(o.SecretsKeyFile, filepath.Join(o.DataDir, "secrets.key"))
+	keys, made, err := secrets.LoadOrCreate(keyFile)
+	if err != nil {
+		run.Close()
+		return nil, fmt.Errorf("secrets key file: %w", err)
+	}
+	if made {
+		log.Info("made a secrets key file: private keys are sealed with it; servers sharing this etcd need a copy", "path", keyFile)
+	}
+	cfg := neutron.Config{NoAuth: o.NoAuth, Logger: log, Secrets: keys}
 	var identityLn net.Listener
 	if !o.NoAuth {
 		a, token, err := loadOrCreateTokens(o)
@@ -211,6 +226,13 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		_ = controller.New(st, log).Run(cctx)
 	}()
 	run.OnClose(func() { cancel(); <-done })
+	resealed := make(chan struct{})
+	go func() {
+		defer close(resealed)
+		reseal(cctx, st, keys, log)
+	}()
+	// Stops run in reverse: this one ends the context itself.
+	run.OnClose(func() { cancel(); <-resealed })
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		run.Close()
@@ -246,7 +268,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			return nil, fmt.Errorf("octavia listen on %s: %w", o.OctaviaListen, err)
 		}
 		run.OctaviaAddr = oln.Addr().String()
-		api := octavia.New(st, octavia.Config{NoAuth: cfg.NoAuth, Auth: cfg.Auth, Logger: log, Quotas: o.Quotas})
+		api := octavia.New(st, octavia.Config{NoAuth: cfg.NoAuth, Auth: cfg.Auth, Logger: log, Quotas: o.Quotas, Secrets: keys})
 		osrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 		go func() {
 			if err := osrv.Serve(oln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -373,4 +395,32 @@ func loadOrCreateTokens(o Options) (*auth.Static, string, error) {
 	}
 	a, err := auth.New(entries)
 	return a, token, err
+}
+
+// resealEvery is how often a server looks for private keys under an older
+// key of its key file (or in the clear), besides at start.
+const resealEvery = 10 * time.Minute
+
+// reseal seals again, with the key file's first key, what it finds under
+// an older one, at start and then every resealEvery, until ctx ends. The
+// log says when nothing is left under an older key: the moment an operator
+// rotating keys may remove the old one from the file.
+func reseal(ctx context.Context, st *store.Store, keys *secrets.Keyring, log *slog.Logger) {
+	for {
+		n, unknown, err := neutron.ResealCertificates(ctx, st, keys)
+		switch {
+		case err != nil:
+			log.Error("resealing private keys", "err", err, "resealed", n)
+		case n > 0:
+			log.Info("resealed private keys with the key file's first key; none is left under an older one", "key", keys.Primary(), "certificates", n)
+		}
+		if unknown > 0 {
+			log.Warn("private keys are sealed with a key this server's key file lacks: give every server the same key file", "certificates", unknown)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(resealEvery):
+		}
+	}
 }

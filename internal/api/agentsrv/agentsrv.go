@@ -7,6 +7,7 @@ package agentsrv
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/netip"
@@ -20,6 +21,7 @@ import (
 	"lbaas/internal/api/policy"
 	"lbaas/internal/controller"
 	"lbaas/internal/model"
+	"lbaas/internal/secrets"
 	"lbaas/internal/store"
 )
 
@@ -37,14 +39,16 @@ const recheck = 10 * time.Second
 
 // Handler serves the agent API.
 type Handler struct {
-	st    *store.Store
-	nodes *controller.Nodes
-	wakes *wakes
+	st      *store.Store
+	nodes   *controller.Nodes
+	wakes   *wakes
+	secrets *secrets.Keyring
+	log     *slog.Logger
 }
 
 // Register adds the agent routes to the API's mux.
 func Register(api *neutron.Server, st *store.Store, nodes *controller.Nodes) {
-	h := &Handler{st: st, nodes: nodes, wakes: newWakes(st)}
+	h := &Handler{st: st, nodes: nodes, wakes: newWakes(st), secrets: api.Secrets(), log: api.Logger()}
 	mux := api.Mux()
 	mux.HandleFunc("POST "+agentapi.PathHeartbeat, h.guard(h.heartbeat))
 	mux.HandleFunc("GET "+agentapi.PathDesired, h.guard(h.desired))
@@ -113,6 +117,7 @@ func (h *Handler) desired(w http.ResponseWriter, r *http.Request) {
 		woken := h.wakes.next(node)
 		d, hash := controller.DesiredFor(h.st, node)
 		if hash != known || ctx.Err() != nil {
+			h.openKeys(node, &d)
 			w.Header().Set("X-Lbaas-Desired-Hash", hash)
 			_ = json.NewEncoder(w).Encode(d)
 			return
@@ -191,4 +196,24 @@ func sameStats(a, b *model.VMReport) bool {
 func sameHealth(a, b *model.VMReport) bool {
 	return a.State == b.State && a.Error == b.Error && a.AppliedHash == b.AppliedHash &&
 		a.HAState == b.HAState && maps.Equal(a.Members, b.Members)
+}
+
+// openKeys decrypts the private keys of the certificates in d, which the
+// store holds sealed: here, on their way to the one agent that uses them,
+// is the only place they are in the clear. A key that does not open is
+// left out (HAProxy then refuses the listener, and the load balancer's
+// status says why); the log names the certificate, never the key.
+func (h *Handler) openKeys(node string, d *agentapi.Desired) {
+	for i := range d.Instances {
+		certs := d.Instances[i].Certificates
+		for j := range certs {
+			plain, err := h.secrets.Open(certs[j].PrivateKey, certs[j].CertificateID)
+			if err != nil {
+				h.log.Error("a certificate's private key does not open: check that every server has the same key file", "certificate", certs[j].CertificateID, "node", node, "err", err)
+				certs[j].PrivateKey = ""
+				continue
+			}
+			certs[j].PrivateKey = string(plain)
+		}
+	}
 }

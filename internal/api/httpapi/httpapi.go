@@ -22,6 +22,7 @@ import (
 	"lbaas/internal/api/auth"
 	"lbaas/internal/api/policy"
 	"lbaas/internal/model"
+	"lbaas/internal/secrets"
 	"lbaas/internal/store"
 )
 
@@ -249,6 +250,10 @@ type Config struct {
 	// Quotas are the limits of a project that has none of its own; a nil
 	// limit is unlimited.
 	Quotas model.Limits
+	// Secrets seals private keys before they reach the store (see package
+	// secrets). The server passes its key file's; when nil (a test of one
+	// package), a key that lives as long as the process is made.
+	Secrets *secrets.Keyring
 }
 
 // WithDefaults fills the logger and the clock when they are unset.
@@ -258,6 +263,13 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if c.Secrets == nil {
+		line, err := secrets.NewKeyLine(time.Now())
+		if err != nil {
+			panic("no randomness for a secrets key: " + err.Error())
+		}
+		c.Secrets, _ = secrets.Parse([]byte(line))
 	}
 	return c
 }

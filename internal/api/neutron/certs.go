@@ -1,6 +1,7 @@
 package neutron
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -10,12 +11,15 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
+	"lbaas/internal/secrets"
 	"lbaas/internal/store"
 )
 
@@ -139,6 +143,10 @@ func (s *Server) createCertificate() http.HandlerFunc {
 			return nil, err
 		}
 		c.Meta = s.newMeta(tenant)
+		// The key reaches the store sealed, bound to this certificate.
+		if c.PrivateKeyPEM, err = s.cfg.Secrets.Seal([]byte(c.PrivateKeyPEM), c.ID); err != nil {
+			return nil, err
+		}
 		return c, nil
 	}, nil)
 }
@@ -156,4 +164,36 @@ func (s *Server) deleteCertificate() http.HandlerFunc {
 		}
 		return nil
 	})
+}
+
+// ResealCertificates seals again, with the key file's first key, every
+// private key stored in the clear (before sealing existed) or under an
+// older key of the file, one certificate per transaction; a certificate
+// changed meanwhile is left for the next pass. It returns how many it
+// resealed and how many remain under keys the file does not have.
+func ResealCertificates(ctx context.Context, st *store.Store, k *secrets.Keyring) (resealed, unknown int, err error) {
+	for _, e := range st.List(model.KindCertificate) {
+		c := *e.Obj.(*model.Certificate)
+		if !k.Stale(c.PrivateKeyPEM) {
+			if _, err := k.Open(c.PrivateKeyPEM, c.ID); errors.Is(err, secrets.ErrUnknownKey) {
+				unknown++
+			}
+			continue
+		}
+		plain, err := k.Open(c.PrivateKeyPEM, c.ID)
+		if err != nil {
+			return resealed, unknown, fmt.Errorf("certificate %s: %w", c.ID, err)
+		}
+		if c.PrivateKeyPEM, err = k.Seal(plain, c.ID); err != nil {
+			return resealed, unknown, err
+		}
+		if _, err := st.Commit(ctx, new(store.Txn).Update(model.KindCertificate, &c, e.Rev)); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				continue
+			}
+			return resealed, unknown, err
+		}
+		resealed++
+	}
+	return resealed, unknown, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"lbaas/internal/api/httpapi"
 	"lbaas/internal/model"
+	"lbaas/internal/secrets"
 	"lbaas/internal/segment"
 	"lbaas/internal/store"
 )
@@ -47,6 +48,13 @@ func (s *Server) SetSegments(c segment.Config) { s.segments = c.WithDefaults() }
 // Mux lets other API packages (the agent endpoints, analytics) add routes
 // that share authentication and error handling.
 func (s *Server) Mux() *http.ServeMux { return s.mux }
+
+// Logger is the API's logger.
+func (s *Server) Logger() *slog.Logger { return s.log }
+
+// Secrets is the keyring private keys are sealed with; the agent API
+// opens them for the agents that terminate TLS with them.
+func (s *Server) Secrets() *secrets.Keyring { return s.cfg.Secrets }
 
 // ServeHTTP authenticates, bounds the body, recovers from panics and
 // dispatches (httpapi.Handler); a node credential opens only the agent
