@@ -157,8 +157,10 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		run.Close()
 		return nil, fmt.Errorf("secrets key file: %w", err)
 	}
-	if made {
-		log.Info("made a secrets key file: private keys are sealed with it; servers sharing this etcd need a copy", "path", keyFile)
+	if made && len(o.EtcdEndpoints) > 0 {
+		log.Warn("made a new secrets key file for a server of a shared etcd: every server of it needs the same file, or agents will not get the private keys other servers sealed", "path", keyFile)
+	} else if made {
+		log.Info("made a secrets key file: private keys are sealed with it", "path", keyFile)
 	}
 	cfg := neutron.Config{NoAuth: o.NoAuth, Logger: log, Secrets: keys}
 	var identityLn net.Listener
