@@ -315,12 +315,17 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 		if l.TerminatesTLS() {
 			// HTTPS to its clients whatever its protocol says (the
 			// seed's HTTP VIP on 443), HTTP to the members.
-			hl.Protocol, hl.TLSCertFile = haproxy.ProtocolTerminatedHTTPS, certs[l.CertificateID]
+			hl.Protocol, hl.TLSCertFile = haproxy.ProtocolTerminatedHTTPS, certs.pem[l.CertificateID]
 			plain[l.DefaultPoolID] = true
 			for _, id := range l.SNICertificateIDs {
-				hl.SNICertFiles = append(hl.SNICertFiles, certs[id])
+				hl.SNICertFiles = append(hl.SNICertFiles, certs.pem[id])
 			}
-			hl.TLS = tlsOptions(&l.Listener)
+			hl.TLS = tlsOptions(l.TLSVersions, l.TLSCiphers, l.ALPNProtocols)
+			switch l.ClientAuthentication {
+			case model.ClientAuthOptional, model.ClientAuthMandatory:
+				hl.TLS.Verify = map[string]string{model.ClientAuthOptional: "optional", model.ClientAuthMandatory: "required"}[l.ClientAuthentication]
+				hl.TLS.CAFile, hl.TLS.CRLFile = certs.pem[l.ClientCATLSContainerRef], certs.crl[l.ClientCRLContainerRef]
+			}
 			if l.HSTSMaxAge != nil {
 				hl.HSTS = &haproxy.HSTS{MaxAge: *l.HSTSMaxAge, IncludeSubdomains: l.HSTSIncludeSubdomains, Preload: l.HSTSPreload}
 			}
@@ -340,6 +345,11 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 		p := haproxy.Pool{ID: ap.ID, Method: haproxy.Method(ap.LBMethod), Protocol: haproxy.Protocol(ap.Protocol), AdminUp: ap.AdminStateUp}
 		if plain[ap.ID] && ap.Protocol != model.ProtocolProxy && ap.Protocol != model.ProtocolProxyV2 {
 			p.Protocol = haproxy.ProtocolHTTP
+		}
+		if ap.TLSEnabled {
+			t := tlsOptions(ap.TLSVersions, ap.TLSCiphers, ap.ALPNProtocols)
+			t.CertFile, t.CAFile, t.CRLFile = certs.pem[ap.TLSContainerRef], certs.pem[ap.CATLSContainerRef], certs.crl[ap.CRLContainerRef]
+			p.TLS = &t
 		}
 		if sp := ap.SessionPersistence; sp != nil {
 			p.Persistence = haproxy.Persistence{Type: haproxy.PersistenceType(sp.Type), CookieName: sp.CookieName}
@@ -394,45 +404,64 @@ func ms(v int) time.Duration { return time.Duration(v) * time.Millisecond }
 
 // writeCertificates writes each certificate the listeners use and removes
 // the others; it returns each one's file by certificate id.
-func (a *Agent) writeCertificates(paths haproxy.Paths, certs []agentapi.TLS) (map[string]string, error) {
-	files := map[string]string{}
+func (a *Agent) writeCertificates(paths haproxy.Paths, certs []agentapi.TLS) (certFiles, error) {
+	files := certFiles{pem: map[string]string{}, crl: map[string]string{}}
 	keep := map[string]bool{}
 	for i := range certs {
-		f, err := a.writeCertificate(paths, &certs[i])
+		f, crl, err := a.writeCertificate(paths, &certs[i])
 		if err != nil {
-			return nil, err
+			return files, err
 		}
-		files[certs[i].CertificateID], keep[f] = f, true
+		files.pem[certs[i].CertificateID], keep[f] = f, true
+		if crl != "" {
+			files.crl[certs[i].CertificateID], keep[crl] = crl, true
+		}
 	}
 	removeCertificates(paths, keep)
 	return files, nil
 }
 
+// certFiles are the written certificate files by certificate id: the PEM
+// (certificate, chain and key; or CA certificates alone) and the CRL.
+type certFiles struct{ pem, crl map[string]string }
+
 // writeCertificate writes a listener's certificate, chain and key as one PEM
 // file readable by root only, named after the certificate so that a
 // replaced certificate is a new file (and a reload), never a half-written
 // one.
-func (a *Agent) writeCertificate(paths haproxy.Paths, t *agentapi.TLS) (string, error) {
+func (a *Agent) writeCertificate(paths haproxy.Paths, t *agentapi.TLS) (pemFile, crlFile string, err error) {
 	if !model.IsUUID(t.CertificateID) {
-		return "", errors.New("malformed certificate id")
+		return "", "", errors.New("malformed certificate id")
 	}
 	dir := filepath.Join(paths.Dir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+		return "", "", err
 	}
-	name := filepath.Join(dir, t.CertificateID+".pem")
+	write := func(name, text string) error {
+		if old, err := os.ReadFile(name); err == nil && string(old) == text {
+			return nil
+		}
+		return writeFileAtomic(name, []byte(text), 0o600)
+	}
+	pemFile = filepath.Join(dir, t.CertificateID+".pem")
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(t.Certificate) + "\n")
 	if c := strings.TrimSpace(t.Intermediates); c != "" {
 		b.WriteString(c + "\n")
 	}
-	b.WriteString(strings.TrimSpace(t.PrivateKey) + "\n")
-	if old, err := os.ReadFile(name); err != nil || string(old) != b.String() {
-		if err := writeFileAtomic(name, []byte(b.String()), 0o600); err != nil {
-			return "", err
+	if k := strings.TrimSpace(t.PrivateKey); k != "" { // a CA bundle has none
+		b.WriteString(k + "\n")
+	}
+	if err := write(pemFile, b.String()); err != nil {
+		return "", "", err
+	}
+	if c := strings.TrimSpace(t.CRL); c != "" {
+		crlFile = filepath.Join(dir, t.CertificateID+"-crl.pem")
+		if err := write(crlFile, c+"\n"); err != nil {
+			return "", "", err
 		}
 	}
-	return name, nil
+	return pemFile, crlFile, nil
 }
 
 // removeCertificates deletes certificate files not in keep.
@@ -659,11 +688,11 @@ func l7Policies(in []agentapi.L7Policy) []haproxy.L7Policy {
 	return out
 }
 
-// tlsOptions maps a terminating listener's handshake settings to HAProxy's
-// (its version names spell TLS 1.0 "TLSv1.0").
-func tlsOptions(l *model.Listener) haproxy.TLSOptions {
-	t := haproxy.TLSOptions{Ciphers: l.TLSCiphers, ALPN: l.ALPNProtocols}
-	if lo, hi, ok := model.TLSVersionRange(l.TLSVersions); ok {
+// tlsOptions maps handshake settings to HAProxy's (its version names
+// spell TLS 1.0 "TLSv1.0").
+func tlsOptions(versions []string, ciphers string, alpn []string) haproxy.TLSOptions {
+	t := haproxy.TLSOptions{Ciphers: ciphers, ALPN: alpn}
+	if lo, hi, ok := model.TLSVersionRange(versions); ok {
 		name := func(i int) string {
 			if v := model.TLSVersionsAllowed[i]; v != "TLSv1" {
 				return v

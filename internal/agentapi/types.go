@@ -153,6 +153,8 @@ type TLS struct {
 	Certificate   string `json:"certificate"`
 	PrivateKey    string `json:"private_key"`
 	Intermediates string `json:"intermediates"`
+	// CRL is the revocation list of a CA bundle (one without a key).
+	CRL string `json:"crl,omitempty"`
 }
 
 // Router is the network node's floating-IP router.

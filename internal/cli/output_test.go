@@ -158,7 +158,7 @@ func TestCertCreateReadsPEMFilesIntoCertificateEnvelope(t *testing.T) {
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "Created a new certificate:\n") {
 		t.Fatalf("exit %d stderr %q stdout %q", r.code, r.stderr, r.stdout)
 	}
-	wantJSON(t, f.last().Body, `{"certificate":{"name":"web","certificate":"CERT","private_key":"KEY","intermediates":""}}`)
+	wantJSON(t, f.last().Body, `{"certificate":{"name":"web","certificate":"CERT","private_key":"KEY"}}`)
 	r = f.run(t, "cert-create", "--name", "web", "--cert-file", filepath.Join(dir, "missing.pem"), "--key-file", filepath.Join(dir, "k.pem"))
 	if r.code != 1 || !strings.Contains(r.stderr, "missing.pem") {
 		t.Fatalf("missing file: exit %d stderr %q", r.code, r.stderr)

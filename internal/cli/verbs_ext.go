@@ -56,16 +56,17 @@ func nodeAdminVerb(r *resource, name string, up bool, short, done string) *verb 
 // the key never appears on a command line.
 func certCreateVerb(r *resource) *verb {
 	return &verb{
-		name: "cert-create", short: "Upload a TLS certificate and its private key", output: true,
+		name: "cert-create", short: "Upload a TLS certificate and its private key, or CA certificates (and a CRL)", output: true,
 		flags: func(fs *pflag.FlagSet) {
 			fs.String("name", "", "name of the certificate (required)")
-			fs.String("cert-file", "", "PEM file with the certificate (required)")
-			fs.String("key-file", "", "PEM file with the private key (required)")
+			fs.String("cert-file", "", "PEM file with the certificate, or the CA certificates when there is no --key-file (required)")
+			fs.String("key-file", "", "PEM file with the private key (none: a CA bundle, to check clients or members against)")
 			fs.String("chain-file", "", "PEM file with intermediate certificates")
+			fs.String("crl-file", "", "PEM file with a revocation list of the CA bundle")
 		},
 		run: func(e *env) error {
 			var missing []string
-			for _, f := range []string{"name", "cert-file", "key-file"} {
+			for _, f := range []string{"name", "cert-file"} {
 				if !e.set(f) {
 					missing = append(missing, "--"+f)
 				}
@@ -83,7 +84,10 @@ func certCreateVerb(r *resource) *verb {
 			}
 			name, _ := e.str("name")
 			body := map[string]any{"name": name}
-			for flag, key := range map[string]string{"cert-file": "certificate", "key-file": "private_key", "chain-file": "intermediates"} {
+			for flag, key := range map[string]string{"cert-file": "certificate", "key-file": "private_key", "chain-file": "intermediates", "crl-file": "crl"} {
+				if !e.set(flag) {
+					continue
+				}
 				v, err := read(flag)
 				if err != nil {
 					return err

@@ -177,6 +177,9 @@ func octaviaVerbs(c *catalog) []*verb {
 		{flag: "hsts-max-age", key: "hsts_max_age", kind: fInt, help: "send Strict-Transport-Security with this max-age (seconds)"},
 		{flag: "hsts-include-subdomains", key: "hsts_include_subdomains", kind: fTrue, help: "HSTS covers the subdomains too"},
 		{flag: "hsts-preload", key: "hsts_preload", kind: fTrue, help: "HSTS asks to be preloaded"},
+		{flag: "client-authentication", key: "client_authentication", choices: []string{"NONE", "OPTIONAL", "MANDATORY"}, help: "ask TLS clients for a certificate"},
+		{flag: "client-ca-tls-container-ref", key: "client_ca_tls_container_ref", help: "CA certificates (URI or id) clients' certificates must chain to"},
+		{flag: "client-crl-container-ref", key: "client_crl_container_ref", help: "CA bundle (URI or id) whose revocation list is checked"},
 		tagField()}, enableFields()...)
 	poolSet := append([]field{nameField("pool"), descField("pool"),
 		{flag: "lb-algorithm", key: "lb_algorithm", choices: v2Algorithms(), help: "load balancing algorithm"},
@@ -185,6 +188,10 @@ func octaviaVerbs(c *catalog) []*verb {
 		{flag: "ca-tls-container-ref", key: "ca_tls_container_ref", help: "CA certificate (URI or id) checking the members"},
 		{flag: "enable-tls", key: "tls_enabled", kind: fTrue, help: "use TLS towards the members"},
 		{flag: "disable-tls", key: "tls_enabled", kind: fFalse, help: "do not use TLS towards the members"},
+		{flag: "crl-container-ref", key: "crl_container_ref", help: "CA bundle (URI or id) whose revocation list members' certificates are checked against"},
+		{flag: "tls-version", key: "tls_versions", kind: fList, help: "TLS version towards the members, can be repeated"},
+		{flag: "tls-ciphers", key: "tls_ciphers", help: "OpenSSL cipher list towards the members"},
+		{flag: "alpn-protocol", key: "alpn_protocols", kind: fList, help: "ALPN protocol offered to the members, can be repeated"},
 		tagField()}, enableFields()...)
 	memberSet := append([]field{nameField("member"),
 		{flag: "weight", key: "weight", kind: fInt, help: "weight of the member in the pool (default 1, [0..256])"},

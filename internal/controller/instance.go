@@ -97,6 +97,22 @@ func certificateFor(st *store.Store, l *model.Listener) (*model.Certificate, err
 	return found, nil
 }
 
+// addCertificates adds the named certificates (empty names skipped) to
+// certs, or says which one of whose is gone.
+func addCertificates(st *store.Store, certs map[string]*model.Certificate, whose string, refs ...string) error {
+	for _, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		ce, ok := st.Get(model.KindCertificate, ref)
+		if !ok {
+			return fmt.Errorf("certificate %s of %s is gone", ref, whose)
+		}
+		certs[ref] = ce.Obj.(*model.Certificate)
+	}
+	return nil
+}
+
 // Listeners returns a load balancer's listeners sorted by port.
 func Listeners(st *store.Store, lbID string) []*model.Listener {
 	var out []*model.Listener
@@ -211,12 +227,11 @@ func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (a
 			al.CertificateID = c.ID
 			certs[c.ID] = c
 			for _, ref := range l.SNIContainerRefs {
-				ce, ok := st.Get(model.KindCertificate, ref)
-				if !ok {
-					return in, fmt.Errorf("SNI certificate %s of listener %s is gone", ref, l.ID)
-				}
 				al.SNICertificateIDs = append(al.SNICertificateIDs, ref)
-				certs[ref] = ce.Obj.(*model.Certificate)
+			}
+			refs := append(append([]string{}, l.SNIContainerRefs...), l.ClientCATLSContainerRef, l.ClientCRLContainerRef)
+			if err := addCertificates(st, certs, "listener "+l.ID, refs...); err != nil {
+				return in, err
 			}
 		}
 		in.Listeners = append(in.Listeners, al)
@@ -224,6 +239,11 @@ func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (a
 	in.Pools = []agentapi.Pool{}
 	for _, p := range pools {
 		ap := agentapi.Pool{Pool: *p, Members: Members(st, p.ID)}
+		if p.TLSEnabled {
+			if err := addCertificates(st, certs, "pool "+p.ID, p.TLSContainerRef, p.CATLSContainerRef, p.CRLContainerRef); err != nil {
+				return in, err
+			}
+		}
 		for _, id := range p.HealthMonitors {
 			if he, ok := st.Get(model.KindHealthMonitor, id); ok && he.Obj.(*model.HealthMonitor).AdminStateUp {
 				// HAProxy checks a server one way: the first enabled
@@ -242,7 +262,8 @@ func BuildInstance(st *store.Store, si *model.ServiceInstance, vm model.SIVM) (a
 	sort.Strings(ids)
 	for _, id := range ids {
 		c := certs[id]
-		in.Certificates = append(in.Certificates, agentapi.TLS{CertificateID: c.ID, Certificate: c.CertificatePEM, PrivateKey: c.PrivateKeyPEM, Intermediates: c.IntermediatesPEM})
+		in.Certificates = append(in.Certificates, agentapi.TLS{CertificateID: c.ID, Certificate: c.CertificatePEM, PrivateKey: c.PrivateKeyPEM,
+			Intermediates: c.IntermediatesPEM, CRL: c.CRLPEM})
 	}
 	poolSubnet, err := memberSubnet(st, &in.LoadBalancer, pools)
 	if err != nil {

@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -51,7 +52,89 @@ func bindLine(l Listener) string {
 	if len(t.ALPN) > 0 {
 		b.WriteString(" alpn " + strings.Join(t.ALPN, ","))
 	}
+	if t.Verify != "" {
+		fmt.Fprintf(&b, " ca-file %s verify %s", t.CAFile, t.Verify)
+		if t.CRLFile != "" {
+			b.WriteString(" crl-file " + t.CRLFile)
+		}
+	}
 	return b.String()
+}
+
+// serverTLS is what a re-encrypting pool's server lines carry.
+func serverTLS(t *TLSOptions) string {
+	if t == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(" ssl")
+	if t.CAFile != "" {
+		b.WriteString(" verify required ca-file " + t.CAFile)
+		if t.CRLFile != "" {
+			b.WriteString(" crl-file " + t.CRLFile)
+		}
+	} else {
+		b.WriteString(" verify none")
+	}
+	if t.CertFile != "" {
+		b.WriteString(" crt " + t.CertFile)
+	}
+	if t.MinVersion != "" {
+		fmt.Fprintf(&b, " ssl-min-ver %s ssl-max-ver %s", t.MinVersion, t.MaxVersion)
+	}
+	if t.Ciphers != "" {
+		b.WriteString(" ciphers " + quote(t.Ciphers))
+	}
+	if len(t.ALPN) > 0 {
+		b.WriteString(" alpn " + strings.Join(t.ALPN, ","))
+	}
+	return b.String()
+}
+
+// validate checks TLS settings; pool says whether they are a pool's.
+func (t TLSOptions) validate(whose string, pool bool) error {
+	lo, hi := slices.Index(tlsVersions, t.MinVersion), slices.Index(tlsVersions, t.MaxVersion)
+	if (t.MinVersion != "" || t.MaxVersion != "") && (lo < 0 || hi < lo) {
+		return fmt.Errorf("%s: TLS versions %q..%q", whose, t.MinVersion, t.MaxVersion)
+	}
+	if c := t.Ciphers; c != "" {
+		if err := l7.CheckValue(c); err != nil || strings.ContainsAny(c, " '\"\\#$,") {
+			return fmt.Errorf("%s: cipher list %q is not one word of cipher names", whose, c)
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range t.ALPN {
+		if !slices.Contains(alpnProtocols, a) || seen[a] {
+			return fmt.Errorf("%s: ALPN protocol %q unknown or repeated", whose, a)
+		}
+		seen[a] = true
+	}
+	switch t.Verify {
+	case "":
+	case "optional", "required":
+		if pool {
+			return fmt.Errorf("%s: a pool verifies its members with a CA file alone", whose)
+		}
+		if t.CAFile == "" {
+			return fmt.Errorf("%s: verify %s needs a CA file", whose, t.Verify)
+		}
+	default:
+		return fmt.Errorf("%s: verify %q", whose, t.Verify)
+	}
+	if !pool && t.CertFile != "" {
+		return fmt.Errorf("%s: a listener's certificate is its TLSCertFile", whose)
+	}
+	if t.CRLFile != "" && t.CAFile == "" {
+		return fmt.Errorf("%s: a CRL file needs a CA file", whose)
+	}
+	for _, f := range []struct{ what, p string }{{"CA file", t.CAFile}, {"CRL file", t.CRLFile}, {"certificate file", t.CertFile}} {
+		if f.p != "" {
+			if err := checkPath(f.what, f.p); err != nil {
+				return fmt.Errorf("%s: %w", whose, err)
+			}
+		}
+	}
+	return nil
 }
 
 // renderListenerOptions writes what a listener does before routing: the
@@ -100,7 +183,7 @@ func renderListenerOptions(w func(string, ...any), l Listener, mode string) {
 
 func (l Listener) validateOptions() error {
 	terminating := l.Protocol == ProtocolTerminatedHTTPS
-	if !terminating && (len(l.SNICertFiles) > 0 || l.TLS.MinVersion != "" || l.TLS.Ciphers != "" || len(l.TLS.ALPN) > 0 || l.HSTS != nil) {
+	if !terminating && (len(l.SNICertFiles) > 0 || !reflect.DeepEqual(l.TLS, TLSOptions{}) || l.HSTS != nil) {
 		return fmt.Errorf("listener %s: SNI certificates, TLS settings and HSTS need %s, not %s", l.ID, ProtocolTerminatedHTTPS, l.Protocol)
 	}
 	for _, f := range l.SNICertFiles {
@@ -108,21 +191,8 @@ func (l Listener) validateOptions() error {
 			return fmt.Errorf("listener %s: %w", l.ID, err)
 		}
 	}
-	lo, hi := slices.Index(tlsVersions, l.TLS.MinVersion), slices.Index(tlsVersions, l.TLS.MaxVersion)
-	if (l.TLS.MinVersion != "" || l.TLS.MaxVersion != "") && (lo < 0 || hi < lo) {
-		return fmt.Errorf("listener %s: TLS versions %q..%q", l.ID, l.TLS.MinVersion, l.TLS.MaxVersion)
-	}
-	if c := l.TLS.Ciphers; c != "" {
-		if err := l7.CheckValue(c); err != nil || strings.ContainsAny(c, " '\"\\#$,") {
-			return fmt.Errorf("listener %s: cipher list %q is not one word of cipher names", l.ID, c)
-		}
-	}
-	seen := map[string]bool{}
-	for _, a := range l.TLS.ALPN {
-		if !slices.Contains(alpnProtocols, a) || seen[a] {
-			return fmt.Errorf("listener %s: ALPN protocol %q unknown or repeated", l.ID, a)
-		}
-		seen[a] = true
+	if err := l.TLS.validate("listener "+l.ID, false); err != nil {
+		return err
 	}
 	for _, p := range l.AllowedCIDRs {
 		if !p.IsValid() || p.Masked() != p || p.Addr().Zone() != "" {

@@ -181,7 +181,9 @@ func renderBackend(w func(string, ...any), spec Spec, p Pool) {
 			w("    external-check command %s", m.PingCommand)
 		}
 		check = fmt.Sprintf(" check inter %ds fall %d rise %d", max(m.Delay, 1), m.Fall, m.Rise)
-		if m.Type == MonitorHTTPS {
+		if m.Type == MonitorHTTPS && p.TLS == nil {
+			// (A re-encrypting pool's checks are TLS already, verified
+			// as its traffic is.)
 			check += " check-ssl verify none"
 		}
 		if p.Protocol == ProtocolProxy || p.Protocol == ProtocolProxyV2 {
@@ -195,6 +197,7 @@ func renderBackend(w func(string, ...any), spec Spec, p Pool) {
 	case ProtocolProxyV2:
 		check = " send-proxy-v2" + check
 	}
+	check = serverTLS(p.TLS) + check
 	bySlot := make(map[int]Member, len(p.Members))
 	for _, mb := range p.Members {
 		bySlot[mb.Slot] = mb
@@ -490,6 +493,14 @@ func (p Pool) validate() error {
 	}
 	if err := p.validateMembers(); err != nil {
 		return err
+	}
+	if p.TLS != nil {
+		if p.Protocol == ProtocolHTTPS {
+			return fmt.Errorf("pool %s: an HTTPS pool passes the client's TLS through; it cannot re-encrypt", p.ID)
+		}
+		if err := p.TLS.validate("pool "+p.ID, true); err != nil {
+			return err
+		}
 	}
 	if p.Monitor != nil {
 		if err := p.Monitor.validate(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"lbaas/internal/pki"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -143,6 +144,14 @@ func goldenCases() map[string]Spec {
 		l.AllowedCIDRs = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.7/32")}
 		l.Headers = []Header{HeaderForwardedPort, HeaderClientCN, HeaderClientVerify}
 	})
+	add("client_auth_and_reencryption", func(s *Spec) {
+		tls(s.lis(0))
+		s.lis(0).TLS = TLSOptions{Verify: "required", CAFile: "/var/lib/lbaas/certs/clients-ca.pem", CRLFile: "/var/lib/lbaas/certs/clients-crl.pem"}
+		s.lis(0).Headers = []Header{HeaderClientDN, HeaderClientSHA1, HeaderIssuer, HeaderClientNotBefor, HeaderClientNotAfter, HeaderClientHasCert}
+		s.pool(0).TLS = &TLSOptions{CAFile: "/var/lib/lbaas/certs/members-ca.pem", CertFile: "/var/lib/lbaas/certs/pool.pem",
+			MinVersion: "TLSv1.2", MaxVersion: "TLSv1.3", Ciphers: "ECDHE-RSA-AES128-GCM-SHA256", ALPN: []string{"http/1.1"}}
+		s.pool(0).Monitor = &Monitor{Type: MonitorHTTPS, Delay: 5, Timeout: 2, Rise: 2, Fall: 2}
+	})
 	add("http_headers_off", func(s *Spec) {
 		s.lis(0).NoForwardedFor = true
 		s.lis(0).Headers = []Header{HeaderForwardedPort, HeaderForwardedProto}
@@ -248,12 +257,34 @@ func TestEveryGoldenConfigPassesHaproxyCheck(t *testing.T) {
 	dir := t.TempDir()
 	cert := filepath.Join(dir, "vip.pem")
 	writeSelfSigned(t, cert, nil)
+	ca, err := pki.NewCA("golden CA", time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := ca.RevocationList(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile, crlFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "crl.pem")
+	os.WriteFile(caFile, ca.CertPEM, 0o600)
+	os.WriteFile(crlFile, crl, 0o600)
 	for name, spec := range goldenCases() {
 		t.Run(name, func(t *testing.T) {
+			spec = spec.clone()
+			for i := range spec.Pools {
+				if tl := spec.Pools[i].TLS; tl != nil {
+					c := *tl
+					c.CAFile, c.CertFile = caFile, cert
+					spec.Pools[i].TLS = &c
+				}
+			}
 			spec.Listeners = append([]Listener(nil), spec.Listeners...)
 			for i := range spec.Listeners {
 				if spec.Listeners[i].TLSCertFile != "" {
 					spec.Listeners[i].TLSCertFile = cert
+				}
+				if spec.Listeners[i].TLS.CAFile != "" {
+					spec.Listeners[i].TLS.CAFile, spec.Listeners[i].TLS.CRLFile = caFile, crlFile
 				}
 				sni := spec.Listeners[i].SNICertFiles
 				spec.Listeners[i].SNICertFiles = nil

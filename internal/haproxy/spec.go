@@ -143,7 +143,8 @@ type Listener struct {
 	HSTS *HSTS `json:"hsts,omitempty"`
 }
 
-// TLSOptions are a terminating listener's handshake settings.
+// TLSOptions are a terminating listener's (or a re-encrypting pool's)
+// handshake settings.
 type TLSOptions struct {
 	// MinVersion and MaxVersion are "TLSv1.0".."TLSv1.3" (HAProxy's
 	// spelling), both or neither.
@@ -154,6 +155,15 @@ type TLSOptions struct {
 	// ALPN is the protocols offered, in preference order (h2, http/1.1,
 	// http/1.0).
 	ALPN []string `json:"alpn,omitempty"`
+	// Verify asks a listener's clients for a certificate: "" (no),
+	// "optional" or "required"; CAFile holds the CA certificates it must
+	// chain to and CRLFile, when set, the revoked ones. On a pool, CAFile
+	// makes HAProxy check each member's certificate.
+	Verify  string `json:"verify,omitempty"`
+	CAFile  string `json:"ca_file,omitempty"`
+	CRLFile string `json:"crl_file,omitempty"`
+	// CertFile (pools) is the client certificate presented to members.
+	CertFile string `json:"cert_file,omitempty"`
 }
 
 // HSTS is a Strict-Transport-Security answer header.
@@ -218,6 +228,9 @@ type Pool struct {
 	// Monitor is the pool's health monitor; nil means no health checks (also
 	// use nil when the monitor is administratively down).
 	Monitor *Monitor `json:"monitor,omitempty"`
+	// TLS, when set, re-encrypts: HAProxy speaks TLS to the members (and
+	// its checks do too), verifying them against TLS.CAFile when set.
+	TLS *TLSOptions `json:"tls,omitempty"`
 }
 
 // Member is one backend server placed in a slot.

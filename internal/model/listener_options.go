@@ -122,23 +122,32 @@ func validateListenerOptions(l *Listener) error {
 	if err := tlsOnly("tls_versions", len(l.TLSVersions) > 0); err != nil {
 		return err
 	}
-	if err := setOf("tls_versions", l.TLSVersions, TLSVersionsAllowed); err != nil {
-		return err
-	}
-	if lo, hi, ok := TLSVersionRange(l.TLSVersions); ok && hi-lo+1 != len(l.TLSVersions) {
-		return invalid("tls_versions", "%s leave a gap; give a contiguous range (HAProxy takes a lowest and a highest version)", strings.Join(l.TLSVersions, ", "))
-	}
 	if err := tlsOnly("alpn_protocols", len(l.ALPNProtocols) > 0); err != nil {
-		return err
-	}
-	if err := setOf("alpn_protocols", l.ALPNProtocols, ALPNAllowed); err != nil {
 		return err
 	}
 	if err := tlsOnly("tls_ciphers", l.TLSCiphers != ""); err != nil {
 		return err
 	}
-	if l.TLSCiphers != "" && (len(l.TLSCiphers) > MaxCiphersLen || !cipherRE.MatchString(l.TLSCiphers)) {
-		return invalid("tls_ciphers", "'%s' is not an OpenSSL cipher list (names joined by ':', at most %d characters)", Clip(l.TLSCiphers), MaxCiphersLen)
+	if err := validateTLSTuning(l.TLSVersions, l.TLSCiphers, l.ALPNProtocols); err != nil {
+		return err
+	}
+	switch l.ClientAuthentication {
+	case "", ClientAuthNone:
+	case ClientAuthOptional, ClientAuthMandatory:
+		if err := tlsOnly("client_authentication", true); err != nil {
+			return err
+		}
+		if l.ClientCATLSContainerRef == "" {
+			return invalid("client_ca_tls_container_ref", "client_authentication %s needs the CA certificates clients are checked against", l.ClientAuthentication)
+		}
+	default:
+		return oneOf("client_authentication", l.ClientAuthentication, ClientAuthNone, ClientAuthOptional, ClientAuthMandatory)
+	}
+	if err := validateCARefs("client_ca_tls_container_ref", l.ClientCATLSContainerRef, "client_crl_container_ref", l.ClientCRLContainerRef); err != nil {
+		return err
+	}
+	if err := tlsOnly("client_ca_tls_container_ref", l.ClientCATLSContainerRef != ""); err != nil {
+		return err
 	}
 	if err := tlsOnly("hsts_max_age", l.HSTSMaxAge != nil); err != nil {
 		return err
@@ -151,6 +160,59 @@ func validateListenerOptions(l *Listener) error {
 		return invalid("hsts_max_age", "hsts_include_subdomains and hsts_preload need hsts_max_age")
 	}
 	return nil
+}
+
+// validateTLSTuning checks TLS versions (a contiguous range), an OpenSSL
+// cipher list and ALPN protocols, of a listener or of a pool.
+func validateTLSTuning(versions []string, ciphers string, alpn []string) error {
+	if err := setOf("tls_versions", versions, TLSVersionsAllowed); err != nil {
+		return err
+	}
+	if lo, hi, ok := TLSVersionRange(versions); ok && hi-lo+1 != len(versions) {
+		return invalid("tls_versions", "%s leave a gap; give a contiguous range (HAProxy takes a lowest and a highest version)", strings.Join(versions, ", "))
+	}
+	if err := setOf("alpn_protocols", alpn, ALPNAllowed); err != nil {
+		return err
+	}
+	if ciphers != "" && (len(ciphers) > MaxCiphersLen || !cipherRE.MatchString(ciphers)) {
+		return invalid("tls_ciphers", "'%s' is not an OpenSSL cipher list (names joined by ':', at most %d characters)", Clip(ciphers), MaxCiphersLen)
+	}
+	return nil
+}
+
+// validateCARefs checks a CA certificate reference and a CRL reference,
+// which needs the CA one.
+func validateCARefs(caField, ca, crlField, crl string) error {
+	if ca != "" {
+		if err := ValidateUUID(caField, ca); err != nil {
+			return err
+		}
+	}
+	if crl != "" {
+		if ca == "" {
+			return invalid(crlField, "a revocation list needs %s", caField)
+		}
+		if err := ValidateUUID(crlField, crl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidatePoolTLS checks a pool's re-encryption settings.
+func ValidatePoolTLS(p *Pool) error {
+	if p.TLSEnabled && p.Protocol == ProtocolHTTPS {
+		return invalid("tls_enabled", "an HTTPS pool already carries the client's own TLS; re-encryption needs an HTTP, TCP or PROXY pool")
+	}
+	if p.TLSContainerRef != "" {
+		if err := ValidateUUID("tls_container_ref", p.TLSContainerRef); err != nil {
+			return err
+		}
+	}
+	if err := validateCARefs("ca_tls_container_ref", p.CATLSContainerRef, "crl_container_ref", p.CRLContainerRef); err != nil {
+		return err
+	}
+	return validateTLSTuning(p.TLSVersions, p.TLSCiphers, p.ALPNProtocols)
 }
 
 // TLSVersionRange returns the indexes in TLSVersionsAllowed of the lowest

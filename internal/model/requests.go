@@ -124,8 +124,9 @@ type CertificateRequest struct {
 	TenantID      *string `json:"tenant_id" lbaas:"create"`
 	Name          *string `json:"name" lbaas:"create,update"`
 	Certificate   *string `json:"certificate" lbaas:"create,required"`
-	PrivateKey    *string `json:"private_key" lbaas:"create,required"`
+	PrivateKey    *string `json:"private_key" lbaas:"create"`
 	Intermediates *string `json:"intermediates" lbaas:"create"`
+	CRL           *string `json:"crl" lbaas:"create"`
 }
 
 func setString(dst *string, src *string) {

@@ -256,7 +256,20 @@ type Listener struct {
 	HSTSMaxAge            *int `json:"hsts_max_age,omitempty"`
 	HSTSIncludeSubdomains bool `json:"hsts_include_subdomains,omitempty"`
 	HSTSPreload           bool `json:"hsts_preload,omitempty"`
+	// ClientAuthentication asks TLS clients for a certificate signed by
+	// the CA certificates of ClientCATLSContainerRef: NONE, OPTIONAL or
+	// MANDATORY; ClientCRLContainerRef's revocation list is checked too.
+	ClientAuthentication    string `json:"client_authentication,omitempty"`
+	ClientCATLSContainerRef string `json:"client_ca_tls_container_ref,omitempty"`
+	ClientCRLContainerRef   string `json:"client_crl_container_ref,omitempty"`
 }
+
+// Client authentication modes of a TERMINATED_HTTPS listener.
+const (
+	ClientAuthNone      = "NONE"
+	ClientAuthOptional  = "OPTIONAL"
+	ClientAuthMandatory = "MANDATORY"
+)
 
 // Pool is a set of members behind one or more listeners of a load
 // balancer. A v1 pool exists before any VIP: LoadBalancerID is then empty.
@@ -278,6 +291,17 @@ type Pool struct {
 	// allows several; v2 keeps to one.
 	HealthMonitors []string `json:"health_monitors"`
 	Tags           []string `json:"tags,omitempty"`
+	// TLSEnabled re-encrypts: HAProxy speaks TLS to the members, checks
+	// their certificate against CATLSContainerRef's CA certificates (and
+	// CRLContainerRef's revocation list) when set, and presents
+	// TLSContainerRef's certificate when set.
+	TLSEnabled        bool     `json:"tls_enabled,omitempty"`
+	TLSContainerRef   string   `json:"tls_container_ref,omitempty"`
+	CATLSContainerRef string   `json:"ca_tls_container_ref,omitempty"`
+	CRLContainerRef   string   `json:"crl_container_ref,omitempty"`
+	TLSVersions       []string `json:"tls_versions,omitempty"`
+	TLSCiphers        string   `json:"tls_ciphers,omitempty"`
+	ALPNProtocols     []string `json:"alpn_protocols,omitempty"`
 }
 
 // Member is a backend server of a pool.
@@ -391,6 +415,10 @@ type Certificate struct {
 	CertificatePEM    string    `json:"certificate"`
 	PrivateKeyPEM     string    `json:"private_key"`
 	IntermediatesPEM  string    `json:"intermediates"`
+	// CRLPEM is a certificate revocation list kept with a CA bundle (a
+	// certificate without a private key): what client_crl_container_ref
+	// and crl_container_ref name.
+	CRLPEM string `json:"crl,omitempty"`
 	FingerprintSHA256 string    `json:"fingerprint_sha256"`
 	Subject           string    `json:"subject"`
 	NotAfter          time.Time `json:"not_after"`

@@ -142,6 +142,9 @@ func ValidatePool(p *Pool) error {
 	if err := ValidateSessionPersistence(p.SessionPersistence); err != nil {
 		return err
 	}
+	if err := ValidatePoolTLS(p); err != nil {
+		return err
+	}
 	if err := ValidateTags(p.Tags); err != nil {
 		return err
 	}

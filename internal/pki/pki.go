@@ -46,8 +46,34 @@ func NewCA(commonName string, notBefore, notAfter time.Time) (*Issued, error) {
 		Subject:   pkix.Name{CommonName: commonName},
 		NotBefore: notBefore, NotAfter: notAfter,
 		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 	})
+}
+
+// IssueClient returns a client certificate for r signed by ca (for a
+// listener that authenticates its clients, or a pool that presents one
+// to its members).
+func IssueClient(ca *Issued, r Request) (*Issued, error) {
+	return issue(ca, &x509.Certificate{
+		Subject:   pkix.Name{CommonName: r.CommonName},
+		NotBefore: r.NotBefore, NotAfter: r.NotAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+}
+
+// RevocationList returns, as PEM, a CRL of ca that revokes the given
+// certificates, valid from now for a day.
+func (c *Issued) RevocationList(now time.Time, revoked ...*x509.Certificate) ([]byte, error) {
+	tmpl := &x509.RevocationList{Number: big.NewInt(now.Unix()), ThisUpdate: now.Add(-time.Minute), NextUpdate: now.Add(24 * time.Hour)}
+	for _, r := range revoked {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: r.SerialNumber, RevocationTime: now.Add(-time.Minute)})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, c.Cert, c.key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}), nil
 }
 
 // Issue returns a server certificate for r signed by ca, or self-signed

@@ -27,7 +27,7 @@ const (
 	// members by "<address>" (their subnet may be unknown), so that an
 	// allocation asks about an address instead of scanning a subnet.
 	IdxAddr = "addr"
-	// IdxCert indexes listeners by certificate.
+	// IdxCert indexes listeners and pools by the certificates they name.
 	IdxCert = "cert"
 	// IdxSegment indexes networks by their segment (Network.SegmentKey),
 	// so that a VNI or VLAN id in use is found without a scan.
@@ -60,15 +60,22 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 	model.KindListener: {
 		IdxLB:   func(o model.Object) []string { return one(o.(*model.Listener).LoadBalancerID) },
 		IdxPool: func(o model.Object) []string { return one(o.(*model.Listener).DefaultPoolID) },
-		// Its default certificate and its SNI ones: a certificate in use.
+		// Every certificate it names (default, SNI, client CA and CRL): a
+		// certificate in use.
 		IdxCert: func(o model.Object) []string {
 			l := o.(*model.Listener)
-			return append(one(l.TLSContainerRef), l.SNIContainerRefs...)
+			out := append(one(l.TLSContainerRef), l.SNIContainerRefs...)
+			return append(append(out, one(l.ClientCATLSContainerRef)...), one(l.ClientCRLContainerRef)...)
 		},
 		IdxProject: project,
 	},
 	model.KindPool: {
-		IdxLB:      func(o model.Object) []string { return one(o.(*model.Pool).LoadBalancerID) },
+		IdxLB: func(o model.Object) []string { return one(o.(*model.Pool).LoadBalancerID) },
+		// The certificates it re-encrypts with: in use.
+		IdxCert: func(o model.Object) []string {
+			p := o.(*model.Pool)
+			return append(append(one(p.TLSContainerRef), one(p.CATLSContainerRef)...), one(p.CRLContainerRef)...)
+		},
 		IdxMonitor: func(o model.Object) []string { return o.(*model.Pool).HealthMonitors },
 		IdxProject: project,
 	},

@@ -109,3 +109,65 @@ func TestListenerOptionsReachTheDataPlane(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestMandatoryClientCertificatesThroughTheFloatingIP: a CA bundle with a
+// revocation list uploaded without a key, a TERMINATED_HTTPS listener
+// that requires client certificates of it: through the floating IP a
+// client without one or with a revoked one is refused, a good one served.
+func TestMandatoryClientCertificatesThroughTheFloatingIP(t *testing.T) {
+	tp := startTopo(t)
+	now := time.Now()
+	serverCA, _ := pki.NewCA("e2e server CA", now.Add(-time.Hour), now.Add(24*time.Hour))
+	clientsCA, _ := pki.NewCA("e2e clients CA", now.Add(-time.Hour), now.Add(24*time.Hour))
+	leaf, err := pki.Issue(serverCA, pki.Request{CommonName: "mtls.options.test", DNSNames: []string{"mtls.options.test"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := pki.IssueClient(clientsCA, pki.Request{CommonName: "alice", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)})
+	bad, _ := pki.IssueClient(clientsCA, pki.Request{CommonName: "mallory", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)})
+	crl, err := clientsCA.RevocationList(now, bad.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := tp.create("/v2.0/lbaas-certificates", "certificate", map[string]any{"name": "mtls", "certificate": string(leaf.CertPEM), "private_key": string(leaf.KeyPEM)})["id"].(string)
+	clients := tp.create("/v2.0/lbaas-certificates", "certificate", map[string]any{"name": "clients", "certificate": string(clientsCA.CertPEM), "crl": string(crl)})["id"].(string)
+	lb := tp.v2Create("/loadbalancers", "loadbalancer", map[string]any{"name": "mtls", "vip_subnet_id": tp.vipSub})
+	lbID := lb["id"].(string)
+	l := tp.v2Create("/listeners", "listener", map[string]any{"loadbalancer_id": lbID, "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+		"default_tls_container_ref": server, "client_authentication": "MANDATORY", "client_ca_tls_container_ref": clients, "client_crl_container_ref": clients})
+	pool := tp.v2Create("/pools", "pool", map[string]any{"listener_id": l["id"], "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"})
+	tp.v2Create("/pools/"+pool["id"].(string)+"/members", "member", map[string]any{"address": tp.backends[0].Addr.String(), "protocol_port": 80, "subnet_id": tp.poolSub})
+	tp.v2WaitActive(lbID, 60*time.Second)
+	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": lb["vip_port_id"]})["floating_ip_address"].(string)
+
+	get := func(cert *pki.Issued) (string, error) {
+		cfg := &tls.Config{ServerName: "mtls.options.test", RootCAs: serverCA.Pool()}
+		if cert != nil {
+			pair, err := tls.X509KeyPair(cert.CertPEM, cert.KeyPEM)
+			if err != nil {
+				return "", err
+			}
+			cfg.Certificates = []tls.Certificate{pair}
+		}
+		c := httpClient(tp.client, 5*time.Second)
+		c.Transport.(*http.Transport).TLSClientConfig = cfg
+		return bodyOf(c.Get("https://" + fip + "/"))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		body, err := get(good)
+		if err == nil && body == "backend "+tp.backends[0].Addr.String() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a good client certificate not served within 30s: %q %v", body, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if body, err := get(nil); err == nil {
+		t.Errorf("no client certificate: served %q", body)
+	}
+	if body, err := get(bad); err == nil {
+		t.Errorf("a revoked client certificate: served %q", body)
+	}
+}

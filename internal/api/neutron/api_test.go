@@ -927,7 +927,10 @@ func TestCertificateUploadValidatesAndNeverReturnsTheKey(t *testing.T) {
 		{"key among intermediates", obj{"certificate": cert, "private_key": key, "intermediates": otherKey}, "intermediates"},
 		{"garbage intermediates", obj{"certificate": cert, "private_key": key, "intermediates": otherCert + "junk"}, "intermediates"},
 		{"name with newline", obj{"certificate": cert, "private_key": key, "name": "a\nb"}, "name"},
-		{"key missing", obj{"certificate": cert}, "private_key"},
+		{"crl beside a key", obj{"certificate": cert, "private_key": key, "crl": "x"}, "crl"},
+		{"expired CA", obj{"certificate": expired}, "not valid now"},
+		{"key in a CA bundle", obj{"certificate": cert + key}, "type CERTIFICATE"},
+		{"garbage crl", obj{"certificate": cert, "crl": "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"}, "revocation list"},
 		{"oversized certificate", obj{"certificate": strings.Repeat("A", 70<<10), "private_key": key}, "at most"},
 		{"certificate as a number", obj{"certificate": 5, "private_key": key}, "certificate"},
 	}
@@ -979,4 +982,24 @@ func TestATenantsPortTakesAnAddressAndGivesItBackWhenDeleted(t *testing.T) {
 	// A VIP's port stays until its VIP is deleted.
 	v := vip(t, alphaToken, sub, pool(t, alphaToken, sub, "HTTP"), "HTTP", 80)
 	expectNeutronError(t, call(t, alphaToken, "DELETE", "/v2.0/ports/"+v["port_id"].(string), nil), http.StatusConflict, "PortInUse")
+}
+
+func TestACABundleWithARevocationListIsStoredWithoutAKey(t *testing.T) {
+	now := time.Now()
+	ca, err := pki.NewCA("clients CA", now.Add(-time.Hour), now.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := pki.NewCA("another CA", now.Add(-time.Hour), now.Add(24*time.Hour))
+	crl, err := ca.RevocationList(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := call(t, alphaToken, "POST", "/v2.0/lbaas-certificates", obj{"certificate": obj{"name": "clients", "certificate": string(ca.CertPEM), "crl": string(crl)}})
+	expect(t, r, http.StatusCreated)
+	if c := r.body["certificate"].(obj); c["kind"] != "ca_bundle" || c["has_crl"] != true || c["subject"] != "CN=clients CA" {
+		t.Fatalf("CA bundle view: %v", c)
+	}
+	otherCRL, _ := other.RevocationList(now)
+	expectNeutronError(t, call(t, alphaToken, "POST", "/v2.0/lbaas-certificates", obj{"certificate": obj{"certificate": string(ca.CertPEM), "crl": string(otherCRL)}}), 400, "InvalidCertificate", "not signed by a certificate of the bundle")
 }

@@ -34,6 +34,14 @@ func viewCertificate(_ *Server, e store.Entry) map[string]any {
 	v["fingerprint_sha256"] = c.FingerprintSHA256
 	v["subject"] = c.Subject
 	v["not_after"] = c.NotAfter.UTC().Format(time.RFC3339)
+	// What it can serve as: a certificate with its key (a listener's or
+	// a pool's own), or CA certificates (what clients or members are
+	// checked against), with or without a revocation list.
+	v["kind"] = "certificate"
+	if c.PrivateKeyPEM == "" {
+		v["kind"] = "ca_bundle"
+	}
+	v["has_crl"] = c.CRLPEM != ""
 	return v
 }
 
@@ -44,6 +52,12 @@ const maxPEMBytes = 64 << 10
 // now and a private key that belongs to it.
 func parseCertificate(req *model.CertificateRequest, now time.Time) (*model.Certificate, error) {
 	bad := func(format string, args ...any) error { return badRequest("InvalidCertificate", format, args...) }
+	if req.PrivateKey == nil {
+		return parseCABundle(req, now)
+	}
+	if req.CRL != nil {
+		return nil, bad("A revocation list (crl) goes with CA certificates alone, without a private key")
+	}
 	certPEM, keyPEM := *req.Certificate, *req.PrivateKey
 	chain := ""
 	if req.Intermediates != nil {
@@ -115,6 +129,80 @@ func parseCertificate(req *model.CertificateRequest, now time.Time) (*model.Cert
 	}, nil
 }
 
+// parseCABundle checks a certificate upload without a private key: one or
+// more CA certificates (what a listener checks its clients against, or a
+// pool its members), each valid now, and optionally a revocation list
+// signed by one of them.
+func parseCABundle(req *model.CertificateRequest, now time.Time) (*model.Certificate, error) {
+	bad := func(format string, args ...any) error { return badRequest("InvalidCertificate", format, args...) }
+	if req.Intermediates != nil && *req.Intermediates != "" {
+		return nil, bad("Intermediates go with a certificate and its private key; a CA bundle lists all its certificates in certificate")
+	}
+	bundle := *req.Certificate
+	if len(bundle) > maxPEMBytes {
+		return nil, bad("The certificates must be at most %d bytes", maxPEMBytes)
+	}
+	var certs []*x509.Certificate
+	var out []byte
+	rest := []byte(bundle)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return nil, bad("A CA bundle holds only PEM blocks of type CERTIFICATE, not %s (a private key goes in private_key)", b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, bad("A certificate of the bundle cannot be parsed: %v", err)
+		}
+		if now.After(c.NotAfter) || now.Before(c.NotBefore) {
+			return nil, bad("The certificate %q is not valid now (%s to %s)", c.Subject.String(), c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+		}
+		certs = append(certs, c)
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	if len(certs) == 0 || strings.TrimSpace(string(rest)) != "" {
+		return nil, bad("The certificate is not one or more PEM blocks of type CERTIFICATE")
+	}
+	crl := ""
+	if req.CRL != nil && *req.CRL != "" {
+		if len(*req.CRL) > maxPEMBytes {
+			return nil, bad("The revocation list must be at most %d bytes", maxPEMBytes)
+		}
+		b, tail := pem.Decode([]byte(*req.CRL))
+		if b == nil || b.Type != "X509 CRL" || strings.TrimSpace(string(tail)) != "" {
+			return nil, bad("The crl is not one PEM block of type X509 CRL")
+		}
+		rl, err := x509.ParseRevocationList(b.Bytes)
+		if err != nil {
+			return nil, bad("The revocation list cannot be parsed: %v", err)
+		}
+		signed := false
+		for _, c := range certs {
+			if rl.CheckSignatureFrom(c) == nil {
+				signed = true
+			}
+		}
+		if !signed {
+			return nil, bad("The revocation list is not signed by a certificate of the bundle")
+		}
+		crl = string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: rl.Raw}))
+	}
+	sum := sha256.Sum256(certs[0].Raw)
+	name := ""
+	if req.Name != nil {
+		name = *req.Name
+	}
+	if err := model.ValidateText("name", name, model.MaxNameLen); err != nil {
+		return nil, err
+	}
+	return &model.Certificate{Name: name, CertificatePEM: string(out), CRLPEM: crl, FingerprintSHA256: hex.EncodeToString(sum[:]),
+		Subject: certs[0].Subject.String(), NotAfter: certs[0].NotAfter}, nil
+}
+
 func keyMatches(leaf *x509.Certificate, key crypto.PrivateKey) bool {
 	type publicKeyer interface{ Public() crypto.PublicKey }
 	pk, ok := key.(publicKeyer)
@@ -144,8 +232,10 @@ func (s *Server) createCertificate() http.HandlerFunc {
 		}
 		c.Meta = s.newMeta(tenant)
 		// The key reaches the store sealed, bound to this certificate.
-		if c.PrivateKeyPEM, err = s.cfg.Secrets.Seal([]byte(c.PrivateKeyPEM), c.ID); err != nil {
-			return nil, err
+		if c.PrivateKeyPEM != "" {
+			if c.PrivateKeyPEM, err = s.cfg.Secrets.Seal([]byte(c.PrivateKeyPEM), c.ID); err != nil {
+				return nil, err
+			}
 		}
 		return c, nil
 	}, nil)
@@ -161,6 +251,9 @@ func (s *Server) deleteCertificate() http.HandlerFunc {
 				what = "VIP" // v1 made it: its listener has the VIP's id
 			}
 			return conflict("CertificateInUse", "Certificate %s is used by %s %s", id, what, l.ID)
+		}
+		for _, pe := range s.st.ByIndex(model.KindPool, store.IdxCert, id) {
+			return conflict("CertificateInUse", "Certificate %s is used by pool %s", id, pe.Obj.Base().ID)
 		}
 		return nil
 	})

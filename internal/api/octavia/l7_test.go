@@ -205,7 +205,7 @@ func TestListenerOptionsAreStoredShownAndCheckedAgainstTheProtocol(t *testing.T)
 // by the listener API) and returns its id.
 func storeCert(t *testing.T, project string) string {
 	t.Helper()
-	c := &model.Certificate{Meta: model.Meta{ID: uuid.NewString(), TenantID: project}, Name: unique("c")}
+	c := &model.Certificate{Meta: model.Meta{ID: uuid.NewString(), TenantID: project}, Name: unique("c"), PrivateKeyPEM: "sealed:v1:test:AAAA"}
 	if _, err := env.st.Commit(context.Background(), new(store.Txn).Create(model.KindCertificate, c)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package octavia
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -88,12 +89,6 @@ func (req *listenerRequest) unsupportedOptions() error {
 		// Octavia takes them in a fully populated load balancer's
 		// listeners; here they are made one by one afterwards.
 		return unsupported("l7policies inside a listener (create them with POST /l7policies)")
-	case str(req.ClientAuthentication) != "" && str(req.ClientAuthentication) != "NONE":
-		return unsupported("client_authentication")
-	case str(req.ClientCATLSContainerRef) != "":
-		return unsupported("client_ca_tls_container_ref")
-	case str(req.ClientCRLContainerRef) != "":
-		return unsupported("client_crl_container_ref")
 	}
 	return nil
 }
@@ -141,9 +136,9 @@ func viewListener(s *Server, c *statuses, e store.Entry) map[string]any {
 	v["timeout_tcp_inspect"] = l.TimeoutTCPInspect
 	v["loadbalancers"] = refs(l.LoadBalancerID)
 	v["l7policies"] = refs(entryIDs(s.policiesOf(l.ID))...)
-	v["client_authentication"] = "NONE"
-	v["client_ca_tls_container_ref"] = nil
-	v["client_crl_container_ref"] = nil
+	v["client_authentication"] = cmp.Or(l.ClientAuthentication, model.ClientAuthNone)
+	v["client_ca_tls_container_ref"] = nullable(l.ClientCATLSContainerRef)
+	v["client_crl_container_ref"] = nullable(l.ClientCRLContainerRef)
 	v["allowed_cidrs"] = nullList(l.AllowedCIDRs)
 	v["tls_ciphers"] = nullable(l.TLSCiphers)
 	v["tls_versions"] = nullList(l.TLSVersions)
@@ -213,6 +208,12 @@ func applyListener(l *model.Listener, req *listenerRequest) {
 		}
 	}
 	setList(&l.TLSVersions, req.TLSVersions)
+	setStr(&l.ClientAuthentication, req.ClientAuthentication)
+	for _, r := range []struct{ dst, src *string }{{&l.ClientCATLSContainerRef, req.ClientCATLSContainerRef}, {&l.ClientCRLContainerRef, req.ClientCRLContainerRef}} {
+		if r.src != nil {
+			*r.dst = refID(*r.src)
+		}
+	}
 	setList(&l.ALPNProtocols, req.ALPNProtocols)
 	setStr(&l.TLSCiphers, req.TLSCiphers)
 	if req.InsertHeaders != nil {
@@ -344,12 +345,52 @@ func (s *Server) checkListenerRefs(t *store.Txn, caller httpapi.Who, l *model.Li
 		}
 		t.Require(model.KindPool, p.ID, pe.Rev)
 	}
-	for _, ref := range append(one(l.TLSContainerRef), l.SNIContainerRefs...) {
-		ce, err := s.get(caller, model.KindCertificate, "Certificate", ref)
-		if err != nil {
-			return validation("Could not retrieve certificate: %s", ref)
+	return s.checkCertRefs(t, caller, listenerCertRefs(l)...)
+}
+
+// listenerCertRefs are the certificates a listener names.
+func listenerCertRefs(l *model.Listener) []certRef {
+	refs := []certRef{{"default_tls_container_ref", l.TLSContainerRef, needKey},
+		{"client_ca_tls_container_ref", l.ClientCATLSContainerRef, needCA}, {"client_crl_container_ref", l.ClientCRLContainerRef, needCRL}}
+	for _, r := range l.SNIContainerRefs {
+		refs = append(refs, certRef{"sni_container_refs", r, needKey})
+	}
+	return refs
+}
+
+// certRef is a certificate an object names, and what it must hold.
+type certRef struct {
+	field, id string
+	need      certNeed
+}
+
+type certNeed int
+
+const (
+	needKey certNeed = iota // a certificate with its private key
+	needCA                  // CA certificates (any certificate upload)
+	needCRL                 // a CA bundle with a revocation list
+)
+
+// checkCertRefs checks that each named certificate exists, is the
+// caller's, and holds what its use needs; t depends on them.
+func (s *Server) checkCertRefs(t *store.Txn, caller httpapi.Who, refs ...certRef) error {
+	for _, r := range refs {
+		if r.id == "" {
+			continue
 		}
-		t.Require(model.KindCertificate, ref, ce.Rev)
+		ce, err := s.get(caller, model.KindCertificate, "Certificate", r.id)
+		if err != nil {
+			return validation("Could not retrieve certificate: %s", r.id)
+		}
+		c := ce.Obj.(*model.Certificate)
+		switch {
+		case r.need == needKey && c.PrivateKeyPEM == "":
+			return validation("%s: certificate %s has no private key (it is a CA bundle)", r.field, r.id)
+		case r.need == needCRL && c.CRLPEM == "":
+			return validation("%s: certificate %s holds no revocation list (upload CA certificates with a crl)", r.field, r.id)
+		}
+		t.Require(model.KindCertificate, r.id, ce.Rev)
 	}
 	return nil
 }
@@ -385,16 +426,10 @@ func (s *Server) updateListener(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		t := new(store.Txn)
-		if l.DefaultPoolID != old.DefaultPoolID || l.TLSContainerRef != old.TLSContainerRef || !slices.Equal(l.SNIContainerRefs, old.SNIContainerRefs) {
+		if l.DefaultPoolID != old.DefaultPoolID || !slices.Equal(listenerCertRefs(&l), listenerCertRefs(old)) {
 			check := l
 			if l.DefaultPoolID == old.DefaultPoolID {
 				check.DefaultPoolID = ""
-			}
-			if l.TLSContainerRef == old.TLSContainerRef {
-				check.TLSContainerRef = ""
-			}
-			if slices.Equal(l.SNIContainerRefs, old.SNIContainerRefs) {
-				check.SNIContainerRefs = nil
 			}
 			if err := s.checkListenerRefs(t, caller, &check); err != nil {
 				return nil, err

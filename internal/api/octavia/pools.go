@@ -35,24 +35,12 @@ type poolRequest struct {
 	ALPNProtocols      *[]string                 `json:"alpn_protocols" lbaas:"create,update,nullable"`
 }
 
-func (req *poolRequest) unsupportedOptions() error {
-	switch {
-	case req.TLSEnabled != nil && *req.TLSEnabled:
-		return unsupported("tls_enabled")
-	case str(req.TLSContainerRef) != "":
-		return unsupported("tls_container_ref")
-	case str(req.CATLSContainerRef) != "":
-		return unsupported("ca_tls_container_ref")
-	case str(req.CRLContainerRef) != "":
-		return unsupported("crl_container_ref")
-	case str(req.TLSCiphers) != "":
-		return unsupported("tls_ciphers")
-	case req.TLSVersions != nil && len(*req.TLSVersions) > 0:
-		return unsupported("tls_versions")
-	case req.ALPNProtocols != nil && len(*req.ALPNProtocols) > 0:
-		return unsupported("alpn_protocols")
-	}
-	return nil
+func (req *poolRequest) unsupportedOptions() error { return nil }
+
+// certRefs are the certificates a pool names, for checkCertRefs.
+func poolCertRefs(p *model.Pool) []certRef {
+	return []certRef{{"tls_container_ref", p.TLSContainerRef, needKey}, {"ca_tls_container_ref", p.CATLSContainerRef, needCA},
+		{"crl_container_ref", p.CRLContainerRef, needCRL}}
 }
 
 func viewPool(s *Server, c *statuses, e store.Entry) map[string]any {
@@ -82,13 +70,13 @@ func viewPool(s *Server, c *statuses, e store.Entry) map[string]any {
 	if len(p.HealthMonitors) > 0 {
 		v["healthmonitor_id"] = p.HealthMonitors[0]
 	}
-	v["tls_enabled"] = false
-	v["tls_container_ref"] = nil
-	v["ca_tls_container_ref"] = nil
-	v["crl_container_ref"] = nil
-	v["tls_ciphers"] = nil
-	v["tls_versions"] = nil
-	v["alpn_protocols"] = nil
+	v["tls_enabled"] = p.TLSEnabled
+	v["tls_container_ref"] = nullable(p.TLSContainerRef)
+	v["ca_tls_container_ref"] = nullable(p.CATLSContainerRef)
+	v["crl_container_ref"] = nullable(p.CRLContainerRef)
+	v["tls_ciphers"] = nullable(p.TLSCiphers)
+	v["tls_versions"] = nullList(p.TLSVersions)
+	v["alpn_protocols"] = nullList(p.ALPNProtocols)
 	v["tags"] = tags(p.Tags)
 	return v
 }
@@ -117,6 +105,31 @@ func applyPool(p *model.Pool, req *poolRequest) {
 	if req.Tags != nil {
 		p.Tags = append([]string{}, (*req.Tags)...)
 	}
+	if req.TLSEnabled != nil {
+		p.TLSEnabled = *req.TLSEnabled
+	}
+	for _, r := range []struct{ dst, src *string }{{&p.TLSContainerRef, req.TLSContainerRef}, {&p.CATLSContainerRef, req.CATLSContainerRef}, {&p.CRLContainerRef, req.CRLContainerRef}} {
+		if r.src != nil {
+			*r.dst = refID(*r.src)
+		}
+	}
+	if req.TLSCiphers != nil {
+		p.TLSCiphers = *req.TLSCiphers
+	}
+	if req.TLSVersions != nil {
+		p.TLSVersions = nonEmpty(*req.TLSVersions)
+	}
+	if req.ALPNProtocols != nil {
+		p.ALPNProtocols = nonEmpty(*req.ALPNProtocols)
+	}
+}
+
+// nonEmpty copies a list, nil when it is empty.
+func nonEmpty(xs []string) []string {
+	if len(xs) == 0 {
+		return nil
+	}
+	return append([]string{}, xs...)
 }
 
 func (s *Server) createPool(w http.ResponseWriter, r *http.Request) {
@@ -198,6 +211,9 @@ func (s *Server) addPool(t *store.Txn, caller httpapi.Who, p *model.Pool, listen
 	if err != nil {
 		return err
 	}
+	if err := s.checkCertRefs(t, caller, poolCertRefs(p)...); err != nil {
+		return err
+	}
 	t.Require(model.KindLoadBalancer, p.LoadBalancerID, lbe.Rev).Create(model.KindPool, p)
 	return nil
 }
@@ -219,13 +235,24 @@ func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		p := *e.Obj.(*model.Pool)
+		old := e.Obj.(*model.Pool)
+		p := *old
 		applyPool(&p, &req)
 		if err := model.ValidatePool(&p); err != nil {
 			return nil, err
 		}
+		t := new(store.Txn)
+		var changed []certRef
+		for i, r := range poolCertRefs(&p) {
+			if r.id != poolCertRefs(old)[i].id {
+				changed = append(changed, r)
+			}
+		}
+		if err := s.checkCertRefs(t, caller, changed...); err != nil {
+			return nil, err
+		}
 		p.UpdatedAt = s.now()
-		return new(store.Txn).Update(model.KindPool, &p, e.Rev), nil
+		return t.Update(model.KindPool, &p, e.Rev), nil
 	})
 }
 
