@@ -70,8 +70,9 @@
 // Every keystone-manage run is a Python start that imports Keystone (3-4 s
 // of CPU each on this 2-core machine, more under load); db_sync adds the
 // migrations. So the schema (db_sync) and the key repositories
-// (fernet_setup, credential_setup) are made once per test binary, in
-// parallel, kept in memory, and written out for each Start: the database
+// (fernet_setup, credential_setup) are made once per test binary (once per
+// run with CacheEnv), in parallel, kept in memory, and written out for
+// each Start: the database
 // is a plain SQLite file, a copy of a migrated one is exactly what db_sync
 // would have made. Each Start then runs only bootstrap (its password and
 // endpoint URLs, with this instance's port, differ per Start) and the
@@ -273,7 +274,7 @@ func Run(dir string, logf func(format string, args ...any)) (k *Keystone, stop f
 
 	var built time.Duration // the template's cost, reported by the Start that paid it
 	tmplOnce.Do(func() {
-		tmpl, tmplErr = makeTemplate()
+		tmpl, tmplErr = sharedTemplate()
 		built = time.Since(began)
 	})
 	if tmplErr != nil {
@@ -550,6 +551,75 @@ func manage(conf string, args ...string) error {
 			tail(filepath.Join(filepath.Dir(conf), "keystone.log"), 4000))
 	}
 	return nil
+}
+
+// CacheEnv names a directory where test binaries of one run share the
+// template: the first makes it, the others read it (lbaas.sh test makes
+// the directory and removes it when the run ends, so nothing outlives the
+// run). Unset: each binary makes its own.
+const CacheEnv = "LBAAS_KEYSTONETEST_CACHE"
+
+// sharedTemplate is makeTemplate through the run's cache, if any.
+func sharedTemplate() (template, error) {
+	cache := os.Getenv(CacheEnv)
+	if cache == "" {
+		return makeTemplate()
+	}
+	dir := filepath.Join(cache, "template")
+	if tp, err := readTemplate(dir); err == nil {
+		return tp, nil
+	}
+	tp, err := makeTemplate()
+	if err != nil {
+		return tp, err
+	}
+	// Written beside, then renamed: a reader sees all of it or none.
+	tmp, err := os.MkdirTemp(cache, "template-")
+	if err != nil {
+		return tp, nil // the cache is an optimisation
+	}
+	if writeTemplate(tmp, tp) != nil || os.Rename(tmp, dir) != nil {
+		os.RemoveAll(tmp)
+	}
+	return tp, nil
+}
+
+func writeTemplate(dir string, tp template) error {
+	if err := os.WriteFile(filepath.Join(dir, "keystone.db"), tp.db, 0o600); err != nil {
+		return err
+	}
+	for repo, files := range tp.keys {
+		if err := os.MkdirAll(filepath.Join(dir, repo), 0o700); err != nil {
+			return err
+		}
+		for name, b := range files {
+			if err := os.WriteFile(filepath.Join(dir, repo, name), b, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func readTemplate(dir string) (template, error) {
+	tp := template{keys: map[string]map[string][]byte{}}
+	var err error
+	if tp.db, err = os.ReadFile(filepath.Join(dir, "keystone.db")); err != nil {
+		return template{}, err
+	}
+	for _, repo := range keyRepos {
+		ents, err := os.ReadDir(filepath.Join(dir, repo))
+		if err != nil || len(ents) == 0 {
+			return template{}, fmt.Errorf("template %s: no %s", dir, repo)
+		}
+		tp.keys[repo] = map[string][]byte{}
+		for _, e := range ents {
+			if tp.keys[repo][e.Name()], err = os.ReadFile(filepath.Join(dir, repo, e.Name())); err != nil {
+				return template{}, err
+			}
+		}
+	}
+	return tp, nil
 }
 
 // makeTemplate runs db_sync, fernet_setup and credential_setup (which
