@@ -43,15 +43,7 @@ func bindLine(l Listener) string {
 		b.WriteString(" crt " + f)
 	}
 	t := l.TLS
-	if t.MinVersion != "" {
-		fmt.Fprintf(&b, " ssl-min-ver %s ssl-max-ver %s", t.MinVersion, t.MaxVersion)
-	}
-	if t.Ciphers != "" {
-		b.WriteString(" ciphers " + quote(t.Ciphers))
-	}
-	if len(t.ALPN) > 0 {
-		b.WriteString(" alpn " + strings.Join(t.ALPN, ","))
-	}
+	b.WriteString(t.tuning())
 	if t.Verify != "" {
 		fmt.Fprintf(&b, " ca-file %s verify %s", t.CAFile, t.Verify)
 		if t.CRLFile != "" {
@@ -79,6 +71,13 @@ func serverTLS(t *TLSOptions) string {
 	if t.CertFile != "" {
 		b.WriteString(" crt " + t.CertFile)
 	}
+	b.WriteString(t.tuning())
+	return b.String()
+}
+
+// tuning is the handshake settings shared by bind and server lines.
+func (t TLSOptions) tuning() string {
+	var b strings.Builder
 	if t.MinVersion != "" {
 		fmt.Fprintf(&b, " ssl-min-ver %s ssl-max-ver %s", t.MinVersion, t.MaxVersion)
 	}

@@ -81,22 +81,8 @@ func parseCertificate(req *model.CertificateRequest, now time.Time) (*model.Cert
 		return nil, bad("The certificate is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 	if chain != "" {
-		rest := []byte(chain)
-		for {
-			var b *pem.Block
-			b, rest = pem.Decode(rest)
-			if b == nil {
-				break
-			}
-			if b.Type != "CERTIFICATE" {
-				return nil, bad("The intermediates hold a PEM block of type %s; only certificates belong there", b.Type)
-			}
-			if _, err := x509.ParseCertificate(b.Bytes); err != nil {
-				return nil, bad("An intermediate certificate cannot be parsed: %v", err)
-			}
-		}
-		if strings.TrimSpace(string(rest)) != "" {
-			return nil, bad("The intermediates hold data that is not PEM")
+		if _, err := parsePEMCertificates(chain, "The intermediates"); err != nil {
+			return nil, err
 		}
 	}
 	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
@@ -142,30 +128,16 @@ func parseCABundle(req *model.CertificateRequest, now time.Time) (*model.Certifi
 	if len(bundle) > maxPEMBytes {
 		return nil, bad("The certificates must be at most %d bytes", maxPEMBytes)
 	}
-	var certs []*x509.Certificate
+	certs, err := parsePEMCertificates(bundle, "A CA bundle (certificate without private_key)")
+	if err != nil {
+		return nil, err
+	}
 	var out []byte
-	rest := []byte(bundle)
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			return nil, bad("A CA bundle holds only PEM blocks of type CERTIFICATE, not %s (a private key goes in private_key)", b.Type)
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, bad("A certificate of the bundle cannot be parsed: %v", err)
-		}
+	for _, c := range certs {
 		if now.After(c.NotAfter) || now.Before(c.NotBefore) {
 			return nil, bad("The certificate %q is not valid now (%s to %s)", c.Subject.String(), c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 		}
-		certs = append(certs, c)
 		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-	}
-	if len(certs) == 0 || strings.TrimSpace(string(rest)) != "" {
-		return nil, bad("The certificate is not one or more PEM blocks of type CERTIFICATE")
 	}
 	crl := ""
 	if req.CRL != nil && *req.CRL != "" {
@@ -201,6 +173,33 @@ func parseCABundle(req *model.CertificateRequest, now time.Time) (*model.Certifi
 	}
 	return &model.Certificate{Name: name, CertificatePEM: string(out), CRLPEM: crl, FingerprintSHA256: hex.EncodeToString(sum[:]),
 		Subject: certs[0].Subject.String(), NotAfter: certs[0].NotAfter}, nil
+}
+
+// parsePEMCertificates parses one or more CERTIFICATE blocks and nothing
+// else; what names the field in messages.
+func parsePEMCertificates(text, what string) ([]*x509.Certificate, error) {
+	bad := func(format string, args ...any) error { return badRequest("InvalidCertificate", format, args...) }
+	var certs []*x509.Certificate
+	rest := []byte(text)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return nil, bad("%s holds a PEM block of type %s; only blocks of type CERTIFICATE belong there", what, b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, bad("%s: a certificate cannot be parsed: %v", what, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 || strings.TrimSpace(string(rest)) != "" {
+		return nil, bad("%s holds data that is not PEM certificates", what)
+	}
+	return certs, nil
 }
 
 func keyMatches(leaf *x509.Certificate, key crypto.PrivateKey) bool {
