@@ -411,14 +411,14 @@ const ProviderName = "lbaas"
 // leaves the server except towards the agents that terminate TLS.
 type Certificate struct {
 	Meta
-	Name              string    `json:"name"`
-	CertificatePEM    string    `json:"certificate"`
-	PrivateKeyPEM     string    `json:"private_key"`
-	IntermediatesPEM  string    `json:"intermediates"`
+	Name             string `json:"name"`
+	CertificatePEM   string `json:"certificate"`
+	PrivateKeyPEM    string `json:"private_key"`
+	IntermediatesPEM string `json:"intermediates"`
 	// CRLPEM is a certificate revocation list kept with a CA bundle (a
 	// certificate without a private key): what client_crl_container_ref
 	// and crl_container_ref name.
-	CRLPEM string `json:"crl,omitempty"`
+	CRLPEM            string    `json:"crl,omitempty"`
 	FingerprintSHA256 string    `json:"fingerprint_sha256"`
 	Subject           string    `json:"subject"`
 	NotAfter          time.Time `json:"not_after"`
