@@ -158,7 +158,7 @@ func renderL7(w func(string, ...any), l Listener) {
 // validateL7 checks a listener's policies against the listener and the
 // spec's pools: every string through package l7, as the API did.
 func (l Listener) validateL7(pools map[string]Pool) error {
-	if len(l.L7Policies) > 0 && l.mode() != "http" {
+	if len(l.L7Policies) > 0 && (l.mode() != "http" || l.Protocol == ProtocolPrometheus) {
 		return fmt.Errorf("listener %s: L7 policies need an HTTP or TERMINATED_HTTPS listener, not %s", l.ID, l.Protocol)
 	}
 	seen := map[string]bool{}

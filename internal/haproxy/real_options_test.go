@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"lbaas/internal/pki"
 )
 
@@ -201,5 +204,51 @@ func TestProxyPoolsTellTheMemberTheClientAddressAndTheirChecksSpeakItToo(t *test
 				t.Fatalf("through a %s pool: %q %v", name, body, err)
 			}
 		})
+	}
+}
+
+// A PROMETHEUS listener answers /metrics in Prometheus' text format, which
+// the Prometheus client's own parser reads, and 404 elsewhere.
+func TestPrometheusListenerServesHAProxysMetricsInPrometheusTextFormat(t *testing.T) {
+	a := startBackend(t, "A")
+	spec, mgr := realInstance(t, a.member(t, memA))
+	port := freePort(t)
+	spec.Listeners = append(spec.Listeners, Listener{ID: lisB, Address: spec.lis(0).Address, Port: port, Protocol: ProtocolPrometheus, ConnLimit: -1, AdminUp: true})
+	if _, err := mgr.Apply(ctx(t), spec); err != nil {
+		t.Fatal(err)
+	}
+	sequence(t, spec, 3) // some traffic to count
+	resp, err := httpClient(nil).Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics is not Prometheus text format: %v", err)
+	}
+	f, ok := families["haproxy_frontend_http_requests_total"]
+	if !ok {
+		t.Fatalf("no haproxy_frontend_http_requests_total among %d families", len(families))
+	}
+	var served float64
+	for _, m := range f.Metric {
+		for _, lp := range m.Label {
+			if lp.GetName() == "proxy" && lp.GetValue() == FrontendName(lisA) {
+				served = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if served < 3 {
+		t.Errorf("frontend %s counted %v requests, want at least the 3 sent", FrontendName(lisA), served)
+	}
+	other, err := httpClient(nil).Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Body.Close()
+	if other.StatusCode != 404 {
+		t.Errorf("GET / on the PROMETHEUS listener: %d, want 404", other.StatusCode)
 	}
 }

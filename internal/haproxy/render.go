@@ -99,6 +99,10 @@ func renderFrontend(w func(string, ...any), spec Spec, l Listener) {
 	if !l.AdminUp {
 		w("    disabled")
 	}
+	if l.Protocol == ProtocolPrometheus {
+		w("    http-request use-service prometheus-exporter if { path /metrics }")
+		w("    http-request deny deny_status 404")
+	}
 	renderL7(w, l)
 	// Without a default backend HAProxy itself answers 503 (http) or closes
 	// the connection (tcp).
@@ -241,7 +245,7 @@ var balanceOf = map[Method]string{
 // mode is "http" when HAProxy sees HTTP (plain HTTP, or HTTPS it terminates),
 // otherwise "tcp" (TCP, and HTTPS passed through untouched).
 func (l Listener) mode() string {
-	if l.Protocol == ProtocolHTTP || l.Protocol == ProtocolTerminatedHTTPS {
+	if l.Protocol == ProtocolHTTP || l.Protocol == ProtocolTerminatedHTTPS || l.Protocol == ProtocolPrometheus {
 		return "http"
 	}
 	return "tcp"
@@ -261,6 +265,7 @@ var poolProtocolsFor = map[Protocol][]Protocol{
 	ProtocolHTTP:            {ProtocolHTTP, ProtocolProxy, ProtocolProxyV2},
 	ProtocolHTTPS:           {ProtocolHTTPS, ProtocolTCP, ProtocolProxy, ProtocolProxyV2},
 	ProtocolTerminatedHTTPS: {ProtocolHTTP, ProtocolProxy, ProtocolProxyV2},
+	ProtocolPrometheus:      {},
 }
 
 // backendMode is the mode of the listeners using p (validate checks they

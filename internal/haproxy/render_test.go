@@ -152,6 +152,10 @@ func goldenCases() map[string]Spec {
 			MinVersion: "TLSv1.2", MaxVersion: "TLSv1.3", Ciphers: "ECDHE-RSA-AES128-GCM-SHA256", ALPN: []string{"http/1.1"}}
 		s.pool(0).Monitor = &Monitor{Type: MonitorHTTPS, Delay: 5, Timeout: 2, Rise: 2, Fall: 2}
 	})
+	add("prometheus_listener", func(s *Spec) {
+		s.Listeners = append(s.Listeners, Listener{ID: lisB, Address: s.lis(0).Address, Port: 8404, Protocol: ProtocolPrometheus,
+			ConnLimit: -1, AdminUp: true, AllowedCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+	})
 	add("http_headers_off", func(s *Spec) {
 		s.lis(0).NoForwardedFor = true
 		s.lis(0).Headers = []Header{HeaderForwardedPort, HeaderForwardedProto}

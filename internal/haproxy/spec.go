@@ -24,6 +24,9 @@ const (
 	// ProtocolTerminatedHTTPS terminates TLS on the listener (see
 	// Listener.TLSCertFile) and speaks HTTP to the pool.
 	ProtocolTerminatedHTTPS Protocol = "TERMINATED_HTTPS"
+	// ProtocolPrometheus (listeners) serves HAProxy's Prometheus exporter
+	// at /metrics and answers 404 elsewhere; it has no default pool.
+	ProtocolPrometheus Protocol = "PROMETHEUS"
 )
 
 // Method is a pool's load-balancing method.

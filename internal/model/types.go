@@ -52,6 +52,9 @@ const (
 	ProtocolHTTP            = "HTTP"
 	ProtocolHTTPS           = "HTTPS"
 	ProtocolTerminatedHTTPS = "TERMINATED_HTTPS"
+	// ProtocolPrometheus (listeners only) answers GET /metrics with
+	// HAProxy's own counters in Prometheus' text format; it has no pool.
+	ProtocolPrometheus = "PROMETHEUS"
 	// ProtocolProxy and ProtocolProxyV2 (pools only) speak what the
 	// listener receives to the members, preceded by a PROXY protocol
 	// header (version 1, text; version 2, binary) that tells them the
@@ -407,8 +410,10 @@ func (v VIP) Split() (*LoadBalancer, *Listener) {
 // ProviderName is the provider every load balancer here has.
 const ProviderName = "lbaas"
 
-// Certificate is a TLS certificate with its private key. The key never
-// leaves the server except towards the agents that terminate TLS.
+// Certificate is a TLS certificate with its private key, or CA
+// certificates alone (a CA bundle, maybe with a revocation list). The key
+// is stored sealed (package secrets) and leaves the server only towards
+// the agents that terminate TLS with it.
 type Certificate struct {
 	Meta
 	Name             string `json:"name"`

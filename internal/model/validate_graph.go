@@ -94,7 +94,7 @@ func ValidateListener(l *Listener) error {
 	if err := ValidateUUID("loadbalancer_id", l.LoadBalancerID); err != nil {
 		return err
 	}
-	if err := oneOf("protocol", l.Protocol, ProtocolTCP, ProtocolHTTP, ProtocolHTTPS, ProtocolTerminatedHTTPS); err != nil {
+	if err := oneOf("protocol", l.Protocol, ProtocolTCP, ProtocolHTTP, ProtocolHTTPS, ProtocolTerminatedHTTPS, ProtocolPrometheus); err != nil {
 		return err
 	}
 	if err := inRange("protocol_port", l.ProtocolPort, 1, 65535); err != nil {
@@ -146,6 +146,7 @@ var PoolProtocolsFor = map[string][]string{
 	ProtocolHTTP:            {ProtocolHTTP, ProtocolProxy, ProtocolProxyV2},
 	ProtocolHTTPS:           {ProtocolHTTPS, ProtocolTCP, ProtocolProxy, ProtocolProxyV2},
 	ProtocolTerminatedHTTPS: {ProtocolHTTP, ProtocolProxy, ProtocolProxyV2},
+	ProtocolPrometheus:      {},
 }
 
 // ValidateListenerPool checks that a listener of protocol lp can have a

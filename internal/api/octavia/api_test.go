@@ -85,9 +85,13 @@ func TestListenerPortIsUniqueOnALoadBalancerAndProtocolsAreChecked(t *testing.T)
 	if l["default_pool_id"] != pool || l["loadbalancers"].([]any)[0].(obj)["id"] != lb || l["connection_limit"] != float64(-1) || l["timeout_client_data"] != float64(50000) {
 		t.Fatalf("%v", l)
 	}
-	for _, p := range []string{"UDP", "SCTP", "PROMETHEUS"} {
+	for _, p := range []string{"UDP", "SCTP"} {
 		expectFault(t, call(t, alphaToken, "POST", v2+"/listeners", obj{"listener": obj{"loadbalancer_id": lb, "protocol": p, "protocol_port": 81}}), 400, "not supported by this provider")
 	}
+	expectFault(t, call(t, alphaToken, "POST", v2+"/listeners", obj{"listener": obj{"loadbalancer_id": lb, "protocol": "PROMETHEUS", "protocol_port": 8404, "default_pool_id": pool}}), 400, "takes no default_pool_id")
+	prom := create(t, alphaToken, v2+"/listeners", "listener", obj{"loadbalancer_id": lb, "protocol": "PROMETHEUS", "protocol_port": 8404})
+	expectFault(t, call(t, alphaToken, "POST", v2+"/pools", obj{"pool": obj{"listener_id": prom["id"], "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}}), 400, "PROMETHEUS")
+	expectFault(t, call(t, alphaToken, "POST", v2+"/l7policies", obj{"l7policy": obj{"listener_id": prom["id"], "action": "REJECT"}}), 400, "HTTP or TERMINATED_HTTPS")
 	expectFault(t, call(t, alphaToken, "POST", v2+"/listeners", obj{"listener": obj{"loadbalancer_id": lb, "protocol": "TERMINATED_HTTPS", "protocol_port": 443}}), 400, "default_tls_container_ref")
 	tcp := create(t, alphaToken, v2+"/listeners", "listener", obj{"loadbalancer_id": lb, "protocol": "TCP", "protocol_port": 22, "connection_limit": "100"})
 	if tcp["connection_limit"] != float64(100) {

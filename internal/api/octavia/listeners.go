@@ -97,7 +97,7 @@ func (req *listenerRequest) unsupportedOptions() error {
 // before the model's enum reports them as unknown.
 func checkProtocol(field, p string) error {
 	switch p {
-	case "UDP", "SCTP", "PROMETHEUS":
+	case "UDP", "SCTP":
 		return &model.InputError{Type: "ValidationException", Message: "Invalid input for " + field + ". Reason: protocol " + p + " is not supported by this provider."}
 	}
 	return nil
@@ -290,6 +290,9 @@ func (s *Server) prepareListener(caller httpapi.Who, req *listenerRequest) (*mod
 	}
 	if err := checkProtocol("protocol", *req.Protocol); err != nil {
 		return nil, err
+	}
+	if *req.Protocol == model.ProtocolPrometheus && str(req.DefaultPoolID) != "" {
+		return nil, validation("A PROMETHEUS listener answers /metrics itself; it takes no default_pool_id.")
 	}
 	l := &model.Listener{Meta: s.newMeta(tenant), LoadBalancerID: *req.LoadBalancerID, Protocol: *req.Protocol, ProtocolPort: *req.ProtocolPort,
 		AdminStateUp: true, ConnectionLimit: -1, TimeoutClientData: defaultTimeoutClientData,
