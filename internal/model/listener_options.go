@@ -177,6 +177,11 @@ func validateTLSTuning(versions []string, ciphers string, alpn []string) error {
 	if ciphers != "" && (len(ciphers) > MaxCiphersLen || !cipherRE.MatchString(ciphers)) {
 		return invalid("tls_ciphers", "'%s' is not an OpenSSL cipher list (names joined by ':', at most %d characters)", Clip(ciphers), MaxCiphersLen)
 	}
+	if ciphers != "" {
+		if why := checkCipherList(ciphers); why != "" {
+			return invalid("tls_ciphers", "'%s': %s", Clip(ciphers), why)
+		}
+	}
 	return nil
 }
 
