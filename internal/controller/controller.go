@@ -289,6 +289,9 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string, ps *pass) err
 		if c.rebuild(&si, lb) {
 			changed = true
 		}
+		if c.rebuildOne(&si, lb) {
+			changed = true
+		}
 		if c.drain(&si, lb, ps) {
 			changed = true
 		}

@@ -49,6 +49,31 @@ func (c *Controller) rebuild(si *model.ServiceInstance, lb *model.LoadBalancer) 
 	return true
 }
 
+// rebuildOne carries out a failover of one VM (an amphora failover):
+// once the other VMs serve, that VM is replaced by a new one on its node.
+// A standby's replacement costs clients nothing and leaves the active
+// holding the VIP; an active's moves the VIP to the standby once, as a
+// whole failover does. A VM already gone (replaced meanwhile) makes the
+// request done.
+func (c *Controller) rebuildOne(si *model.ServiceInstance, lb *model.LoadBalancer) bool {
+	if lb.AmphoraFailovers <= si.AmphoraFailedOver {
+		return false
+	}
+	i := slices.IndexFunc(si.VMs, func(vm model.SIVM) bool { return vm.ID == lb.FailoverAmphora })
+	if i >= 0 {
+		for j, vm := range si.VMs {
+			if j != i && !serves(c, si, vm) {
+				return false // the VIP needs a serving peer first
+			}
+		}
+		old := si.VMs[i]
+		vm := replaceVM(si, i, old.Node)
+		c.log.Info("amphora failover: rebuilding a VM", "loadbalancer", lb.ID, "old_vm", old.ID, "vm", vm.ID, "node", vm.Node, "was", old.Role)
+	}
+	si.AmphoraFailedOver = lb.AmphoraFailovers
+	return true
+}
+
 // replaceVM puts a new VM on node in the place of si.VMs[i] and returns
 // it. The agent of the old one removes it, keepalived first; if it was the
 // active, the other VM takes the VIP, and the records follow the traffic:

@@ -29,6 +29,9 @@ type ServiceInstance struct {
 	// last completed; Rebuilt are the VMs built for the one in progress.
 	FailedOver int64    `json:"failed_over,omitempty"`
 	Rebuilt    []string `json:"rebuilt,omitempty"`
+	// AmphoraFailedOver is the load balancer's AmphoraFailovers count the
+	// controller last carried out.
+	AmphoraFailedOver int64 `json:"amphora_failed_over,omitempty"`
 	// Moving is the VM built to replace one on a drained node, until it
 	// serves (see controller.drain).
 	Moving      string    `json:"moving,omitempty"`

@@ -208,6 +208,16 @@ type LoadBalancer struct {
 	// the controller rebuilds both VMs, one after the other, each time it
 	// grows (see ServiceInstance.FailedOver).
 	Failovers int64 `json:"failovers,omitempty"`
+	// AmphoraFailovers counts the failovers of one VM asked for
+	// (Octavia's PUT /v2/octavia/amphorae/{id}/failover), the last of
+	// FailoverAmphora: the controller rebuilds that VM alone, on its node
+	// (see ServiceInstance.AmphoraFailedOver).
+	AmphoraFailovers int64  `json:"amphora_failovers,omitempty"`
+	FailoverAmphora  string `json:"failover_amphora,omitempty"`
+	// ConfigPushes counts the configuration pushes asked for (PUT
+	// .../amphorae/{id}/config): each makes the agents render and reload
+	// the load balancer's HAProxy again.
+	ConfigPushes int64 `json:"config_pushes,omitempty"`
 	// VIPPortGiven: the VIP port is one the tenant made and named
 	// (Octavia's vip_port_id); deleting the load balancer gives it back
 	// instead of deleting it.

@@ -140,6 +140,14 @@ func (s *Server) routes() {
 		s.handle("PUT "+b+"/quotas/{project}", "quota:put", s.setQuota)
 		s.handle("DELETE "+b+"/quotas/{project}", "quota:delete", s.resetQuota)
 	}
+	for _, p := range prefixes {
+		b := p + "/octavia"
+		s.handle("GET "+b+"/amphorae", "amphora:get_all", s.listAmphorae)
+		s.handle("GET "+b+"/amphorae/{id}", "amphora:get_one", s.showAmphora)
+		s.handle("GET "+b+"/amphorae/{id}/stats", "amphora:get_stats", s.amphoraStats)
+		s.handle("PUT "+b+"/amphorae/{id}/failover", "amphora:put_failover", s.failoverAmphora)
+		s.handle("PUT "+b+"/amphorae/{id}/config", "amphora:put_config", s.configureAmphora)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		errorWriter{}.WriteError(w, http.StatusNotFound, "HTTPNotFound", "The resource could not be found.")
 	})

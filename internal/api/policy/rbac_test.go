@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/google/uuid"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -137,6 +138,7 @@ type fixture struct {
 	cert                                string
 	lb, listener, pool, member, monitor string
 	l7policy, l7rule                    string
+	amphora                             string
 }
 
 func newFixture(t *testing.T) fixture {
@@ -160,6 +162,15 @@ func newFixture(t *testing.T) fixture {
 	f.monitor = mustCreate(t, owner, oc+"/healthmonitors", "healthmonitor", obj{"pool_id": f.pool, "type": "TCP", "delay": 5, "timeout": 3, "max_retries": 3})
 	f.l7policy = mustCreate(t, owner, oc+"/l7policies", "l7policy", obj{"listener_id": f.listener, "action": "REJECT"})
 	f.l7rule = mustCreate(t, owner, oc+"/l7policies/"+f.l7policy+"/rules", "rule", obj{"type": "PATH", "compare_type": "STARTS_WITH", "value": "/admin"})
+	// The controller does not run here: the load balancer's service
+	// instance, with one VM (an amphora), is written as it would write it.
+	f.amphora = uuid.NewString()
+	now := time.Now().UTC()
+	si := &model.ServiceInstance{Meta: model.Meta{ID: f.lb, TenantID: "alpha", CreatedAt: now, UpdatedAt: now}, LoadBalancerID: f.lb,
+		VMs: []model.SIVM{{ID: f.amphora, Node: "lbt-rbac-node", Role: model.RoleActive, Priority: model.PriorityActive}}}
+	if _, err := env.st.Commit(context.Background(), new(store.Txn).Create(model.KindServiceInstance, si)); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -302,6 +313,11 @@ func cases() []matrixCase {
 			return obj{"rule": obj{"invert": true}}
 		}),
 		n("l7rule:delete", "DELETE", func(f fixture) string { return oc("/l7policies/" + f.l7policy + "/rules/" + f.l7rule) }, octWrite(del)),
+		n("amphora:get_all", "GET", fixed(env.octURL+"/v2/octavia/amphorae"), adminOnly(200)),
+		n("amphora:get_one", "GET", func(f fixture) string { return env.octURL + "/v2/octavia/amphorae/" + f.amphora }, adminOnly(200)),
+		n("amphora:get_stats", "GET", func(f fixture) string { return env.octURL + "/v2/octavia/amphorae/" + f.amphora + "/stats" }, adminOnly(200)),
+		n("amphora:put_failover", "PUT", func(f fixture) string { return env.octURL + "/v2/octavia/amphorae/" + f.amphora + "/failover" }, adminOnly(202)),
+		n("amphora:put_config", "PUT", func(f fixture) string { return env.octURL + "/v2/octavia/amphorae/" + f.amphora + "/config" }, adminOnly(202)),
 		n("provider:get_all", "GET", fixed(oc("/providers")), want{200, 200, 200, 200, 200, 200, 200, 403}),
 		n("quota:get_all", "GET", fixed(oc("/quotas")), want{200, 200, 200, 200, 200, 200, 200, 403}),
 		n("quota:get_one", "GET", fixed(oc("/quotas/alpha")), octRead()),
