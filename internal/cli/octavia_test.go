@@ -533,3 +533,42 @@ func TestL7PolicyAndRuleVerbsTakeOctaviaClientsFlagsAndWait(t *testing.T) {
 	}
 	v2ok(t, "network", "delete", "l7-vip")
 }
+
+func TestAmphoraVerbsListShowFailOverAndConfigureAnAdminsAmphorae(t *testing.T) {
+	vipSub := v2net(t, "amp-vip", "20.43.1.0/24")
+	r := v2ok(t, "loadbalancer", "create", "--name", "amp-lb", "--vip-subnet-id", vipSub, "--wait")
+	lbID := tableField(r.stdout, "id")
+	r = v2ok(t, "loadbalancer", "amphora", "list", "--loadbalancer", "amp-lb", "-f", "value", "-c", "id", "-c", "role")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 || !strings.Contains(r.stdout, "MASTER") || !strings.Contains(r.stdout, "BACKUP") {
+		t.Fatalf("amphora list: %q", r.stdout)
+	}
+	backup := ""
+	for _, l := range lines {
+		if f := strings.Fields(l); f[1] == "BACKUP" {
+			backup = f[0]
+		}
+	}
+	if r = v2ok(t, "loadbalancer", "amphora", "show", backup); tableField(r.stdout, "loadbalancer_id") != lbID || tableField(r.stdout, "role") != "BACKUP" {
+		t.Fatalf("amphora show:\n%s", r.stdout)
+	}
+	v2ok(t, "loadbalancer", "amphora", "stats", "show", backup)
+	v2ok(t, "loadbalancer", "amphora", "configure", backup)
+	v2ok(t, "loadbalancer", "amphora", "failover", backup)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r = v2ok(t, "loadbalancer", "amphora", "list", "--loadbalancer", "amp-lb", "--role", "BACKUP", "-f", "value", "-c", "id")
+		if id := strings.TrimSpace(r.stdout); id != "" && id != backup {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the BACKUP amphora was not replaced: %q", r.stdout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r = v2run(t, "loadbalancer", "amphora", "show", backup); r.code != 1 {
+		t.Fatalf("the replaced amphora still shows: %d %s", r.code, r.stdout)
+	}
+	v2ok(t, "loadbalancer", "delete", "amp-lb", "--wait")
+	v2ok(t, "network", "delete", "amp-vip")
+}

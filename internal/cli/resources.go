@@ -9,7 +9,7 @@ type catalog struct {
 	agents                                *resource
 	// The Octavia v2 collections (members are per pool, see memberRes).
 	lbs, listeners, lbPools, lbMonitors *resource
-	l7policies                          *resource
+	l7policies, amphorae                *resource
 }
 
 func newCatalog() *catalog {
@@ -30,5 +30,6 @@ func newCatalog() *catalog {
 		lbPools:          lbaasRes("pool", "pools", "pools"),
 		lbMonitors:       lbaasRes("healthmonitor", "healthmonitors", "healthmonitors"),
 		l7policies:       lbaasRes("l7policy", "l7policies", "l7policies"),
+		amphorae:         &resource{singular: "amphora", plural: "amphorae", path: "/octavia/amphorae", direct: true, octavia: true},
 	}
 }

@@ -329,6 +329,16 @@ func octaviaVerbs(c *catalog) []*verb {
 		v2SetVerb(ruleK, "Update a rule of an L7 policy", ruleSet),
 		v2DeleteVerb(ruleK, "Delete a rule of an L7 policy", false),
 
+		v2ListVerb(&v2kind{res: c.amphorae, columns: []string{"id", "loadbalancer_id", "status", "role", "lb_network_ip", "ha_ip"}}, "List amphorae (admin)", []field{
+			{flag: "loadbalancer", key: "loadbalancer_id", kind: fRef, ref: lbs, help: "only this load balancer's (name or id)"},
+			{flag: "role", key: "role", choices: []string{"MASTER", "BACKUP", "STANDALONE"}, help: "only with this role"},
+			{flag: "status", key: "status", help: "only with this status"},
+		}),
+		v2ShowVerb(&v2kind{res: c.amphorae}, "Show an amphora (admin)"),
+		amphoraActionVerb(c.amphorae, "failover", "Rebuild one amphora on its node (admin)", "failover"),
+		amphoraActionVerb(c.amphorae, "configure", "Send an amphora's load balancer configuration again (admin)", "config"),
+		amphoraStatsVerb(c.amphorae),
+
 		quotaListVerb(), quotaShowVerb(), quotaSetVerb(), quotaUnsetVerb(), quotaResetVerb(), quotaDefaultsVerb(), providerListVerb(),
 	}
 	return verbs
@@ -604,6 +614,54 @@ func failoverVerb(lbs *resource) *verb {
 				return e.waitActive(lbs, id)
 			}
 			return nil
+		},
+	}
+}
+
+// amphoraActionVerb is `amphora failover|configure AMPHORA`: a PUT to
+// the amphora's /failover or /config (202).
+func amphoraActionVerb(r *resource, name, short, sub string) *verb {
+	return &verb{
+		group: []string{"loadbalancer", "amphora"}, name: name, short: short, args: []argSpec{{name: "AMPHORA"}},
+		run: func(e *env) error {
+			id, err := r.findByID(e.ctx, e.lb, e.args[0])
+			if err != nil {
+				return err
+			}
+			_, err = e.lb.do(e.ctx, http.MethodPut, r.itemPath(id)+"/"+sub, nil, nil)
+			return err
+		},
+	}
+}
+
+// amphoraStatsVerb is `amphora stats show AMPHORA`: its counters per
+// listener.
+func amphoraStatsVerb(r *resource) *verb {
+	return &verb{
+		group: []string{"loadbalancer", "amphora", "stats"}, name: "show", short: "Show an amphora's counters per listener (admin)",
+		args: []argSpec{{name: "AMPHORA"}}, output: true,
+		run: func(e *env) error {
+			id, err := r.findByID(e.ctx, e.lb, e.args[0])
+			if err != nil {
+				return err
+			}
+			resp, err := e.lb.do(e.ctx, http.MethodGet, r.itemPath(id)+"/stats", nil, nil)
+			if err != nil {
+				return err
+			}
+			var raws []json.RawMessage
+			if err := json.Unmarshal(resp["amphora_stats"], &raws); err != nil {
+				return fmt.Errorf("the server's response has no amphora_stats list")
+			}
+			items := make([]*object, 0, len(raws))
+			for _, raw := range raws {
+				o, err := parseObject(raw)
+				if err != nil {
+					return err
+				}
+				items = append(items, o)
+			}
+			return emitList(e.out, items, []string{"listener_id", "active_connections", "total_connections", "bytes_in", "bytes_out", "request_errors"}, nil, e.fmt)
 		},
 	}
 }
