@@ -97,7 +97,7 @@ func agentCommand() *cobra.Command {
 	f.StringSliceVar(&roles, "roles", []string{"compute"}, "compute (runs load balancers), network (runs the floating-IP router), both, or host (only carries the networks of ports bound to it)")
 	f.StringVar(&fabricNS, "fabric-namespace", netns.DefaultFabricNamespace, "namespace of this host's network fabric (one bridge per network)")
 	f.StringVar(&hostNS, "host-namespace", "", "namespace that stands for this host: its tunnel address and mapped interfaces live there (default: the namespace the agent runs in; set it only to simulate several hosts on one machine)")
-	f.StringVar(&zone, "availability-zone", "", "this node's failure domain (a rack, a room): a load balancer's two VMs go to different zones when live nodes allow")
+	f.StringVar(&zone, "availability-zone", "", "this node's failure domain (a rack, a room): a load balancer's two VMs go to different zones when live nodes allow, and an availability zone whose profile names this compute_zone places its load balancers here")
 	f.StringVar(&localIP, "local-ip", "", "this host's VXLAN endpoint, an address of the host; empty: no overlay (every agent of the machine shares one fabric)")
 	f.StringSliceVar(&mappings, "physical-interface-mappings", nil, "PHYSNET:INTERFACE,... the interfaces of this host that carry flat and vlan networks (e.g. public:eth1)")
 	f.StringVar(&routerNS, "router-namespace", agent.DefaultRouterNamespace, "namespace of the floating-IP router (network role)")

@@ -25,6 +25,37 @@ const DeviceOwnerVM = "lbaas:vm"
 // VMsPerInstance is the size of a whole pair: one active, one standby.
 const VMsPerInstance = 2
 
+// Placement is where and how many VMs a load balancer gets: its
+// flavor's topology (SINGLE: one VM; ACTIVE_STANDBY, the default: a pair)
+// and its availability zone's compute zone (empty: any node).
+type Placement struct {
+	VMs  int
+	Zone string
+	AZ   string
+}
+
+// PlacementOf reads a load balancer's flavor and availability zone. A
+// flavor or zone that is gone or unreadable leaves the default (the API
+// refuses deleting ones in use).
+func PlacementOf(st *store.Store, lb *model.LoadBalancer) Placement {
+	pl := Placement{VMs: VMsPerInstance, AZ: lb.AvailabilityZone}
+	if fe, ok := st.Get(model.KindFlavor, lb.FlavorID); ok {
+		if pe, ok := st.Get(model.KindFlavorProfile, fe.Obj.(*model.Flavor).FlavorProfileID); ok {
+			if d, err := model.ParseProfileData("flavor_data", pe.Obj.(*model.FlavorProfile).FlavorData, model.FlavorCapabilities); err == nil && d["loadbalancer_topology"] == model.TopologySingle {
+				pl.VMs = 1
+			}
+		}
+	}
+	if ze, ok := st.Get(model.KindAZ, lb.AvailabilityZone); ok {
+		if pe, ok := st.Get(model.KindAZProfile, ze.Obj.(*model.AvailabilityZone).ProfileID); ok {
+			if d, err := model.ParseProfileData("availability_zone_data", pe.Obj.(*model.AZProfile).Data, model.AZCapabilities); err == nil {
+				pl.Zone = d["compute_zone"]
+			}
+		}
+	}
+	return pl
+}
+
 // Controller keeps service instances in line with the VIPs and the live
 // nodes. Several servers may share a store: only the elected one acts.
 type Controller struct {
@@ -283,7 +314,7 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string, ps *pass) err
 			}
 		}
 		changed := rev == 0
-		if c.schedule(&si, lbNetworks(c.st, lb), ps) {
+		if c.schedule(&si, lbNetworks(c.st, lb), PlacementOf(c.st, lb), ps) {
 			changed = true
 		}
 		if c.rebuild(&si, lb) {
@@ -317,14 +348,19 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string, ps *pass) err
 // schedule drops VMs on dead nodes, promotes a survivor when the active is
 // gone, and adds standbys on the least loaded live nodes that the
 // instance does not use yet. It reports whether anything changed.
-func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network, ps *pass) bool {
+func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network, pl Placement, ps *pass) bool {
 	alive := map[string]bool{}
 	all := ps.all
-	var live []*model.Node // the live nodes that carry every network of the LB
+	var live []*model.Node // the live nodes that carry every network of the LB, in its zone
 	carriers := make([]int, len(nets))
+	inZone := 0
 	for _, n := range all {
 		alive[n.Name] = true
 		ok := !ps.drained[n.Name]
+		if pl.Zone != "" && n.Zone != pl.Zone {
+			continue
+		}
+		inZone++
 		for i, nw := range nets {
 			if n.Carries(nw) {
 				carriers[i]++
@@ -360,7 +396,7 @@ func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network, 
 		c.log.Info("promoting the surviving VM to active", "pool", si.LoadBalancerID, "vm", si.VMs[0].ID, "node", si.VMs[0].Node)
 	}
 	load := ps.load
-	for len(si.VMs) < VMsPerInstance {
+	for len(si.VMs) < pl.VMs {
 		best := pickNode(live, ps.zoneOf, si.VMs, load)
 		if best == "" {
 			break
@@ -373,8 +409,10 @@ func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network, 
 		c.log.Info("scheduled a VM", "pool", si.LoadBalancerID, "vm", si.VMs[len(si.VMs)-1].ID, "node", best, "role", role)
 		load[best]++
 	}
-	switch len(si.VMs) {
-	case 0:
+	switch {
+	case len(si.VMs) == 0 && pl.Zone != "" && inZone == 0:
+		si.Status, si.StatusDescription = model.StatusError, fmt.Sprintf("no live compute node in zone %s (availability zone %s): start agents with --availability-zone %s", pl.Zone, pl.AZ, pl.Zone)
+	case len(si.VMs) == 0:
 		si.Status, si.StatusDescription = model.StatusError, "no live compute node to run the load balancer on"
 		if len(all) > 0 && missing != nil {
 			how := "--local-ip"
@@ -383,7 +421,7 @@ func (c *Controller) schedule(si *model.ServiceInstance, nets []*model.Network, 
 			}
 			si.StatusDescription = fmt.Sprintf("no live compute node carries network %s (%s) and the load balancer's other networks: check the agents' %s", missing.ID, missing.NetworkType, how)
 		}
-	case 1:
+	case len(si.VMs) < pl.VMs:
 		si.Status, si.StatusDescription = model.StatusActive, "DEGRADED: only one live compute node, running without a standby"
 	default:
 		si.Status, si.StatusDescription = model.StatusActive, ""

@@ -12,6 +12,7 @@ import (
 	"lbaas/internal/controller"
 	"lbaas/internal/ipam"
 	"lbaas/internal/model"
+	"lbaas/internal/store"
 )
 
 func TestPoolWithVIPGetsActiveAndStandbyOnTwoLiveComputeNodes(t *testing.T) {
@@ -320,5 +321,72 @@ func TestANodeWhoseLoadBalancersHoldManyConnectionsGetsFewerNewVMs(t *testing.T)
 		if got := nodesOf(instance(t, l.vip)); !slices.Contains(got, idle) {
 			t.Fatalf("new pair %d on %v: want the idle node %s in it", i, got, idle)
 		}
+	}
+}
+
+// put stores objects as an admin's API calls would have.
+func put(t *testing.T, objs ...model.Object) {
+	t.Helper()
+	txn := new(store.Txn)
+	for _, o := range objs {
+		txn.Put(model.KindOf(o), o)
+	}
+	if _, err := env.st.Commit(testCtx(t), txn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// placed gives the load balancer a flavor and a zone, stored directly.
+func placed(t *testing.T, lbID, flavorData, zoneData string) {
+	t.Helper()
+	e, _ := env.st.Get(model.KindLoadBalancer, lbID)
+	lb := *e.Obj.(*model.LoadBalancer)
+	if flavorData != "" {
+		put(t, &model.FlavorProfile{Meta: model.Meta{ID: "fp-" + lbID}, FlavorData: flavorData},
+			&model.Flavor{Meta: model.Meta{ID: "f-" + lbID}, FlavorProfileID: "fp-" + lbID, Enabled: true})
+		lb.FlavorID = "f-" + lbID
+	}
+	if zoneData != "" {
+		put(t, &model.AZProfile{Meta: model.Meta{ID: "azp-" + lbID}, Data: zoneData},
+			&model.AvailabilityZone{Meta: model.Meta{ID: "az-" + lbID}, Name: "az-" + lbID, ProfileID: "azp-" + lbID, Enabled: true})
+		lb.AvailabilityZone = "az-" + lbID
+	}
+	if _, err := env.st.Commit(testCtx(t), new(store.Txn).Update(model.KindLoadBalancer, &lb, e.Rev)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAZoneKeepsTheVMsOnItsNodesAndASingleFlavorRunsOneVM(t *testing.T) {
+	reset(t)
+	nodes := controller.NewNodes(env.st, 0)
+	for name, zone := range map[string]string{"lbt-z1a": "rack1", "lbt-z2a": "rack2", "lbt-z2b": "rack2"} {
+		if err := nodes.Beat(testCtx(t), name, model.NodeInfo{Version: "test", Roles: compute, Zone: zone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := newNets(t)
+	inZone := newLB(t, n)
+	placed(t, inZone.vip, "", `{"compute_zone": "rack2"}`)
+	single := newLB(t, n)
+	placed(t, single.vip, `{"loadbalancer_topology": "SINGLE"}`, `{"compute_zone": "rack1"}`)
+	nowhere := newLB(t, n)
+	placed(t, nowhere.vip, "", `{"compute_zone": "rack9"}`)
+	reconcile(t)
+
+	si := instance(t, inZone.vip)
+	got := map[string]bool{}
+	for _, vm := range si.VMs {
+		got[vm.Node] = true
+	}
+	if len(si.VMs) != 2 || !got["lbt-z2a"] || !got["lbt-z2b"] {
+		t.Errorf("zone rack2: VMs %+v, want one on each of its two nodes", si.VMs)
+	}
+	si = instance(t, single.vip)
+	if len(si.VMs) != 1 || si.VMs[0].Node != "lbt-z1a" || si.VMs[0].Role != model.RoleActive || si.Status != model.StatusActive || si.StatusDescription != "" {
+		t.Errorf("SINGLE in rack1: %+v %s %q, want one active VM on lbt-z1a, ACTIVE without remark", si.VMs, si.Status, si.StatusDescription)
+	}
+	si = instance(t, nowhere.vip)
+	if len(si.VMs) != 0 || si.Status != model.StatusError || !strings.Contains(si.StatusDescription, "no live compute node in zone rack9") {
+		t.Errorf("a zone without nodes: %+v %s %q", si.VMs, si.Status, si.StatusDescription)
 	}
 }

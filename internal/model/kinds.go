@@ -27,6 +27,14 @@ func New(k Kind) (Object, error) {
 		return &L7Policy{}, nil
 	case KindL7Rule:
 		return &L7Rule{}, nil
+	case KindFlavorProfile:
+		return &FlavorProfile{}, nil
+	case KindFlavor:
+		return &Flavor{}, nil
+	case KindAZProfile:
+		return &AZProfile{}, nil
+	case KindAZ:
+		return &AvailabilityZone{}, nil
 	case KindCertificate:
 		return &Certificate{}, nil
 	case KindServiceInstance:
@@ -84,6 +92,14 @@ func KindOf(o Object) Kind {
 		return KindL7Policy
 	case *L7Rule:
 		return KindL7Rule
+	case *FlavorProfile:
+		return KindFlavorProfile
+	case *Flavor:
+		return KindFlavor
+	case *AZProfile:
+		return KindAZProfile
+	case *AvailabilityZone:
+		return KindAZ
 	case *Certificate:
 		return KindCertificate
 	case *ServiceInstance:

@@ -214,6 +214,10 @@ type LoadBalancer struct {
 	// (see ServiceInstance.AmphoraFailedOver).
 	AmphoraFailovers int64  `json:"amphora_failovers,omitempty"`
 	FailoverAmphora  string `json:"failover_amphora,omitempty"`
+	// FlavorID and AvailabilityZone (a zone's name) choose the topology
+	// and where the VMs run (see model.Flavor, model.AvailabilityZone).
+	FlavorID         string `json:"flavor_id,omitempty"`
+	AvailabilityZone string `json:"availability_zone,omitempty"`
 	// ConfigPushes counts the configuration pushes asked for (PUT
 	// .../amphorae/{id}/config): each makes the agents render and reload
 	// the load balancer's HAProxy again.

@@ -40,6 +40,11 @@ const (
 	IdxListener = "listener"
 	// IdxL7Policy indexes L7 rules by policy.
 	IdxL7Policy = "l7policy"
+	// IdxProfile indexes flavors and availability zones by profile.
+	IdxProfile = "profile"
+	// IdxFlavor and IdxAZ index load balancers by flavor and zone.
+	IdxFlavor = "flavor"
+	IdxAZ     = "az"
 )
 
 func project(o model.Object) []string { return one(o.Base().TenantID) }
@@ -79,8 +84,12 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 		IdxMonitor: func(o model.Object) []string { return o.(*model.Pool).HealthMonitors },
 		IdxProject: project,
 	},
+	model.KindFlavor: {IdxProfile: func(o model.Object) []string { return one(o.(*model.Flavor).FlavorProfileID) }},
+	model.KindAZ:     {IdxProfile: func(o model.Object) []string { return one(o.(*model.AvailabilityZone).ProfileID) }},
 	model.KindLoadBalancer: {
 		IdxProject: project,
+		IdxFlavor:  func(o model.Object) []string { return one(o.(*model.LoadBalancer).FlavorID) },
+		IdxAZ:      func(o model.Object) []string { return one(o.(*model.LoadBalancer).AvailabilityZone) },
 		IdxSubnet:  func(o model.Object) []string { return one(o.(*model.LoadBalancer).VIPSubnetID) },
 	},
 	model.KindNetwork:       {IdxSegment: func(o model.Object) []string { return one(o.(*model.Network).SegmentKey()) }},

@@ -18,9 +18,12 @@ import (
 
 // amphoraView is one amphora as Octavia shows it, with the node it runs
 // on (ours).
-func (s *Server) amphoraView(si *model.ServiceInstance, vm controller.VMView) map[string]any {
+func (s *Server) amphoraView(si *model.ServiceInstance, vm controller.VMView, single bool) map[string]any {
 	role := "BACKUP"
-	if vm.Role == model.RoleActive {
+	switch {
+	case single:
+		role = "STANDALONE" // a SINGLE flavor's one VM
+	case vm.Role == model.RoleActive:
 		role = "MASTER"
 	}
 	status := "BOOTING"
@@ -63,8 +66,12 @@ func (s *Server) amphorae() []map[string]any {
 	var out []map[string]any
 	for _, e := range s.st.List(model.KindServiceInstance) {
 		si := e.Obj.(*model.ServiceInstance)
+		single := false
+		if le, ok := s.st.Get(model.KindLoadBalancer, si.LoadBalancerID); ok {
+			single = controller.PlacementOf(s.st, le.Obj.(*model.LoadBalancer)).VMs == 1
+		}
 		for _, vm := range controller.ViewInstance(s.st, si).VMs {
-			out = append(out, s.amphoraView(si, vm))
+			out = append(out, s.amphoraView(si, vm, single))
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -59,8 +59,8 @@ func viewLoadBalancer(s *Server, c *statuses, e store.Entry) map[string]any {
 	v["vip_network_id"] = lb.VIPNetworkID
 	v["vip_qos_policy_id"] = nil
 	v["provider"] = model.ProviderName
-	v["flavor_id"] = nil
-	v["availability_zone"] = nil
+	v["flavor_id"] = nullable(lb.FlavorID)
+	v["availability_zone"] = nullable(lb.AvailabilityZone)
 	v["listeners"] = refs(entryIDs(s.st.ByIndex(model.KindListener, store.IdxLB, lb.ID))...)
 	v["pools"] = refs(entryIDs(s.st.ByIndex(model.KindPool, store.IdxLB, lb.ID))...)
 	v["tags"] = tags(lb.Tags)
@@ -169,10 +169,6 @@ func (s *Server) prepareLoadBalancer(caller httpapi.Who, req *lbRequest) (*model
 		}
 	}
 	switch {
-	case str(req.FlavorID) != "":
-		return nil, unsupported("flavor_id")
-	case str(req.AvailabilityZone) != "":
-		return nil, unsupported("availability_zone")
 	case str(req.VIPQosPolicyID) != "":
 		return nil, unsupported("vip_qos_policy_id")
 	case req.AdditionalVIPs != nil && len(*req.AdditionalVIPs) > 0:
@@ -183,6 +179,12 @@ func (s *Server) prepareLoadBalancer(caller httpapi.Who, req *lbRequest) (*model
 	lb := &model.LoadBalancer{Meta: s.newMeta(tenant), AdminStateUp: true, Provider: model.ProviderName,
 		VIPSubnetID: str(req.VIPSubnetID), VIPNetworkID: str(req.VIPNetworkID), VIPAddress: str(req.VIPAddress)}
 	lb.VIPPortID = s.newMeta(tenant).ID
+	lb.FlavorID, lb.AvailabilityZone = str(req.FlavorID), str(req.AvailabilityZone)
+	if lb.FlavorID != "" {
+		if err := model.ValidateUUID("flavor_id", lb.FlavorID); err != nil {
+			return nil, err
+		}
+	}
 	applyLB(lb, req)
 	if err := model.ValidateLoadBalancer(lb); err != nil {
 		return nil, err
@@ -208,6 +210,9 @@ func applyLB(lb *model.LoadBalancer, req *lbRequest) {
 // addLoadBalancer adds to t the load balancer with its VIP port and
 // address (allocated as a v1 VIP's are).
 func (s *Server) addLoadBalancer(t *store.Txn, caller httpapi.Who, req *lbRequest, lb *model.LoadBalancer) error {
+	if err := s.lbPlacement(t, lb.FlavorID, lb.AvailabilityZone); err != nil {
+		return err
+	}
 	if id := str(req.VIPPortID); id != "" {
 		if err := s.takeVIPPort(t, caller, req, lb, id); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package octavia
 
 import (
+	"context"
 	"net/http"
 
 	"lbaas/internal/api/httpapi"
@@ -19,6 +20,9 @@ type resource struct {
 	// extra returns attributes that filter and sort but are not shown
 	// (a listener's loadbalancer_id).
 	extra func(o model.Object) map[string]any
+	// global objects belong to no project (flavors, zones): whoever may
+	// read the collection reads all of it.
+	global bool
 }
 
 // list answers a collection: the caller's objects (every project's for an
@@ -40,7 +44,7 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, res *resour
 	c := newStatuses(s.st)
 	items := make([]httpapi.Item, 0, len(entries))
 	for _, e := range entries {
-		if !caller.Covers(e.Obj.Base().TenantID) {
+		if !res.global && !caller.Covers(e.Obj.Base().TenantID) {
 			continue
 		}
 		it := httpapi.Item{View: res.view(s, c, e)}
@@ -63,13 +67,29 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, res *resour
 // show answers one object.
 func (s *Server) show(res *resource) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		e, err := s.get(httpapi.WhoFrom(r.Context()), res.kind, res.what, r.PathValue("id"))
+		e, err := s.getOf(httpapi.WhoFrom(r.Context()), res, r.PathValue("id"))
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		s.writeView(w, res, http.StatusOK, e, r.URL.Query()["fields"])
 	}
+}
+
+// getOf reads one object of res: a global one whoever asks, a project's
+// as get does.
+func (s *Server) getOf(caller httpapi.Who, res *resource, id string) (store.Entry, error) {
+	if !res.global {
+		return s.get(caller, res.kind, res.what, id)
+	}
+	e, ok, err := s.st.GetFresh(context.Background(), res.kind, id)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	if !ok {
+		return store.Entry{}, notFound(res.what, id)
+	}
+	return e, nil
 }
 
 func (s *Server) writeView(w http.ResponseWriter, res *resource, code int, e store.Entry, fields []string) {

@@ -133,6 +133,7 @@ func (s *Server) routes() {
 		s.handle("DELETE "+b+"/l7policies/{policy}/rules/{id}", "l7rule:delete", s.deleteL7Rule)
 
 		s.handle("GET "+b+"/providers", "provider:get_all", s.providers)
+		s.catalogRoutes(b)
 		s.handle("GET "+b+"/quotas", "quota:get_all", s.listQuotas)
 		s.handle("GET "+b+"/quotas/defaults", "quota:get_defaults", s.quotaDefaults)
 		s.handle("GET "+b+"/quotas/{project}", "quota:get_one", s.showQuota)

@@ -120,6 +120,15 @@ func call(t *testing.T, persona, method, url string, body any) answer {
 	return a
 }
 
+// mustCreateNamed creates an object whose id is its name (an
+// availability zone).
+func mustCreateNamed(t *testing.T, persona, url, envelope string, fields obj) {
+	t.Helper()
+	if a := call(t, persona, "POST", url, obj{envelope: fields}); a.code != 201 {
+		t.Fatalf("fixture: POST %s as %s: %d %s", url, persona, a.code, a.raw)
+	}
+}
+
 func mustCreate(t *testing.T, persona, url, envelope string, fields obj) string {
 	t.Helper()
 	a := call(t, persona, "POST", url, obj{envelope: fields})
@@ -133,12 +142,13 @@ var seq atomic.Int64
 
 // fixture is one of everything, owned by alpha, made by alpha's member.
 type fixture struct {
-	network, subnet, port, fip          string
-	v1pool, v1member, v1vip, v1monitor  string
-	cert                                string
-	lb, listener, pool, member, monitor string
-	l7policy, l7rule                    string
-	amphora                             string
+	network, subnet, port, fip           string
+	v1pool, v1member, v1vip, v1monitor   string
+	cert                                 string
+	lb, listener, pool, member, monitor  string
+	l7policy, l7rule                     string
+	amphora                              string
+	flavorProfile, flavor, azProfile, az string
 }
 
 func newFixture(t *testing.T) fixture {
@@ -164,6 +174,11 @@ func newFixture(t *testing.T) fixture {
 	f.l7rule = mustCreate(t, owner, oc+"/l7policies/"+f.l7policy+"/rules", "rule", obj{"type": "PATH", "compare_type": "STARTS_WITH", "value": "/admin"})
 	// The controller does not run here: the load balancer's service
 	// instance, with one VM (an amphora), is written as it would write it.
+	f.flavorProfile = mustCreate(t, admin, oc+"/flavorprofiles", "flavorprofile", obj{"name": "fp", "provider_name": "lbaas", "flavor_data": `{"loadbalancer_topology": "SINGLE"}`})
+	f.flavor = mustCreate(t, admin, oc+"/flavors", "flavor", obj{"name": "single", "flavor_profile_id": f.flavorProfile})
+	f.azProfile = mustCreate(t, admin, oc+"/availabilityzoneprofiles", "availability_zone_profile", obj{"name": "azp", "provider_name": "lbaas", "availability_zone_data": `{"compute_zone": "rack1"}`})
+	f.az = fmt.Sprintf("rbac-az-%d", n)
+	mustCreateNamed(t, admin, oc+"/availabilityzones", "availability_zone", obj{"name": f.az, "availability_zone_profile_id": f.azProfile})
 	f.amphora = uuid.NewString()
 	now := time.Now().UTC()
 	si := &model.ServiceInstance{Meta: model.Meta{ID: f.lb, TenantID: "alpha", CreatedAt: now, UpdatedAt: now}, LoadBalancerID: f.lb,
@@ -318,6 +333,45 @@ func cases() []matrixCase {
 		n("amphora:get_stats", "GET", func(f fixture) string { return env.octURL + "/v2/octavia/amphorae/" + f.amphora + "/stats" }, adminOnly(200)),
 		n("amphora:put_failover", "PUT", func(f fixture) string { return env.octURL + "/v2/octavia/amphorae/" + f.amphora + "/failover" }, adminOnly(202)),
 		n("amphora:put_config", "PUT", func(f fixture) string { return env.octURL + "/v2/octavia/amphorae/" + f.amphora + "/config" }, adminOnly(202)),
+		listOf(n("flavor:get_all", "GET", fixed(oc("/flavors")), want{sees, sees, sees, sees, sees, sees, sees, 403}), func(f fixture) string { return f.flavor }),
+		withBody(n("flavor:post", "POST", fixed(oc("/flavors")), adminOnly(201)), func(_ *testing.T, f fixture) any {
+			return obj{"flavor": obj{"name": "another", "flavor_profile_id": f.flavorProfile}}
+		}),
+		n("flavor:get_one", "GET", func(f fixture) string { return oc("/flavors/" + f.flavor) }, want{200, 200, 200, 200, 200, 200, 200, 403}),
+		withBody(n("flavor:put", "PUT", func(f fixture) string { return oc("/flavors/" + f.flavor) }, adminOnly(200)), func(*testing.T, fixture) any {
+			return obj{"flavor": obj{"description": "changed"}}
+		}),
+		n("flavor:delete", "DELETE", func(f fixture) string { return oc("/flavors/" + f.flavor) }, adminOnly(204)),
+		n("flavor-profile:get_all", "GET", fixed(oc("/flavorprofiles")), adminOnly(200)),
+		withBody(n("flavor-profile:post", "POST", fixed(oc("/flavorprofiles")), adminOnly(201)), func(*testing.T, fixture) any {
+			return obj{"flavorprofile": obj{"name": "fp2", "provider_name": "lbaas", "flavor_data": "{}"}}
+		}),
+		n("flavor-profile:get_one", "GET", func(f fixture) string { return oc("/flavorprofiles/" + f.flavorProfile) }, adminOnly(200)),
+		withBody(n("flavor-profile:put", "PUT", func(f fixture) string { return oc("/flavorprofiles/" + f.flavorProfile) }, adminOnly(200)), func(*testing.T, fixture) any {
+			return obj{"flavorprofile": obj{"name": "renamed"}}
+		}),
+		// In use by the fixture's flavor: 409 for those allowed to try.
+		n("flavor-profile:delete", "DELETE", func(f fixture) string { return oc("/flavorprofiles/" + f.flavorProfile) }, adminOnly(409)),
+		listOf(n("availability-zone:get_all", "GET", fixed(oc("/availabilityzones")), want{sees, sees, sees, sees, sees, sees, sees, 403}), func(f fixture) string { return f.az }),
+		withBody(n("availability-zone:post", "POST", fixed(oc("/availabilityzones")), adminOnly(201)), func(_ *testing.T, f fixture) any {
+			return obj{"availability_zone": obj{"name": fmt.Sprintf("rbac-az-new-%d", seq.Add(1)), "availability_zone_profile_id": f.azProfile}}
+		}),
+		n("availability-zone:get_one", "GET", func(f fixture) string { return oc("/availabilityzones/" + f.az) }, want{200, 200, 200, 200, 200, 200, 200, 403}),
+		withBody(n("availability-zone:put", "PUT", func(f fixture) string { return oc("/availabilityzones/" + f.az) }, adminOnly(200)), func(*testing.T, fixture) any {
+			return obj{"availability_zone": obj{"description": "changed"}}
+		}),
+		n("availability-zone:delete", "DELETE", func(f fixture) string { return oc("/availabilityzones/" + f.az) }, adminOnly(204)),
+		n("availability-zone-profile:get_all", "GET", fixed(oc("/availabilityzoneprofiles")), adminOnly(200)),
+		withBody(n("availability-zone-profile:post", "POST", fixed(oc("/availabilityzoneprofiles")), adminOnly(201)), func(*testing.T, fixture) any {
+			return obj{"availability_zone_profile": obj{"name": "azp2", "provider_name": "lbaas", "availability_zone_data": `{"compute_zone": "rack2"}`}}
+		}),
+		n("availability-zone-profile:get_one", "GET", func(f fixture) string { return oc("/availabilityzoneprofiles/" + f.azProfile) }, adminOnly(200)),
+		withBody(n("availability-zone-profile:put", "PUT", func(f fixture) string { return oc("/availabilityzoneprofiles/" + f.azProfile) }, adminOnly(200)), func(*testing.T, fixture) any {
+			return obj{"availability_zone_profile": obj{"name": "renamed"}}
+		}),
+		n("availability-zone-profile:delete", "DELETE", func(f fixture) string { return oc("/availabilityzoneprofiles/" + f.azProfile) }, adminOnly(409)),
+		n("provider-flavor:get_all", "GET", fixed(oc("/providers/lbaas/flavor_capabilities")), adminOnly(200)),
+		n("provider-availability-zone:get_all", "GET", fixed(oc("/providers/lbaas/availability_zone_capabilities")), adminOnly(200)),
 		n("provider:get_all", "GET", fixed(oc("/providers")), want{200, 200, 200, 200, 200, 200, 200, 403}),
 		n("quota:get_all", "GET", fixed(oc("/quotas")), want{200, 200, 200, 200, 200, 200, 200, 403}),
 		n("quota:get_one", "GET", fixed(oc("/quotas/alpha")), octRead()),
