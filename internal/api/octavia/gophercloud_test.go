@@ -2,9 +2,12 @@ package octavia_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/flavorprofiles"
+	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/l7policies"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/listeners"
 	"github.com/gophercloud/gophercloud/v2/openstack/loadbalancer/v2/loadbalancers"
@@ -212,5 +215,54 @@ func TestGophercloudCreatesAWholeLoadBalancerSetsQuotasAndFiltersByTags(t *testi
 	}
 	if err := loadbalancers.Delete(ctx, sc, lb.ID, loadbalancers.DeleteOpts{Cascade: true}).ExtractErr(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGophercloudPublishesAFlavorThatALoadBalancerTakes: an admin makes a
+// flavor profile and a flavor with gophercloud; a project's member lists
+// the flavor and creates a load balancer with it; the profile, in use
+// through the flavor, cannot go.
+func TestGophercloudPublishesAFlavorThatALoadBalancerTakes(t *testing.T) {
+	ctx := context.Background()
+	admin := &gophercloud.ServiceClient{ProviderClient: &gophercloud.ProviderClient{TokenID: adminToken}, Endpoint: env.url + "/", ResourceBase: env.url + "/v2.0/"}
+	member := &gophercloud.ServiceClient{ProviderClient: &gophercloud.ProviderClient{TokenID: alphaToken}, Endpoint: env.url + "/", ResourceBase: env.url + "/v2.0/"}
+	fp, err := flavorprofiles.Create(ctx, admin, flavorprofiles.CreateOpts{Name: "gc-single", ProviderName: "lbaas", FlavorData: `{"loadbalancer_topology": "SINGLE"}`}).Extract()
+	if err != nil {
+		t.Fatal("create flavor profile:", err)
+	}
+	if _, err := flavorprofiles.Create(ctx, member, flavorprofiles.CreateOpts{Name: "x", ProviderName: "lbaas", FlavorData: "{}"}).Extract(); !gophercloud.ResponseCodeIs(err, 403) {
+		t.Fatalf("a member's flavor profile: %v, want 403", err)
+	}
+	if _, err := flavorprofiles.Create(ctx, admin, flavorprofiles.CreateOpts{Name: "x", ProviderName: "lbaas", FlavorData: `{"loadbalancer_topology": "TRIPLE"}`}).Extract(); !gophercloud.ResponseCodeIs(err, 400) {
+		t.Fatalf("an unknown topology: %v, want 400", err)
+	}
+	f, err := flavors.Create(ctx, admin, flavors.CreateOpts{Name: "gc-single", FlavorProfileId: fp.ID, Enabled: true}).Extract()
+	if err != nil {
+		t.Fatal("create flavor:", err)
+	}
+	pages, err := flavors.List(member, flavors.ListOpts{}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := flavors.ExtractFlavors(pages)
+	if err != nil || !slices.ContainsFunc(fs, func(x flavors.Flavor) bool { return x.ID == f.ID }) {
+		t.Fatalf("a member's flavor list: %v %v", fs, err)
+	}
+	_, sub := subnet(t, "alpha")
+	lb, err := loadbalancers.Create(ctx, member, loadbalancers.CreateOpts{Name: "gc-flavored", VipSubnetID: sub, FlavorID: f.ID}).Extract()
+	if err != nil || lb.FlavorID != f.ID {
+		t.Fatalf("a load balancer with the flavor: %+v %v", lb, err)
+	}
+	if err := flavorprofiles.Delete(ctx, admin, fp.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, 409) {
+		t.Fatalf("deleting a profile in use: %v, want 409", err)
+	}
+	if err := flavors.Delete(ctx, admin, f.ID).ExtractErr(); !gophercloud.ResponseCodeIs(err, 409) {
+		t.Fatalf("deleting a flavor in use: %v, want 409", err)
+	}
+	if err := loadbalancers.Delete(ctx, member, lb.ID, loadbalancers.DeleteOpts{Cascade: true}).ExtractErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := flavors.Delete(ctx, admin, f.ID).ExtractErr(); err != nil {
+		t.Fatal("deleting the flavor once unused:", err)
 	}
 }
