@@ -18,4 +18,3 @@ func TestCipherListsMustNameKnownCiphersAndSelectSome(t *testing.T) {
 		}
 	}
 }
-
