@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -173,5 +174,62 @@ func TestReencryptingPoolVerifiesTheMemberAndPresentsItsCertificate(t *testing.T
 	eventually(t, 10*time.Second, "the member down: its certificate is not the CA's", func() bool { return serverStats(t, wrong, 1).Status == "DOWN" })
 	if body, _, err := get(httpClient(nil), vipURL(wrong)); err == nil {
 		t.Fatalf("served through a pool that cannot verify its member: %q", body)
+	}
+}
+
+// The SSL rule types route on the client certificate: with OPTIONAL
+// client authentication, a client with a certificate whose CN is "ops"
+// goes to pool B (SSL_DN_FIELD CN), any other certificate holder is
+// refused (SSL_CONN_HAS_CERT), a client without one reaches pool A.
+func TestSSLRuleTypesRouteOnTheClientCertificate(t *testing.T) {
+	a, b := startBackend(t, "A"), startBackend(t, "B")
+	spec, mgr := realInstance(t, a.member(t, memA))
+	p2 := Pool{ID: pool2ID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true}
+	p2.Members, p2.Slots = AssignSlots(nil, []Member{b.member(t, memB)}, 0)
+	spec.Pools = append(spec.Pools, p2)
+	if err := os.MkdirAll(spec.Paths.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	server, err := pki.Issue(nil, pki.Request{CommonName: "vip", NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := newCA(t, "clients")
+	_, ops := clientCert(t, clients, "ops")
+	_, dev := clientCert(t, clients, "dev")
+	dir := spec.Paths.Dir
+	l := spec.lis(0)
+	l.Protocol = ProtocolTerminatedHTTPS
+	l.TLSCertFile = writePEM(t, filepath.Join(dir, "vip.pem"), server.CertPEM, server.KeyPEM)
+	l.TLS = TLSOptions{Verify: "optional", CAFile: writePEM(t, filepath.Join(dir, "ca.pem"), clients.CertPEM)}
+	l.L7Policies = []L7Policy{
+		{ID: pid(1), Action: L7RedirectToPool, PoolID: pool2ID, Rules: []L7Rule{
+			{ID: rid(1), Type: "SSL_DN_FIELD", Compare: "EQUAL_TO", Key: "CN", Value: "ops"},
+			{ID: rid(2), Type: "SSL_VERIFY_RESULT", Compare: "EQUAL_TO", Value: "0"},
+		}},
+		{ID: pid(2), Action: L7Reject, Rules: []L7Rule{{ID: rid(3), Type: "SSL_CONN_HAS_CERT", Compare: "EQUAL_TO", Value: "True"}}},
+	}
+	if _, err := mgr.Apply(ctx(t), spec); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(certs ...tls.Certificate) (int, string) {
+		c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: certs}}} // the client side is under test
+		resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/", l.Port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := ask(ops); code != 200 || body != "B" {
+		t.Errorf("CN=ops: %d %q, want pool B", code, body)
+	}
+	if code, _ := ask(dev); code != 403 {
+		t.Errorf("CN=dev: %d, want 403 (has a certificate, not ops)", code)
+	}
+	if code, body := ask(); code != 200 || body != "A" {
+		t.Errorf("no certificate: %d %q, want the default pool A", code, body)
 	}
 }
