@@ -107,6 +107,7 @@ func (o DataplaneOptions) progress(format string, args ...any) {
 type DataplaneReport struct {
 	deploymentRun
 	Throughput   ThroughputResult
+	L7           L7Result
 	Provisioning ProvisionResult
 	// FullyPopulated times Octavia v2 creates of a whole load balancer
 	// (listener, pool, two members, monitor) in one POST.
@@ -156,6 +157,7 @@ func RunDataplane(ctx context.Context, o DataplaneOptions) (*DataplaneReport, er
 	o.progress("cluster up (namespaces %s*)", tp.prefix)
 
 	rep.Throughput = tp.throughput(ctx, o)
+	rep.L7 = tp.l7(ctx, o)
 	rep.Changes = tp.memberChanges(ctx, o)
 	rep.Provisioning = tp.provisioning(ctx, o)
 	rep.FullyPopulated = tp.provisionRuns(ctx, o, "fully populated", tp.fullyPopulatedOnce)
@@ -232,6 +234,8 @@ type dpTopo struct {
 
 	// The load balancer measured by throughput and member changes.
 	poolID, vipID, vipAddr, fip string
+	// handNS is the namespace of the hand-written HAProxy processes.
+	handNS string
 
 	// Stop functions of processes the benchmark started itself.
 	stops []func()

@@ -43,6 +43,7 @@ func (r *DataplaneReport) Markdown() string {
 	w("| date | %s |", r.Machine.Date.Format(time.RFC3339))
 	w("")
 	r.throughputMarkdown(w, o)
+	r.l7Markdown(w)
 	r.provisioningMarkdown(w, o)
 	r.fullyPopulatedMarkdown(w, o)
 	r.changesMarkdown(w)

@@ -39,6 +39,16 @@ func TestDataplaneBenchQuick(t *testing.T) {
 		t.Error("throughput ratios missing")
 	}
 
+	if l := rep.L7; l.Err != "" || len(l.Stages) != len(l7Counts) {
+		t.Errorf("L7: %+v", l)
+	} else {
+		for _, s := range l.Stages {
+			if len(s.Ours.Runs) != 1 || len(s.Hand.Runs) != 1 || s.Ratio() <= 0 || s.Ours.Errors() > 0 {
+				t.Errorf("L7 with %d policies: %+v", s.Policies, s)
+			}
+		}
+	}
+
 	p := rep.Provisioning
 	if p.Err != "" || len(p.Runs) != 3 || p.FirstServed.N != 3 || p.Active.N != 3 || p.FirstServed.P50 <= 0 || p.Active.P50 <= 0 {
 		t.Errorf("provisioning: %+v", p)
@@ -85,7 +95,7 @@ func TestDataplaneBenchQuick(t *testing.T) {
 		t.Error("footprint: teardown not timed")
 	}
 
-	for _, want := range []string{"## Throughput", "## Provisioning", "## Fully populated create", "## Member changes under load", "## Footprint", "## Against the aims",
+	for _, want := range []string{"## Throughput", "## L7 policies", "## Provisioning", "## Fully populated create", "## Member changes under load", "## Footprint", "## Against the aims",
 		"load average at start / end", "Quick mode", "Extrapolation", rep.HAProxyVersion} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)

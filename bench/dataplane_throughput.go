@@ -151,7 +151,10 @@ func wrkRounds(ctx context.Context, o DataplaneOptions, label string, targets []
 
 // handConfig is the smallest sensible HAProxy configuration for the same
 // job: what "our generated config costs nothing" is measured against.
-func handConfig(bind string, extraGlobal string) string {
+func handConfig(bind string, extraGlobal string) string { return handConfigWith(bind, extraGlobal, "") }
+
+// handConfigWith is handConfig with more frontend lines (rules).
+func handConfigWith(bind, extraGlobal, frontendRules string) string {
 	return fmt.Sprintf(`global
     maxconn 4096
 %s
@@ -163,13 +166,13 @@ defaults
 
 frontend fe
     bind %s
-    default_backend be
+%s    default_backend be
 
 backend be
     balance roundrobin
     server m1 %s:80
     server m2 %s:80
-`, extraGlobal, bind, mustPrefix(backendAddrs[0]).Addr(), mustPrefix(backendAddrs[1]).Addr())
+`, extraGlobal, bind, frontendRules, mustPrefix(backendAddrs[0]).Addr(), mustPrefix(backendAddrs[1]).Addr())
 }
 
 // startHandWritten runs two hand-written HAProxy processes (default
@@ -182,18 +185,33 @@ func (tp *dpTopo) startHandWritten(ctx context.Context, ns string) error {
 	if err := tp.c.Fabric.Attach(netns.AttachSpec{Namespace: ns, IfName: "eth1", NetworkID: tp.poolNet, Address: mustPrefix(addrHandPool)}); err != nil {
 		return err
 	}
+	tp.handNS = ns
+	hand := mustPrefix(addrHandVIP).Addr().String()
+	return tp.runHandWritten(ctx, map[int]string{
+		handPort:        handConfig(fmt.Sprintf("%s:%d", hand, handPort), ""),
+		handThread1Port: handConfig(fmt.Sprintf("%s:%d", hand, handThread1Port), "    nbthread 1\n"),
+	})
+}
+
+// runHandWritten starts one hand-written HAProxy per configuration, by
+// port, in the hand-written namespace, and waits until each serves.
+func (tp *dpTopo) runHandWritten(ctx context.Context, cfgs map[int]string) error {
 	dir, err := os.MkdirTemp("", "lbt-bench-hand")
 	if err != nil {
 		return err
 	}
 	tp.stops = append(tp.stops, func() { os.RemoveAll(dir) })
+	ns := tp.handNS
 	hand := mustPrefix(addrHandVIP).Addr().String()
-	for _, p := range []struct {
-		port  int
-		extra string
-	}{{handPort, ""}, {handThread1Port, "    nbthread 1\n"}} {
+	ports := make([]int, 0, len(cfgs))
+	for port := range cfgs {
+		ports = append(ports, port)
+	}
+	sort.Ints(ports)
+	for _, port := range ports {
+		p := struct{ port int }{port}
 		cfg := filepath.Join(dir, fmt.Sprintf("haproxy-%d.cfg", p.port))
-		if err := os.WriteFile(cfg, []byte(handConfig(fmt.Sprintf("%s:%d", hand, p.port), p.extra)), 0o600); err != nil {
+		if err := os.WriteFile(cfg, []byte(cfgs[port]), 0o600); err != nil {
 			return err
 		}
 		logf, err := os.Create(cfg + ".log")

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -315,16 +318,23 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 		if l.TerminatesTLS() {
 			// HTTPS to its clients whatever its protocol says (the
 			// seed's HTTP VIP on 443), HTTP to the members.
-			hl.Protocol, hl.TLSCertFile = haproxy.ProtocolTerminatedHTTPS, certs.pem[l.CertificateID]
+			hl.Protocol = haproxy.ProtocolTerminatedHTTPS
+			if hl.TLSCertFile, hl.TLSCertSum, err = a.listenerCert(paths, &certs, "listener-"+l.ID, l.CertificateID); err != nil {
+				return s, err
+			}
 			plain[l.DefaultPoolID] = true
-			for _, id := range l.SNICertificateIDs {
-				hl.SNICertFiles = append(hl.SNICertFiles, certs.pem[id])
+			for i, id := range l.SNICertificateIDs {
+				f, sum, err := a.listenerCert(paths, &certs, fmt.Sprintf("listener-%s-sni-%d", l.ID, i+1), id)
+				if err != nil {
+					return s, err
+				}
+				hl.SNICertFiles, hl.SNICertSums = append(hl.SNICertFiles, f), append(hl.SNICertSums, sum)
 			}
 			hl.TLS = tlsOptions(l.TLSVersions, l.TLSCiphers, l.ALPNProtocols)
 			switch l.ClientAuthentication {
 			case model.ClientAuthOptional, model.ClientAuthMandatory:
 				hl.TLS.Verify = map[string]string{model.ClientAuthOptional: "optional", model.ClientAuthMandatory: "required"}[l.ClientAuthentication]
-				hl.TLS.CAFile, hl.TLS.CRLFile = certs.pem[l.ClientCATLSContainerRef], certs.crl[l.ClientCRLContainerRef]
+				hl.TLS.CAFile, hl.TLS.CRLFile = certs.pem(l.ClientCATLSContainerRef), certs.crl(l.ClientCRLContainerRef)
 			}
 			if l.HSTSMaxAge != nil {
 				hl.HSTS = &haproxy.HSTS{MaxAge: *l.HSTSMaxAge, IncludeSubdomains: l.HSTSIncludeSubdomains, Preload: l.HSTSPreload}
@@ -348,7 +358,7 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 		}
 		if ap.TLSEnabled {
 			t := tlsOptions(ap.TLSVersions, ap.TLSCiphers, ap.ALPNProtocols)
-			t.CertFile, t.CAFile, t.CRLFile = certs.pem[ap.TLSContainerRef], certs.pem[ap.CATLSContainerRef], certs.crl[ap.CRLContainerRef]
+			t.CertFile, t.CAFile, t.CRLFile = certs.pem(ap.TLSContainerRef), certs.pem(ap.CATLSContainerRef), certs.crl(ap.CRLContainerRef)
 			p.TLS = &t
 		}
 		if sp := ap.SessionPersistence; sp != nil {
@@ -381,6 +391,10 @@ func (a *Agent) spec(in agentapi.Instance, paths haproxy.Paths) (haproxy.Spec, e
 		p.Members, p.Slots = haproxy.AssignSlots(prevSlots, p.Members, slots)
 		s.Pools = append(s.Pools, p)
 	}
+	if certs.err != nil {
+		return s, certs.err
+	}
+	removeCertificates(paths, certs.keep)
 	return s, nil
 }
 
@@ -405,33 +419,89 @@ func ms(v int) time.Duration { return time.Duration(v) * time.Millisecond }
 // writeCertificates writes each certificate the listeners use and removes
 // the others; it returns each one's file by certificate id.
 func (a *Agent) writeCertificates(paths haproxy.Paths, certs []agentapi.TLS) (certFiles, error) {
-	files := certFiles{pem: map[string]string{}, crl: map[string]string{}}
-	keep := map[string]bool{}
+	files := certFiles{a: a, paths: paths, byID: map[string]*agentapi.TLS{}, keep: map[string]bool{}}
 	for i := range certs {
-		f, crl, err := a.writeCertificate(paths, &certs[i])
-		if err != nil {
-			return files, err
-		}
-		files.pem[certs[i].CertificateID], keep[f] = f, true
-		if crl != "" {
-			files.crl[certs[i].CertificateID], keep[crl] = crl, true
-		}
+		files.byID[certs[i].CertificateID] = &certs[i]
 	}
-	removeCertificates(paths, keep)
 	return files, nil
 }
 
-// certFiles are the written certificate files by certificate id: the PEM
-// (certificate, chain and key; or CA certificates alone) and the CRL.
-type certFiles struct{ pem, crl map[string]string }
+// certFiles writes certificate files as the spec names them: by
+// certificate id what is named by id (CA bundles, CRLs, a pool's client
+// certificate), by listener place what a listener terminates TLS with
+// (see listenerCert), so that no key is on disk twice; keep is every file
+// written, whose directory spec then clears of others.
+type certFiles struct {
+	a     *Agent
+	paths haproxy.Paths
+	byID  map[string]*agentapi.TLS
+	keep  map[string]bool
+	err   error
+}
+
+// pem writes certificate id's PEM and returns its path ("" for none).
+func (c *certFiles) pem(id string) string {
+	f, _ := c.write(id)
+	return f
+}
+
+// crl writes certificate id's revocation list and returns its path.
+func (c *certFiles) crl(id string) string {
+	_, f := c.write(id)
+	return f
+}
+
+func (c *certFiles) write(id string) (string, string) {
+	if id == "" {
+		return "", ""
+	}
+	t, ok := c.byID[id]
+	if !ok {
+		c.err = fmt.Errorf("certificate %s is not in the desired state", id)
+		return "", ""
+	}
+	f, crl, err := c.a.writeCertificate(c.paths, id, t)
+	if err != nil {
+		c.err = err
+		return "", ""
+	}
+	c.keep[f] = true
+	if crl != "" {
+		c.keep[crl] = true
+	}
+	return f, crl
+}
+
+// listenerCert writes certificate id again under a name of the listener's
+// own place (its default, or its i-th SNI certificate), so that a new
+// certificate there keeps the path HAProxy knows, which the runtime API
+// can then swap without a reload. It returns the path and a digest of the
+// contents.
+func (a *Agent) listenerCert(paths haproxy.Paths, files *certFiles, place, id string) (string, string, error) {
+	t, ok := files.byID[id]
+	if !ok {
+		return "", "", fmt.Errorf("certificate %s is not in the desired state", id)
+	}
+	f, _, err := a.writeCertificate(paths, place, &agentapi.TLS{Certificate: t.Certificate, Intermediates: t.Intermediates, PrivateKey: t.PrivateKey})
+	if err != nil {
+		return "", "", err
+	}
+	files.keep[f] = true
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(b)
+	return f, hex.EncodeToString(sum[:12]), nil
+}
 
 // writeCertificate writes a listener's certificate, chain and key as one PEM
 // file readable by root only, named after the certificate so that a
 // replaced certificate is a new file (and a reload), never a half-written
 // one.
-func (a *Agent) writeCertificate(paths haproxy.Paths, t *agentapi.TLS) (pemFile, crlFile string, err error) {
-	if !model.IsUUID(t.CertificateID) {
-		return "", "", errors.New("malformed certificate id")
+func (a *Agent) writeCertificate(paths haproxy.Paths, name string, t *agentapi.TLS) (pemFile, crlFile string, err error) {
+	if !fileNameRE.MatchString(name) {
+		return "", "", errors.New("malformed certificate file name")
 	}
 	dir := filepath.Join(paths.Dir, "tls")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -443,7 +513,7 @@ func (a *Agent) writeCertificate(paths haproxy.Paths, t *agentapi.TLS) (pemFile,
 		}
 		return writeFileAtomic(name, []byte(text), 0o600)
 	}
-	pemFile = filepath.Join(dir, t.CertificateID+".pem")
+	pemFile = filepath.Join(dir, name+".pem")
 	var b strings.Builder
 	b.WriteString(strings.TrimSpace(t.Certificate) + "\n")
 	if c := strings.TrimSpace(t.Intermediates); c != "" {
@@ -456,13 +526,17 @@ func (a *Agent) writeCertificate(paths haproxy.Paths, t *agentapi.TLS) (pemFile,
 		return "", "", err
 	}
 	if c := strings.TrimSpace(t.CRL); c != "" {
-		crlFile = filepath.Join(dir, t.CertificateID+"-crl.pem")
+		crlFile = filepath.Join(dir, name+"-crl.pem")
 		if err := write(crlFile, c+"\n"); err != nil {
 			return "", "", err
 		}
 	}
 	return pemFile, crlFile, nil
 }
+
+// fileNameRE is what a certificate file's name may be: a certificate id
+// or a listener's place ("listener-<id>", "listener-<id>-sni-<n>").
+var fileNameRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,80}$`)
 
 // removeCertificates deletes certificate files not in keep.
 func removeCertificates(paths haproxy.Paths, keep map[string]bool) {

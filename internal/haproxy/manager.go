@@ -116,6 +116,26 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 	}
 
 	if running && bytes.Equal(onDisk, cfg) {
+		// The same configuration may name certificate files whose
+		// contents changed: swap them in the running process.
+		if prevErr == nil {
+			if swaps := certSwaps(prev, spec); len(swaps) > 0 {
+				if err := m.client(paths.Socket).Apply(ctx, swaps); err != nil {
+					p, rerr := m.reload(ctx, paths)
+					if rerr != nil {
+						return Result{}, rerr
+					}
+					if err := writeAtomic(paths.StateFile(), state, 0o640); err != nil {
+						return Result{}, err
+					}
+					return Result{Action: ActionReloaded, Reason: "certificate swap failed, reloading: " + err.Error(), Process: p}, nil
+				}
+				if err := writeAtomic(paths.StateFile(), state, 0o640); err != nil {
+					return Result{}, err
+				}
+				return Result{Action: ActionRuntime, Commands: swaps, Process: proc}, nil
+			}
+		}
 		if !bytes.Equal(prevState, state) {
 			if err := writeAtomic(paths.StateFile(), state, 0o640); err != nil {
 				return Result{}, err

@@ -15,6 +15,10 @@ const (
 	OpAddr   Op = "addr"   // set server <be>/<srv> addr <ip> port <port>
 	OpWeight Op = "weight" // set weight <be>/<srv> <n>
 	OpState  Op = "state"  // set server <be>/<srv> state <ready|maint|drain>
+	// OpSSLCert replaces a certificate file's contents in the running
+	// process: "set ssl cert <file> <<" with the file's new PEM, then
+	// "commit ssl cert <file>". New handshakes use it at once.
+	OpSSLCert Op = "ssl-cert"
 )
 
 // AdminState is a server's administrative state on the runtime API.
@@ -35,6 +39,7 @@ type Command struct {
 	Addr    netip.AddrPort // OpAddr
 	Weight  int            // OpWeight
 	State   AdminState     // OpState
+	File    string         // OpSSLCert
 }
 
 // String renders the command line sent to the runtime socket.
@@ -47,6 +52,8 @@ func (c Command) String() string {
 		return fmt.Sprintf("set weight %s %d", target, c.Weight)
 	case OpState:
 		return fmt.Sprintf("set server %s state %s", target, c.State)
+	case OpSSLCert:
+		return "set ssl cert " + c.File
 	}
 	return ""
 }
@@ -88,7 +95,29 @@ func Plan(old, new Spec) (Change, error) {
 		}
 		cmds = append(cmds, slotCommands(op, np)...)
 	}
-	return Change{Commands: cmds}, nil
+	return Change{Commands: append(cmds, certSwaps(old, new)...)}, nil
+}
+
+// certSwaps are the certificate files whose contents changed under the
+// same path (the agent keeps one file per listener and place): the
+// runtime API swaps them, no reload needed.
+func certSwaps(old, new Spec) []Command {
+	var cmds []Command
+	for _, l := range new.sortedListeners() {
+		was, ok := old.ListenerByID(l.ID)
+		if !ok || l.TLSCertFile == "" {
+			continue
+		}
+		if was.TLSCertFile == l.TLSCertFile && was.TLSCertSum != l.TLSCertSum {
+			cmds = append(cmds, Command{Op: OpSSLCert, File: l.TLSCertFile})
+		}
+		for i, f := range l.SNICertFiles {
+			if i < len(was.SNICertFiles) && was.SNICertFiles[i] == f && i < len(was.SNICertSums) && i < len(l.SNICertSums) && was.SNICertSums[i] != l.SNICertSums[i] {
+				cmds = append(cmds, Command{Op: OpSSLCert, File: f})
+			}
+		}
+	}
+	return cmds
 }
 
 // structureOf keeps what only a reload can change: members (and pool admin

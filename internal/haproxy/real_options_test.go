@@ -252,3 +252,79 @@ func TestPrometheusListenerServesHAProxysMetricsInPrometheusTextFormat(t *testin
 		t.Errorf("GET / on the PROMETHEUS listener: %d, want 404", other.StatusCode)
 	}
 }
+
+// A listener's certificate replaced under the same path is swapped through
+// the runtime API: no reload (same worker), new handshakes get the new
+// certificate at once, and not one request of a client running through
+// the swap fails.
+func TestACertificateReplacedInPlaceIsSwappedWithoutAReloadOrAFailedRequest(t *testing.T) {
+	a := startBackend(t, "A")
+	spec, mgr := realInstance(t, a.member(t, memA))
+	if err := os.MkdirAll(spec.Paths.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(spec.Paths.Dir, "listener.pem")
+	writeNamed(t, path, "old.example.test")
+	l := spec.lis(0)
+	l.Protocol, l.TLSCertFile, l.TLSCertSum = ProtocolTerminatedHTTPS, path, "old"
+	first, err := mgr.Apply(ctx(t), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cn, _, err := served(t, l.Port, "", nil, 0); err != nil || cn != "old.example.test" {
+		t.Fatalf("before: %q %v", cn, err)
+	}
+	stop := make(chan struct{})
+	var sent, failed int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // the test reads which certificate came
+		for i := 0; i < 5000; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sent++
+			if _, _, err := get(c, fmt.Sprintf("https://127.0.0.1:%d/", l.Port)); err != nil {
+				failed++
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	writeNamed(t, path, "new.example.test")
+	next := spec.clone()
+	next.lis(0).TLSCertSum = "new"
+	res, err := mgr.Apply(ctx(t), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	<-done
+	if res.Action != ActionRuntime || len(res.Commands) != 1 || res.Commands[0].Op != OpSSLCert {
+		t.Fatalf("the swap: %+v, want one runtime certificate command", res)
+	}
+	if res.Process.MasterPID != first.Process.MasterPID || !sameWorkers(res.Process.Workers, first.Process.Workers) {
+		t.Errorf("the swap changed the processes: %+v then %+v", first.Process, res.Process)
+	}
+	if cn, _, err := served(t, l.Port, "", nil, 0); err != nil || cn != "new.example.test" {
+		t.Errorf("after: %q %v", cn, err)
+	}
+	if failed > 0 || sent == 0 {
+		t.Errorf("%d of %d requests failed across the swap", failed, sent)
+	}
+}
+
+func sameWorkers(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

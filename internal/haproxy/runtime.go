@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"time"
 )
@@ -34,6 +35,11 @@ func (c Client) Exec(ctx context.Context, command string) (string, error) {
 	if strings.ContainsAny(command, "\n\r;") {
 		return "", fmt.Errorf("runtime command %q must be a single command", command)
 	}
+	return c.exec(ctx, command)
+}
+
+// exec is Exec without the check: a payload command carries lines.
+func (c Client) exec(ctx context.Context, command string) (string, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout
@@ -69,6 +75,12 @@ func (c Client) Exec(ctx context.Context, command string) (string, error) {
 // Apply runs commands in order and stops at the first one HAProxy refuses.
 func (c Client) Apply(ctx context.Context, cmds []Command) error {
 	for _, cmd := range cmds {
+		if cmd.Op == OpSSLCert {
+			if err := c.swapCert(ctx, cmd.File); err != nil {
+				return err
+			}
+			continue
+		}
 		line := cmd.String()
 		if line == "" {
 			return fmt.Errorf("invalid runtime command %+v", cmd)
@@ -80,6 +92,40 @@ func (c Client) Apply(ctx context.Context, cmds []Command) error {
 		if err := checkReply(cmd.Op, reply); err != nil {
 			return fmt.Errorf("haproxy refused %q: %w", line, err)
 		}
+	}
+	return nil
+}
+
+// swapCert gives the running process a certificate file's current
+// contents: a transaction ("set ssl cert <file> <<" and the PEM, ended by
+// an empty line), then its commit. The file was written first, so a later
+// reload reads the same certificate.
+func (c Client) swapCert(ctx context.Context, file string) error {
+	if strings.ContainsAny(file, " \n\r;<") {
+		return fmt.Errorf("certificate path %q cannot be named on the runtime API", file)
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	payload := strings.TrimSpace(string(pem))
+	if strings.Contains(payload, "\n\n") {
+		return fmt.Errorf("certificate file %s holds an empty line, which would end the payload", file)
+	}
+	reply, err := c.exec(ctx, "set ssl cert "+file+" <<\n"+payload+"\n")
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(reply, "Transaction created") && !strings.Contains(reply, "Transaction updated") {
+		return fmt.Errorf("haproxy refused the new certificate for %s: %s", file, firstLine(strings.TrimSpace(reply)))
+	}
+	reply, err = c.exec(ctx, "commit ssl cert "+file)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(reply, "Success!") {
+		_, _ = c.exec(ctx, "abort ssl cert "+file)
+		return fmt.Errorf("haproxy did not commit the new certificate for %s: %s", file, strings.TrimSpace(reply))
 	}
 	return nil
 }

@@ -129,6 +129,11 @@ type Listener struct {
 	// HAProxy picks among all by the client's server name, TLSCertFile
 	// when none has it.
 	SNICertFiles []string `json:"sni_cert_files,omitempty"`
+	// TLSCertSum and SNICertSums identify the files' contents (the agent
+	// sets them): a file whose contents change under the same path is
+	// swapped through the runtime API instead of a reload.
+	TLSCertSum  string   `json:"tls_cert_sum,omitempty"`
+	SNICertSums []string `json:"sni_cert_sums,omitempty"`
 	// TLS tunes a TERMINATED_HTTPS listener's handshake (zero: HAProxy's
 	// and OpenSSL's defaults).
 	TLS TLSOptions `json:"tls,omitempty"`

@@ -78,8 +78,14 @@ func (l *load) seen(body string) (time.Time, bool) {
 // processes maps node -> HAProxy process of each of the pool's VMs.
 func (tp *topo) processes(poolID string) map[string]process {
 	tp.t.Helper()
+	return tp.processesOfLB(tp.lbID(poolID))
+}
+
+// processesOfLB is processes for a load balancer made through Octavia.
+func (tp *topo) processesOfLB(lbID string) map[string]process {
+	tp.t.Helper()
 	out := map[string]process{}
-	for _, in := range tp.instances(poolID) {
+	for _, in := range tp.instancesOf(lbID) {
 		out[in.node] = in.processOf(tp.t)
 	}
 	return out

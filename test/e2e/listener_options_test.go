@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"testing"
@@ -169,5 +170,99 @@ func TestMandatoryClientCertificatesThroughTheFloatingIP(t *testing.T) {
 	}
 	if body, err := get(bad); err == nil {
 		t.Errorf("a revoked client certificate: served %q", body)
+	}
+}
+
+// TestReplacingAListenersCertificateSwapsItWithoutAReloadOrAFailedRequest:
+// a TERMINATED_HTTPS listener's default_tls_container_ref changed through
+// the Octavia API reaches both VMs through HAProxy's runtime API: the
+// same workers serve, new handshakes show the new certificate, and a
+// client running through the change sees no failure.
+func TestReplacingAListenersCertificateSwapsItWithoutAReloadOrAFailedRequest(t *testing.T) {
+	tp := startTopo(t)
+	now := time.Now()
+	ca, _ := pki.NewCA("e2e rotation CA", now.Add(-time.Hour), now.Add(24*time.Hour))
+	upload := func(cn string) string {
+		c, err := pki.Issue(ca, pki.Request{CommonName: cn, DNSNames: []string{"rotate.options.test"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tp.create("/v2.0/lbaas-certificates", "certificate", map[string]any{"name": cn, "certificate": string(c.CertPEM), "private_key": string(c.KeyPEM)})["id"].(string)
+	}
+	oldCert, newCert := upload("rotate-old"), upload("rotate-new")
+	lb := tp.v2Create("/loadbalancers", "loadbalancer", map[string]any{"name": "rotate", "vip_subnet_id": tp.vipSub})
+	lbID := lb["id"].(string)
+	l := tp.v2Create("/listeners", "listener", map[string]any{"loadbalancer_id": lbID, "protocol": "TERMINATED_HTTPS", "protocol_port": 443, "default_tls_container_ref": oldCert})
+	pool := tp.v2Create("/pools", "pool", map[string]any{"listener_id": l["id"], "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"})
+	tp.v2Create("/pools/"+pool["id"].(string)+"/members", "member", map[string]any{"address": tp.backends[0].Addr.String(), "protocol_port": 80, "subnet_id": tp.poolSub})
+	tp.v2WaitActive(lbID, 60*time.Second)
+	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": lb["vip_port_id"]})["floating_ip_address"].(string)
+
+	seenCN := func() (string, error) {
+		var cn string
+		err := netns.Do(tp.client, func() error {
+			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", fip+":443", &tls.Config{ServerName: "rotate.options.test", RootCAs: ca.Pool()})
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			cn = conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+			return nil
+		})
+		return cn, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if cn, err := seenCN(); err == nil && cn == "rotate-old" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the old certificate not served within 30s: %q %v", cn, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	before := tp.processesOfLB(lbID)
+	c := httpClient(tp.client, 5*time.Second)
+	c.Transport.(*http.Transport).TLSClientConfig = &tls.Config{ServerName: "rotate.options.test", RootCAs: ca.Pool()}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var sent, failed int
+	go func() {
+		defer close(done)
+		for i := 0; i < 3000; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sent++
+			if _, err := bodyOf(c.Get("https://" + fip + "/")); err != nil {
+				failed++
+			}
+		}
+	}()
+	if err := tp.v2().Call("PUT", "/listeners/"+l["id"].(string), map[string]any{"listener": map[string]any{"default_tls_container_ref": newCert}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		if cn, err := seenCN(); err == nil && cn == "rotate-new" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the new certificate not served within 30s: %q %v", cn, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tp.v2WaitActive(lbID, 30*time.Second)
+	close(stop)
+	<-done
+	t.Logf("certificate replaced: %d requests, %d failed", sent, failed)
+	if failed > 0 || sent == 0 {
+		t.Errorf("%d of %d requests failed across the certificate change", failed, sent)
+	}
+	after := tp.processesOfLB(lbID)
+	for node, p := range after {
+		if b, ok := before[node]; !ok || p.master != b.master || fmt.Sprint(p.workers) != fmt.Sprint(b.workers) {
+			t.Errorf("%s: HAProxy %v became %v: the certificate change reloaded it", node, before[node], p)
+		}
 	}
 }
