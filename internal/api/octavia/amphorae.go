@@ -91,15 +91,7 @@ func (s *Server) listAmphorae(w http.ResponseWriter, r *http.Request) {
 	for _, a := range s.amphorae() {
 		items = append(items, httpapi.Item{View: a})
 	}
-	page, links, err := lq.Page(items, r.URL.Path, q)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if links == nil {
-		links = []httpapi.Link{}
-	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"amphorae": page, "amphorae_links": links})
+	s.writePage(w, r, lq, items, "amphorae")
 }
 
 // amphora finds one amphora by id, with its service instance.

@@ -101,11 +101,7 @@ func (s *Server) writeProfile(res *resource, create bool) http.HandlerFunc {
 	flavor := res == flavorProfileRes
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req profileRequest
-		op := model.OpUpdate
-		if create {
-			op = model.OpCreate
-		}
-		if err := readBody(r, res.singular, op, &req); err != nil {
+		if err := readBody(r, res.singular, opOf(create), &req); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -200,11 +196,7 @@ func (s *Server) writePublished(res *resource, create bool) http.HandlerFunc {
 	flavor := res == flavorRes
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req publishedRequest
-		op := model.OpUpdate
-		if create {
-			op = model.OpCreate
-		}
-		if err := readBody(r, res.singular, op, &req); err != nil {
+		if err := readBody(r, res.singular, opOf(create), &req); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -359,4 +351,12 @@ func (s *Server) lbPlacement(t *store.Txn, flavorID, zone string) error {
 		t.Require(model.KindAZ, zone, e.Rev)
 	}
 	return nil
+}
+
+// opOf is the decoding operation of a create or an update.
+func opOf(create bool) model.Op {
+	if create {
+		return model.OpCreate
+	}
+	return model.OpUpdate
 }

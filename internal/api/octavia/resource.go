@@ -53,7 +53,13 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, res *resour
 		}
 		items = append(items, it)
 	}
-	page, links, err := lq.Page(items, r.URL.Path, q)
+	s.writePage(w, r, lq, items, res.plural)
+}
+
+// writePage answers one page of items, filtered, sorted and paged as the
+// query asks, under plural and plural_links.
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, lq httpapi.ListQuery, items []httpapi.Item, plural string) {
+	page, links, err := lq.Page(items, r.URL.Path, r.URL.Query())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -61,7 +67,7 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, res *resour
 	if links == nil {
 		links = []httpapi.Link{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{res.plural: page, res.plural + "_links": links})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{plural: page, plural + "_links": links})
 }
 
 // show answers one object.
