@@ -49,10 +49,13 @@ type L7Rule struct {
 }
 
 // l7Var holds the position of the first matching policy of a request.
-// Deciding it with one set-var per policy, in order, and acting on it
-// afterwards keeps "first match in position order" true across actions:
-// HAProxy itself would run every http-request deny and redirect before
-// any use_backend, whatever their order in the file.
+// Deciding it first and acting on it afterwards keeps "first match in
+// position order" true across actions: HAProxy itself would run every
+// http-request deny and redirect before any use_backend, whatever their
+// order in the file. The set-var lines run from the last policy to the
+// first, so the lowest matching position is the one left; a policy then
+// costs its rules' ACLs and nothing more when it does not match, as a
+// hand-written deny would (bench: "## L7 policies").
 const l7Var = "txn.lbaas_l7"
 
 // matchOf maps a compare type to HAProxy's match method.
@@ -125,7 +128,8 @@ func renderL7(w func(string, ...any), l Listener) {
 			w("    %s", aclLine(r))
 		}
 	}
-	for i, p := range active {
+	for i := len(active) - 1; i >= 0; i-- {
+		p := active[i]
 		cond := make([]string, 0, len(p.Rules))
 		for _, r := range p.Rules {
 			if r.Invert {
@@ -134,25 +138,62 @@ func renderL7(w func(string, ...any), l Listener) {
 				cond = append(cond, aclName(r))
 			}
 		}
-		w("    http-request set-var(%s) int(%d) if !{ var(%s) -m found } %s", l7Var, i+1, l7Var, strings.Join(cond, " "))
+		w("    http-request set-var(%s) int(%d) if %s", l7Var, i+1, strings.Join(cond, " "))
 	}
+	// One line for every REJECT and one per pool: a request not matched
+	// by any policy (no variable) fails each test at once.
+	is := func(positions []string) string {
+		return fmt.Sprintf("if { var(%s) -m int %s }", l7Var, strings.Join(positions, " "))
+	}
+	var rejects []string
+	var pools []string
+	byPool := map[string][]string{}
 	for i, p := range active {
-		is := fmt.Sprintf("if { var(%s) -m int %d }", l7Var, i+1)
+		pos := fmt.Sprint(i + 1)
 		switch p.Action {
 		case L7Reject:
-			w("    http-request deny deny_status 403 %s", is)
-		case L7RedirectToURL:
-			// A log-format string: '%' must be doubled to stay literal.
-			w("    http-request redirect location %s code %d %s", quote(strings.ReplaceAll(p.URL, "%", "%%")), p.Code, is)
-		case L7RedirectPrefix:
-			w("    http-request redirect prefix %s code %d %s", quote(strings.ReplaceAll(p.URL, "%", "%%")), p.Code, is)
+			rejects = append(rejects, pos)
+		case L7RedirectToPool:
+			if _, seen := byPool[p.PoolID]; !seen {
+				pools = append(pools, p.PoolID)
+			}
+			byPool[p.PoolID] = append(byPool[p.PoolID], pos)
 		}
+	}
+	for _, part := range chunks(rejects) {
+		w("    http-request deny deny_status 403 %s", is(part))
 	}
 	for i, p := range active {
-		if p.Action == L7RedirectToPool {
-			w("    use_backend %s if { var(%s) -m int %d }", BackendName(p.PoolID), l7Var, i+1)
+		pos := []string{fmt.Sprint(i + 1)}
+		switch p.Action {
+		case L7RedirectToURL:
+			// A log-format string: '%' must be doubled to stay literal.
+			w("    http-request redirect location %s code %d %s", quote(strings.ReplaceAll(p.URL, "%", "%%")), p.Code, is(pos))
+		case L7RedirectPrefix:
+			w("    http-request redirect prefix %s code %d %s", quote(strings.ReplaceAll(p.URL, "%", "%%")), p.Code, is(pos))
 		}
 	}
+	for _, id := range pools {
+		for _, part := range chunks(byPool[id]) {
+			w("    use_backend %s %s", BackendName(id), is(part))
+		}
+	}
+}
+
+// positionsPerLine bounds the positions one line tests: HAProxy reads at
+// most 64 words a line (MAX_LINE_ARGS).
+const positionsPerLine = 40
+
+func chunks(xs []string) [][]string {
+	var out [][]string
+	for len(xs) > positionsPerLine {
+		out = append(out, xs[:positionsPerLine])
+		xs = xs[positionsPerLine:]
+	}
+	if len(xs) > 0 {
+		out = append(out, xs)
+	}
+	return out
 }
 
 // validateL7 checks a listener's policies against the listener and the

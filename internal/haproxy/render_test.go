@@ -357,3 +357,36 @@ func TestGlobalHasExplicitMaxconnAdminSocketAndNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// Many policies of one action render within HAProxy's 64 words a line:
+// a hundred REJECT and a hundred REDIRECT_TO_POOL policies pass
+// `haproxy -c`.
+func TestAHundredPoliciesOfOneActionStayWithinHAProxysWordsPerLine(t *testing.T) {
+	bin := needHAProxy(t)
+	s := baseSpec()
+	withSecondPool(&s)
+	for i := 1; i <= 200; i++ {
+		p := L7Policy{ID: fmt.Sprintf("20000000-0000-4000-8000-%012d", i), Action: L7Reject,
+			Rules: []L7Rule{{ID: fmt.Sprintf("30000000-0000-4000-8000-%012d", i), Type: "PATH", Compare: "STARTS_WITH", Value: fmt.Sprintf("/p%d/", i)}}}
+		if i%2 == 0 {
+			p.Action, p.PoolID = L7RedirectToPool, pool2ID
+		}
+		s.lis(0).L7Policies = append(s.lis(0).L7Policies, p)
+	}
+	cfg, err := Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(cfg), "\n") {
+		if n := len(strings.Fields(line)); n > 64 {
+			t.Fatalf("a line of %d words: %.120s", n, line)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "many.cfg")
+	if err := os.WriteFile(path, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.CommandContext(context.Background(), bin, "-c", "-f", path).CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c refused 200 policies: %v\n%s", err, out)
+	}
+}
