@@ -100,6 +100,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -365,7 +366,27 @@ accesslog = %s
 		// dies too; its worker notices its parent changed and exits.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the OS *thread* that forked the child exits,
+	// not the process. The Go runtime ends threads: one locked by a
+	// goroutine that returns without unlocking (netns does that on
+	// purpose after an unshare) dies with it, and if gunicorn had been
+	// forked from that thread earlier it was killed right then (seen in
+	// CI: "Parent changed, shutting down" as a cluster made its
+	// namespaces). So gunicorn is forked from a thread locked for its
+	// whole life, which nothing else can use or end.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			runtime.UnlockOSThread()
+			started <- err
+			return
+		}
+		started <- nil
+		<-k.done // reaped: the thread may serve others again
+		runtime.UnlockOSThread()
+	}()
+	if err := <-started; err != nil {
 		return nil, nil, fmt.Errorf("keystonetest: starting gunicorn: %w", err)
 	}
 	k.cmd = cmd
