@@ -208,9 +208,11 @@ func realKeystone(t *testing.T, neutronURL, octaviaURL string) (*keystonetest.Ke
 // of a real Keystone, which lbaas server asks about every token; then
 // gophercloud logs in from the same environment.
 func TestSeedWorkflowPassesWithTheNeutronClientLoggedInThroughARealKeystone(t *testing.T) {
-	// Not beside another workflow: the neutron client's requests each
-	// cost a Keystone validation, and with two Python clients and two
-	// Keystones on two cores its pre-flight once saw no network at all.
+	// A client workflow: it runs beside the others after the rest of the
+	// package (see workflowsInParallel). (Its Keystone once died under it
+	// there: gunicorn's Pdeathsig followed a thread netns ended; see
+	// keystonetest.)
+	t.Parallel()
 	neutron, err := exec.LookPath("neutron")
 	if err != nil {
 		t.Skip("the neutron CLI (Debian python3-neutronclient) is not installed")
