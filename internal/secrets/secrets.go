@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -107,19 +108,34 @@ func LoadOrCreate(path string) (k *Keyring, created bool, err error) {
 		return nil, false, err
 	}
 	text := "# lbaas secrets key file: \"<id> <base64 key>\" per line, newest first; the first seals.\n" + line + "\n"
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Written whole beside, then linked in place: link fails if the file
+	// exists, so of servers starting together on one directory exactly
+	// one makes it, and none ever reads it half written.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".secrets-key-")
 	if err != nil {
+		return nil, false, err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, false, err
+	}
+	if _, err := tmp.WriteString(text); err != nil {
+		tmp.Close()
+		return nil, false, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, false, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) { // another server made it first
 			k, err = Load(path)
 			return k, false, err
 		}
-		return nil, false, err
-	}
-	if _, err := f.WriteString(text); err != nil {
-		f.Close()
-		return nil, false, err
-	}
-	if err := f.Close(); err != nil {
 		return nil, false, err
 	}
 	k, err = Parse([]byte(text))

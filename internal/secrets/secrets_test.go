@@ -99,3 +99,42 @@ func TestKeyFilesAreMadePrivateAndBadOnesAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// Servers starting together on one directory: one makes the key file,
+// every one reads the same whole key.
+func TestServersStartingTogetherAllGetTheOneKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets.key")
+	const n = 16
+	keys := make(chan string, n)
+	errs := make(chan error, n)
+	made := make(chan bool, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			k, created, err := LoadOrCreate(path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			keys <- k.Primary()
+			made <- created
+		}()
+	}
+	seen, creators := map[string]bool{}, 0
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case k := <-keys:
+			seen[k] = true
+			if <-made {
+				creators++
+			}
+		}
+	}
+	if len(seen) != 1 || creators != 1 {
+		t.Fatalf("%d keys, %d creators; want one of each", len(seen), creators)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".secrets-key-*")); len(left) > 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
