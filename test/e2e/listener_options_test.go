@@ -45,18 +45,7 @@ func TestListenerOptionsReachTheDataPlane(t *testing.T) {
 	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": lb["vip_port_id"]})["floating_ip_address"].(string)
 
 	handshake := func(sni string, maxVersion uint16) (string, error) {
-		var cn string
-		err := netns.Do(tp.client, func() error {
-			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", fip+":443",
-				&tls.Config{ServerName: sni, RootCAs: ca.Pool(), MaxVersion: maxVersion})
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			cn = conn.ConnectionState().PeerCertificates[0].Subject.CommonName
-			return nil
-		})
-		return cn, err
+		return tp.servedCN(fip+":443", &tls.Config{ServerName: sni, RootCAs: ca.Pool(), MaxVersion: maxVersion})
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -199,17 +188,7 @@ func TestReplacingAListenersCertificateSwapsItWithoutAReloadOrAFailedRequest(t *
 	fip := tp.create("/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": tp.public, "port_id": lb["vip_port_id"]})["floating_ip_address"].(string)
 
 	seenCN := func() (string, error) {
-		var cn string
-		err := netns.Do(tp.client, func() error {
-			conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", fip+":443", &tls.Config{ServerName: "rotate.options.test", RootCAs: ca.Pool()})
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			cn = conn.ConnectionState().PeerCertificates[0].Subject.CommonName
-			return nil
-		})
-		return cn, err
+		return tp.servedCN(fip+":443", &tls.Config{ServerName: "rotate.options.test", RootCAs: ca.Pool()})
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -265,4 +244,20 @@ func TestReplacingAListenersCertificateSwapsItWithoutAReloadOrAFailedRequest(t *
 			t.Errorf("%s: HAProxy %v became %v: the certificate change reloaded it", node, before[node], p)
 		}
 	}
+}
+
+// servedCN makes a TLS handshake with addr from the client namespace and
+// returns the common name of the certificate the server showed.
+func (tp *topo) servedCN(addr string, cfg *tls.Config) (string, error) {
+	var cn string
+	err := netns.Do(tp.client, func() error {
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", addr, cfg)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cn = conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+		return nil
+	})
+	return cn, err
 }

@@ -133,13 +133,8 @@ func (s *Server) policiesOf(listenerID string) []store.Entry {
 // target without an action implies the action that uses it, and
 // NormalizeL7Policy then clears what the action does not use.
 func applyL7Policy(p *model.L7Policy, req *l7policyRequest) error {
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&p.Name, req.Name)
-	set(&p.Description, req.Description)
+	setP(&p.Name, req.Name)
+	setP(&p.Description, req.Description)
 	if req.AdminStateUp != nil {
 		p.AdminStateUp = *req.AdminStateUp
 	}
@@ -158,10 +153,10 @@ func applyL7Policy(p *model.L7Policy, req *l7policyRequest) error {
 	if targets > 1 {
 		return validation("Send one of redirect_pool_id, redirect_url and redirect_prefix.")
 	}
-	set(&p.Action, req.Action)
-	set(&p.RedirectPoolID, req.RedirectPoolID)
-	set(&p.RedirectURL, req.RedirectURL)
-	set(&p.RedirectPrefix, req.RedirectPrefix)
+	setP(&p.Action, req.Action)
+	setP(&p.RedirectPoolID, req.RedirectPoolID)
+	setP(&p.RedirectURL, req.RedirectURL)
+	setP(&p.RedirectPrefix, req.RedirectPrefix)
 	if req.RedirectHTTPCode != nil {
 		p.RedirectHTTPCode = *req.RedirectHTTPCode
 	}
@@ -173,15 +168,10 @@ func applyL7Policy(p *model.L7Policy, req *l7policyRequest) error {
 }
 
 func applyL7Rule(r *model.L7Rule, req *l7ruleRequest) {
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	set(&r.Type, req.Type)
-	set(&r.CompareType, req.CompareType)
-	set(&r.Key, req.Key)
-	set(&r.Value, req.Value)
+	setP(&r.Type, req.Type)
+	setP(&r.CompareType, req.CompareType)
+	setP(&r.Key, req.Key)
+	setP(&r.Value, req.Value)
 	if req.Invert != nil {
 		r.Invert = *req.Invert
 	}
