@@ -169,5 +169,37 @@ func (ft *foTopo) waitSettled(ctx context.Context, limit time.Duration) error {
 			return err
 		}
 	}
-	return fmt.Errorf("bench: pair not settled within %v: %s", limit, why)
+	return fmt.Errorf("bench: pair not settled within %v: %s%s", limit, why, ft.pairDiagnosis())
+}
+
+// pairDiagnosis describes each VM's keepalived for a settle failure: its
+// processes and the last lines of its log, so that a failure in CI (where
+// the cluster is gone by the time anyone looks) can still be explained.
+func (ft *foTopo) pairDiagnosis() string {
+	vms, _, _, err := ft.pair()
+	if err != nil {
+		return "; pair: " + err.Error()
+	}
+	var b strings.Builder
+	for _, vm := range vms {
+		p := vrrp.PathsIn(filepath.Join(vm.Dir, "keepalived"))
+		parent, _ := readPid(p.PidFile)
+		child, _ := readPid(p.VRRPPidFile)
+		fmt.Fprintf(&b, "\n  %s (%s): VIP %v, keepalived pid %d (alive %v), vrrp pid %d (alive %v), state file %q, log tail:",
+			vm.Node, vm.Namespace, ft.holdsVIP(vm), parent, pidAlive(parent), child, pidAlive(child), keepalivedState(vm))
+		log, _ := os.ReadFile(p.Log)
+		lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+		if len(lines) > 12 {
+			lines = lines[len(lines)-12:]
+		}
+		for _, l := range lines {
+			b.WriteString("\n    " + l)
+		}
+	}
+	return b.String()
+}
+
+// pidAlive says whether a process with that pid exists.
+func pidAlive(pid int) bool {
+	return pid > 1 && syscall.Kill(pid, 0) == nil
 }
