@@ -108,6 +108,7 @@ type DataplaneReport struct {
 	deploymentRun
 	Throughput   ThroughputResult
 	L7           L7Result
+	TLS          TLSResult
 	Provisioning ProvisionResult
 	// FullyPopulated times Octavia v2 creates of a whole load balancer
 	// (listener, pool, two members, monitor) in one POST.
@@ -158,6 +159,7 @@ func RunDataplane(ctx context.Context, o DataplaneOptions) (*DataplaneReport, er
 
 	rep.Throughput = tp.throughput(ctx, o)
 	rep.L7 = tp.l7(ctx, o)
+	rep.TLS = tp.tls(ctx, o)
 	rep.Changes = tp.memberChanges(ctx, o)
 	rep.Provisioning = tp.provisioning(ctx, o)
 	rep.FullyPopulated = tp.provisionRuns(ctx, o, "fully populated", tp.fullyPopulatedOnce)
@@ -236,6 +238,9 @@ type dpTopo struct {
 	poolID, vipID, vipAddr, fip string
 	// handNS is the namespace of the hand-written HAProxy processes.
 	handNS string
+	// handPids: the hand-written HAProxy serving each port (-db: one
+	// process, nbthread as configured).
+	handPids map[int]int
 
 	// Stop functions of processes the benchmark started itself.
 	stops []func()

@@ -44,6 +44,7 @@ func (r *DataplaneReport) Markdown() string {
 	w("")
 	r.throughputMarkdown(w, o)
 	r.l7Markdown(w)
+	r.tlsMarkdown(w)
 	r.provisioningMarkdown(w, o)
 	r.fullyPopulatedMarkdown(w, o)
 	r.changesMarkdown(w)

@@ -43,8 +43,25 @@ func TestDataplaneBenchQuick(t *testing.T) {
 		t.Errorf("L7: %+v", l)
 	} else {
 		for _, s := range l.Stages {
-			if len(s.Ours.Runs) != 1 || len(s.Hand.Runs) != 1 || s.Ratio() <= 0 || s.Ours.Errors() > 0 {
+			// CPURequests > 0: the serving processes were found and the
+			// same before and after the round.
+			if len(s.Ours.Runs) != 1 || len(s.Hand.Runs) != 1 || s.Ratio() <= 0 || s.Ours.Errors() > 0 ||
+				s.Ours.CPURequests == 0 || s.Hand.CPURequests == 0 {
 				t.Errorf("L7 with %d policies: %+v", s.Policies, s)
+			}
+		}
+	}
+
+	if x := rep.TLS; x.Err != "" || len(x.Stages) != 2 {
+		t.Errorf("TLS: %+v", x)
+	} else {
+		for _, s := range x.Stages {
+			for _, h := range []HandshakeResult{s.Ours, s.Hand} {
+				// Every name got its own certificate, and the serving
+				// processes were measured.
+				if h.Handshakes == 0 || h.WrongCert > 0 || h.CPU == 0 {
+					t.Errorf("TLS with %d certificates, %s: %+v", s.Certificates, h.Name, h)
+				}
 			}
 		}
 	}
@@ -95,7 +112,7 @@ func TestDataplaneBenchQuick(t *testing.T) {
 		t.Error("footprint: teardown not timed")
 	}
 
-	for _, want := range []string{"## Throughput", "## L7 policies", "## Provisioning", "## Fully populated create", "## Member changes under load", "## Footprint", "## Against the aims",
+	for _, want := range []string{"## Throughput", "## L7 policies", "## TLS handshakes and SNI", "## Provisioning", "## Fully populated create", "## Member changes under load", "## Footprint", "## Against the aims",
 		"load average at start / end", "Quick mode", "Extrapolation", rep.HAProxyVersion} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)

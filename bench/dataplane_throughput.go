@@ -37,6 +37,22 @@ type TargetResult struct {
 	URL  string
 	Runs []WrkResult
 	Err  string
+	// CPU is the time the serving HAProxy's processes used during the
+	// rounds in which they could be measured (CPURequests requests).
+	CPU         time.Duration
+	CPURequests int64
+	// processes, when set, returns the pids whose CPU time a round
+	// charges to this target.
+	processes func() []int
+}
+
+// CPUPerRequest is the serving HAProxy's CPU time per request (0 when
+// not measured).
+func (t TargetResult) CPUPerRequest() time.Duration {
+	if t.CPURequests == 0 {
+		return 0
+	}
+	return t.CPU / time.Duration(t.CPURequests)
 }
 
 // ReqPerSec is the mean over the rounds.
@@ -137,7 +153,20 @@ func wrkRounds(ctx context.Context, o DataplaneOptions, label string, targets []
 			if skip != nil && skip(t) {
 				continue
 			}
+			var cpu0 cpuSample
+			measured := false
+			if t.processes != nil {
+				cpu0, measured = sampleCPU(t.processes())
+			}
 			r, err := runWrk(ctx, clientOf[t.Name], t.URL, o)
+			if measured && err == nil {
+				if cpu1, ok := sampleCPU(t.processes()); ok {
+					if used, same := cpu1.since(cpu0); same {
+						t.CPU += used
+						t.CPURequests += r.Requests
+					}
+				}
+			}
 			if err != nil {
 				t.Err = err.Error()
 				o.progress("%s round %d %s: %v", label, round, t.Name, err)
@@ -196,13 +225,21 @@ func (tp *dpTopo) startHandWritten(ctx context.Context, ns string) error {
 // runHandWritten starts one hand-written HAProxy per configuration, by
 // port, in the hand-written namespace, and waits until each serves.
 func (tp *dpTopo) runHandWritten(ctx context.Context, cfgs map[int]string) error {
+	hand := mustPrefix(addrHandVIP).Addr().String()
+	return tp.runHandWrittenWith(ctx, cfgs, func(ctx context.Context, port int) error {
+		return waitServed(ctx, tp.vipClient, fmt.Sprintf("http://%s:%d/", hand, port), 10*time.Second)
+	})
+}
+
+// runHandWrittenWith is runHandWritten with its own readiness check per
+// port (a TLS-only frontend does not answer plain HTTP).
+func (tp *dpTopo) runHandWrittenWith(ctx context.Context, cfgs map[int]string, ready func(ctx context.Context, port int) error) error {
 	dir, err := os.MkdirTemp("", "lbt-bench-hand")
 	if err != nil {
 		return err
 	}
 	tp.stops = append(tp.stops, func() { os.RemoveAll(dir) })
 	ns := tp.handNS
-	hand := mustPrefix(addrHandVIP).Addr().String()
 	ports := make([]int, 0, len(cfgs))
 	for port := range cfgs {
 		ports = append(ports, port)
@@ -226,6 +263,10 @@ func (tp *dpTopo) runHandWritten(ctx context.Context, cfgs map[int]string) error
 			logf.Close()
 			return err
 		}
+		if tp.handPids == nil {
+			tp.handPids = map[int]int{}
+		}
+		tp.handPids[p.port] = cmd.Process.Pid
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
 		tp.stops = append(tp.stops, func() {
@@ -237,7 +278,7 @@ func (tp *dpTopo) runHandWritten(ctx context.Context, cfgs map[int]string) error
 				<-done
 			}
 		})
-		if err := waitServed(ctx, tp.vipClient, fmt.Sprintf("http://%s:%d/", hand, p.port), 10*time.Second); err != nil {
+		if err := ready(ctx, p.port); err != nil {
 			b, _ := os.ReadFile(cfg + ".log")
 			return fmt.Errorf("%v; haproxy said: %s", err, b)
 		}

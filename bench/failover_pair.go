@@ -23,7 +23,7 @@ type foVM struct {
 // pair returns the load balancer's VMs from GET
 // /v2.0/lbaas-service-instances/{pool-id}, with the instance's status and
 // "ha" summary.
-func (ft *foTopo) pair() (vms []foVM, status, ha string, err error) {
+func (ft *dpTopo) pair() (vms []foVM, status, ha string, err error) {
 	var out struct {
 		SI struct {
 			Status string `json:"status"`
@@ -50,7 +50,7 @@ func (ft *foTopo) pair() (vms []foVM, status, ha string, err error) {
 
 // holdsVIP reports whether the VM's vip0 carries the VIP now (a missing
 // namespace or link carries nothing).
-func (ft *foTopo) holdsVIP(vm foVM) bool {
+func (ft *dpTopo) holdsVIP(vm foVM) bool {
 	addrs, _ := netns.Addresses(vm.Namespace, "vip0")
 	for _, a := range addrs {
 		if a.Addr().String() == ft.vipAddr {

@@ -115,6 +115,14 @@ func ms(d time.Duration) string {
 	}
 }
 
+// micros formats a small duration in microseconds ("-" when zero).
+func micros(d time.Duration) string {
+	if d == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond))
+}
+
 func fmtRatio(x float64) string {
 	if x == 0 {
 		return "n/a"

@@ -72,6 +72,9 @@ func serverCommand() *cobra.Command {
 			if run.IdentityAddr != "" {
 				o.Logger.Info("serving the identity API (Keystone v3)", "addr", run.IdentityAddr)
 			}
+			if run.MetricsAddr != "" {
+				o.Logger.Info("serving Prometheus metrics", "url", "http://"+run.MetricsAddr+"/metrics")
+			}
 			if run.AdminToken != "" {
 				fmt.Fprintf(os.Stderr, "created an admin token; use it with: source %s/admin-openrc\n", o.DataDir)
 			}
@@ -86,6 +89,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&o.Listen, "listen", "127.0.0.1:9696", "address of the Neutron API")
 	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs); empty: off")
 	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API (/v2/lbaas, /v2.0/lbaas); empty: off")
+	f.StringVar(&o.MetricsListen, "metrics-listen", "127.0.0.1:9797", "address of /metrics (Prometheus text format; tenant-free: keep it on loopback or firewalled); empty: off")
 	f.StringVar(&o.DataDir, "data-dir", "/var/lib/lbaas", "directory of the embedded etcd and the tokens file")
 	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "use this external etcd cluster instead of the embedded one")
 	f.StringVar(&authMode, "auth", "builtin", "who answers for tokens beside the tokens file: builtin (the built-in identity service on --identity-listen), keystone (a Keystone: --keystone-*), token (the tokens file alone), none (everyone is admin: local experiments only)")

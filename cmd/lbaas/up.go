@@ -66,9 +66,9 @@ func upCommand() *cobra.Command {
     %[8]s si-list
 %[12]s
     curl -s -H "X-Auth-Token: $OS_TOKEN" http://%[9]s/analytics/uves/service-instances?flat
-
+%[13]s
 Ctrl-C stops everything and cleans up.
-`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.AnalyticsAddr, demo.HTTPVIP, c.OctaviaURL, identityHint(c))
+`, ns, demo.HTTPFloatingIP, demo.CAFile, up.DemoHost, demo.HTTPSFloatingIP, c.URL, c.AdminToken, os.Args[0], c.AnalyticsAddr, demo.HTTPVIP, c.OctaviaURL, identityHint(c), metricsHint(c))
 			<-ctx.Done()
 			return nil
 		},
@@ -79,11 +79,20 @@ Ctrl-C stops everything and cleans up.
 	f.StringVar(&o.AnalyticsListen, "analytics-listen", "127.0.0.1:8081", "address of the analytics API (service-instance UVEs)")
 	f.StringVar(&o.OctaviaListen, "octavia-listen", "127.0.0.1:9876", "address of the Octavia v2 API; empty: off")
 	f.StringVar(&o.IdentityListen, "identity-listen", "127.0.0.1:5000", "address of the built-in identity service (Keystone v3); empty: off")
+	f.StringVar(&o.MetricsListen, "metrics-listen", "127.0.0.1:9797", "address of /metrics (Prometheus text format); empty: off")
 	f.IntVar(&o.Nodes, "nodes", 3, "number of compute agents")
 	f.IntVar(&o.NetworkNodes, "network-nodes", 1, "number of network agents; with two or more the floating-IP router runs active/standby")
 	f.BoolVar(&o.Hosts, "hosts", false, "simulate one host per agent: a namespace each on a shared underlay, networks joined by VXLAN (as on separate machines), tenants' servers on a host of their own")
 	f.StringVar(&logLevel, "log-level", "warn", "server log level")
 	return cmd
+}
+
+// metricsHint gives a ready command for /metrics ("" when it is off).
+func metricsHint(c *up.Cluster) string {
+	if c.MetricsURL == "" {
+		return ""
+	}
+	return fmt.Sprintf("\n  Prometheus metrics (every load balancer's traffic, the control plane):\n    curl -s %s | grep '^lbaas_listener_requests_total'\n", c.MetricsURL)
 }
 
 // identityHint tells how to log in with a password through the built-in

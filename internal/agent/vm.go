@@ -636,6 +636,7 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 	st.State = model.VMServing
 	prev, _ := haproxy.LoadState(paths)
 	st.Members = map[string]model.MemberHealth{}
+	st.MemberStats = map[string]model.Stats{}
 	for _, p := range in.Pools {
 		be := haproxy.BackendName(p.ID)
 		if b, ok := stats.Backend(be); ok {
@@ -650,6 +651,7 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 			}
 			if sv, ok := stats.Server(be, haproxy.SlotName(slot)); ok {
 				st.Members[m.ID] = memberHealth(sv)
+				st.MemberStats[m.ID] = serverCounters(sv.Counters)
 			}
 		}
 	}
@@ -657,8 +659,19 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 }
 
 func counters(p haproxy.ProxyStats) model.Stats {
-	return model.Stats{BytesIn: int64(p.BytesIn), BytesOut: int64(p.BytesOut), ActiveConnections: int64(p.CurrentSessions),
-		TotalConnections: int64(p.TotalSessions), RequestErrors: int64(p.RequestErrors)}
+	s := serverCounters(p.Counters)
+	s.RequestErrors = int64(p.RequestErrors)
+	return s
+}
+
+func serverCounters(c haproxy.Counters) model.Stats {
+	i := func(v uint64) int64 { return int64(v) }
+	return model.Stats{BytesIn: i(c.BytesIn), BytesOut: i(c.BytesOut), ActiveConnections: i(c.CurrentSessions),
+		TotalConnections: i(c.TotalSessions), Requests: i(c.Requests),
+		Responses1xx: i(c.Resp1xx), Responses2xx: i(c.Resp2xx), Responses3xx: i(c.Resp3xx), Responses4xx: i(c.Resp4xx),
+		Responses5xx: i(c.Resp5xx), ResponsesOther: i(c.RespOther), ConnectionErrors: i(c.ConnectionErrors),
+		ResponseErrors: i(c.ResponseErrors), Retries: i(c.Retries), Redispatches: i(c.Redispatches),
+		DeniedRequests: i(c.DeniedRequests), Queued: i(c.Queued), ResponseTimeMs: i(c.ResponseTimeMs)}
 }
 
 func memberHealth(sv haproxy.ServerStats) model.MemberHealth {

@@ -238,4 +238,6 @@ type VMStatus struct {
 	Stats     model.Stats            `json:"stats"`
 	Listeners map[string]model.Stats `json:"listeners,omitempty"`
 	Pools     map[string]model.Stats `json:"pools,omitempty"`
+	// MemberStats are each member's counters on this VM.
+	MemberStats map[string]model.Stats `json:"member_stats,omitempty"`
 }

@@ -23,12 +23,27 @@ const (
 	StatusUnknown ServerStatus = "UNKNOWN"
 )
 
-// Counters are the traffic counters shared by frontends, backends and servers.
+// Counters are the traffic counters shared by frontends, backends and
+// servers. A column a row does not have (a TCP proxy has no HTTP
+// responses, a frontend no retries) reads 0.
 type Counters struct {
 	BytesIn         uint64 // bin
 	BytesOut        uint64 // bout
 	CurrentSessions uint64 // scur
 	TotalSessions   uint64 // stot
+	// HTTP requests (req_tot) and responses by status class
+	// (hrsp_1xx ... hrsp_5xx, hrsp_other).
+	Requests                                               uint64
+	Resp1xx, Resp2xx, Resp3xx, Resp4xx, Resp5xx, RespOther uint64
+	ConnectionErrors                                       uint64 // econ: connecting to a server failed
+	ResponseErrors                                         uint64 // eresp: a server's response failed
+	Retries                                                uint64 // wretr
+	Redispatches                                           uint64 // wredis
+	DeniedRequests                                         uint64 // dreq: refused by a rule (allowed_cidrs, REJECT)
+	// Queued (qcur) waits for a server slot now; ResponseTimeMs (rtime) is
+	// the mean response time over the last 1,024 requests.
+	Queued         uint64
+	ResponseTimeMs uint64
 }
 
 // ProxyStats is one FRONTEND (a listener) or BACKEND (a pool) row.
@@ -136,7 +151,10 @@ func ParseStat(text string) (Stats, error) {
 			n, _ := strconv.ParseUint(get(name), 10, 64)
 			return n
 		}
-		ctr := Counters{BytesIn: num("bin"), BytesOut: num("bout"), CurrentSessions: num("scur"), TotalSessions: num("stot")}
+		ctr := Counters{BytesIn: num("bin"), BytesOut: num("bout"), CurrentSessions: num("scur"), TotalSessions: num("stot"),
+			Requests: num("req_tot"), Resp1xx: num("hrsp_1xx"), Resp2xx: num("hrsp_2xx"), Resp3xx: num("hrsp_3xx"), Resp4xx: num("hrsp_4xx"),
+			Resp5xx: num("hrsp_5xx"), RespOther: num("hrsp_other"), ConnectionErrors: num("econ"), ResponseErrors: num("eresp"),
+			Retries: num("wretr"), Redispatches: num("wredis"), DeniedRequests: num("dreq"), Queued: num("qcur"), ResponseTimeMs: num("rtime")}
 		atoi := func(name string) int {
 			n, _ := strconv.Atoi(get(name))
 			return n

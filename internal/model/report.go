@@ -30,10 +30,12 @@ type VMReport struct {
 	Members        map[string]MemberHealth `json:"members"`
 	// Stats are the load balancer's counters; Listeners and Pools break
 	// them down by id.
-	Stats      Stats            `json:"stats"`
-	Listeners  map[string]Stats `json:"listeners,omitempty"`
-	Pools      map[string]Stats `json:"pools,omitempty"`
-	ReportedAt time.Time        `json:"reported_at"`
+	Stats     Stats            `json:"stats"`
+	Listeners map[string]Stats `json:"listeners,omitempty"`
+	Pools     map[string]Stats `json:"pools,omitempty"`
+	// MemberStats are each member's counters on this VM.
+	MemberStats map[string]Stats `json:"member_stats,omitempty"`
+	ReportedAt  time.Time        `json:"reported_at"`
 }
 
 // KindVMReport is the store kind of VMReport.

@@ -461,13 +461,49 @@ type Stats struct {
 	ActiveConnections int64 `json:"active_connections"`
 	TotalConnections  int64 `json:"total_connections"`
 	RequestErrors     int64 `json:"request_errors"`
+	// HTTP only (0 on TCP listeners and pools): requests and responses
+	// by status class.
+	Requests       int64 `json:"requests,omitempty"`
+	Responses1xx   int64 `json:"responses_1xx,omitempty"`
+	Responses2xx   int64 `json:"responses_2xx,omitempty"`
+	Responses3xx   int64 `json:"responses_3xx,omitempty"`
+	Responses4xx   int64 `json:"responses_4xx,omitempty"`
+	Responses5xx   int64 `json:"responses_5xx,omitempty"`
+	ResponsesOther int64 `json:"responses_other,omitempty"`
+	// Pools and members: failed connections and responses, retries and
+	// redispatches to another member.
+	ConnectionErrors int64 `json:"connection_errors,omitempty"`
+	ResponseErrors   int64 `json:"response_errors,omitempty"`
+	Retries          int64 `json:"retries,omitempty"`
+	Redispatches     int64 `json:"redispatches,omitempty"`
+	// DeniedRequests were refused by a rule (an L7 REJECT, allowed_cidrs).
+	DeniedRequests int64 `json:"denied_requests,omitempty"`
+	// Gauges: requests waiting for a member now, and the mean response
+	// time of the last 1,024 requests in milliseconds.
+	Queued         int64 `json:"queued,omitempty"`
+	ResponseTimeMs int64 `json:"response_time_ms,omitempty"`
 }
 
-// Add adds o's counters to s.
+// Add adds o's counters to s. ResponseTimeMs, a mean, is not summed: the
+// larger one is kept (one VM serves at a time).
 func (s *Stats) Add(o Stats) {
 	s.BytesIn += o.BytesIn
 	s.BytesOut += o.BytesOut
 	s.ActiveConnections += o.ActiveConnections
 	s.TotalConnections += o.TotalConnections
 	s.RequestErrors += o.RequestErrors
+	s.Requests += o.Requests
+	s.Responses1xx += o.Responses1xx
+	s.Responses2xx += o.Responses2xx
+	s.Responses3xx += o.Responses3xx
+	s.Responses4xx += o.Responses4xx
+	s.Responses5xx += o.Responses5xx
+	s.ResponsesOther += o.ResponsesOther
+	s.ConnectionErrors += o.ConnectionErrors
+	s.ResponseErrors += o.ResponseErrors
+	s.Retries += o.Retries
+	s.Redispatches += o.Redispatches
+	s.DeniedRequests += o.DeniedRequests
+	s.Queued += o.Queued
+	s.ResponseTimeMs = max(s.ResponseTimeMs, o.ResponseTimeMs)
 }

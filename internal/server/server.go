@@ -23,6 +23,7 @@ import (
 	"lbaas/internal/api/octavia"
 	"lbaas/internal/controller"
 	"lbaas/internal/identity"
+	"lbaas/internal/metrics"
 	"lbaas/internal/model"
 	"lbaas/internal/secrets"
 	"lbaas/internal/segment"
@@ -39,6 +40,11 @@ type Options struct {
 	// OctaviaListen serves the Octavia v2 API (/v2/lbaas/...,
 	// /v2.0/lbaas/...); empty: not served.
 	OctaviaListen string
+	// MetricsListen serves /metrics in Prometheus' text format (package
+	// metrics): every load balancer's traffic and the control plane's
+	// own series, tenant-free, so keep it on loopback or behind a
+	// firewall; empty: not served.
+	MetricsListen string
 	// DataDir holds the embedded etcd's data and the tokens file.
 	DataDir string
 	// EtcdEndpoints, when set, use an external etcd instead of the
@@ -91,6 +97,8 @@ type Running struct {
 	AnalyticsAddr string
 	// OctaviaAddr is where the Octavia v2 API listens ("" if it does not).
 	OctaviaAddr string
+	// MetricsAddr is where /metrics is served ("" if it is not).
+	MetricsAddr string
 	Store       *store.Store
 	API         *neutron.Server
 	// AdminToken is set when this start created the tokens file.
@@ -245,7 +253,8 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	// end at once instead of holding the shutdown (and the agents) up.
 	baseCtx, cancelBase := context.WithCancel(context.Background())
 	run.cancelBase = cancelBase
-	run.srv = &http.Server{Handler: run.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	mx := metrics.New(st)
+	run.srv = &http.Server{Handler: mx.Instrument("neutron", run.API), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return baseCtx }}
 	go func() {
 		if err := run.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -271,13 +280,30 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 		}
 		run.OctaviaAddr = oln.Addr().String()
 		api := octavia.New(st, octavia.Config{NoAuth: cfg.NoAuth, Auth: cfg.Auth, Logger: log, Quotas: o.Quotas, Secrets: keys})
-		osrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		osrv := &http.Server{Handler: mx.Instrument("octavia", api), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 		go func() {
 			if err := osrv.Serve(oln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("Octavia API server stopped", "err", err)
 			}
 		}()
 		run.OnClose(func() { _ = osrv.Close() })
+	}
+	if o.MetricsListen != "" {
+		mln, err := net.Listen("tcp", o.MetricsListen)
+		if err != nil {
+			run.Close()
+			return nil, fmt.Errorf("metrics listen on %s: %w", o.MetricsListen, err)
+		}
+		run.MetricsAddr = mln.Addr().String()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mx.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		run.OnClose(func() { _ = msrv.Close() })
 	}
 	if identityLn != nil {
 		cat := []identity.Endpoint{{Type: "identity", Name: "keystone", URL: "http://" + advertise(o, run.IdentityAddr) + "/v3"},
@@ -286,7 +312,7 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			cat = append(cat, identity.Endpoint{Type: "load-balancer", Name: "octavia", URL: "http://" + advertise(o, run.OctaviaAddr)})
 		}
 		run.Identity.SetCatalog(cat)
-		isrv := &http.Server{Handler: run.Identity.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		isrv := &http.Server{Handler: mx.Instrument("identity", run.Identity.Handler()), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 		go func() {
 			if err := isrv.Serve(identityLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("identity server stopped", "err", err)

@@ -40,6 +40,8 @@ type Options struct {
 	// OctaviaListen is the Octavia v2 API address (default: none; ":0"
 	// style addresses get a free port).
 	OctaviaListen string
+	// MetricsListen is where the server serves /metrics (default: none).
+	MetricsListen string
 	// IdentityListen is the built-in identity service's address (default:
 	// none); its bootstrap admin's clouds.yaml is CloudsFile.
 	IdentityListen string
@@ -85,6 +87,8 @@ type Cluster struct {
 	AnalyticsAddr string
 	// OctaviaURL is the Octavia v2 API's base URL ("" when off).
 	OctaviaURL string
+	// MetricsURL is the server's /metrics ("" when off).
+	MetricsURL string
 	// IdentityURL is the built-in identity service's auth URL ("" when
 	// off); CloudsFile holds its admin's password, for OS_CLOUD=lbaas.
 	IdentityURL string
@@ -166,6 +170,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	if o.IdentityListen, err = fixPort(o.IdentityListen); err != nil {
 		return nil, err
 	}
+	if o.MetricsListen, err = fixPort(o.MetricsListen); err != nil {
+		return nil, err
+	}
 	if o.Binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -206,6 +213,9 @@ func Start(ctx context.Context, o Options) (*Cluster, error) {
 	c.URL, c.AnalyticsAddr = "http://"+o.Listen, o.AnalyticsListen
 	if o.OctaviaListen != "" {
 		c.OctaviaURL = "http://" + o.OctaviaListen
+	}
+	if o.MetricsListen != "" {
+		c.MetricsURL = "http://" + o.MetricsListen + "/metrics"
 	}
 	if err := c.StartServer(ctx); err != nil {
 		c.Close()

@@ -48,7 +48,7 @@ func fixPort(addr string) (string, error) {
 }
 
 func (c *Cluster) serverArgs() []string {
-	args := []string{"server", "--listen", c.o.Listen, "--analytics-listen=" + c.o.AnalyticsListen, "--octavia-listen=" + c.o.OctaviaListen, "--identity-listen=" + c.o.IdentityListen,
+	args := []string{"server", "--listen", c.o.Listen, "--analytics-listen=" + c.o.AnalyticsListen, "--octavia-listen=" + c.o.OctaviaListen, "--identity-listen=" + c.o.IdentityListen, "--metrics-listen=" + c.o.MetricsListen,
 		"--data-dir", filepath.Join(c.o.Dir, "server"), "--tokens-file", filepath.Join(c.o.Dir, "tokens.json"),
 		"--public-network", "Public", "--public-cidr", c.o.PublicCIDR, "--log-level", c.o.ServerLogLevel}
 	return append(args, c.o.ServerFlags...)

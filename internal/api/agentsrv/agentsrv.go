@@ -151,7 +151,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 			Meta: model.Meta{ID: vs.VMID, TenantID: si.Obj.Base().TenantID, CreatedAt: now, UpdatedAt: now},
 			Node: node, SIID: vs.SIID, LoadBalancerID: si.Obj.(*model.ServiceInstance).LoadBalancerID, State: vs.State, Error: vs.Error,
 			AppliedHash: vs.AppliedHash, HAState: vs.HAState, Members: vs.Members, Stats: vs.Stats,
-			Listeners: vs.Listeners, Pools: vs.Pools, ReportedAt: now,
+			Listeners: vs.Listeners, Pools: vs.Pools, MemberStats: vs.MemberStats, ReportedAt: now,
 		}
 		if old, ok := h.st.Get(model.KindVMReport, vs.VMID); ok {
 			prev := old.Obj.(*model.VMReport)
@@ -190,7 +190,7 @@ func hasVM(si *model.ServiceInstance, vmID, node string) bool {
 }
 
 func sameStats(a, b *model.VMReport) bool {
-	return a.Stats == b.Stats && maps.Equal(a.Listeners, b.Listeners) && maps.Equal(a.Pools, b.Pools)
+	return a.Stats == b.Stats && maps.Equal(a.Listeners, b.Listeners) && maps.Equal(a.Pools, b.Pools) && maps.Equal(a.MemberStats, b.MemberStats)
 }
 
 func sameHealth(a, b *model.VMReport) bool {

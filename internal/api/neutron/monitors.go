@@ -136,5 +136,8 @@ func (s *Server) poolStats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"stats": controller.PoolStats(s.st, e.Obj.Base().ID)})
+	// The v1 API's five counters only: the others are in /metrics.
+	ps := controller.PoolStats(s.st, e.Obj.Base().ID)
+	writeJSON(w, http.StatusOK, map[string]any{"stats": map[string]int64{"bytes_in": ps.BytesIn, "bytes_out": ps.BytesOut,
+		"active_connections": ps.ActiveConnections, "total_connections": ps.TotalConnections, "request_errors": ps.RequestErrors}})
 }

@@ -1,0 +1,131 @@
+package metrics
+
+import (
+	"sync"
+
+	"lbaas/internal/model"
+)
+
+// counterField is one traffic counter of model.Stats.
+type counterField struct {
+	// name completes the metric's name (lbaas_<object>_<name>); class,
+	// when set, is the code_class label of lbaas_<object>_responses_total.
+	name, help, class string
+	get               func(*model.Stats) *int64
+}
+
+// counterFields are the counters the agents report, in the order they
+// are exposed. Every one only grows on one HAProxy; monotonic keeps their
+// sums growing across reloads and failovers.
+var counterFields = []counterField{
+	{name: "bytes_in_total", help: "Bytes received from clients.", get: func(s *model.Stats) *int64 { return &s.BytesIn }},
+	{name: "bytes_out_total", help: "Bytes sent to clients.", get: func(s *model.Stats) *int64 { return &s.BytesOut }},
+	{name: "connections_total", help: "Connections (sessions) handled.", get: func(s *model.Stats) *int64 { return &s.TotalConnections }},
+	{name: "request_errors_total", help: "Requests that failed while being read or were malformed.", get: func(s *model.Stats) *int64 { return &s.RequestErrors }},
+	{name: "requests_total", help: "HTTP requests (HTTP listeners and pools only).", get: func(s *model.Stats) *int64 { return &s.Requests }},
+	{name: "responses_total", class: "1xx", help: "HTTP responses by status class.", get: func(s *model.Stats) *int64 { return &s.Responses1xx }},
+	{name: "responses_total", class: "2xx", get: func(s *model.Stats) *int64 { return &s.Responses2xx }},
+	{name: "responses_total", class: "3xx", get: func(s *model.Stats) *int64 { return &s.Responses3xx }},
+	{name: "responses_total", class: "4xx", get: func(s *model.Stats) *int64 { return &s.Responses4xx }},
+	{name: "responses_total", class: "5xx", get: func(s *model.Stats) *int64 { return &s.Responses5xx }},
+	{name: "responses_total", class: "other", get: func(s *model.Stats) *int64 { return &s.ResponsesOther }},
+	{name: "connection_errors_total", help: "Failed connections to members.", get: func(s *model.Stats) *int64 { return &s.ConnectionErrors }},
+	{name: "response_errors_total", help: "Responses from members that failed.", get: func(s *model.Stats) *int64 { return &s.ResponseErrors }},
+	{name: "retries_total", help: "Connections to a member retried.", get: func(s *model.Stats) *int64 { return &s.Retries }},
+	{name: "redispatches_total", help: "Requests sent to another member after a failure.", get: func(s *model.Stats) *int64 { return &s.Redispatches }},
+	{name: "denied_requests_total", help: "Requests refused by a rule (an L7 REJECT policy, allowed_cidrs).", get: func(s *model.Stats) *int64 { return &s.DeniedRequests }},
+}
+
+// monotonic turns per-VM counters into sums that never go backwards.
+// HAProxy's counters start again from zero when a VM is rebuilt or its
+// HAProxy restarted, and a VM that dies takes its counts with it: what a
+// VM had counted before either is carried into the sum.
+type monotonic struct {
+	mu sync.Mutex
+	// last is the latest value per series and VM; carried what VMs that
+	// reset or went away had counted.
+	last    map[string]map[string]model.Stats
+	carried map[string]model.Stats
+}
+
+func newMonotonic() *monotonic {
+	return &monotonic{last: map[string]map[string]model.Stats{}, carried: map[string]model.Stats{}}
+}
+
+// pass is one scrape's view: the series seen in it, per VM.
+type pass struct {
+	m    *monotonic
+	seen map[string]map[string]bool
+}
+
+func (m *monotonic) begin() *pass {
+	m.mu.Lock()
+	return &pass{m: m, seen: map[string]map[string]bool{}}
+}
+
+// observe records the VM's current counters of a series.
+func (p *pass) observe(series, vm string, cur model.Stats) {
+	m := p.m
+	if m.last[series] == nil {
+		m.last[series] = map[string]model.Stats{}
+	}
+	if prev, ok := m.last[series][vm]; ok {
+		c := m.carried[series]
+		for _, f := range counterFields {
+			if *f.get(&cur) < *f.get(&prev) {
+				*f.get(&c) += *f.get(&prev) // a reset: keep what was counted
+			}
+		}
+		m.carried[series] = c
+	}
+	m.last[series][vm] = cur
+	if p.seen[series] == nil {
+		p.seen[series] = map[string]bool{}
+	}
+	p.seen[series][vm] = true
+}
+
+// total is the series' monotonic sum, with the gauges (active
+// connections, queue, response time) of the VMs seen in this pass.
+func (p *pass) total(series string) model.Stats {
+	m := p.m
+	out := m.carried[series]
+	var gauges model.Stats
+	for vm, s := range m.last[series] {
+		for _, f := range counterFields {
+			*f.get(&out) += *f.get(&s)
+		}
+		if p.seen[series][vm] {
+			gauges.ActiveConnections += s.ActiveConnections
+			gauges.Queued += s.Queued
+			gauges.ResponseTimeMs = max(gauges.ResponseTimeMs, s.ResponseTimeMs)
+		}
+	}
+	out.ActiveConnections, out.Queued, out.ResponseTimeMs = gauges.ActiveConnections, gauges.Queued, gauges.ResponseTimeMs
+	return out
+}
+
+// end carries the counts of VMs not seen in the pass (gone) and forgets
+// series that no longer exist (keep says which do), then unlocks.
+func (p *pass) end(keep func(series string) bool) {
+	m := p.m
+	defer m.mu.Unlock()
+	for series, vms := range m.last {
+		if !keep(series) {
+			delete(m.last, series)
+			delete(m.carried, series)
+			continue
+		}
+		for vm, s := range vms {
+			if p.seen[series][vm] {
+				continue
+			}
+			c := m.carried[series]
+			for _, f := range counterFields {
+				*f.get(&c) += *f.get(&s)
+			}
+			m.carried[series] = c
+			delete(vms, vm)
+		}
+	}
+}
