@@ -3,10 +3,10 @@ package cli
 // catalog holds the resources the verbs talk to. It is built per
 // Register call so that nothing is shared between command trees.
 type catalog struct {
-	networks, subnets, ports, floatingIPs *resource
-	pools, members, vips, monitors        *resource
-	certificates, serviceInstances        *resource
-	agents                                *resource
+	networks, subnets, ports, floatingIPs  *resource
+	pools, members, vips, monitors         *resource
+	certificates, serviceInstances, events *resource
+	agents                                 *resource
 	// The Octavia v2 collections (members are per pool, see memberRes).
 	lbs, listeners, lbPools, lbMonitors *resource
 	l7policies, amphorae                *resource
@@ -25,6 +25,7 @@ func newCatalog() *catalog {
 		certificates:     &resource{singular: "certificate", plural: "certificates", path: "/lbaas-certificates", direct: true},
 		serviceInstances: &resource{singular: "service_instance", plural: "service_instances", path: "/lbaas-service-instances", direct: true},
 		agents:           &resource{singular: "agent", plural: "agents", path: "/agents", direct: true},
+		events:           &resource{singular: "event", plural: "events", path: "/lbaas-events", direct: true},
 		lbs:              lbaasRes("loadbalancer", "loadbalancers", "loadbalancers"),
 		listeners:        lbaasRes("listener", "listeners", "listeners"),
 		lbPools:          lbaasRes("pool", "pools", "pools"),

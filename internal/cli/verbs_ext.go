@@ -25,6 +25,10 @@ func extensionVerbs(c *catalog) []*verb {
 			columns: []string{"id", "agent_type", "host", "availability_zone", "alive", "admin_state_up", "binary"},
 		}),
 		showVerb(c.agents, "agent-show", "Show a node's agent: roles, tunnel address, physical networks, configuration errors", false),
+		listVerb(c.events, "event-list", "List the event history, newest first (filter with --loadbalancer_id, --type, --severity, --node; --limit N for the latest N)", listOptions{
+			columns: []string{"time", "severity", "type", "loadbalancer_id", "node", "message"},
+		}),
+		showVerb(c.events, "event-show", "Show one event", false),
 		nodeAdminVerb(c.agents, "node-drain", false, "Drain a node: no new load balancer VMs go there, and its VMs move to other nodes one load balancer at a time (one failover window each)",
 			"Draining node %s: its load balancers move off one at a time; `si-list` shows where they are\n"),
 		nodeAdminVerb(c.agents, "node-enable", true, "Take a drained node back into service",

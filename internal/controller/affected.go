@@ -47,8 +47,9 @@ func Affected(st *store.Store, changes []store.Change) (nodes map[string]bool, a
 			}
 		}
 		switch ch.Kind {
-		case model.KindVMReport, model.KindObserved, model.KindNodeAdmin, model.KindQuota:
-			// Reports and admin records: not inputs of a desired state.
+		case model.KindVMReport, model.KindObserved, model.KindNodeAdmin, model.KindQuota, model.KindEvent:
+			// Reports, admin records and the event history: not inputs
+			// of a desired state.
 		case model.KindServiceInstance:
 			for _, o := range objs {
 				ofSI(o.(*model.ServiceInstance))

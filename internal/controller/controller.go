@@ -68,6 +68,9 @@ type Controller struct {
 	store continuity
 	// stale are leases of ended sessions not yet revoked (see revokeStale).
 	stale []clientv3.LeaseID
+	// knownNodes are the nodes alive at the last pass of this term (nil
+	// before the first): what nodeEvents compares with.
+	knownNodes map[string]bool
 }
 
 // StartupGrace is how long a new leader, or a leader whose store has just
@@ -166,6 +169,7 @@ func (c *Controller) term(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("campaign: %w", err)
 	}
 	c.log.Info("controller is leader")
+	c.knownNodes = nil // a new term takes the roll afresh
 	c.store.restart(time.Now())
 	go c.store.probe(tctx, c.st.Client())
 	rev := int64(0)
@@ -243,6 +247,13 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, c.collectGarbage(ctx))
+	now := time.Now().UTC()
+	if err := c.nodeEvents(ctx, now); err != nil {
+		errs = append(errs, fmt.Errorf("node events: %w", err))
+	}
+	if err := c.pruneEvents(ctx, now); err != nil {
+		errs = append(errs, fmt.Errorf("prune events: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -335,6 +346,9 @@ func (c *Controller) reconcileLB(ctx context.Context, lbID string, ps *pass) err
 		}
 		si.UpdatedAt = time.Now().UTC()
 		si.Generation++
+		for _, e := range instanceEvents(instanceOf(c.st, lb.ID), &si, si.UpdatedAt) {
+			t.Put(model.KindEvent, e)
+		}
 		if rev == 0 {
 			t.Create(model.KindServiceInstance, &si)
 		} else {

@@ -86,6 +86,10 @@ func TestTwoListenersOnOneAddressAreServedByOneProcess(t *testing.T) {
 		b2.TotalSessions != 7 || b2.ActiveServers != 2 {
 		t.Errorf("stats: fe A %+v, fe B %+v, be 2 %+v", fa, fb, b2)
 	}
+	// The HTTP counters that /metrics exposes: every request answered 200.
+	if fa.Requests != 6 || fa.Resp2xx != 6 || fb.Requests != 7 || b2.Resp2xx != 7 || fa.Resp5xx != 0 {
+		t.Errorf("HTTP counters: fe A %+v, fe B %+v, be 2 %+v", fa.Counters, fb.Counters, b2.Counters)
+	}
 }
 
 // A reload re-reads every backend; member verdicts carry over in each of them.

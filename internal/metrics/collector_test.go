@@ -87,7 +87,9 @@ func commit(t *testing.T, txn *store.Txn) {
 func TestScrapeShowsEachObjectsTrafficAndKeepsItAcrossAFailover(t *testing.T) {
 	storetest.Reset(t, env.st)
 	now := time.Now().UTC()
-	meta := func(id string) model.Meta { return model.Meta{ID: id, TenantID: "proj-a", CreatedAt: now, UpdatedAt: now} }
+	meta := func(id string) model.Meta {
+		return model.Meta{ID: id, TenantID: "proj-a", CreatedAt: now, UpdatedAt: now}
+	}
 	lb := &model.LoadBalancer{Meta: meta("lb1"), Name: "web", AdminStateUp: true, VIPAddress: "20.1.1.5"}
 	l := &model.Listener{Meta: meta("ls1"), LoadBalancerID: "lb1", Name: "http", AdminStateUp: true, Protocol: "HTTP", ProtocolPort: 80}
 	pool := &model.Pool{Meta: meta("pl1"), LoadBalancerID: "lb1", Name: "app", AdminStateUp: true, Protocol: "HTTP", LBMethod: "ROUND_ROBIN"}

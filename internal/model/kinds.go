@@ -49,6 +49,8 @@ func New(k Kind) (Object, error) {
 		return &Observed{}, nil
 	case KindVMReport:
 		return &VMReport{}, nil
+	case KindEvent:
+		return &Event{}, nil
 	case KindQuota:
 		return &Quota{}, nil
 	case KindProject:
@@ -114,6 +116,8 @@ func KindOf(o Object) Kind {
 		return KindObserved
 	case *VMReport:
 		return KindVMReport
+	case *Event:
+		return KindEvent
 	case *Quota:
 		return KindQuota
 	case *Project:

@@ -94,6 +94,7 @@ var indexers = map[model.Kind]map[string]IndexFunc{
 	},
 	model.KindNetwork:       {IdxSegment: func(o model.Object) []string { return one(o.(*model.Network).SegmentKey()) }},
 	model.KindHealthMonitor: {IdxProject: project},
+	model.KindEvent:         {IdxLB: func(o model.Object) []string { return one(o.(*model.Event).LoadBalancerID) }},
 	model.KindL7Policy: {
 		IdxListener: func(o model.Object) []string { return one(o.(*model.L7Policy).ListenerID) },
 		IdxLB:       func(o model.Object) []string { return one(o.(*model.L7Policy).LoadBalancerID) },

@@ -153,14 +153,18 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 			AppliedHash: vs.AppliedHash, HAState: vs.HAState, Members: vs.Members, Stats: vs.Stats,
 			Listeners: vs.Listeners, Pools: vs.Pools, MemberStats: vs.MemberStats, ReportedAt: now,
 		}
+		var prev *model.VMReport
 		if old, ok := h.st.Get(model.KindVMReport, vs.VMID); ok {
-			prev := old.Obj.(*model.VMReport)
+			prev = old.Obj.(*model.VMReport)
 			next.CreatedAt = prev.CreatedAt
 			if sameHealth(prev, next) && (sameStats(prev, next) || now.Sub(prev.ReportedAt) < statsEvery) {
 				continue
 			}
 		}
 		t.Put(model.KindVMReport, next)
+		for _, e := range reportEvents(h.st, prev, next, now) {
+			t.Put(model.KindEvent, e)
+		}
 	}
 	for id, status := range rep.FloatingIPs {
 		if _, ok := h.st.Get(model.KindFloatingIP, id); !ok {

@@ -58,6 +58,7 @@ func (s *Server) routes() {
 	crud("/v2.0/lbaas-certificates", certRes, s.createCertificate(), nil, s.deleteCertificate())
 	crud("/v2.0/lbaas-service-instances", instanceRes, nil, nil, nil)
 	crud("/v2.0/agents", agentRes, nil, s.updateAgent(), nil)
+	crud("/v2.0/lbaas-events", eventRes, nil, nil, nil)
 	s.analyticsRoutes()
 	s.handle("GET /v2.0/lb/pools/{id}/stats", "lb_v1:get", s.poolStats)
 	s.handle("POST /v2.0/lb/pools/{id}/health_monitors", "lb_v1:create", s.associateMonitor)

@@ -435,6 +435,7 @@ func cases() []matrixCase {
 		}),
 		n("certificate:delete", "DELETE", func(f fixture) string { return nu("/lbaas-certificates/" + f.cert) }, v1Write(del)),
 		listOf(n("service_instance:get", "GET", fixed(env.neutronURL+"/analytics/uves/service-instances"), want{200, 200, 200, 200, 200, 200, 200, 200}), nil),
+		listOf(n("event:get", "GET", fixed(nu("/lbaas-events")), want{200, 200, 200, 200, 200, 200, 200, 200}), nil),
 		listOf(n("agent:get", "GET", fixed(nu("/agents")), want{200, 200, 200, 200, 200, 200, 200, 200}), nil),
 		withBody(n("agent:update", "PUT", fixed(nu("/agents/lbt-rbac-node")), want{200, 404, 404, 404, 404, 404, 404, 404}), func(*testing.T, fixture) any {
 			return obj{"agent": obj{"admin_state_up": true}}

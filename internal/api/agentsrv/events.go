@@ -1,0 +1,80 @@
+package agentsrv
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"lbaas/internal/model"
+	"lbaas/internal/store"
+)
+
+// reportEvents returns the events a VM's new report records against its
+// previous one (nil for its first): VIP taken or given up, a member's
+// health changing (seen by the VM holding the VIP, so that a pair does not
+// say it twice), a new configuration applied, an error and the recovery
+// from it. They are committed with the report, so a change is recorded
+// exactly once, by whichever server took the report.
+func reportEvents(st *store.Store, prev, next *model.VMReport, now time.Time) []*model.Event {
+	var out []*model.Event
+	add := func(typ, severity, object, from, to, msg string) {
+		e := model.NewEvent(now, next.TenantID, typ, severity, msg)
+		e.LoadBalancerID, e.ObjectID, e.Node, e.From, e.To = next.LoadBalancerID, object, next.Node, from, to
+		out = append(out, e)
+	}
+	vm := fmt.Sprintf("VM %s on %s", next.ID, next.Node)
+	prevHA, prevState, prevHash := "", "", ""
+	var prevMembers map[string]model.MemberHealth
+	if prev != nil {
+		prevHA, prevState, prevHash, prevMembers = prev.HAState, prev.State, prev.AppliedHash, prev.Members
+	}
+	if next.HAState != prevHA && next.HAState != "" {
+		switch {
+		case next.HAState == "MASTER" && prevHA == "BACKUP":
+			add(model.EventVRRP, model.SeverityWarning, next.ID, prevHA, next.HAState, vm+" took over the VIP")
+		case next.HAState == "MASTER":
+			add(model.EventVRRP, model.SeverityInfo, next.ID, prevHA, next.HAState, vm+" holds the VIP")
+		case prevHA == "MASTER":
+			add(model.EventVRRP, model.SeverityWarning, next.ID, prevHA, next.HAState, vm+" gave up the VIP")
+		}
+	}
+	if next.State != prevState {
+		switch {
+		case next.State == model.VMError:
+			add(model.EventVMError, model.SeverityError, next.ID, prevState, next.State, vm+": "+next.Error)
+		case prevState == model.VMError && next.State == model.VMServing:
+			add(model.EventVMRecovered, model.SeverityInfo, next.ID, prevState, next.State, vm+" serves again")
+		}
+	}
+	if next.AppliedHash != prevHash && next.AppliedHash != "" && next.State == model.VMServing {
+		h := next.AppliedHash
+		if len(h) > 12 {
+			h = h[:12]
+		}
+		add(model.EventConfigApplied, model.SeverityInfo, next.ID, "", "", vm+" applied configuration "+h)
+	}
+	if next.HAState == "MASTER" {
+		for id, h := range next.Members {
+			p, ok := prevMembers[id]
+			if !ok || p.Status == h.Status {
+				continue
+			}
+			sev := model.SeverityInfo
+			if h.Status != model.StatusActive {
+				sev = model.SeverityWarning
+			}
+			add(model.EventMember, sev, id, p.Status, h.Status, fmt.Sprintf("member %s %s: %s", memberName(st, id), h.Status, h.Description))
+		}
+	}
+	return out
+}
+
+// memberName is a member's address and port as a person reads it.
+func memberName(st *store.Store, id string) string {
+	if e, ok := st.Get(model.KindMember, id); ok {
+		m := e.Obj.(*model.Member)
+		return net.JoinHostPort(m.Address, strconv.Itoa(m.ProtocolPort))
+	}
+	return id
+}
