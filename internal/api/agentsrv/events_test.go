@@ -54,7 +54,9 @@ func TestReportsRecordTheVIPTakeoverMemberHealthErrorsAndNewConfigsAsEvents(t *t
 	send(func(s *agentapi.VMStatus) {
 		s.Members = map[string]model.MemberHealth{memberID: {Status: model.StatusInactive, Description: "Layer4 connection problem: Connection refused"}}
 	})
-	send(func(s *agentapi.VMStatus) { s.State, s.Error = model.VMError, "HAProxy refused the configuration: [ALERT] parsing" })
+	send(func(s *agentapi.VMStatus) {
+		s.State, s.Error = model.VMError, "HAProxy refused the configuration: [ALERT] parsing"
+	})
 	send(func(s *agentapi.VMStatus) { s.State, s.Error, s.AppliedHash = model.VMServing, "", "h2" })
 
 	evs := listEvents(t, "?loadbalancer_id="+si.LoadBalancerID)
