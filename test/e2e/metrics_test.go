@@ -219,6 +219,22 @@ func TestMetricsCountTheRequestsSentAndNeverGoBackwardsAcrossAFailover(t *testin
 		time.Sleep(100 * time.Millisecond)
 	}
 	after := stable(30 * time.Second)
+	// The VIP's holder is in the event history, through our CLI: a
+	// takeover, or (when the agent restarted HAProxy before keepalived
+	// counted it dead, and the VIP stayed) the first holding.
+	now := tp.active(poolID, vip["address"].(string))
+	deadline = time.Now().Add(15 * time.Second)
+	var history string
+	for time.Now().Before(deadline) {
+		history = runCLI(t, tp, "event-list", "-f", "value", "-c", "type", "-c", "to", "-c", "node", "--", "--loadbalancer_id", lbID, "--type", "vrrp_transition")
+		if strings.Contains(history, "vrrp_transition MASTER "+now.node) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !strings.Contains(history, "vrrp_transition MASTER "+now.node) {
+		t.Errorf("no event of %s taking the VIP in:\n%s", now.node, history)
+	}
 	const m = 50
 	send(m)
 	waitFor(after+m, 30*time.Second)
