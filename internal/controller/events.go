@@ -25,7 +25,7 @@ const (
 func instanceEvents(old *model.ServiceInstance, si *model.ServiceInstance, now time.Time) []*model.Event {
 	var out []*model.Event
 	add := func(typ, severity, object, node, from, to, msg string) {
-		e := model.NewEvent(now, si.TenantID, typ, severity, msg)
+		e := model.NewEvent(now.Add(time.Duration(len(out))), si.TenantID, typ, severity, msg) // in order within a pass
 		e.LoadBalancerID, e.ObjectID, e.Node, e.From, e.To = si.LoadBalancerID, object, node, from, to
 		out = append(out, e)
 	}

@@ -19,7 +19,8 @@ import (
 func reportEvents(st *store.Store, prev, next *model.VMReport, now time.Time) []*model.Event {
 	var out []*model.Event
 	add := func(typ, severity, object, from, to, msg string) {
-		e := model.NewEvent(now, next.TenantID, typ, severity, msg)
+		// A nanosecond apart: one report's events list in the order they are added.
+		e := model.NewEvent(now.Add(time.Duration(len(out))), next.TenantID, typ, severity, msg)
 		e.LoadBalancerID, e.ObjectID, e.Node, e.From, e.To = next.LoadBalancerID, object, next.Node, from, to
 		out = append(out, e)
 	}
