@@ -219,7 +219,17 @@ func (tp *dpTopo) waitLBActive(ctx context.Context, limit time.Duration) error {
 			return err
 		}
 	}
-	return fmt.Errorf("bench: load balancer %s not ACTIVE within %v (last %q)", tp.vipID, limit, last)
+	// The event history says why (a VM's error, with the agent's reason).
+	var evs struct {
+		Events []map[string]any `json:"events"`
+	}
+	why := ""
+	if err := tp.api.Call("GET", "/v2.0/lbaas-events?loadbalancer_id="+tp.vipID+"&severity=error&limit=2", nil, &evs); err == nil {
+		for _, e := range evs.Events {
+			why += "; " + str(e, "message")
+		}
+	}
+	return fmt.Errorf("bench: load balancer %s not ACTIVE within %v (last %q)%s", tp.vipID, limit, last, why)
 }
 
 // handshake makes one full TLS handshake with addr from the VIP client

@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -31,16 +32,18 @@ var alpnProtocols = []string{"h2", "http/1.1", "http/1.0"}
 
 // bindLine is a frontend's bind directive: the address, and for a
 // terminating listener its certificates and handshake settings.
-func bindLine(l Listener) string {
+func bindLine(spec Spec, l Listener) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "bind %s", bindAddr(l))
 	if l.TLSCertFile == "" {
 		return b.String()
 	}
-	// The first crt is the default one; SNI picks among them all.
-	b.WriteString(" ssl crt " + l.TLSCertFile)
-	for _, f := range l.SNICertFiles {
-		b.WriteString(" crt " + f)
+	// With SNI certificates, a crt-list (crtlist.go) whose first entry is
+	// the default; SNI picks among them all.
+	if list := l.crtListPath(filepath.Dir(spec.Paths.Config)); list != "" {
+		b.WriteString(" ssl crt-list " + list)
+	} else {
+		b.WriteString(" ssl crt " + l.TLSCertFile)
 	}
 	t := l.TLS
 	b.WriteString(t.tuning())

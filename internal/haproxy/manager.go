@@ -162,6 +162,9 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 	}
 	// Nothing runs: starting HAProxy checks the file itself (and reports
 	// why it refuses), so "haproxy -c" would only delay the first start.
+	if err := writeCrtLists(spec); err != nil {
+		return Result{}, err
+	}
 	if running {
 		if err := m.validate(ctx, paths.Config, cfg); err != nil {
 			return Result{}, err
@@ -212,6 +215,7 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (Result, error) {
 		undo()
 		return Result{}, err
 	}
+	removeStaleCrtLists(spec, prev)
 	return Result{Action: ActionReloaded, Reason: reason, Process: p}, nil
 }
 
@@ -248,6 +252,9 @@ func (m *Manager) Validate(ctx context.Context, spec Spec) error {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(spec.Paths.Config), 0o750); err != nil {
+		return err
+	}
+	if err := writeCrtLists(spec); err != nil {
 		return err
 	}
 	return m.validate(ctx, spec.Paths.Config, cfg)

@@ -98,6 +98,76 @@ func TestTerminatingListenerPicksTheCertificateBySNIAndAppliesItsTLSSettings(t *
 	}
 }
 
+// A listener with more SNI certificates than a bind line has words for
+// (HAProxy reads 64 words a line; 60 certificates were 120 "crt" words):
+// every name gets its own certificate, a change of the set is applied,
+// and the list the running configuration no longer names is removed.
+func TestListenerWithSixtySNICertificatesServesEachName(t *testing.T) {
+	a := startBackend(t, "A")
+	spec, mgr := realInstance(t, a.member(t, memA))
+	if err := os.MkdirAll(spec.Paths.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	def := filepath.Join(spec.Paths.Dir, "def.pem")
+	writeNamed(t, def, "default.example.test")
+	var names, files []string
+	for i := range 60 {
+		name := fmt.Sprintf("sni-%02d.example.test", i)
+		f := filepath.Join(spec.Paths.Dir, fmt.Sprintf("sni-%02d.pem", i))
+		writeNamed(t, f, name)
+		names, files = append(names, name), append(files, f)
+	}
+	l := spec.lis(0)
+	l.Protocol, l.TLSCertFile, l.SNICertFiles = ProtocolTerminatedHTTPS, def, files
+	if _, err := mgr.Apply(ctx(t), spec); err != nil {
+		t.Fatal(err)
+	}
+	check := func(names []string) {
+		t.Helper()
+		for _, n := range append(names, "unknown.example.test") {
+			want := n
+			if n == "unknown.example.test" {
+				want = "default.example.test"
+			}
+			if cn, _, err := served(t, l.Port, n, nil, 0); err != nil || cn != want {
+				t.Errorf("server name %s: certificate %q (%v), want %q", n, cn, err, want)
+			}
+		}
+	}
+	check(names)
+	lists := func() []string {
+		m, _ := filepath.Glob(filepath.Join(filepath.Dir(spec.Paths.Config), "crt-list-*.txt"))
+		return m
+	}
+	first := lists()
+	if len(first) != 1 {
+		t.Fatalf("crt-lists %v, want one", first)
+	}
+
+	next := spec.clone()
+	next.lis(0).SNICertFiles = files[:30]
+	if res, err := mgr.Apply(ctx(t), next); err != nil || res.Action != ActionReloaded {
+		t.Fatalf("a smaller set: %+v %v", res, err)
+	}
+	check(names[:30])
+	if cn, _, err := served(t, l.Port, names[45], nil, 0); err != nil || cn != "default.example.test" {
+		t.Errorf("a name taken out of the set: %q %v, want the default certificate", cn, err)
+	}
+	// The previous list stays for the configuration kept for a rollback;
+	// a third change removes it.
+	third := next.clone()
+	third.lis(0).SNICertFiles = files[:10]
+	if _, err := mgr.Apply(ctx(t), third); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range lists() {
+		if f == first[0] {
+			t.Errorf("the first crt-list %s is still there after two changes", f)
+		}
+	}
+	check(names[:10])
+}
+
 // allowed_cidrs: a client outside the listed networks is closed at once,
 // one inside is served.
 func TestListenerClosesConnectionsFromOutsideItsAllowedNetworks(t *testing.T) {

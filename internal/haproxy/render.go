@@ -86,7 +86,7 @@ func renderFrontend(w func(string, ...any), spec Spec, l Listener) {
 	mode := l.mode()
 	w("frontend %s", FrontendName(l.ID))
 	w("    mode %s", mode)
-	w("    %s", bindLine(l))
+	w("    %s", bindLine(spec, l))
 	w("    maxconn %d", l.maxConn(spec.Global))
 	w("    timeout client %s", hapDuration(orDuration(l.TimeoutClientData, DefaultTimeoutClientData)))
 	if l.TimeoutTCPInspect > 0 {

@@ -296,11 +296,15 @@ func TestEveryGoldenConfigPassesHaproxyCheck(t *testing.T) {
 					spec.Listeners[i].SNICertFiles = append(spec.Listeners[i].SNICertFiles, cert)
 				}
 			}
+			path := filepath.Join(dir, name+".cfg")
+			spec.Paths.Config = path
+			if err := writeCrtLists(spec); err != nil {
+				t.Fatal(err)
+			}
 			cfg, err := Render(spec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(dir, name+".cfg")
 			if err := os.WriteFile(path, cfg, 0o600); err != nil {
 				t.Fatal(err)
 			}

@@ -25,10 +25,10 @@ func reportEvents(st *store.Store, prev, next *model.VMReport, now time.Time) []
 		out = append(out, e)
 	}
 	vm := fmt.Sprintf("VM %s on %s", next.ID, next.Node)
-	prevHA, prevState, prevHash := "", "", ""
+	prevHA, prevState, prevHash, prevErr := "", "", "", ""
 	var prevMembers map[string]model.MemberHealth
 	if prev != nil {
-		prevHA, prevState, prevHash, prevMembers = prev.HAState, prev.State, prev.AppliedHash, prev.Members
+		prevHA, prevState, prevHash, prevErr, prevMembers = prev.HAState, prev.State, prev.AppliedHash, prev.Error, prev.Members
 	}
 	if next.HAState != prevHA && next.HAState != "" {
 		switch {
@@ -40,7 +40,9 @@ func reportEvents(st *store.Store, prev, next *model.VMReport, now time.Time) []
 			add(model.EventVRRP, model.SeverityWarning, next.ID, prevHA, next.HAState, vm+" gave up the VIP")
 		}
 	}
-	if next.State != prevState {
+	// A new reason is a new error (the frontend not open, then the
+	// configuration refused: the second says why).
+	if next.State != prevState || next.State == model.VMError && next.Error != prevErr {
 		switch {
 		case next.State == model.VMError:
 			add(model.EventVMError, model.SeverityError, next.ID, prevState, next.State, vm+": "+next.Error)
