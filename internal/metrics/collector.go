@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -133,7 +134,15 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		lbSeries := "lb/" + lb.ID
 		live[lbSeries] = true
+		p.touch(lbSeries)
+		for id := range listenersAndPools(c.st, lb.ID) {
+			p.touch(id)
+		}
 		for _, r := range reps {
+			p.vm(r.ID)
+			if r.State != model.VMServing {
+				continue // its counters say nothing now
+			}
 			p.observe(lbSeries, r.ID, r.Stats)
 			for id, s := range r.Listeners {
 				p.observe("listener/"+id, r.ID, s)
@@ -203,6 +212,50 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, k := range []model.Kind{model.KindLoadBalancer, model.KindListener, model.KindPool, model.KindMember, model.KindServiceInstance, model.KindVMReport, model.KindCertificate, model.KindNode} {
 		gauge(c.scrapeStore, float64(len(c.st.List(k))), string(k))
 	}
+}
+
+// listenersAndPools names the listener, pool and member series of a load
+// balancer.
+func listenersAndPools(st *store.Store, lbID string) map[string]bool {
+	out := map[string]bool{}
+	for _, e := range st.ByIndex(model.KindListener, store.IdxLB, lbID) {
+		out["listener/"+e.Obj.Base().ID] = true
+	}
+	for _, e := range st.ByIndex(model.KindPool, store.IdxLB, lbID) {
+		out["pool/"+e.Obj.Base().ID] = true
+		for _, m := range st.ByIndex(model.KindMember, store.IdxPool, e.Obj.Base().ID) {
+			out["member/"+m.Obj.Base().ID] = true
+		}
+	}
+	return out
+}
+
+// loadBalancerTraffic is each load balancer's monotonic totals, with
+// its VMs' gauges (the dashboard's numbers, the same as /metrics').
+func (c *storeCollector) loadBalancerTraffic() map[string]model.Stats {
+	out := map[string]model.Stats{}
+	p := c.mon.begin()
+	for _, e := range c.st.List(model.KindLoadBalancer) {
+		id := e.Obj.Base().ID
+		series := "lb/" + id
+		p.touch(series)
+		for _, re := range c.st.ByIndex(model.KindVMReport, store.IdxSI, id) {
+			r := re.Obj.(*model.VMReport)
+			p.vm(r.ID)
+			if r.State == model.VMServing {
+				p.observe(series, r.ID, r.Stats)
+			}
+		}
+		out[id] = p.total(series)
+	}
+	p.end(func(series string) bool {
+		if id, ok := strings.CutPrefix(series, "lb/"); ok {
+			_, live := c.st.Get(model.KindLoadBalancer, id)
+			return live
+		}
+		return true
+	})
+	return out
 }
 
 func instanceOfLB(st *store.Store, lbID string) *model.ServiceInstance {

@@ -52,15 +52,30 @@ func newMonotonic() *monotonic {
 	return &monotonic{last: map[string]map[string]model.Stats{}, carried: map[string]model.Stats{}}
 }
 
-// pass is one scrape's view: the series seen in it, per VM.
+// pass is one scrape's view: the series seen in it, per VM, and the VMs
+// that still exist (have a report). Only a VM that no longer exists has
+// its counts carried: a report that leaves a series out, or says nothing
+// because the VM is in error, is no reason to think its HAProxy lost them.
 type pass struct {
-	m    *monotonic
-	seen map[string]map[string]bool
+	m      *monotonic
+	seen   map[string]map[string]bool
+	exists map[string]bool
 }
 
 func (m *monotonic) begin() *pass {
 	m.mu.Lock()
-	return &pass{m: m, seen: map[string]map[string]bool{}}
+	return &pass{m: m, seen: map[string]map[string]bool{}, exists: map[string]bool{}}
+}
+
+// vm records that a VM still exists.
+func (p *pass) vm(id string) { p.exists[id] = true }
+
+// touch marks a series as looked at in this pass, even with no VM to
+// observe (all its VMs gone: their counts are carried at end).
+func (p *pass) touch(series string) {
+	if p.seen[series] == nil {
+		p.seen[series] = map[string]bool{}
+	}
 }
 
 // observe records the VM's current counters of a series.
@@ -105,8 +120,11 @@ func (p *pass) total(series string) model.Stats {
 	return out
 }
 
-// end carries the counts of VMs not seen in the pass (gone) and forgets
-// series that no longer exist (keep says which do), then unlocks.
+// end carries the counts of VMs that no longer exist from the series
+// the pass looked at, forgets series that no longer exist (keep
+// says which do), then unlocks. A series the pass did not look at (a
+// pass over the load balancers alone, for the dashboard) is left as it
+// is.
 func (p *pass) end(keep func(series string) bool) {
 	m := p.m
 	defer m.mu.Unlock()
@@ -116,8 +134,11 @@ func (p *pass) end(keep func(series string) bool) {
 			delete(m.carried, series)
 			continue
 		}
+		if p.seen[series] == nil {
+			continue
+		}
 		for vm, s := range vms {
-			if p.seen[series][vm] {
+			if p.exists[vm] {
 				continue
 			}
 			c := m.carried[series]

@@ -8,7 +8,9 @@ import (
 
 func scrape(m *monotonic, series string, vms map[string]model.Stats) model.Stats {
 	p := m.begin()
+	p.touch(series)
 	for vm, s := range vms {
+		p.vm(vm)
 		p.observe(series, vm, s)
 	}
 	t := p.total(series)
@@ -48,6 +50,25 @@ func TestCountersNeverGoBackwardsWhenAnHAProxyRestartsOrAVMIsReplaced(t *testing
 			}
 		}
 		last = got
+	}
+}
+
+// TestAReportInErrorOrWithoutTheSeriesCarriesNothing: a VM that still
+// exists but says nothing about a series this time (its report in error,
+// a listener not yet in its configuration) keeps its last count where it
+// is; counting it as gone would count it twice once it reports again.
+func TestAReportInErrorOrWithoutTheSeriesCarriesNothing(t *testing.T) {
+	m := newMonotonic()
+	scrape(m, "listener/l", map[string]model.Stats{"a": {Requests: 100}})
+	p := m.begin()
+	p.touch("listener/l")
+	p.vm("a") // exists, observed nothing
+	if got := p.total("listener/l"); got.Requests != 100 {
+		t.Errorf("while a says nothing: %d, want 100", got.Requests)
+	}
+	p.end(func(string) bool { return true })
+	if got := scrape(m, "listener/l", map[string]model.Stats{"a": {Requests: 130}}); got.Requests != 130 {
+		t.Errorf("a reports again: %d, want 130 (not 230)", got.Requests)
 	}
 }
 

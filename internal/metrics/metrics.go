@@ -16,13 +16,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
 
 // Metrics is a registry with the server's series.
 type Metrics struct {
-	reg  *prometheus.Registry
-	http *httpMetrics
+	reg   *prometheus.Registry
+	http  *httpMetrics
+	store *storeCollector
 }
 
 // New registers the store-derived series of st, the API request
@@ -30,9 +32,15 @@ type Metrics struct {
 func New(st *store.Store) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newStoreCollector(st))
-	return &Metrics{reg: reg, http: newHTTPMetrics(reg)}
+	sc := newStoreCollector(st)
+	reg.MustRegister(sc)
+	return &Metrics{reg: reg, http: newHTTPMetrics(reg), store: sc}
 }
+
+// LoadBalancerTraffic returns each load balancer's traffic totals, kept
+// monotonic across failovers exactly as /metrics keeps them (the same
+// counts), with its VMs' current gauges.
+func (m *Metrics) LoadBalancerTraffic() map[string]model.Stats { return m.store.loadBalancerTraffic() }
 
 // Handler serves /metrics.
 func (m *Metrics) Handler() http.Handler {
