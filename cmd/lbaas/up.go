@@ -87,12 +87,13 @@ Ctrl-C stops everything and cleans up.
 	return cmd
 }
 
-// metricsHint gives a ready command for /metrics ("" when it is off).
+// metricsHint points at the dashboard, the event history and /metrics.
 func metricsHint(c *up.Cluster) string {
+	out := fmt.Sprintf("\n  The dashboard, live (log in with the token above, OS_TOKEN): %s/ui/\n  The event history:\n    %s event-list -- --limit 20\n", c.URL, os.Args[0])
 	if c.MetricsURL == "" {
-		return ""
+		return out
 	}
-	return fmt.Sprintf("\n  Prometheus metrics (every load balancer's traffic, the control plane):\n    curl -s %s | grep '^lbaas_listener_requests_total'\n", c.MetricsURL)
+	return out + fmt.Sprintf("\n  Prometheus metrics (every load balancer's traffic, the control plane):\n    curl -s %s | grep '^lbaas_listener_requests_total'\n", c.MetricsURL)
 }
 
 // identityHint tells how to log in with a password through the built-in

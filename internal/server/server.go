@@ -28,6 +28,7 @@ import (
 	"lbaas/internal/secrets"
 	"lbaas/internal/segment"
 	"lbaas/internal/store"
+	"lbaas/internal/ui"
 )
 
 // Options configure a control-plane process.
@@ -254,7 +255,22 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 	baseCtx, cancelBase := context.WithCancel(context.Background())
 	run.cancelBase = cancelBase
 	mx := metrics.New(st)
-	run.srv = &http.Server{Handler: mx.Instrument("neutron", run.API), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	identityURL := ""
+	switch {
+	case o.Keystone != nil:
+		identityURL = o.Keystone.URL
+	case run.IdentityAddr != "":
+		identityURL = "http://" + run.IdentityAddr + "/v3"
+	}
+	// The dashboard shares the Neutron API's address: one place to open
+	// in a browser, the same tokens.
+	top := http.NewServeMux()
+	dash := mx.Instrument("ui", ui.Handler(ui.Config{Store: st, Auth: cfg.Auth, NoAuth: cfg.NoAuth, IdentityURL: identityURL,
+		Traffic: mx.LoadBalancerTraffic, Log: log}))
+	top.Handle("/ui/", dash)
+	top.Handle("/ui", dash)
+	top.Handle("/", mx.Instrument("neutron", run.API))
+	run.srv = &http.Server{Handler: top, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return baseCtx }}
 	go func() {
 		if err := run.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
