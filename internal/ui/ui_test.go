@@ -40,7 +40,9 @@ func dashboard(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	meta := func(id string) model.Meta { return model.Meta{ID: id, TenantID: "project-a", CreatedAt: now, UpdatedAt: now} }
+	meta := func(id string) model.Meta {
+		return model.Meta{ID: id, TenantID: "project-a", CreatedAt: now, UpdatedAt: now}
+	}
 	si := &model.ServiceInstance{Meta: meta("lb1"), LoadBalancerID: "lb1", VMs: []model.SIVM{{ID: "vm-a", Node: "compute-1", Role: "active"}, {ID: "vm-b", Node: "compute-2", Role: "standby"}}}
 	rep := func(id, node, ha string) *model.VMReport {
 		return &model.VMReport{Meta: meta(id), Node: node, SIID: "lb1", LoadBalancerID: "lb1", State: model.VMServing, HAState: ha,

@@ -195,7 +195,9 @@ func lbView(st *store.Store, lb *model.LoadBalancer, t model.Stats) LBView {
 			}
 			pv.Members = append(pv.Members, mv)
 		}
-		slices.SortFunc(pv.Members, func(a, b MemberView) int { return strings.Compare(a.Address+fmt.Sprint(a.Port), b.Address+fmt.Sprint(b.Port)) })
+		slices.SortFunc(pv.Members, func(a, b MemberView) int {
+			return strings.Compare(a.Address+fmt.Sprint(a.Port), b.Address+fmt.Sprint(b.Port))
+		})
 		lv.Pools = append(lv.Pools, pv)
 	}
 	slices.SortFunc(lv.Pools, func(a, b PoolView) int { return strings.Compare(a.Name+a.ID, b.Name+b.ID) })
