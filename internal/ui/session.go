@@ -113,6 +113,24 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, whoView(caller))
 }
 
+// session says whether the cookie holds a valid token (200 either way:
+// the page asks before it knows, and a browser logs every 401 as an error).
+func (s *server) session(w http.ResponseWriter, r *http.Request) {
+	token := ""
+	if c, err := r.Cookie(cookieName); err == nil {
+		token = c.Value
+	}
+	caller, err := s.authenticate(r.Context(), token)
+	switch {
+	case errors.Is(err, auth.ErrUnavailable):
+		writeErr(w, http.StatusServiceUnavailable, err.Error())
+	case err != nil || caller.Node != "":
+		writeJSON(w, http.StatusOK, map[string]any{"logged_in": false, "password_login": s.c.IdentityURL != ""})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"logged_in": true, "who": whoView(caller), "password_login": s.c.IdentityURL != ""})
+	}
+}
+
 func (s *server) logout(w http.ResponseWriter, _ *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/ui/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)

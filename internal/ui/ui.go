@@ -61,6 +61,7 @@ func Handler(c Config) http.Handler {
 	mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
 	mux.HandleFunc("POST /ui/api/login", s.login)
 	mux.HandleFunc("POST /ui/api/logout", s.logout)
+	mux.HandleFunc("GET /ui/api/session", s.session)
 	mux.HandleFunc("GET /ui/api/view", s.authed(s.viewJSON))
 	mux.HandleFunc("GET /ui/api/stream", s.authed(s.stream))
 	mux.HandleFunc("GET /ui", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusMovedPermanently) })

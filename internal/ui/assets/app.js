@@ -29,8 +29,12 @@ function badge(status) {
 }
 
 async function start() {
+  const s = await fetch("/ui/api/session", { credentials: "same-origin" });
+  if (!s.ok) { $("conn").textContent = "error " + s.status; return; }
+  const sess = await s.json();
+  $("login-password").hidden = !sess.password_login;
+  if (!sess.logged_in) return showLogin();
   const r = await fetch("/ui/api/view", { credentials: "same-origin" });
-  if (r.status === 401) return showLogin();
   if (!r.ok) { $("conn").textContent = "error " + r.status; return; }
   showDash();
   render(await r.json());
@@ -66,8 +70,8 @@ function connect() {
     $("conn").classList.remove("live");
     // A dead session (expired token, logout elsewhere) means log in again.
     try {
-      const r = await fetch("/ui/api/view", { credentials: "same-origin" });
-      if (r.status === 401) showLogin();
+      const r = await fetch("/ui/api/session", { credentials: "same-origin" });
+      if (r.ok && !(await r.json()).logged_in) showLogin();
     } catch (e) { /* the server is away: EventSource retries */ }
   };
 }
