@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="/usr/local/go/bin:$PATH"
 
-PACKAGES=(haproxy keepalived python3-neutronclient python3-openstackclient python3-octaviaclient nftables iproute2 iputils-ping curl wrk procps etcd-server stress-ng python3-keystone python3-gunicorn)
+PACKAGES=(haproxy keepalived python3-neutronclient python3-openstackclient python3-octaviaclient nftables iproute2 iputils-ping curl wrk procps etcd-server stress-ng python3-keystone python3-gunicorn chromium)
 
 setup() {
     local missing=()

@@ -96,7 +96,7 @@ func (b *browser) waitFor(selector string, limit time.Duration) (time.Duration, 
 
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot: %v", err)
 	}
@@ -105,6 +105,12 @@ func (b *browser) screenshot(name string) {
 		b.t.Fatal(err)
 	}
 	b.t.Logf("screenshot: %s", p)
+}
+
+// text is the page's visible text, for a failure's log.
+func (b *browser) text() string {
+	s, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string]("document.body.innerText"))
+	return s
 }
 
 func (b *browser) consoleErrors() []string {
@@ -140,11 +146,11 @@ func TestDashboardShowsThePairTheMembersHealthAFailoverAndOnlyTheUsersProjects(t
 	defer cancel()
 	b := newBrowser(t, exe, shots, ctx)
 	b.do(chromedp.Navigate(tp.c.URL+"/ui/"), chromedp.WaitVisible("#login-token"),
-		chromedp.SendKeys("#token", tp.c.AdminToken), chromedp.Submit("#token"))
+		chromedp.SendKeys("#token", tp.c.AdminToken), chromedp.Click("#login-token button"))
 	card := fmt.Sprintf(`[data-lb=%q]`, lbID)
 	if _, ok := b.waitFor(card+` .vm[data-ha="MASTER"]`, 30*time.Second); !ok {
 		b.screenshot("no-pair")
-		t.Fatal("the load balancer's active VM did not appear")
+		t.Fatalf("the load balancer's active VM did not appear; the page says:\n%s\nconsole: %v", b.text(), b.consoleErrors())
 	}
 	if _, ok := b.waitFor(card+` .vm[data-ha="BACKUP"]`, 30*time.Second); !ok {
 		b.screenshot("no-standby")
@@ -214,7 +220,7 @@ func TestDashboardShowsThePairTheMembersHealthAFailoverAndOnlyTheUsersProjects(t
 	e := newBrowser(t, exe, shots, ctx)
 	e.do(chromedp.Navigate(tp.c.URL+"/ui/"), chromedp.WaitVisible("#login-password"),
 		chromedp.SendKeys("#username", "eve"), chromedp.SendKeys("#password", pw), chromedp.SendKeys("#project", "other"),
-		chromedp.Submit("#username"), chromedp.WaitVisible("#dash"))
+		chromedp.Click("#login-password button"), chromedp.WaitVisible("#dash"))
 	if _, ok := e.waitFor(`#conn.live`, 10*time.Second); !ok {
 		t.Fatal("eve's page never went live")
 	}

@@ -174,7 +174,7 @@ function lbBody(lb, rate) {
   return [
     el("h3", {}, lb.name || lb.id, " ", badge(lb.provisioning_status), " ", badge(lb.operating_status)),
     el("p", { class: "addr" }, "VIP " + lb.vip_address + ((lb.floating_ips || []).length ? " · floating IP " + lb.floating_ips.join(", ") : "") + " · project " + lb.project_id),
-    lb.status_description ? el("p", { class: "error" }, lb.status_description) : null,
+    lb.status_description ? el("p", { class: lb.provisioning_status === "ERROR" ? "error" : "muted" }, lb.status_description) : null,
     el("div", { class: "pair" }, ...vms),
     listeners, ...pools,
     el("div", { class: "rates" },
