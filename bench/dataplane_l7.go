@@ -40,10 +40,8 @@ func (s L7Stage) Ratio() float64 {
 	return 0
 }
 
-// Cost returns ours at n policies over ours without any, and the same for
-// the hand-written configuration.
-func (r L7Result) Cost(n int) (ours, hand float64) {
-	var base, at *L7Stage
+// stagesFor returns the stage without policies and the one with n.
+func (r L7Result) stagesFor(n int) (base, at *L7Stage) {
 	for i := range r.Stages {
 		switch r.Stages[i].Policies {
 		case 0:
@@ -52,6 +50,13 @@ func (r L7Result) Cost(n int) (ours, hand float64) {
 			at = &r.Stages[i]
 		}
 	}
+	return base, at
+}
+
+// Cost returns ours at n policies over ours without any, and the same for
+// the hand-written configuration.
+func (r L7Result) Cost(n int) (ours, hand float64) {
+	base, at := r.stagesFor(n)
 	if base == nil || at == nil || base.Ours.ReqPerSec() == 0 || base.Hand.ReqPerSec() == 0 {
 		return 0, 0
 	}
@@ -62,15 +67,7 @@ func (r L7Result) Cost(n int) (ours, hand float64) {
 // per request, and the same for the hand-written configuration (1.10:
 // a tenth more CPU per request).
 func (r L7Result) CPUCost(n int) (ours, hand float64) {
-	var base, at *L7Stage
-	for i := range r.Stages {
-		switch r.Stages[i].Policies {
-		case 0:
-			base = &r.Stages[i]
-		case n:
-			at = &r.Stages[i]
-		}
-	}
+	base, at := r.stagesFor(n)
 	if base == nil || at == nil || base.Ours.CPUPerRequest() == 0 || base.Hand.CPUPerRequest() == 0 {
 		return 0, 0
 	}

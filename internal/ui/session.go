@@ -49,15 +49,20 @@ func (s *server) authenticate(ctx context.Context, token string) (auth.Caller, e
 	return s.c.Auth.Authenticate(ctx, token)
 }
 
+// cookieCaller is the caller whose token the session cookie holds.
+func (s *server) cookieCaller(r *http.Request) (auth.Caller, error) {
+	token := ""
+	if c, err := r.Cookie(cookieName); err == nil {
+		token = c.Value
+	}
+	return s.authenticate(r.Context(), token)
+}
+
 // authed lets a request through with its caller, or answers 401 (503
 // when the identity service cannot be asked).
 func (s *server) authed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token := ""
-		if c, err := r.Cookie(cookieName); err == nil {
-			token = c.Value
-		}
-		caller, err := s.authenticate(r.Context(), token)
+		caller, err := s.cookieCaller(r)
 		switch {
 		case errors.Is(err, auth.ErrUnavailable):
 			writeErr(w, http.StatusServiceUnavailable, err.Error())
@@ -116,11 +121,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 // session says whether the cookie holds a valid token (200 either way:
 // the page asks before it knows, and a browser logs every 401 as an error).
 func (s *server) session(w http.ResponseWriter, r *http.Request) {
-	token := ""
-	if c, err := r.Cookie(cookieName); err == nil {
-		token = c.Value
-	}
-	caller, err := s.authenticate(r.Context(), token)
+	caller, err := s.cookieCaller(r)
 	switch {
 	case errors.Is(err, auth.ErrUnavailable):
 		writeErr(w, http.StatusServiceUnavailable, err.Error())
