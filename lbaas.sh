@@ -3,7 +3,7 @@
 #
 #   ./lbaas.sh up      install what is missing, build, run the all-in-one demo (root)
 #   ./lbaas.sh test    install what is missing, build, run every test (root for the data-plane tests)
-#   ./lbaas.sh bench [api|identity|octavia|dataplane|failover] [flags]
+#   ./lbaas.sh bench [api|identity|octavia|dataplane|hosts|scale|metrics|failover] [flags]
 #                      install what is missing, build, run the benchmarks (or one) and write bench/REPORT-*.md
 #
 # Setup installs Debian packages only when one is missing, so a second run
@@ -62,7 +62,7 @@ test)
 bench)
     setup; build
     case "${1:-}" in
-    api|identity|octavia|dataplane|hosts|scale|failover)
+    api|identity|octavia|dataplane|hosts|scale|metrics|failover)
         # One benchmark: ./lbaas.sh bench failover --quick
         ./bin/lbaas bench "$@"
         ;;
@@ -73,6 +73,7 @@ bench)
         ./bin/lbaas bench dataplane "$@"
         ./bin/lbaas bench hosts "$@"
         ./bin/lbaas bench scale "$@"
+        ./bin/lbaas bench metrics "$@"
         ./bin/lbaas bench failover "$@"
         ;;
     esac

@@ -108,6 +108,11 @@ func benchCommand() *cobra.Command {
 				o.Quick, o.Progress = quick, os.Stderr
 				return bench.RunScale(ctx, o)
 			}),
+		benchVerb("metrics", "Metrics: GET /metrics with 10 and 1,000 load balancers in a real store, beside the one stats call per load balancer an Octavia exporter makes",
+			"bench/REPORT-metrics.md", nil,
+			func(ctx context.Context, _ string, quick bool) (report, error) {
+				return bench.RunMetrics(ctx, bench.MetricsOptions{Quick: quick, Progress: os.Stderr})
+			}),
 		benchVerb("failover", "Failover (root): the outage of each trigger idle and saturated beside keepalived with a 1 s advert, the advert interval's trade-off, restarts, spurious failovers under load",
 			"bench/REPORT-failover.md",
 			func(f *pflag.FlagSet) {
