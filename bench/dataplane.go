@@ -115,6 +115,7 @@ type DataplaneReport struct {
 	FullyPopulated ProvisionResult
 	Changes        ChangesResult
 	Footprint      FootprintResult
+	Dashboard      DashboardResult
 }
 
 // deploymentRun is what a benchmark of whole deployments records about
@@ -164,6 +165,8 @@ func RunDataplane(ctx context.Context, o DataplaneOptions) (*DataplaneReport, er
 	rep.Provisioning = tp.provisioning(ctx, o)
 	rep.FullyPopulated = tp.provisionRuns(ctx, o, "fully populated", tp.fullyPopulatedOnce)
 	rep.Footprint = tp.footprint(ctx, o)
+	// Last: it kills the load balancer's active HAProxy.
+	rep.Dashboard = tp.dashboard(ctx, o)
 
 	rep.LoadAvgEnd = describeMachine(root).LoadAvg
 	rep.Elapsed = time.Since(start)

@@ -49,6 +49,7 @@ func (r *DataplaneReport) Markdown() string {
 	r.fullyPopulatedMarkdown(w, o)
 	r.changesMarkdown(w)
 	r.footprintMarkdown(w)
+	r.dashboardMarkdown(w)
 	r.aimsMarkdown(w)
 	return b.String()
 }

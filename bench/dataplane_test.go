@@ -66,6 +66,10 @@ func TestDataplaneBenchQuick(t *testing.T) {
 		}
 	}
 
+	if d := rep.Dashboard; d.Err != "" || len(d.NewLB) != 1 || len(d.Switch)+d.NoSwitch != 1 {
+		t.Errorf("dashboard: %+v", d)
+	}
+
 	p := rep.Provisioning
 	if p.Err != "" || len(p.Runs) != 3 || p.FirstServed.N != 3 || p.Active.N != 3 || p.FirstServed.P50 <= 0 || p.Active.P50 <= 0 {
 		t.Errorf("provisioning: %+v", p)
@@ -112,7 +116,7 @@ func TestDataplaneBenchQuick(t *testing.T) {
 		t.Error("footprint: teardown not timed")
 	}
 
-	for _, want := range []string{"## Throughput", "## L7 policies", "## TLS handshakes and SNI", "## Provisioning", "## Fully populated create", "## Member changes under load", "## Footprint", "## Against the aims",
+	for _, want := range []string{"## Throughput", "## L7 policies", "## TLS handshakes and SNI", "## Provisioning", "## Fully populated create", "## Member changes under load", "## Footprint", "## Dashboard update latency", "## Against the aims",
 		"load average at start / end", "Quick mode", "Extrapolation", rep.HAProxyVersion} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
