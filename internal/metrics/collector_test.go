@@ -137,7 +137,8 @@ func TestScrapeShowsEachObjectsTrafficAndKeepsItAcrossAFailover(t *testing.T) {
 	// The failover: vm-a is gone, vm-c is the new standby, vm-b holds the
 	// VIP and has served 7 requests since.
 	si.VMs = []model.SIVM{{ID: "vm-b", Node: "compute-2", Role: "MASTER"}, {ID: "vm-c", Node: "compute-3", Role: "BACKUP"}}
-	commit(t, new(store.Txn).Put(model.KindServiceInstance, si).DeleteIfExists(model.KindVMReport, "vm-a").
+	takeover := model.NewEvent(now, "proj-a", model.EventVRRP, model.SeverityWarning, "vm-b took over the VIP")
+	commit(t, new(store.Txn).Put(model.KindEvent, takeover).Put(model.KindServiceInstance, si).DeleteIfExists(model.KindVMReport, "vm-a").
 		Put(model.KindVMReport, report("vm-b", "compute-2", "MASTER", 7, 350)).Put(model.KindVMReport, report("vm-c", "compute-3", "BACKUP", 0, 0)))
 	f2 := families(t, h)
 	for _, name := range []string{"lbaas_loadbalancer_requests_total", "lbaas_listener_requests_total", "lbaas_pool_requests_total", "lbaas_member_requests_total",
@@ -152,6 +153,12 @@ func TestScrapeShowsEachObjectsTrafficAndKeepsItAcrossAFailover(t *testing.T) {
 	}
 	if got := value(f2, "lbaas_listener_requests_total", map[string]string{"listener_id": "ls1"}); got != 127 {
 		t.Errorf("listener requests after the failover %v, want 120 + 7", got)
+	}
+	if got := value(f2, "lbaas_events_total", map[string]string{"type": model.EventVRRP, "severity": model.SeverityWarning}); got != 1 {
+		t.Errorf("events counted %v, want the takeover", got)
+	}
+	if h := f2["lbaas_store_commit_duration_seconds"]; h == nil || h.Metric[0].Histogram.GetSampleCount() == 0 {
+		t.Errorf("the store's commits are not timed: %v", h)
 	}
 	if got := value(f2, "lbaas_amphora_vrrp_master", map[string]string{"amphora_id": "vm-a"}); got != -1 {
 		t.Errorf("the dead VM is still a series: %v", got)

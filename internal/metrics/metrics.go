@@ -11,6 +11,7 @@ package metrics
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,6 +35,27 @@ func New(st *store.Store) *Metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc := newStoreCollector(st)
 	reg.MustRegister(sc)
+	commits := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "lbaas_store_commit_duration_seconds",
+		Help:    "Store transactions by outcome (ok, conflict, error), until this server's cache holds them.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"outcome"})
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lbaas_events_total",
+		Help: "Events recorded since this server started (failovers: type vrrp_transition; repairs; placements: vm_scheduled; errors), by type and severity, whichever server recorded them.",
+	}, []string{"type", "severity"})
+	reg.MustRegister(commits, events)
+	st.SetCommitObserver(func(d time.Duration, outcome string) { commits.WithLabelValues(outcome).Observe(d.Seconds()) })
+	// Every server's cache sees every event, so each counts them all.
+	st.Observe(func(changes []store.Change) {
+		for _, ch := range changes {
+			if ch.Kind != model.KindEvent || ch.Old != nil || ch.New == nil {
+				continue
+			}
+			e := ch.New.(*model.Event)
+			events.WithLabelValues(e.Type, e.Severity).Inc()
+		}
+	})
 	return &Metrics{reg: reg, http: newHTTPMetrics(reg), store: sc}
 }
 

@@ -123,6 +123,30 @@ func (s *Store) Commit(ctx context.Context, t *Txn) (int64, error) {
 	if t.err != nil {
 		return 0, t.err
 	}
+	if obs := s.commitObserver.Load(); obs != nil {
+		start := time.Now()
+		rev, err := s.commit(ctx, t)
+		outcome := "ok"
+		switch {
+		case errors.Is(err, ErrConflict):
+			outcome = "conflict"
+		case err != nil:
+			outcome = "error"
+		}
+		(*obs)(time.Since(start), outcome)
+		return rev, err
+	}
+	return s.commit(ctx, t)
+}
+
+// SetCommitObserver has fn called after every Commit with its duration
+// (cache caught up included) and its outcome: "ok", "conflict" or
+// "error". fn must be quick (a metric).
+func (s *Store) SetCommitObserver(fn func(d time.Duration, outcome string)) {
+	s.commitObserver.Store(&fn)
+}
+
+func (s *Store) commit(ctx context.Context, t *Txn) (int64, error) {
 	bctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
 	defer cancel()
 	var resp *clientv3.TxnResponse

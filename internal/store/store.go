@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -64,6 +65,8 @@ type Store struct {
 	// writeTimeout bounds how long a write (and a consistent read) waits
 	// for etcd before it is reported unavailable (see commit.go).
 	writeTimeout time.Duration
+	// commitObserver, when set, learns each Commit's duration and outcome.
+	commitObserver atomic.Pointer[func(time.Duration, string)]
 	// commitHook lets tests lose a try of Commit: called before each try
 	// is sent (sent false) and after it was answered (sent true), its
 	// error replaces the try's outcome. Nil outside tests.
