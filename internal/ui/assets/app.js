@@ -112,6 +112,7 @@ function renderNodes(nodes) {
 
 function renderLBs(lbs, t) {
   $("lb-count").textContent = "(" + lbs.length + ")";
+  $("no-lbs").hidden = lbs.length > 0;
   const box = $("lbs");
   const keep = new Set(lbs.map((lb) => lb.id));
   for (const card of [...box.children]) if (!keep.has(card.dataset.lb)) card.remove();
@@ -217,6 +218,7 @@ function renderEvents() {
   const names = new Map((lastView.loadbalancers || []).map((l) => [l.id, l.name || l.id]));
   const rows = evs.filter((e) => (!sev || e.severity === sev) && (!typ || e.type === typ) && (!lb || e.loadbalancer_id === lb) &&
     (!text || e.message.toLowerCase().includes(text)));
+  $("no-events").hidden = rows.length > 0;
   $("events").tBodies[0].replaceChildren(...rows.map((e) => el("tr", { class: "sev-" + e.severity, "data-event": e.type },
     el("td", {}, new Date(e.time).toLocaleTimeString()), el("td", {}, e.severity), el("td", {}, e.type),
     el("td", {}, e.loadbalancer_id ? (names.get(e.loadbalancer_id) || e.loadbalancer_id.slice(0, 8)) : ""),
