@@ -117,7 +117,7 @@ func startServer(t *testing.T, dataDir, addr string, extra ...string) *serverPro
 	if addr == "" {
 		addr = freeAddr(t)
 	}
-	args := append([]string{"server", "--listen", addr, "--analytics-listen", freeAddr(t), "--octavia-listen", freeAddr(t), "--identity-listen", "", "--data-dir", dataDir, "--log-level", "warn"}, extra...)
+	args := append([]string{"server", "--listen", addr, "--analytics-listen", freeAddr(t), "--octavia-listen", freeAddr(t), "--identity-listen", "", "--metrics-listen", "", "--data-dir", dataDir, "--log-level", "warn"}, extra...)
 	p := &serverProc{t: t, addr: addr, dataDir: dataDir, log: &bytes.Buffer{}}
 	p.cmd = exec.Command(lbaasBin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log

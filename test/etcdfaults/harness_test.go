@@ -40,8 +40,9 @@ const (
 // (or taken from $LBAAS_BIN, to measure another build).
 var lbaasBin string
 
-// noStoreTimeout is set for a $LBAAS_BIN without --store-timeout.
-var noStoreTimeout bool
+// noStoreTimeout and noMetricsFlag are set for a $LBAAS_BIN without
+// --store-timeout or --metrics-listen.
+var noStoreTimeout, noMetricsFlag bool
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -55,6 +56,7 @@ func run(m *testing.M) int {
 		// not bound its writes yet.
 		help, _ := exec.Command(lbaasBin, "server", "--help").CombinedOutput()
 		noStoreTimeout = !bytes.Contains(help, []byte("--store-timeout"))
+		noMetricsFlag = !bytes.Contains(help, []byte("--metrics-listen"))
 		return m.Run()
 	}
 	dir, err := os.MkdirTemp("", "lbaas-etcdfaults-bin")
@@ -298,6 +300,11 @@ func startServer(t *testing.T, c *cluster, name, dataDir string, extra ...string
 		"--data-dir", dataDir, "--etcd-endpoints", strings.Join(c.endpoints(), ",")}
 	if !noStoreTimeout {
 		args = append(args, "--store-timeout", storeTimeout.String())
+	}
+	if !noMetricsFlag {
+		// Several servers on one machine: none serves /metrics (its
+		// default address would be taken by the first).
+		args = append(args, "--metrics-listen", "")
 	}
 	if !hasFlag(extra, "--auth") {
 		args = append(args, "--auth", "none")
