@@ -62,6 +62,10 @@ func newStoreCollector(st *store.Store) *storeCollector {
 	for kind, labels := range objectLabels {
 		c.info[kind] = prometheus.NewDesc("lbaas_"+kind+"_info", "One per "+kind+", with its names and state as labels (join on the id).", infoLabels[kind], nil)
 		for _, f := range counterFields {
+			if f.side&sideOf(kind) == 0 {
+				c.counters[kind] = append(c.counters[kind], nil)
+				continue
+			}
 			l := labels
 			if f.class != "" {
 				l = append(append([]string{}, labels...), "code_class")
@@ -104,6 +108,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	traffic := func(p *pass, kind, series string, labels ...string) {
 		t := p.total(series)
 		for i, f := range counterFields {
+			if c.counters[kind][i] == nil {
+				continue // the other side of HAProxy counts it
+			}
 			l := labels
 			if f.class != "" {
 				l = append(append([]string{}, labels...), f.class)
@@ -111,8 +118,10 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.counters[kind][i], prometheus.CounterValue, float64(*f.get(&t)), l...)
 		}
 		gauge(c.active[kind], float64(t.ActiveConnections), labels...)
-		gauge(c.queued[kind], float64(t.Queued), labels...)
-		gauge(c.rtime[kind], float64(t.ResponseTimeMs)/1000, labels...)
+		if sideOf(kind) == back {
+			gauge(c.queued[kind], float64(t.Queued), labels...)
+			gauge(c.rtime[kind], float64(t.ResponseTimeMs)/1000, labels...)
+		}
 	}
 
 	byStatus := map[[2]string]int{}

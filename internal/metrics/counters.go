@@ -6,34 +6,53 @@ import (
 	"lbaas/internal/model"
 )
 
+// Which side of HAProxy a counter is counted on: frontends (load
+// balancers and listeners: what clients did) or backends (pools and
+// members: what the members did). A counter is exposed only for the
+// objects whose side counts it; the other side's would always read 0.
+const (
+	front = 1 << iota
+	back
+	both = front | back
+)
+
 // counterField is one traffic counter of model.Stats.
 type counterField struct {
 	// name completes the metric's name (lbaas_<object>_<name>); class,
 	// when set, is the code_class label of lbaas_<object>_responses_total.
 	name, help, class string
+	side              int
 	get               func(*model.Stats) *int64
+}
+
+// sideOf is the side of HAProxy an object kind's counters come from.
+func sideOf(kind string) int {
+	if kind == "pool" || kind == "member" {
+		return back
+	}
+	return front
 }
 
 // counterFields are the counters the agents report, in the order they
 // are exposed. Every one only grows on one HAProxy; monotonic keeps their
 // sums growing across reloads and failovers.
 var counterFields = []counterField{
-	{name: "bytes_in_total", help: "Bytes received from clients.", get: func(s *model.Stats) *int64 { return &s.BytesIn }},
-	{name: "bytes_out_total", help: "Bytes sent to clients.", get: func(s *model.Stats) *int64 { return &s.BytesOut }},
-	{name: "connections_total", help: "Connections (sessions) handled.", get: func(s *model.Stats) *int64 { return &s.TotalConnections }},
-	{name: "request_errors_total", help: "Requests that failed while being read or were malformed.", get: func(s *model.Stats) *int64 { return &s.RequestErrors }},
-	{name: "requests_total", help: "HTTP requests (HTTP listeners and pools only).", get: func(s *model.Stats) *int64 { return &s.Requests }},
-	{name: "responses_total", class: "1xx", help: "HTTP responses by status class.", get: func(s *model.Stats) *int64 { return &s.Responses1xx }},
-	{name: "responses_total", class: "2xx", get: func(s *model.Stats) *int64 { return &s.Responses2xx }},
-	{name: "responses_total", class: "3xx", get: func(s *model.Stats) *int64 { return &s.Responses3xx }},
-	{name: "responses_total", class: "4xx", get: func(s *model.Stats) *int64 { return &s.Responses4xx }},
-	{name: "responses_total", class: "5xx", get: func(s *model.Stats) *int64 { return &s.Responses5xx }},
-	{name: "responses_total", class: "other", get: func(s *model.Stats) *int64 { return &s.ResponsesOther }},
-	{name: "connection_errors_total", help: "Failed connections to members.", get: func(s *model.Stats) *int64 { return &s.ConnectionErrors }},
-	{name: "response_errors_total", help: "Responses from members that failed.", get: func(s *model.Stats) *int64 { return &s.ResponseErrors }},
-	{name: "retries_total", help: "Connections to a member retried.", get: func(s *model.Stats) *int64 { return &s.Retries }},
-	{name: "redispatches_total", help: "Requests sent to another member after a failure.", get: func(s *model.Stats) *int64 { return &s.Redispatches }},
-	{name: "denied_requests_total", help: "Requests refused by a rule (an L7 REJECT policy, allowed_cidrs).", get: func(s *model.Stats) *int64 { return &s.DeniedRequests }},
+	{name: "bytes_in_total", side: both, help: "Bytes received from clients.", get: func(s *model.Stats) *int64 { return &s.BytesIn }},
+	{name: "bytes_out_total", side: both, help: "Bytes sent to clients.", get: func(s *model.Stats) *int64 { return &s.BytesOut }},
+	{name: "connections_total", side: both, help: "Connections (sessions) handled.", get: func(s *model.Stats) *int64 { return &s.TotalConnections }},
+	{name: "request_errors_total", side: front, help: "Requests that failed while being read or were malformed.", get: func(s *model.Stats) *int64 { return &s.RequestErrors }},
+	{name: "requests_total", side: both, help: "HTTP requests (HTTP listeners and pools only).", get: func(s *model.Stats) *int64 { return &s.Requests }},
+	{name: "responses_total", side: both, class: "1xx", help: "HTTP responses by status class.", get: func(s *model.Stats) *int64 { return &s.Responses1xx }},
+	{name: "responses_total", side: both, class: "2xx", get: func(s *model.Stats) *int64 { return &s.Responses2xx }},
+	{name: "responses_total", side: both, class: "3xx", get: func(s *model.Stats) *int64 { return &s.Responses3xx }},
+	{name: "responses_total", side: both, class: "4xx", get: func(s *model.Stats) *int64 { return &s.Responses4xx }},
+	{name: "responses_total", side: both, class: "5xx", get: func(s *model.Stats) *int64 { return &s.Responses5xx }},
+	{name: "responses_total", side: both, class: "other", get: func(s *model.Stats) *int64 { return &s.ResponsesOther }},
+	{name: "connection_errors_total", side: back, help: "Failed connections to members.", get: func(s *model.Stats) *int64 { return &s.ConnectionErrors }},
+	{name: "response_errors_total", side: back, help: "Responses from members that failed.", get: func(s *model.Stats) *int64 { return &s.ResponseErrors }},
+	{name: "retries_total", side: back, help: "Connections to a member retried.", get: func(s *model.Stats) *int64 { return &s.Retries }},
+	{name: "redispatches_total", side: back, help: "Requests sent to another member after a failure.", get: func(s *model.Stats) *int64 { return &s.Redispatches }},
+	{name: "denied_requests_total", side: front, help: "Requests refused by a rule (an L7 REJECT policy, allowed_cidrs).", get: func(s *model.Stats) *int64 { return &s.DeniedRequests }},
 }
 
 // monotonic turns per-VM counters into sums that never go backwards.

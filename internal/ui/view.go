@@ -155,6 +155,13 @@ func (s *server) view(caller auth.Caller) View {
 }
 
 func lbView(st *store.Store, lb *model.LoadBalancer, t model.Stats) LBView {
+	// The response time is counted on the pools' side (HAProxy's
+	// backends): the slowest pool's.
+	for _, r := range st.ByIndex(model.KindVMReport, store.IdxSI, lb.ID) {
+		for _, ps := range r.Obj.(*model.VMReport).Pools {
+			t.ResponseTimeMs = max(t.ResponseTimeMs, ps.ResponseTimeMs)
+		}
+	}
 	status := controller.InstanceStatus(st, lb.ID)
 	op := controller.OperatingOf(st, lb.ID)
 	lv := LBView{ID: lb.ID, Name: lb.Name, Project: lb.TenantID, VIP: lb.VIPAddress, FloatingIPs: []string{},

@@ -181,7 +181,7 @@ function lbBody(lb, rate) {
     el("div", { class: "rates" },
       el("span", { "data-rate": "rps" }, rate.rps.toFixed(1) + " req/s"),
       el("span", { "data-rate": "eps" }, rate.eps.toFixed(1) + " errors/s"),
-      el("span", {}, (lb.traffic.response_time_ms || 0) + " ms"),
+      lb.traffic.response_time_ms ? el("span", {}, lb.traffic.response_time_ms + " ms") : null,
       el("span", {}, (lb.traffic.active_connections || 0) + " open")),
   ];
 }
