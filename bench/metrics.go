@@ -39,9 +39,9 @@ type MetricsStage struct {
 	LoadBalancers int
 	// Scrape is GET /metrics: its duration over the runs, its size and
 	// its series.
-	Scrape  Durations
-	Bytes   int
-	Series  int
+	Scrape Durations
+	Bytes  int
+	Series int
 	// StatsPass is the baseline: what an exporter of Octavia's API does
 	// for one scrape, GET /v2/lbaas/loadbalancers/{id}/stats once per
 	// load balancer, through our Octavia API (in this process, over

@@ -75,6 +75,9 @@ type Agent struct {
 	// so a new load balancer does not wait behind every settled one.
 	applied map[string]string
 	plumbed map[string]string // by VM id: network part last plumbed
+	// reloaded is when each VM's HAProxy last started or reloaded (since
+	// this agent started).
+	reloaded map[string]time.Time
 	// observed is each VM's last observation. fresh says until when a VM
 	// is observed on every fast tick because it changed a moment ago;
 	// the others keep their observation until the next regular one.
@@ -120,7 +123,7 @@ func New(o Options) (*Agent, error) {
 	}
 	a.status, a.applied, a.plumbed, a.kick = map[string]agentapi.VMStatus{}, map[string]string{}, map[string]string{}, make(chan struct{}, 1)
 	a.vipIndex = map[string]int{}
-	a.observed, a.fresh = map[string]agentapi.VMStatus{}, map[string]time.Time{}
+	a.observed, a.fresh, a.reloaded = map[string]agentapi.VMStatus{}, map[string]time.Time{}, map[string]time.Time{}
 	a.checkNode()
 	return a, nil
 }
@@ -286,6 +289,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) {
 		} else {
 			st.AppliedHash = in.Hash
 			a.applied[in.VMID] = in.Hash
+			st.LastReload = a.reloaded[in.VMID]
 		}
 		if !settled || !had || prev.AppliedHash != st.AppliedHash || prev.State != st.State {
 			a.fresh[in.VMID] = time.Now().Add(time.Second)
@@ -304,6 +308,7 @@ func (a *Agent) reconcile(ctx context.Context, full bool) {
 			delete(a.applied, vm.VMID)
 			delete(a.observed, vm.VMID)
 			delete(a.fresh, vm.VMID)
+			delete(a.reloaded, vm.VMID)
 			a.mu.Unlock()
 		}
 	}

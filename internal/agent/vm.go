@@ -133,6 +133,11 @@ func (a *Agent) applyInstance(ctx context.Context, in agentapi.Instance) error {
 	if err != nil {
 		return fmt.Errorf("haproxy: %w", err)
 	}
+	if res.Action == haproxy.ActionStarted || res.Action == haproxy.ActionReloaded {
+		a.mu.Lock()
+		a.reloaded[in.VMID] = time.Now().UTC()
+		a.mu.Unlock()
+	}
 	if res.Action != haproxy.ActionNone {
 		// The durations say where a slow provisioning spends its time.
 		a.log.Info("instance applied", "vm", in.VMID, "loadbalancer", in.LoadBalancer.ID, "action", res.Action, "reason", res.Reason,

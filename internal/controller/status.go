@@ -226,6 +226,13 @@ func bounded(st *store.Store, lbID string, si *model.ServiceInstance, s Status) 
 // lastChange is when the load balancer's desired state last changed: the
 // newest update of it, its listeners, pools, members, monitors and its
 // instance's schedule.
+// LastChange is when a load balancer's desired state last changed: the
+// newest update of it, its listeners, pools, members, monitors and its
+// instance's schedule.
+func LastChange(st *store.Store, lbID string) time.Time {
+	return lastChange(st, lbID, instanceOf(st, lbID))
+}
+
 func lastChange(st *store.Store, lbID string, si *model.ServiceInstance) time.Time {
 	var t time.Time
 	see := func(o model.Object) {

@@ -32,6 +32,7 @@ type storeCollector struct {
 	vrrpMaster  *prometheus.Desc
 	haproxyUp   *prometheus.Desc
 	reportAge   *prometheus.Desc
+	lastReload  *prometheus.Desc
 	nodeAlive   *prometheus.Desc
 	nodeAge     *prometheus.Desc
 	certDays    *prometheus.Desc
@@ -87,6 +88,7 @@ func newStoreCollector(st *store.Store) *storeCollector {
 	c.vrrpMaster = prometheus.NewDesc("lbaas_amphora_vrrp_master", "1 when the VM holds the VIP (VRRP MASTER), 0 when it stands by.", vm, nil)
 	c.haproxyUp = prometheus.NewDesc("lbaas_amphora_haproxy_up", "1 when the VM's HAProxy serves its configuration with every frontend open.", vm, nil)
 	c.reportAge = prometheus.NewDesc("lbaas_amphora_report_age_seconds", "Seconds since the VM's agent last reported a change (reports repeat at least every few seconds while counters move).", vm, nil)
+	c.lastReload = prometheus.NewDesc("lbaas_amphora_last_reload_timestamp_seconds", "When the VM's HAProxy last started or reloaded (absent when its agent has not done either since it started).", vm, nil)
 	c.nodeAlive = prometheus.NewDesc("lbaas_node_alive", "1 when the node's agent holds its lease.", []string{"node", "availability_zone"}, nil)
 	c.nodeAge = prometheus.NewDesc("lbaas_node_heartbeat_age_seconds", "Seconds since the node's agent last beat.", []string{"node"}, nil)
 	c.certDays = prometheus.NewDesc("lbaas_certificate_days_left", "Days until the certificate expires (negative: expired).", []string{"certificate_id", "project_id", "name"}, nil)
@@ -176,6 +178,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 				gauge(c.vrrpMaster, b2f(r.HAState == "MASTER"), l...)
 				gauge(c.haproxyUp, b2f(r.State == model.VMServing), l...)
 				gauge(c.reportAge, now.Sub(r.ReportedAt).Seconds(), l...)
+				if !r.LastReload.IsZero() {
+					gauge(c.lastReload, float64(r.LastReload.UnixNano())/1e9, l...)
+				}
 			}
 		}
 

@@ -96,9 +96,10 @@ func TestScrapeShowsEachObjectsTrafficAndKeepsItAcrossAFailover(t *testing.T) {
 	mem := &model.Member{Meta: meta("mb1"), PoolID: "pl1", Address: "10.1.1.2", ProtocolPort: 80, Weight: 3, AdminStateUp: true}
 	si := &model.ServiceInstance{Meta: meta("lb1"), LoadBalancerID: "lb1", VMs: []model.SIVM{{ID: "vm-a", Node: "compute-1", Role: "MASTER"}, {ID: "vm-b", Node: "compute-2", Role: "BACKUP"}}}
 	cert := &model.Certificate{Meta: meta("c1"), Name: "site", NotAfter: now.Add(10 * 24 * time.Hour)}
+	reload := now.Add(-time.Minute)
 	report := func(vm, node, ha string, req, bytes int64) *model.VMReport {
 		s := model.Stats{Requests: req, BytesIn: bytes, TotalConnections: req, Responses2xx: req}
-		return &model.VMReport{Meta: meta(vm), Node: node, SIID: "lb1", LoadBalancerID: "lb1", State: model.VMServing, HAState: ha,
+		return &model.VMReport{Meta: meta(vm), Node: node, SIID: "lb1", LoadBalancerID: "lb1", State: model.VMServing, HAState: ha, LastReload: reload,
 			Members: map[string]model.MemberHealth{"mb1": {Status: model.StatusActive}}, Stats: s,
 			Listeners: map[string]model.Stats{"ls1": s}, Pools: map[string]model.Stats{"pl1": s}, MemberStats: map[string]model.Stats{"mb1": s}, ReportedAt: now}
 	}
@@ -138,7 +139,9 @@ func TestScrapeShowsEachObjectsTrafficAndKeepsItAcrossAFailover(t *testing.T) {
 	// VIP and has served 7 requests since.
 	si.VMs = []model.SIVM{{ID: "vm-b", Node: "compute-2", Role: "MASTER"}, {ID: "vm-c", Node: "compute-3", Role: "BACKUP"}}
 	takeover := model.NewEvent(now, "proj-a", model.EventVRRP, model.SeverityWarning, "vm-b took over the VIP")
-	commit(t, new(store.Txn).Put(model.KindEvent, takeover).Put(model.KindServiceInstance, si).DeleteIfExists(model.KindVMReport, "vm-a").
+	applied := model.NewEvent(now, "proj-a", model.EventConfigApplied, model.SeverityInfo, "vm-c applied configuration x")
+	applied.DurationMs = 420
+	commit(t, new(store.Txn).Put(model.KindEvent, takeover).Put(model.KindEvent, applied).Put(model.KindServiceInstance, si).DeleteIfExists(model.KindVMReport, "vm-a").
 		Put(model.KindVMReport, report("vm-b", "compute-2", "MASTER", 7, 350)).Put(model.KindVMReport, report("vm-c", "compute-3", "BACKUP", 0, 0)))
 	f2 := families(t, h)
 	for _, name := range []string{"lbaas_loadbalancer_requests_total", "lbaas_listener_requests_total", "lbaas_pool_requests_total", "lbaas_member_requests_total",
@@ -156,6 +159,12 @@ func TestScrapeShowsEachObjectsTrafficAndKeepsItAcrossAFailover(t *testing.T) {
 	}
 	if got := value(f2, "lbaas_events_total", map[string]string{"type": model.EventVRRP, "severity": model.SeverityWarning}); got != 1 {
 		t.Errorf("events counted %v, want the takeover", got)
+	}
+	if h := f2["lbaas_reconcile_lag_seconds"]; h == nil || h.Metric[0].Histogram.GetSampleCount() != 1 || h.Metric[0].Histogram.GetSampleSum() != 0.42 {
+		t.Errorf("reconcile lag from the config_applied event: %v", h)
+	}
+	if got := value(f2, "lbaas_amphora_last_reload_timestamp_seconds", map[string]string{"amphora_id": "vm-b"}); got != float64(reload.UnixNano())/1e9 {
+		t.Errorf("last reload %v, want %v", got, float64(reload.UnixNano())/1e9)
 	}
 	if h := f2["lbaas_store_commit_duration_seconds"]; h == nil || h.Metric[0].Histogram.GetSampleCount() == 0 {
 		t.Errorf("the store's commits are not timed: %v", h)

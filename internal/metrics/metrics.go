@@ -44,7 +44,12 @@ func New(st *store.Store) *Metrics {
 		Name: "lbaas_events_total",
 		Help: "Events recorded since this server started (failovers: type vrrp_transition; repairs; placements: vm_scheduled; errors), by type and severity, whichever server recorded them.",
 	}, []string{"type", "severity"})
-	reg.MustRegister(commits, events)
+	lag := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "lbaas_reconcile_lag_seconds",
+		Help:    "From a load balancer's latest change (of it or anything in it) to a VM running it, per VM that applied it (from the config_applied events).",
+		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+	})
+	reg.MustRegister(commits, events, lag)
 	st.SetCommitObserver(func(d time.Duration, outcome string) { commits.WithLabelValues(outcome).Observe(d.Seconds()) })
 	// Every server's cache sees every event, so each counts them all.
 	st.Observe(func(changes []store.Change) {
@@ -54,6 +59,9 @@ func New(st *store.Store) *Metrics {
 			}
 			e := ch.New.(*model.Event)
 			events.WithLabelValues(e.Type, e.Severity).Inc()
+			if e.Type == model.EventConfigApplied && e.DurationMs > 0 {
+				lag.Observe(e.DurationMs / 1000)
+			}
 		}
 	})
 	return &Metrics{reg: reg, http: newHTTPMetrics(reg), store: sc}

@@ -65,6 +65,10 @@ type Event struct {
 	From    string `json:"from,omitempty"`
 	To      string `json:"to,omitempty"`
 	Message string `json:"message"`
+	// DurationMs is what the event measured, when it measures something:
+	// for config_applied, the time from the load balancer's latest change
+	// (of it or anything in it) to this VM running it.
+	DurationMs float64 `json:"duration_ms,omitempty"`
 }
 
 // NewEventID returns an id that sorts before every id made earlier: the

@@ -35,7 +35,10 @@ type VMReport struct {
 	Pools     map[string]Stats `json:"pools,omitempty"`
 	// MemberStats are each member's counters on this VM.
 	MemberStats map[string]Stats `json:"member_stats,omitempty"`
-	ReportedAt  time.Time        `json:"reported_at"`
+	// LastReload is when the VM's HAProxy last started or reloaded, as
+	// its agent saw it (zero: not since the agent started).
+	LastReload time.Time `json:"last_reload,omitzero"`
+	ReportedAt time.Time `json:"reported_at"`
 }
 
 // KindVMReport is the store kind of VMReport.

@@ -204,6 +204,23 @@ func TestMetricsCountTheRequestsSentAndNeverGoBackwardsAcrossAFailover(t *testin
 		t.Errorf("the pool's create is not counted: %v %v", v, ok)
 	}
 
+	// The VMs' last reload, and the reconcile lag of the configurations
+	// they applied.
+	for _, vm := range fams["lbaas_amphora_info"].GetMetric() {
+		var id string
+		for _, l := range vm.Label {
+			if l.GetName() == "amphora_id" {
+				id = l.GetValue()
+			}
+		}
+		if v, ok := sample(fams, "lbaas_amphora_last_reload_timestamp_seconds", map[string]string{"amphora_id": id}); !ok || time.Since(time.Unix(int64(v), 0)) > 10*time.Minute {
+			t.Errorf("VM %s: last reload %v %v", id, v, ok)
+		}
+	}
+	if h := fams["lbaas_reconcile_lag_seconds"]; h == nil || h.Metric[0].Histogram.GetSampleCount() < 2 {
+		t.Errorf("reconcile lag: %v", h)
+	}
+
 	before := tp.active(poolID, vip["address"].(string))
 	if v, ok := sample(fams, "lbaas_amphora_vrrp_master", map[string]string{"loadbalancer_id": lbID, "node": before.node}); !ok || v != 1 {
 		t.Errorf("lbaas_amphora_vrrp_master of the active on %s: %v %v", before.node, v, ok)

@@ -151,7 +151,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 			Meta: model.Meta{ID: vs.VMID, TenantID: si.Obj.Base().TenantID, CreatedAt: now, UpdatedAt: now},
 			Node: node, SIID: vs.SIID, LoadBalancerID: si.Obj.(*model.ServiceInstance).LoadBalancerID, State: vs.State, Error: vs.Error,
 			AppliedHash: vs.AppliedHash, HAState: vs.HAState, Members: vs.Members, Stats: vs.Stats,
-			Listeners: vs.Listeners, Pools: vs.Pools, MemberStats: vs.MemberStats, ReportedAt: now,
+			Listeners: vs.Listeners, Pools: vs.Pools, MemberStats: vs.MemberStats, LastReload: vs.LastReload, ReportedAt: now,
 		}
 		var prev *model.VMReport
 		if old, ok := h.st.Get(model.KindVMReport, vs.VMID); ok {
@@ -199,7 +199,7 @@ func sameStats(a, b *model.VMReport) bool {
 
 func sameHealth(a, b *model.VMReport) bool {
 	return a.State == b.State && a.Error == b.Error && a.AppliedHash == b.AppliedHash &&
-		a.HAState == b.HAState && maps.Equal(a.Members, b.Members)
+		a.HAState == b.HAState && a.LastReload.Equal(b.LastReload) && maps.Equal(a.Members, b.Members)
 }
 
 // openKeys decrypts the private keys of the certificates in d, which the

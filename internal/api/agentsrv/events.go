@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"lbaas/internal/controller"
 	"lbaas/internal/model"
 	"lbaas/internal/store"
 )
@@ -56,6 +57,10 @@ func reportEvents(st *store.Store, prev, next *model.VMReport, now time.Time) []
 			h = h[:12]
 		}
 		add(model.EventConfigApplied, model.SeverityInfo, next.ID, "", "", vm+" applied configuration "+h)
+		// How long the change took to reach this VM (the reconcile lag).
+		if lc := controller.LastChange(st, next.LoadBalancerID); !lc.IsZero() && now.After(lc) {
+			out[len(out)-1].DurationMs = float64(now.Sub(lc).Microseconds()) / 1000
+		}
 	}
 	if next.HAState == "MASTER" {
 		for id, h := range next.Members {

@@ -76,6 +76,10 @@ func TestReportsRecordTheVIPTakeoverMemberHealthErrorsAndNewConfigsAsEvents(t *t
 			t.Errorf("event %d: %v, want %s to %q saying %q", i, e, w.typ, w.to, w.text)
 		}
 	}
+	// A new configuration says how long the change took to reach the VM.
+	if d, _ := evs[0]["duration_ms"].(float64); d <= 0 {
+		t.Errorf("config_applied without its reconcile lag: %v", evs[0])
+	}
 	if got := listEvents(t, "?loadbalancer_id="+si.LoadBalancerID+"&type=vm_error"); len(got) != 1 {
 		t.Errorf("filter on type: %d events", len(got))
 	}

@@ -36,5 +36,6 @@ func viewEvent(_ *Server, e store.Entry) map[string]any {
 	v["from"] = ev.From
 	v["to"] = ev.To
 	v["message"] = ev.Message
+	v["duration_ms"] = ev.DurationMs
 	return v
 }
