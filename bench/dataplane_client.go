@@ -35,6 +35,20 @@ func nsHTTPClient(ns string, timeout time.Duration, keepAlive bool, conns int) *
 // servedBy sends one GET and returns the answering backend's address (the
 // up.Backend body is "backend <addr>").
 func servedBy(ctx context.Context, hc *http.Client, url string) (string, error) {
+	b, err := httpGet(ctx, hc, url, 4096)
+	if err != nil {
+		return "", err
+	}
+	addr, ok := strings.CutPrefix(strings.TrimSpace(b), "backend ")
+	if !ok {
+		return "", fmt.Errorf("unexpected body %q", b)
+	}
+	return addr, nil
+}
+
+// httpGet sends one GET and returns the body (at most limit bytes) of a
+// 200 answer.
+func httpGet(ctx context.Context, hc *http.Client, url string, limit int64) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return "", err
@@ -44,18 +58,14 @@ func servedBy(ctx context.Context, hc *http.Client, url string) (string, error) 
 		return "", err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("status %d", resp.StatusCode)
+		return "", fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
 	}
-	addr, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "backend ")
-	if !ok {
-		return "", fmt.Errorf("unexpected body %q", b)
-	}
-	return addr, nil
+	return string(b), nil
 }
 
 // waitServed polls url from ns until a request succeeds (bounded).

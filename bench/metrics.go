@@ -110,7 +110,7 @@ func RunMetrics(ctx context.Context, o MetricsOptions) (*MetricsReport, error) {
 		stage := MetricsStage{LoadBalancers: n}
 		for range runs {
 			t0 := time.Now()
-			body, err := httpGet(ctx, hc, srv.URL+"/metrics")
+			body, err := httpGet(ctx, hc, srv.URL+"/metrics", 1<<30)
 			if err != nil {
 				return nil, err
 			}
@@ -119,7 +119,7 @@ func RunMetrics(ctx context.Context, o MetricsOptions) (*MetricsReport, error) {
 			stage.Series = strings.Count(body, "\n") - strings.Count(body, "\n#")
 			t0 = time.Now()
 			for i := range n {
-				if _, err := httpGet(ctx, hc, api.URL+"/v2/lbaas/loadbalancers/"+benchLBID(i)+"/stats"); err != nil {
+				if _, err := httpGet(ctx, hc, api.URL+"/v2/lbaas/loadbalancers/"+benchLBID(i)+"/stats", 1<<20); err != nil {
 					return nil, err
 				}
 			}
@@ -130,26 +130,6 @@ func RunMetrics(ctx context.Context, o MetricsOptions) (*MetricsReport, error) {
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
-}
-
-func httpGet(ctx context.Context, hc *http.Client, url string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return string(b), nil
 }
 
 func benchLBID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
