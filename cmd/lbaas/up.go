@@ -89,7 +89,7 @@ Ctrl-C stops everything and cleans up.
 
 // metricsHint points at the dashboard, the event history and /metrics.
 func metricsHint(c *up.Cluster) string {
-	out := fmt.Sprintf("\n  The dashboard, live (log in with the token above, OS_TOKEN): %s/ui/\n  The event history:\n    %s event-list -- --limit 20\n", c.URL, os.Args[0])
+	out := fmt.Sprintf("\n  The dashboard, live (log in with the token above, OS_TOKEN): %s/ui/\n  The event history:\n    %s event-list --limit 20\n", c.URL, os.Args[0])
 	if c.MetricsURL == "" {
 		return out
 	}

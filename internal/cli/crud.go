@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -44,6 +45,9 @@ func printCreated(e *env, r *resource, obj *object) error {
 
 // listOptions tune a list verb.
 type listOptions struct {
+	// latest adds --limit N: the first N the server lists (for the event
+	// history, newest first), without following further pages.
+	latest     bool
 	columns    []string
 	formatters map[string]cellFormatter
 	// decorate may enrich the items before printing (net-list subnets).
@@ -57,11 +61,24 @@ func addListFlags(fs *pflag.FlagSet) {
 
 // listVerb is neutron's ListCommand.
 func listVerb(r *resource, name, short string, lo listOptions) *verb {
+	flags := addListFlags
+	if lo.latest {
+		flags = func(fs *pflag.FlagSet) {
+			addListFlags(fs)
+			fs.Int("limit", 0, "show only the first N (the newest); 0: all")
+		}
+	}
 	return &verb{
 		name: name, short: short, specs: true, output: true,
-		flags: addListFlags,
+		flags: flags,
 		run: func(e *env) error {
 			var query []param
+			pages := maxPages
+			if lo.latest {
+				if n, _ := e.fs.GetInt("limit"); n > 0 {
+					query, pages = append(query, param{"limit", strconv.Itoa(n)}), 0
+				}
+			}
 			for _, f := range e.strs("field") {
 				query = append(query, param{"fields", f})
 			}
@@ -75,7 +92,7 @@ func listVerb(r *resource, name, short string, lo listOptions) *verb {
 				}
 				query = append(query, specsToQuery(filters, order)...)
 			}
-			items, err := r.list(e.ctx, e.cl, query)
+			items, err := r.listPages(e.ctx, e.cl, query, pages)
 			if err != nil {
 				return err
 			}

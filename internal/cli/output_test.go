@@ -143,6 +143,28 @@ func TestListFollowsNextLinks(t *testing.T) {
 	}
 }
 
+// Our server's links are relative (the path and query), as a client
+// resolves them against the list's URL.
+func TestListFollowsRelativeNextLinks(t *testing.T) {
+	f := newFakeAPI(t)
+	f.on("GET /v2.0/lb/vips", 200, `{"vips":[{"id":"v1"}],"vips_links":[{"rel":"next","href":"/v2.0/lb/vips?marker=v1"}]}`)
+	f.on("GET /v2.0/lb/vips?marker=v1", 200, `{"vips":[{"id":"v2"}]}`)
+	r := f.run(t, "lb-vip-list", "-f", "value", "-c", "id")
+	if r.stdout != "v1\nv2\n" {
+		t.Fatalf("got %q (stderr %q)", r.stdout, r.stderr)
+	}
+}
+
+// event-list --limit N shows the newest N and does not page further.
+func TestEventListLimitShowsTheFirstPageOnly(t *testing.T) {
+	f := newFakeAPI(t)
+	f.on("GET /v2.0/lbaas-events?limit=1", 200, `{"events":[{"id":"e2","type":"repair"}],"events_links":[{"rel":"next","href":"/v2.0/lbaas-events?limit=1&marker=e2"}]}`)
+	r := f.run(t, "event-list", "--limit", "1", "-f", "value", "-c", "id")
+	if r.stdout != "e2\n" {
+		t.Fatalf("got %q (stderr %q)", r.stdout, r.stderr)
+	}
+}
+
 func TestCertCreateReadsPEMFilesIntoCertificateEnvelope(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, body string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 )
 
@@ -39,6 +40,14 @@ func (r *resource) unwrap(resp map[string]json.RawMessage) (*object, error) {
 }
 
 func (r *resource) list(ctx context.Context, c *client, query []param) ([]*object, error) {
+	return r.listPages(ctx, c, query, maxPages)
+}
+
+// listPages lists, following at most pages `next` links (0: the first
+// page only). A link may be relative: it is resolved against the list's
+// own URL, as a browser would.
+func (r *resource) listPages(ctx context.Context, c *client, query []param, pages int) ([]*object, error) {
+	base, _ := url.Parse(c.conn.url + "/v2.0" + r.path)
 	resp, err := c.do(ctx, http.MethodGet, r.path, query, nil)
 	var out []*object
 	for page := 0; ; page++ {
@@ -61,8 +70,11 @@ func (r *resource) list(ctx context.Context, c *client, query []param) ([]*objec
 			out = append(out, o)
 		}
 		next := nextLink(resp[r.plural+"_links"])
-		if next == "" || len(items) == 0 || page >= maxPages {
+		if next == "" || len(items) == 0 || page >= pages {
 			return out, nil
+		}
+		if ref, perr := url.Parse(next); perr == nil && base != nil {
+			next = base.ResolveReference(ref).String()
 		}
 		resp, err = c.doURL(ctx, http.MethodGet, next, nil)
 	}
