@@ -73,12 +73,12 @@ func quote(s string) string {
 // aclName names a rule's ACL.
 func aclName(r L7Rule) string { return "r-" + r.ID }
 
-// aclLine is the acl directive of one rule.
-func aclLine(r L7Rule) string {
-	var fetch string
-	flags := ""
-	value := r.Value
-	m := matchOf[r.Compare]
+// aclMatch is how a rule tests a request: a fetch with a match method
+// and flags, and the value to match (or, for the SSL types that take no
+// pattern list, the whole test in fixed).
+func aclMatch(r L7Rule) (fetch, m, flags, value, fixed string) {
+	value = r.Value
+	m = matchOf[r.Compare]
 	switch r.Type {
 	case "HOST_NAME":
 		// The Host header without its port; host names are case-blind.
@@ -100,45 +100,121 @@ func aclLine(r L7Rule) string {
 	case "COOKIE":
 		fetch = "req.cook(" + r.Key + ")"
 	case "SSL_CONN_HAS_CERT":
-		return fmt.Sprintf("acl %s ssl_c_used", aclName(r))
+		fixed = "ssl_c_used"
 	case "SSL_VERIFY_RESULT":
-		return fmt.Sprintf("acl %s ssl_c_verify %s", aclName(r), r.Value)
+		fixed = "ssl_c_verify " + r.Value
 	case "SSL_DN_FIELD":
 		fetch = "ssl_c_s_dn(" + r.Key + ")"
 	}
-	// "--" ends the flags, so a value starting with '-' stays a value.
-	return fmt.Sprintf("acl %s %s -m %s%s -- %s", aclName(r), fetch, m, flags, quote(value))
+	return fetch, m, flags, value, fixed
 }
 
-// renderL7 writes a listener's policies: the ACLs, one set-var per policy
-// in order, and the action of the policy that matched.
-func renderL7(w func(string, ...any), l Listener) {
-	var active []L7Policy
-	for _, p := range l.L7Policies {
-		if len(p.Rules) > 0 {
-			active = append(active, p)
+// aclLines are the acl directives testing whether any of rules matches
+// (one rule, or a group's: see l7Group), under name. Values are quoted,
+// and "--" ends the flags so a value starting with '-' stays a value.
+func aclLines(name string, rules []L7Rule) []string {
+	fetch, m, flags, _, fixed := aclMatch(rules[0])
+	if fixed != "" {
+		return []string{fmt.Sprintf("acl %s %s", name, fixed)}
+	}
+	var values []string
+	for _, r := range rules {
+		_, _, _, v, _ := aclMatch(r)
+		values = append(values, quote(v))
+	}
+	var out []string
+	// Lines of one name add patterns to one ACL: a long group is split
+	// to stay under HAProxy's 64 words a line.
+	for _, part := range chunks(values) {
+		out = append(out, fmt.Sprintf("acl %s %s -m %s%s -- %s", name, fetch, m, flags, strings.Join(part, " ")))
+	}
+	return out
+}
+
+// l7Group is policies that decide together: a run of consecutive
+// policies that act alike (same action and target) and each test one
+// rule of the same kind, not inverted. One ACL with all their values
+// matches exactly when one of them would have, and, the run being
+// consecutive and alike, what it does is what the first of them would do.
+// HAProxy then fetches the value once and scans the patterns, where one
+// rule per policy cost a rule evaluation and a fetch each (bench: "## L7
+// policies"). Any other policy is a group of its own.
+type l7Group struct {
+	policy L7Policy // the first: its action and target
+	rules  []L7Rule // a group's: one per policy; a lone policy's: all its rules
+}
+
+// groupKey says which policies may share a group ("" for none).
+func groupKey(p L7Policy) string {
+	if len(p.Rules) != 1 {
+		return ""
+	}
+	r := p.Rules[0]
+	if r.Invert || r.Type == "SSL_CONN_HAS_CERT" || r.Type == "SSL_VERIFY_RESULT" {
+		return ""
+	}
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%d\x00%s\x00%s\x00%s", p.Action, p.PoolID, p.URL, p.Code, r.Type, r.Compare, r.Key)
+}
+
+func l7Groups(policies []L7Policy) []l7Group {
+	var out []l7Group
+	prev := ""
+	for _, p := range policies {
+		if len(p.Rules) == 0 {
+			continue
+		}
+		k := groupKey(p)
+		if k != "" && k == prev {
+			g := &out[len(out)-1]
+			g.rules = append(g.rules, p.Rules[0])
+			continue
+		}
+		out = append(out, l7Group{policy: p, rules: p.Rules})
+		prev = k
+	}
+	return out
+}
+
+// cond is a group's condition: its one ACL, or a lone policy's rules,
+// all of them.
+func (g l7Group) cond() string {
+	if len(g.rules) > 1 && groupKey(g.policy) != "" {
+		return "g-" + g.rules[0].ID
+	}
+	cond := make([]string, 0, len(g.rules))
+	for _, r := range g.rules {
+		if r.Invert {
+			cond = append(cond, "!"+aclName(r))
+		} else {
+			cond = append(cond, aclName(r))
 		}
 	}
-	if len(active) == 0 {
+	return strings.Join(cond, " ")
+}
+
+// renderL7 writes a listener's policies: the ACLs, one set-var per group
+// of policies in order, and the action of the group that matched.
+func renderL7(w func(string, ...any), l Listener) {
+	groups := l7Groups(l.L7Policies)
+	if len(groups) == 0 {
 		return
 	}
 	w("    # L7 policies: the first in position order whose rules all match decides")
-	for _, p := range active {
-		for _, r := range p.Rules {
-			w("    %s", aclLine(r))
+	for _, g := range groups {
+		if len(g.rules) > 1 && groupKey(g.policy) != "" {
+			for _, line := range aclLines("g-"+g.rules[0].ID, g.rules) {
+				w("    %s", line)
+			}
+			continue
 		}
-	}
-	for i := len(active) - 1; i >= 0; i-- {
-		p := active[i]
-		cond := make([]string, 0, len(p.Rules))
-		for _, r := range p.Rules {
-			if r.Invert {
-				cond = append(cond, "!"+aclName(r))
-			} else {
-				cond = append(cond, aclName(r))
+		for _, r := range g.rules {
+			for _, line := range aclLines(aclName(r), []L7Rule{r}) {
+				w("    %s", line)
 			}
 		}
-		w("    http-request set-var(%s) int(%d) if %s", l7Var, i+1, strings.Join(cond, " "))
+	}
+	for i := len(groups) - 1; i >= 0; i-- {
+		w("    http-request set-var(%s) int(%d) if %s", l7Var, i+1, groups[i].cond())
 	}
 	// One line for every REJECT and one per pool: a request not matched
 	// by any policy (no variable) fails each test at once.
@@ -148,22 +224,23 @@ func renderL7(w func(string, ...any), l Listener) {
 	var rejects []string
 	var pools []string
 	byPool := map[string][]string{}
-	for i, p := range active {
+	for i, g := range groups {
 		pos := fmt.Sprint(i + 1)
-		switch p.Action {
+		switch g.policy.Action {
 		case L7Reject:
 			rejects = append(rejects, pos)
 		case L7RedirectToPool:
-			if _, seen := byPool[p.PoolID]; !seen {
-				pools = append(pools, p.PoolID)
+			if _, seen := byPool[g.policy.PoolID]; !seen {
+				pools = append(pools, g.policy.PoolID)
 			}
-			byPool[p.PoolID] = append(byPool[p.PoolID], pos)
+			byPool[g.policy.PoolID] = append(byPool[g.policy.PoolID], pos)
 		}
 	}
 	for _, part := range chunks(rejects) {
 		w("    http-request deny deny_status 403 %s", is(part))
 	}
-	for i, p := range active {
+	for i, g := range groups {
+		p := g.policy
 		pos := []string{fmt.Sprint(i + 1)}
 		switch p.Action {
 		case L7RedirectToURL:

@@ -129,9 +129,57 @@ func TestHostileValuesReachHAProxyAsTheyWereGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One acl line per rule, and no line that HAProxy could read as a
-	// directive of its own.
-	if n := strings.Count(string(cfg), "\n    acl "); n != len(hostileValues)+1 {
-		t.Errorf("%d acl lines, want %d", n, len(hostileValues)+1)
+	// The policies alike (REJECT, one HEADER EQUAL_TO rule on X-Probe)
+	// share one ACL (l7Group), the regex has its own: two acl lines, and
+	// no line that HAProxy could read as a directive of its own.
+	if n := strings.Count(string(cfg), "\n    acl "); n != 2 {
+		t.Errorf("%d acl lines, want 2:\n%s", n, cfg)
+	}
+}
+
+// Policies alike and consecutive share one ACL, and position order still
+// decides between groups: a path in both the first REJECT run and the
+// pool policy after it is rejected; one only in the pool policy and the
+// REJECT run after it goes to the pool; 90 values (more than one line's
+// worth) all match.
+func TestConsecutivePoliciesAlikeShareOneACLAndKeepTheirOrder(t *testing.T) {
+	a, c := startBackend(t, "A"), startBackend(t, "C")
+	spec, mgr := realInstance(t, a.member(t, memA))
+	p2 := Pool{ID: pool2ID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true}
+	p2.Members, p2.Slots = AssignSlots(nil, []Member{c.member(t, memC)}, 0)
+	spec.Pools = append(spec.Pools, p2)
+	var pols []L7Policy
+	n := 0
+	add := func(action L7Action, pool, prefix string) {
+		n++
+		pols = append(pols, L7Policy{ID: pid(n), Action: action, PoolID: pool, Rules: []L7Rule{
+			{ID: rid(n), Type: "PATH", Compare: "STARTS_WITH", Value: prefix},
+		}})
+	}
+	for i := range 90 {
+		add(L7Reject, "", fmt.Sprintf("/deny-%02d/", i))
+	}
+	add(L7RedirectToPool, pool2ID, "/deny-05/both")
+	add(L7RedirectToPool, pool2ID, "/to-c/")
+	add(L7Reject, "", "/to-c/")
+	spec.lis(0).L7Policies = pols
+	if _, err := mgr.Apply(ctx(t), spec); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := Render(spec)
+	if n := strings.Count(string(cfg), "set-var("); n != 3 {
+		t.Errorf("%d set-var lines, want 3 (the REJECT run, the pool run, the last REJECT)", n)
+	}
+	for path, want := range map[string]string{
+		"/deny-00/x": "403", "/deny-89/x": "403", "/deny-05/both": "403", "/to-c/x": "C", "/other": "A",
+	} {
+		status, body, _ := l7Request(t, spec, path, "", nil)
+		got := body
+		if status == 403 {
+			got = "403"
+		}
+		if got != want {
+			t.Errorf("%s: %d %q, want %s", path, status, body, want)
+		}
 	}
 }
