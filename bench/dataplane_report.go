@@ -2,8 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -279,10 +277,7 @@ func (r *DataplaneReport) aimsMarkdown(w writer) {
 
 // WriteReport writes Markdown to path, creating its directory.
 func (r *DataplaneReport) WriteReport(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+	return writeMarkdown(path, r.Markdown())
 }
 
 func signedMs(d time.Duration) string {

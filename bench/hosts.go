@@ -151,8 +151,5 @@ func (r *HostsReport) Markdown() string {
 
 // WriteReport writes the Markdown report.
 func (r *HostsReport) WriteReport(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+	return writeMarkdown(path, r.Markdown())
 }

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -350,10 +348,7 @@ func (r *IdentityReport) keystoneRate() float64 {
 
 // WriteReport writes Markdown to path, creating its directory.
 func (r *IdentityReport) WriteReport(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+	return writeMarkdown(path, r.Markdown())
 }
 
 // signedDelta is a latency difference, in µs below a millisecond.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -227,8 +226,5 @@ func (r *MetricsReport) Markdown() string {
 
 // WriteReport writes Markdown to path, creating its directory.
 func (r *MetricsReport) WriteReport(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+	return writeMarkdown(path, r.Markdown())
 }

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -143,10 +141,7 @@ func (r *OctaviaReport) Markdown() string {
 
 // WriteReport writes Markdown to path, creating its directory.
 func (r *OctaviaReport) WriteReport(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+	return writeMarkdown(path, r.Markdown())
 }
 
 func fmtX(x float64) string {

@@ -87,10 +87,7 @@ func (r *APIReport) Markdown() string {
 
 // WriteReport writes Markdown to path, creating its directory.
 func (r *APIReport) WriteReport(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+	return writeMarkdown(path, r.Markdown())
 }
 
 func phaseNotes(who string, p Phase) []string {
@@ -102,6 +99,14 @@ func phaseNotes(who string, p Phase) []string {
 		out = append(out, fmt.Sprintf("%s: %d errors, first: %s", who, p.Errors, p.FirstError))
 	}
 	return out
+}
+
+// writeMarkdown writes a report to path, creating its directory.
+func writeMarkdown(path, md string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(md), 0o644)
 }
 
 func ms(d time.Duration) string {

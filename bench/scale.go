@@ -511,8 +511,5 @@ func (r *ScaleReport) Markdown() string {
 
 // WriteReport writes the Markdown report.
 func (r *ScaleReport) WriteReport(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(r.Markdown()), 0o644)
+	return writeMarkdown(path, r.Markdown())
 }

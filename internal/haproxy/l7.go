@@ -142,6 +142,8 @@ func aclLines(name string, rules []L7Rule) []string {
 type l7Group struct {
 	policy L7Policy // the first: its action and target
 	rules  []L7Rule // a group's: one per policy; a lone policy's: all its rules
+	// shared: several policies, one ACL (named after the first rule).
+	shared bool
 }
 
 // groupKey says which policies may share a group ("" for none).
@@ -166,7 +168,7 @@ func l7Groups(policies []L7Policy) []l7Group {
 		k := groupKey(p)
 		if k != "" && k == prev {
 			g := &out[len(out)-1]
-			g.rules = append(g.rules, p.Rules[0])
+			g.rules, g.shared = append(g.rules, p.Rules[0]), true
 			continue
 		}
 		out = append(out, l7Group{policy: p, rules: p.Rules})
@@ -178,7 +180,7 @@ func l7Groups(policies []L7Policy) []l7Group {
 // cond is a group's condition: its one ACL, or a lone policy's rules,
 // all of them.
 func (g l7Group) cond() string {
-	if len(g.rules) > 1 && groupKey(g.policy) != "" {
+	if g.shared {
 		return "g-" + g.rules[0].ID
 	}
 	cond := make([]string, 0, len(g.rules))
@@ -201,7 +203,7 @@ func renderL7(w func(string, ...any), l Listener) {
 	}
 	w("    # L7 policies: the first in position order whose rules all match decides")
 	for _, g := range groups {
-		if len(g.rules) > 1 && groupKey(g.policy) != "" {
+		if g.shared {
 			for _, line := range aclLines("g-"+g.rules[0].ID, g.rules) {
 				w("    %s", line)
 			}

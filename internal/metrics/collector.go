@@ -146,9 +146,6 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		lbSeries := "lb/" + lb.ID
 		live[lbSeries] = true
 		p.touch(lbSeries)
-		for id := range listenersAndPools(c.st, lb.ID) {
-			p.touch(id)
-		}
 		for _, r := range reps {
 			p.vm(r.ID)
 			if r.State != model.VMServing {
@@ -187,17 +184,20 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, le := range c.st.ByIndex(model.KindListener, store.IdxLB, lb.ID) {
 			l := le.Obj.(*model.Listener)
 			live["listener/"+l.ID] = true
+			p.touch("listener/" + l.ID)
 			gauge(c.info["listener"], 1, lb.ID, l.ID, project, l.Name, l.Protocol, strconv.Itoa(l.ProtocolPort))
 			traffic(p, "listener", "listener/"+l.ID, lb.ID, l.ID, project)
 		}
 		for _, pe := range c.st.ByIndex(model.KindPool, store.IdxLB, lb.ID) {
 			pool := pe.Obj.(*model.Pool)
 			live["pool/"+pool.ID] = true
+			p.touch("pool/" + pool.ID)
 			gauge(c.info["pool"], 1, lb.ID, pool.ID, project, pool.Name, pool.Protocol, pool.LBMethod)
 			traffic(p, "pool", "pool/"+pool.ID, lb.ID, pool.ID, project)
 			for _, me := range c.st.ByIndex(model.KindMember, store.IdxPool, pool.ID) {
 				m := me.Obj.(*model.Member)
 				live["member/"+m.ID] = true
+				p.touch("member/" + m.ID)
 				ml := []string{lb.ID, pool.ID, m.ID, project}
 				gauge(c.info["member"], 1, append(ml, m.Name, m.Address, strconv.Itoa(m.ProtocolPort))...)
 				traffic(p, "member", "member/"+m.ID, ml...)
@@ -226,22 +226,6 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, k := range []model.Kind{model.KindLoadBalancer, model.KindListener, model.KindPool, model.KindMember, model.KindServiceInstance, model.KindVMReport, model.KindCertificate, model.KindNode} {
 		gauge(c.scrapeStore, float64(len(c.st.List(k))), string(k))
 	}
-}
-
-// listenersAndPools names the listener, pool and member series of a load
-// balancer.
-func listenersAndPools(st *store.Store, lbID string) map[string]bool {
-	out := map[string]bool{}
-	for _, e := range st.ByIndex(model.KindListener, store.IdxLB, lbID) {
-		out["listener/"+e.Obj.Base().ID] = true
-	}
-	for _, e := range st.ByIndex(model.KindPool, store.IdxLB, lbID) {
-		out["pool/"+e.Obj.Base().ID] = true
-		for _, m := range st.ByIndex(model.KindMember, store.IdxPool, e.Obj.Base().ID) {
-			out["member/"+m.Obj.Base().ID] = true
-		}
-	}
-	return out
 }
 
 // loadBalancerTraffic is each load balancer's monotonic totals, with

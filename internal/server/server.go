@@ -277,49 +277,34 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			log.Error("API server stopped", "err", err)
 		}
 	}()
-	if o.AnalyticsListen != "" {
-		aln, err := net.Listen("tcp", o.AnalyticsListen)
-		if err != nil {
-			run.Close()
-			return nil, fmt.Errorf("analytics listen on %s: %w", o.AnalyticsListen, err)
-		}
-		run.AnalyticsAddr = aln.Addr().String()
-		asrv := &http.Server{Handler: run.API.Analytics(), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = asrv.Serve(aln) }()
-		run.OnClose(func() { _ = asrv.Close() })
+	// The other addresses, each optional. A server that cannot listen
+	// where it was told refuses to start.
+	extra := []struct {
+		what, addr string
+		to         *string
+		handler    func() http.Handler
+	}{
+		{"analytics", o.AnalyticsListen, &run.AnalyticsAddr, run.API.Analytics},
+		{"octavia", o.OctaviaListen, &run.OctaviaAddr, func() http.Handler {
+			return mx.Instrument("octavia", octavia.New(st, octavia.Config{NoAuth: cfg.NoAuth, Auth: cfg.Auth, Logger: log, Quotas: o.Quotas, Secrets: keys}))
+		}},
+		{"metrics", o.MetricsListen, &run.MetricsAddr, func() http.Handler {
+			mux := http.NewServeMux()
+			mux.Handle("GET /metrics", mx.Handler())
+			return mux
+		}},
 	}
-	if o.OctaviaListen != "" {
-		oln, err := net.Listen("tcp", o.OctaviaListen)
+	for _, x := range extra {
+		if x.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", x.addr)
 		if err != nil {
 			run.Close()
-			return nil, fmt.Errorf("octavia listen on %s: %w", o.OctaviaListen, err)
+			return nil, fmt.Errorf("%s listen on %s: %w", x.what, x.addr, err)
 		}
-		run.OctaviaAddr = oln.Addr().String()
-		api := octavia.New(st, octavia.Config{NoAuth: cfg.NoAuth, Auth: cfg.Auth, Logger: log, Quotas: o.Quotas, Secrets: keys})
-		osrv := &http.Server{Handler: mx.Instrument("octavia", api), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-		go func() {
-			if err := osrv.Serve(oln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("Octavia API server stopped", "err", err)
-			}
-		}()
-		run.OnClose(func() { _ = osrv.Close() })
-	}
-	if o.MetricsListen != "" {
-		mln, err := net.Listen("tcp", o.MetricsListen)
-		if err != nil {
-			run.Close()
-			return nil, fmt.Errorf("metrics listen on %s: %w", o.MetricsListen, err)
-		}
-		run.MetricsAddr = mln.Addr().String()
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", mx.Handler())
-		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-		go func() {
-			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server stopped", "err", err)
-			}
-		}()
-		run.OnClose(func() { _ = msrv.Close() })
+		*x.to = ln.Addr().String()
+		run.serve(x.what, ln, x.handler())
 	}
 	if identityLn != nil {
 		cat := []identity.Endpoint{{Type: "identity", Name: "keystone", URL: "http://" + advertise(o, run.IdentityAddr) + "/v3"},
@@ -328,17 +313,23 @@ func Start(ctx context.Context, o Options) (*Running, error) {
 			cat = append(cat, identity.Endpoint{Type: "load-balancer", Name: "octavia", URL: "http://" + advertise(o, run.OctaviaAddr)})
 		}
 		run.Identity.SetCatalog(cat)
-		isrv := &http.Server{Handler: mx.Instrument("identity", run.Identity.Handler()), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-		go func() {
-			if err := isrv.Serve(identityLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("identity server stopped", "err", err)
-			}
-		}()
+		run.serve("identity", identityLn, mx.Instrument("identity", run.Identity.Handler()))
 		sctx, stopSweep := context.WithCancel(context.Background())
 		go run.Identity.RunSweeper(sctx, time.Minute)
-		run.OnClose(func() { stopSweep(); _ = isrv.Close() })
+		run.OnClose(stopSweep)
 	}
 	return run, nil
+}
+
+// serve answers on ln with h until Close.
+func (r *Running) serve(what string, ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error(what+" server stopped", "err", err)
+		}
+	}()
+	r.OnClose(func() { _ = srv.Close() })
 }
 
 // advertise is addr as a client elsewhere reaches it: with AdvertiseHost,

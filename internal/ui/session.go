@@ -46,7 +46,11 @@ func (s *server) authenticate(ctx context.Context, token string) (auth.Caller, e
 	if token == "" || s.c.Auth == nil {
 		return auth.Caller{}, auth.ErrUnauthorized
 	}
-	return s.c.Auth.Authenticate(ctx, token)
+	c, err := s.c.Auth.Authenticate(ctx, token)
+	if err == nil && c.Node != "" {
+		return auth.Caller{}, auth.ErrUnauthorized // a node's credential is nobody's login
+	}
+	return c, err
 }
 
 // cookieCaller is the caller whose token the session cookie holds.
@@ -67,7 +71,7 @@ func (s *server) authed(next http.HandlerFunc) http.HandlerFunc {
 		case errors.Is(err, auth.ErrUnavailable):
 			writeErr(w, http.StatusServiceUnavailable, err.Error())
 			return
-		case err != nil || caller.Node != "":
+		case err != nil:
 			writeErr(w, http.StatusUnauthorized, "log in with a token or a user name and password")
 			return
 		}
@@ -109,8 +113,8 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, auth.ErrUnavailable):
 		writeErr(w, http.StatusServiceUnavailable, err.Error())
 		return
-	case err != nil || caller.Node != "":
-		writeErr(w, http.StatusUnauthorized, "the token is not valid (or is a node's credential)")
+	case err != nil:
+		writeErr(w, http.StatusUnauthorized, "the token is not valid (a node's credential is not one)")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/ui/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
@@ -125,7 +129,7 @@ func (s *server) session(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, auth.ErrUnavailable):
 		writeErr(w, http.StatusServiceUnavailable, err.Error())
-	case err != nil || caller.Node != "":
+	case err != nil:
 		writeJSON(w, http.StatusOK, map[string]any{"logged_in": false, "password_login": s.c.IdentityURL != ""})
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"logged_in": true, "who": whoView(caller), "password_login": s.c.IdentityURL != ""})
