@@ -90,8 +90,7 @@ func (ft *foTopo) activeOf(vms []foVM) (active, standby foVM, err error) {
 
 // keepalivedState is what the instance's notify script last recorded.
 func keepalivedState(vm foVM) string {
-	b, _ := os.ReadFile(vrrp.PathsIn(filepath.Join(vm.Dir, "keepalived")).StateFile)
-	return strings.TrimSpace(string(b))
+	return vrrp.Recorded(vrrp.PathsIn(filepath.Join(vm.Dir, "keepalived"))).State
 }
 
 // haproxyMaster returns the instance's live HAProxy master (checked

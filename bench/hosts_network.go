@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"lbaas/internal/netns"
 	"lbaas/internal/up"
+	"lbaas/internal/vrrp"
 )
 
 // AimNetworkNodeOutage is the longest a floating IP may stop answering when
@@ -58,8 +57,7 @@ func routerHolding(c *up.Cluster, nodes []string, addr string) string {
 
 // routerVRRPState is what a network node's router keepalived last reported.
 func routerVRRPState(c *up.Cluster, node string) string {
-	b, _ := os.ReadFile(filepath.Join(c.Agents()[node].StateDir, "router", "keepalived", "state"))
-	return strings.TrimSpace(string(b))
+	return vrrp.Recorded(vrrp.PathsIn(filepath.Join(c.Agents()[node].StateDir, "router", "keepalived"))).State
 }
 
 // networkNodeDeath kills the network node whose router holds the floating

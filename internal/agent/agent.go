@@ -368,7 +368,7 @@ func (a *Agent) observeAndReport(ctx context.Context, freshOnly bool) {
 		a.mu.Unlock()
 		if freshOnly && seen && !fresh && last.AppliedHash == st.AppliedHash && st.State != "ERROR" {
 			st = last
-		} else if st.State != "ERROR" {
+		} else if st.VRRP = a.vrrpRecord(in); st.State != "ERROR" {
 			st = a.observeInstance(in, st)
 			a.mu.Lock()
 			a.observed[in.VMID] = st

@@ -727,6 +727,17 @@ func linkIndex(ns, ifname string) int {
 	return idx
 }
 
+// vrrpRecord is what the VM's keepalived recorded of its transitions (a
+// VM in error too: its departure from MASTER is what a failover is timed
+// from).
+func (a *Agent) vrrpRecord(in agentapi.Instance) model.VRRPRecord {
+	if a.vrrp == nil || len(in.Peers) == 0 {
+		return model.VRRPRecord{}
+	}
+	r := vrrp.Recorded(vrrp.DefaultPaths(a.o.StateDir, in.LoadBalancer.ID))
+	return model.VRRPRecord{State: r.State, Since: r.Since, Left: r.Left, LeftAt: r.LeftAt}
+}
+
 // checkVRRP says what is wrong with the VM's keepalived, if anything, so
 // that the instance is rebuilt at once rather than at the next periodic
 // pass: a keepalived that died (a crash, a kill) is started again, and one

@@ -243,4 +243,7 @@ type VMStatus struct {
 	// LastReload is when this VM's HAProxy last started or reloaded (zero:
 	// not since the agent started).
 	LastReload time.Time `json:"last_reload,omitzero"`
+	// VRRP is what the VM's keepalived recorded of its transitions (empty
+	// without keepalived).
+	VRRP model.VRRPRecord `json:"vrrp,omitzero"`
 }

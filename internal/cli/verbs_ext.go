@@ -25,7 +25,7 @@ func extensionVerbs(c *catalog) []*verb {
 			columns: []string{"id", "agent_type", "host", "availability_zone", "alive", "admin_state_up", "binary"},
 		}),
 		showVerb(c.agents, "agent-show", "Show a node's agent: roles, tunnel address, physical networks, configuration errors", false),
-		listVerb(c.events, "event-list", "List the event history, newest first (--limit N for the latest N; filter after --: --loadbalancer_id, --type, --severity, --node)", listOptions{
+		listVerb(c.events, "event-list", "List the event history, newest first (--limit N for the latest N; filter after --: --loadbalancer_id, --type, --severity, --node, --trigger)", listOptions{
 			latest:  true,
 			columns: []string{"time", "severity", "type", "loadbalancer_id", "node", "message"},
 		}),

@@ -141,7 +141,9 @@ func TestScrapeShowsEachObjectsTrafficAndKeepsItAcrossAFailover(t *testing.T) {
 	takeover := model.NewEvent(now, "proj-a", model.EventVRRP, model.SeverityWarning, "vm-b took over the VIP")
 	applied := model.NewEvent(now, "proj-a", model.EventConfigApplied, model.SeverityInfo, "vm-c applied configuration x")
 	applied.DurationMs = 420
-	commit(t, new(store.Txn).Put(model.KindEvent, takeover).Put(model.KindEvent, applied).Put(model.KindServiceInstance, si).DeleteIfExists(model.KindVMReport, "vm-a").
+	failover := model.NewEvent(now, "proj-a", model.EventFailover, model.SeverityWarning, "vm-b took the VIP from vm-a")
+	failover.Trigger, failover.DurationMs = model.TriggerFault, 31
+	commit(t, new(store.Txn).Put(model.KindEvent, takeover).Put(model.KindEvent, applied).Put(model.KindEvent, failover).Put(model.KindServiceInstance, si).DeleteIfExists(model.KindVMReport, "vm-a").
 		Put(model.KindVMReport, report("vm-b", "compute-2", "MASTER", 7, 350)).Put(model.KindVMReport, report("vm-c", "compute-3", "BACKUP", 0, 0)))
 	f2 := families(t, h)
 	for _, name := range []string{"lbaas_loadbalancer_requests_total", "lbaas_listener_requests_total", "lbaas_pool_requests_total", "lbaas_member_requests_total",
@@ -159,6 +161,12 @@ func TestScrapeShowsEachObjectsTrafficAndKeepsItAcrossAFailover(t *testing.T) {
 	}
 	if got := value(f2, "lbaas_events_total", map[string]string{"type": model.EventVRRP, "severity": model.SeverityWarning}); got != 1 {
 		t.Errorf("events counted %v, want the takeover", got)
+	}
+	if got := value(f2, "lbaas_failovers_total", map[string]string{"trigger": model.TriggerFault}); got != 1 {
+		t.Errorf("failovers by trigger %v, want the one fault", got)
+	}
+	if h := f2["lbaas_failover_duration_seconds"]; h == nil || h.Metric[0].Histogram.GetSampleCount() != 1 || h.Metric[0].Histogram.GetSampleSum() != 0.031 {
+		t.Errorf("failover duration from the failover event: %v", h)
 	}
 	if h := f2["lbaas_reconcile_lag_seconds"]; h == nil || h.Metric[0].Histogram.GetSampleCount() != 1 || h.Metric[0].Histogram.GetSampleSum() != 0.42 {
 		t.Errorf("reconcile lag from the config_applied event: %v", h)

@@ -42,14 +42,23 @@ func New(st *store.Store) *Metrics {
 	}, []string{"outcome"})
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lbaas_events_total",
-		Help: "Events recorded since this server started (failovers: type vrrp_transition; repairs; placements: vm_scheduled; errors), by type and severity, whichever server recorded them.",
+		Help: "Events recorded since this server started (VIP takeovers: failover and vrrp_transition; repairs; placements: vm_scheduled; errors), by type and severity, whichever server recorded them.",
 	}, []string{"type", "severity"})
 	lag := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "lbaas_reconcile_lag_seconds",
 		Help:    "From a load balancer's latest change (of it or anything in it) to a VM running it, per VM that applied it (from the config_applied events).",
 		Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
 	})
-	reg.MustRegister(commits, events, lag)
+	failovers := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lbaas_failovers_total",
+		Help: "VIP takeovers between the two VMs of a load balancer since this server started, by trigger: fault (the holder's HAProxy, VIP link or health failed), resigned (its keepalived stopped or stepped down), vrrp_silent (its keepalived fell silent while its node lived), node_silent (its node went silent).",
+	}, []string{"trigger"})
+	failoverTime := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "lbaas_failover_duration_seconds",
+		Help:    "From the VIP holder's keepalived leaving MASTER to its peer's entering it, as both recorded them, by trigger (silent holders record nothing, so they are counted in lbaas_failovers_total only).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"trigger"})
+	reg.MustRegister(commits, events, lag, failovers, failoverTime)
 	st.SetCommitObserver(func(d time.Duration, outcome string) { commits.WithLabelValues(outcome).Observe(d.Seconds()) })
 	// Every server's cache sees every event, so each counts them all.
 	st.Observe(func(changes []store.Change) {
@@ -59,8 +68,14 @@ func New(st *store.Store) *Metrics {
 			}
 			e := ch.New.(*model.Event)
 			events.WithLabelValues(e.Type, e.Severity).Inc()
-			if e.Type == model.EventConfigApplied && e.DurationMs > 0 {
+			switch {
+			case e.Type == model.EventConfigApplied && e.DurationMs > 0:
 				lag.Observe(e.DurationMs / 1000)
+			case e.Type == model.EventFailover:
+				failovers.WithLabelValues(e.Trigger).Inc()
+				if e.DurationMs > 0 {
+					failoverTime.WithLabelValues(e.Trigger).Observe(e.DurationMs / 1000)
+				}
 			}
 		}
 	})

@@ -39,6 +39,27 @@ const (
 	// lease.
 	EventNodeLost   = "node_lost"
 	EventNodeJoined = "node_joined"
+	// EventFailover: a VM took the VIP from its peer, with what made the
+	// peer let go (Trigger) and, when both ends were recorded, how long
+	// the VIP was held by neither (DurationMs).
+	EventFailover = "failover"
+)
+
+// Failover triggers: what the previous holder of the VIP did.
+const (
+	// TriggerFault: its keepalived went FAULT (its HAProxy died, its VIP
+	// link went down, or its health file said so) and gave the VIP up.
+	TriggerFault = "fault"
+	// TriggerResigned: its keepalived stopped or stepped down to BACKUP.
+	TriggerResigned = "resigned"
+	// TriggerVRRPSilent: its node still lives but its keepalived stopped
+	// without leaving MASTER (killed or frozen). (Two VMs that both hold
+	// the VIP, as a partition between them makes, are no failover: the
+	// arbiter keeps the traffic on one.)
+	TriggerVRRPSilent = "vrrp_silent"
+	// TriggerNodeSilent: its whole node went silent (its lease ran out):
+	// a power loss, a crash, a cut link.
+	TriggerNodeSilent = "node_silent"
 )
 
 // Event severities.
@@ -67,8 +88,12 @@ type Event struct {
 	Message string `json:"message"`
 	// DurationMs is what the event measured, when it measures something:
 	// for config_applied, the time from the load balancer's latest change
-	// (of it or anything in it) to this VM running it.
+	// (of it or anything in it) to this VM running it; for failover, from
+	// the previous holder leaving MASTER to this VM entering it, as both
+	// keepalived processes recorded them.
 	DurationMs float64 `json:"duration_ms,omitempty"`
+	// Trigger is a failover's cause (one of the Trigger constants).
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // NewEventID returns an id that sorts before every id made earlier: the

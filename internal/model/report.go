@@ -38,7 +38,22 @@ type VMReport struct {
 	// LastReload is when the VM's HAProxy last started or reloaded, as
 	// its agent saw it (zero: not since the agent started).
 	LastReload time.Time `json:"last_reload,omitzero"`
-	ReportedAt time.Time `json:"reported_at"`
+	// VRRP is what the VM's keepalived recorded of its transitions.
+	VRRP       VRRPRecord `json:"vrrp,omitzero"`
+	ReportedAt time.Time  `json:"reported_at"`
+}
+
+// VRRPRecord is what a VM's keepalived recorded of its own transitions,
+// timed as they happened (not when the agent looked): its last state and
+// since when, and its last departure from MASTER (the state it went to:
+// FAULT when its HAProxy or its VIP link failed, BACKUP or STOP when it
+// resigned). A failover's duration and trigger are read from the new
+// holder's Since and its peer's Left.
+type VRRPRecord struct {
+	State  string    `json:"state,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	Left   string    `json:"left,omitempty"`
+	LeftAt time.Time `json:"left_at,omitzero"`
 }
 
 // KindVMReport is the store kind of VMReport.

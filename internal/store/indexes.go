@@ -6,7 +6,8 @@ import "lbaas/internal/model"
 const (
 	// IdxPool indexes members by pool id, and listeners by default pool.
 	IdxPool = "pool"
-	// IdxLB indexes listeners, pools and VM reports by load balancer id.
+	// IdxLB indexes listeners, pools, L7 policies and rules, service
+	// instances and events by load balancer id.
 	IdxLB = "loadbalancer"
 	// IdxMonitor indexes pools by the monitors associated with them.
 	IdxMonitor = "monitor"

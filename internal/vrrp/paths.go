@@ -21,7 +21,8 @@ type Paths struct {
 	// from NotifyFIFO (which keepalived creates).
 	NotifyScript string
 	NotifyFIFO   string
-	// StateFile holds the last state the notify script recorded.
+	// StateFile holds the last state the notify script recorded;
+	// LeftFile() the state it went to when it last left MASTER.
 	StateFile string
 	// Log receives keepalived's console log (the previous run's is Log+".1").
 	Log string
@@ -47,5 +48,13 @@ func PathsIn(dir string) Paths {
 		Log:             filepath.Join(dir, "keepalived.log"),
 	}
 }
+
+// leftSuffix names the record of the last departure from MASTER, beside
+// the state file.
+const leftSuffix = ".left"
+
+// LeftFile is where the notify script records the state a departure from
+// MASTER went to.
+func (p Paths) LeftFile() string { return p.StateFile + leftSuffix }
 
 func (p Paths) pidFiles() []string { return []string{p.PidFile, p.VRRPPidFile, p.CheckersPidFile} }

@@ -220,7 +220,7 @@ func TestNotifyScriptOnlyWritesKnownStates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(s), "#!/bin/sh\n") || !strings.Contains(string(s), "MASTER|BACKUP|FAULT|STOP") {
+	if !strings.HasPrefix(string(s), "#!/bin/bash\n") || !strings.Contains(string(s), "MASTER|BACKUP|FAULT|STOP") {
 		t.Fatalf("script:\n%s", s)
 	}
 	if _, err := renderNotifyScript("/x/'; rm -rf /"); err == nil {
@@ -245,7 +245,7 @@ func TestNotifyScriptRecordsTheLastOfABurstOfTransitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// keepalived passes the FIFO as the last argument, after any of its own.
-	cmd := exec.Command("/bin/sh", script, "ignored", fifo)
+	cmd := exec.Command("/bin/bash", script, "ignored", fifo)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -264,8 +264,79 @@ func TestNotifyScriptRecordsTheLastOfABurstOfTransitions(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("script: %v", err)
 	}
-	if b, _ := os.ReadFile(state); string(b) != "BACKUP\n" {
-		t.Fatalf("state file %q, want the last transition, BACKUP", b)
+	if r := Recorded(PathsIn(dir)); r.State != StateBackup {
+		t.Fatalf("recorded %+v, want the last transition, BACKUP", r)
+	}
+	// The last departure from MASTER went to BACKUP, and Recorded reads both.
+	r := Recorded(PathsIn(dir))
+	if r.State != StateBackup || r.Left != StateBackup || r.Since.IsZero() || r.LeftAt.IsZero() {
+		t.Fatalf("record %+v, want BACKUP, left MASTER for BACKUP, both timed", r)
+	}
+}
+
+// A departure from MASTER is recorded with the state it went to and when,
+// and later transitions between other states do not move it: the record
+// says when the VM last gave up the VIP, which is what a failover's
+// duration is measured from.
+func TestNotifyScriptRecordsWhenAndHowTheVMLastLeftMaster(t *testing.T) {
+	dir := t.TempDir()
+	p := PathsIn(dir)
+	body, err := renderNotifyScript(p.StateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.NotifyScript, body, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p.NotifyFIFO, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/bash", p.NotifyScript, p.NotifyFIFO)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(p.NotifyFIFO, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle := func(want string) Record {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if r := Recorded(p); r.State == want {
+				return r
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("state %q never recorded: %+v", want, Recorded(p))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	fmt.Fprintf(w, "INSTANCE \"x\" BACKUP 100\n")
+	if r := settle(StateBackup); r.Left != "" || !r.LeftAt.IsZero() {
+		t.Fatalf("a VM that never held the VIP recorded a departure: %+v", r)
+	}
+	fmt.Fprintf(w, "INSTANCE \"x\" MASTER 100\n")
+	master := settle(StateMaster)
+	if d := time.Since(master.Since); d < 0 || d > 5*time.Second {
+		t.Fatalf("MASTER recorded at %v, %v from now", master.Since, d)
+	}
+	time.Sleep(20 * time.Millisecond)
+	fmt.Fprintf(w, "INSTANCE \"x\" FAULT 100\n")
+	fault := settle(StateFault)
+	// Timed to the microsecond, not in the kernel's 4 ms file-time ticks.
+	if fault.Left != StateFault || fault.LeftAt.Sub(master.Since) < 20*time.Millisecond || fault.LeftAt.Nanosecond()%1000 != 0 {
+		t.Fatalf("after MASTER then FAULT the record is %+v (MASTER since %v)", fault, master.Since)
+	}
+	time.Sleep(20 * time.Millisecond)
+	fmt.Fprintf(w, "INSTANCE \"x\" BACKUP 100\n")
+	back := settle(StateBackup)
+	if back.Left != StateFault || !back.LeftAt.Equal(fault.LeftAt) {
+		t.Fatalf("FAULT to BACKUP moved the departure record: %+v, was %+v", back, fault)
+	}
+	w.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("script: %v", err)
 	}
 }
 
@@ -279,5 +350,37 @@ func TestTheArbiterNeverDelaysAStandbyTakingOver(t *testing.T) {
 		if arb > down-adv/4 || arb <= 2*adv {
 			t.Errorf("advert %v: arbiter timeout %v, standby's master-down %v", adv, arb, down)
 		}
+	}
+}
+
+func TestRecordTimesReadInEveryLocaleAndFromOldFiles(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"1733570000.123456": time.Unix(1733570000, 123456000),
+		"1733570000,5":      time.Unix(1733570000, 500000000),
+		"1733570000":        time.Unix(1733570000, 0),
+	} {
+		if got, ok := parseEpoch(in); !ok || !got.Equal(want) {
+			t.Errorf("parseEpoch(%q) = %v %v, want %v", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"", "x.1", "1.x", "1.1234567890"} {
+		if _, ok := parseEpoch(bad); ok {
+			t.Errorf("parseEpoch(%q) accepted", bad)
+		}
+	}
+	dir := t.TempDir()
+	p := PathsIn(dir)
+	// An older script wrote the state alone: its time is the file's.
+	if err := os.WriteFile(p.StateFile, []byte("MASTER\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := Recorded(p); r.State != StateMaster || time.Since(r.Since) > time.Minute {
+		t.Fatalf("old-format record read as %+v", r)
+	}
+	if err := os.WriteFile(p.StateFile, []byte("$(reboot) 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := Recorded(p); r.State != "" {
+		t.Fatalf("a state not in the list read as %+v", r)
 	}
 }

@@ -158,6 +158,43 @@ func chaos(t *testing.T) {
 	p.stop()
 	ok, failed := p.count()
 	t.Logf("%d requests, %d failed, all inside the windows above", ok+failed, failed)
+	tp.checkFailoverHistory(t, tp.lbID(poolID))
+}
+
+// checkFailoverHistory reads the load balancer's failovers from the event
+// history. The silent node death is one (its node's lease ran out: no
+// duration), recorded within a few seconds of it. A HAProxy killed is a
+// fault, timed from the two keepalived records, when keepalived saw it
+// before the agent had HAProxy back (no takeover otherwise).
+func (tp *topo) checkFailoverHistory(t *testing.T, lbID string) {
+	t.Helper()
+	var out struct {
+		Events []map[string]any `json:"events"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	silent := 0
+	for silent == 0 && time.Now().Before(deadline) {
+		if err := tp.api.Call("GET", "/v2.0/lbaas-events?type=failover&loadbalancer_id="+lbID, nil, &out); err != nil {
+			t.Fatal(err)
+		}
+		silent = 0
+		for _, e := range out.Events {
+			if e["trigger"] == "node_silent" {
+				silent++
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	for _, e := range out.Events {
+		d, _ := e["duration_ms"].(float64)
+		t.Logf("failover %-12v %6.1f ms  %v", e["trigger"], d, e["message"])
+		if e["trigger"] == "fault" && (d <= 0 || d > float64(failoverBound/time.Millisecond)) {
+			t.Errorf("a fault's failover timed %v ms: %v", d, e)
+		}
+	}
+	if silent == 0 {
+		t.Errorf("no failover recorded for the silent node death: %v", out.Events)
+	}
 }
 
 // waitRepaired waits until the pool's instance is ACTIVE with both VMs on

@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"net/netip"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"lbaas/internal/netns"
 	"lbaas/internal/up"
+	"lbaas/internal/vrrp"
 )
 
 // twoNetworkNodes is four compute hosts and two network nodes, each a
@@ -55,8 +54,7 @@ func (tp *topo) waitOneRouterHolds(t *testing.T, addr string, limit time.Duratio
 
 // routerState is what the node's router keepalived last reported.
 func (tp *topo) routerState(node string) string {
-	b, _ := os.ReadFile(filepath.Join(tp.c.Agents()[node].StateDir, "router", "keepalived", "state"))
-	return strings.TrimSpace(string(b))
+	return vrrp.Recorded(vrrp.PathsIn(filepath.Join(tp.c.Agents()[node].StateDir, "router", "keepalived"))).State
 }
 
 // pinnedMAC is the MAC of the permanent neighbour entry for ip in a

@@ -44,11 +44,13 @@ type Handler struct {
 	wakes   *wakes
 	secrets *secrets.Keyring
 	log     *slog.Logger
+	// takeovers are the VIPs taken whose failover is not recorded yet.
+	takeovers *takeovers
 }
 
 // Register adds the agent routes to the API's mux.
 func Register(api *neutron.Server, st *store.Store, nodes *controller.Nodes) {
-	h := &Handler{st: st, nodes: nodes, wakes: newWakes(st), secrets: api.Secrets(), log: api.Logger()}
+	h := &Handler{st: st, nodes: nodes, wakes: newWakes(st), secrets: api.Secrets(), log: api.Logger(), takeovers: newTakeovers()}
 	mux := api.Mux()
 	mux.HandleFunc("POST "+agentapi.PathHeartbeat, h.guard(h.heartbeat))
 	mux.HandleFunc("GET "+agentapi.PathDesired, h.guard(h.desired))
@@ -151,7 +153,12 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 			Meta: model.Meta{ID: vs.VMID, TenantID: si.Obj.Base().TenantID, CreatedAt: now, UpdatedAt: now},
 			Node: node, SIID: vs.SIID, LoadBalancerID: si.Obj.(*model.ServiceInstance).LoadBalancerID, State: vs.State, Error: vs.Error,
 			AppliedHash: vs.AppliedHash, HAState: vs.HAState, Members: vs.Members, Stats: vs.Stats,
-			Listeners: vs.Listeners, Pools: vs.Pools, MemberStats: vs.MemberStats, LastReload: vs.LastReload, ReportedAt: now,
+			Listeners: vs.Listeners, Pools: vs.Pools, MemberStats: vs.MemberStats, LastReload: vs.LastReload, VRRP: vs.VRRP, ReportedAt: now,
+		}
+		// Looked at on every report, stored or not: a takeover waits for
+		// its previous holder's word, which may come reports later.
+		if e := h.takeovers.failoverEvent(h.st, next, now); e != nil {
+			t.Put(model.KindEvent, e)
 		}
 		var prev *model.VMReport
 		if old, ok := h.st.Get(model.KindVMReport, vs.VMID); ok {
@@ -199,7 +206,14 @@ func sameStats(a, b *model.VMReport) bool {
 
 func sameHealth(a, b *model.VMReport) bool {
 	return a.State == b.State && a.Error == b.Error && a.AppliedHash == b.AppliedHash &&
-		a.HAState == b.HAState && a.LastReload.Equal(b.LastReload) && maps.Equal(a.Members, b.Members)
+		a.HAState == b.HAState && a.LastReload.Equal(b.LastReload) && maps.Equal(a.Members, b.Members) &&
+		sameVRRP(a.VRRP, b.VRRP)
+}
+
+// sameVRRP compares two transition records (their times by instant: one
+// comes back from the store through JSON).
+func sameVRRP(a, b model.VRRPRecord) bool {
+	return a.State == b.State && a.Since.Equal(b.Since) && a.Left == b.Left && a.LeftAt.Equal(b.LeftAt)
 }
 
 // openKeys decrypts the private keys of the certificates in d, which the

@@ -21,6 +21,7 @@ func init() {
 		"severity":        func(o model.Object) any { return o.(*model.Event).Severity },
 		"object_id":       func(o model.Object) any { return o.(*model.Event).ObjectID },
 		"node":            func(o model.Object) any { return o.(*model.Event).Node },
+		"trigger":         func(o model.Object) any { return o.(*model.Event).Trigger },
 	}
 }
 
@@ -37,5 +38,6 @@ func viewEvent(_ *Server, e store.Entry) map[string]any {
 	v["to"] = ev.To
 	v["message"] = ev.Message
 	v["duration_ms"] = ev.DurationMs
+	v["trigger"] = ev.Trigger
 	return v
 }
