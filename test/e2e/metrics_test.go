@@ -92,6 +92,9 @@ func counters(fams map[string]*dto.MetricFamily) map[string]float64 {
 // lbaas counter of every scrape in between never went backwards.
 func TestMetricsCountTheRequestsSentAndNeverGoBackwardsAcrossAFailover(t *testing.T) {
 	needKeepalived(t)
+	// Beside the client workflows (see workflowsInParallel): it asserts
+	// counts and their order, never a time.
+	t.Parallel()
 	tp := startTopo(t, func(o *up.Options) { o.MetricsListen = freeAddr(t) })
 	url := tp.c.MetricsURL
 	pool, vip, fip := tp.lb("mx", map[string]any{}, map[string]any{})

@@ -107,7 +107,8 @@ func namespaceExists(name string) bool {
 func runCLI(t *testing.T, tp *topo, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(lbaasBin, args...)
-	cmd.Env = append(os.Environ(), "OS_URL="+tp.c.URL, "OS_TOKEN="+tp.c.AdminToken, "OS_AUTH_TYPE=admin_token")
+	// Without the OS_* a parallel test may have set for a moment.
+	cmd.Env = append(withoutOS(), "OS_URL="+tp.c.URL, "OS_TOKEN="+tp.c.AdminToken, "OS_AUTH_TYPE=admin_token")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("lbaas %v: %v\n%s", args, err, out)
