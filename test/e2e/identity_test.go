@@ -256,7 +256,8 @@ func TestOctaviaWorkflowPassesWithTheOpenstackClientLoggedInThroughARealKeystone
 }
 
 // workflowsInParallel: the client workflow tests call t.Parallel, so they
-// run two at a time after every other test of the package. Most of their
+// run three at a time (lbaas.sh test's -parallel 3) after every other test
+// of the package. Most of their
 // time is the clients' start-up and --wait polls, and nothing in them
 // measures time; their subprocesses get the environment without OS_*
 // (withoutOS), so the variables gophercloudLogin sets for a moment reach
