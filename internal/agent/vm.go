@@ -627,7 +627,7 @@ func (a *Agent) observeInstance(in agentapi.Instance, st agentapi.VMStatus) agen
 	}
 	// Every enabled listener's frontend must be open; the counters are
 	// kept per listener and per pool, and summed for the load balancer.
-	st.Listeners, st.Pools = map[string]model.Stats{}, map[string]model.Stats{}
+	st.Listeners, st.Pools, st.CountersEpoch = map[string]model.Stats{}, map[string]model.Stats{}, stats.PID
 	for _, l := range in.Listeners {
 		f, ok := stats.Frontend(haproxy.FrontendName(l.ID))
 		if l.AdminStateUp && in.LoadBalancer.AdminStateUp && (!ok || f.Status != "OPEN") {

@@ -240,6 +240,8 @@ type VMStatus struct {
 	Pools     map[string]model.Stats `json:"pools,omitempty"`
 	// MemberStats are each member's counters on this VM.
 	MemberStats map[string]model.Stats `json:"member_stats,omitempty"`
+	// CountersEpoch names the HAProxy worker that counted them (its pid).
+	CountersEpoch int `json:"counters_epoch,omitempty"`
 	// LastReload is when this VM's HAProxy last started or reloaded (zero:
 	// not since the agent started).
 	LastReload time.Time `json:"last_reload,omitzero"`

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,6 +161,15 @@ func TestRealHAProxyStructuralChangeReloadsWithoutFailedRequests(t *testing.T) {
 	}
 	if r2.Process.MasterPID != first.Process.MasterPID || reflect.DeepEqual(r2.Process.Workers, first.Process.Workers) {
 		t.Errorf("want same master, new worker: %+v -> %+v", first.Process, r2.Process)
+	}
+	// The counters name the worker that counted them: the new one, whose
+	// counters started from zero.
+	st, err := Client{Socket: spec.Paths.Socket}.ShowStat(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(r2.Process.Workers, st.PID) || slices.Contains(first.Process.Workers, st.PID) {
+		t.Errorf("counters of worker %d, want the new worker of %v (the first was %v)", st.PID, r2.Process.Workers, first.Process.Workers)
 	}
 	if failed.Load() != 0 || ok.Load() < 20 {
 		t.Errorf("%d ok, %d failed during reloads (first: %v)", ok.Load(), failed.Load(), firstErr.Load())

@@ -160,10 +160,14 @@ func TestShowStatParsesCountersAndServerStates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := startFakeCLI(t, map[string]string{"show stat": string(raw)})
+	// One exchange: the worker's pid from "show info", then its counters.
+	f := startFakeCLI(t, map[string]string{"show info;show stat": "Name: HAProxy\nVersion: 2.6.12\nPid: 4242\nUptime_sec: 7\n\n" + string(raw)})
 	st, err := (Client{Socket: f.path}).ShowStat(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st.PID != 4242 {
+		t.Errorf("counters' worker %d, want 4242", st.PID)
 	}
 	if len(st.Frontends) != 1 || st.Frontends[0].Counters != (Counters{BytesIn: 12345, BytesOut: 67890, CurrentSessions: 3, TotalSessions: 42}) {
 		t.Errorf("frontend %+v", st.Frontends)

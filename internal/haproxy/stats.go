@@ -81,6 +81,10 @@ type Stats struct {
 	Frontends []ProxyStats
 	Backends  []ProxyStats
 	Servers   []ServerStats
+	// PID is the worker process that counted them ("show info", read in
+	// the same exchange; 0 when not known). A new worker (a restart, a
+	// reload) starts every counter again from zero.
+	PID int
 }
 
 // Frontend returns the row of a frontend, e.g. FrontendName(listenerID).
@@ -108,13 +112,31 @@ func (s Stats) Server(backend, name string) (ServerStats, bool) {
 	return ServerStats{}, false
 }
 
-// ShowStat runs "show stat" and parses it.
+// ShowStat runs "show info" and "show stat" in one exchange, so that both
+// come from the same worker, and parses the counters and that worker's pid.
 func (c Client) ShowStat(ctx context.Context) (Stats, error) {
-	reply, err := c.Exec(ctx, "show stat")
+	reply, err := c.exec(ctx, "show info;show stat")
 	if err != nil {
 		return Stats{}, err
 	}
-	return ParseStat(reply)
+	info, stat, ok := strings.Cut(reply, "\n# ")
+	if !ok {
+		return Stats{}, fmt.Errorf("show stat: unexpected reply %q", firstLine(reply))
+	}
+	st, err := ParseStat("# " + stat)
+	st.PID = infoPID(info)
+	return st, err
+}
+
+// infoPID reads the Pid line of "show info" (0 when it has none).
+func infoPID(info string) int {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Pid: "); ok {
+			pid, _ := strconv.Atoi(v)
+			return pid
+		}
+	}
+	return 0
 }
 
 // ParseStat parses "show stat" CSV by column name, so columns HAProxy adds in

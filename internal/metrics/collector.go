@@ -147,7 +147,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		live[lbSeries] = true
 		p.touch(lbSeries)
 		for _, r := range reps {
-			p.vm(r.ID)
+			p.vm(r.ID, r.CountersEpoch)
 			if r.State != model.VMServing {
 				continue // its counters say nothing now
 			}
@@ -239,7 +239,7 @@ func (c *storeCollector) loadBalancerTraffic() map[string]model.Stats {
 		p.touch(series)
 		for _, re := range c.st.ByIndex(model.KindVMReport, store.IdxSI, id) {
 			r := re.Obj.(*model.VMReport)
-			p.vm(r.ID)
+			p.vm(r.ID, r.CountersEpoch)
 			if r.State == model.VMServing {
 				p.observe(series, r.ID, r.Stats)
 			}

@@ -57,18 +57,31 @@ var counterFields = []counterField{
 
 // monotonic turns per-VM counters into sums that never go backwards.
 // HAProxy's counters start again from zero when a VM is rebuilt or its
-// HAProxy restarted, and a VM that dies takes its counts with it: what a
-// VM had counted before either is carried into the sum.
+// HAProxy restarted or reloaded, and a VM that dies takes its counts with
+// it: what a VM had counted before either is carried into the sum.
+//
+// A restart is known for certain when the VM reports counters of a new
+// HAProxy worker (its epoch: the worker's pid, read with the counters).
+// Without an epoch (an older agent), a counter that decreased is taken for
+// one; that misses a new worker that counted past its predecessor within
+// one report, an undercount, never a step back.
 type monotonic struct {
 	mu sync.Mutex
 	// last is the latest value per series and VM; carried what VMs that
 	// reset or went away had counted.
-	last    map[string]map[string]model.Stats
+	last    map[string]map[string]observation
 	carried map[string]model.Stats
 }
 
+// observation is a VM's counters of one series and the HAProxy worker
+// that counted them (0: not known).
+type observation struct {
+	model.Stats
+	epoch int
+}
+
 func newMonotonic() *monotonic {
-	return &monotonic{last: map[string]map[string]model.Stats{}, carried: map[string]model.Stats{}}
+	return &monotonic{last: map[string]map[string]observation{}, carried: map[string]model.Stats{}}
 }
 
 // pass is one scrape's view: the series seen in it, per VM, and the VMs
@@ -79,15 +92,17 @@ type pass struct {
 	m      *monotonic
 	seen   map[string]map[string]bool
 	exists map[string]bool
+	epochs map[string]int
 }
 
 func (m *monotonic) begin() *pass {
 	m.mu.Lock()
-	return &pass{m: m, seen: map[string]map[string]bool{}, exists: map[string]bool{}}
+	return &pass{m: m, seen: map[string]map[string]bool{}, exists: map[string]bool{}, epochs: map[string]int{}}
 }
 
-// vm records that a VM still exists.
-func (p *pass) vm(id string) { p.exists[id] = true }
+// vm records that a VM still exists, and the HAProxy worker whose counters
+// it reports (0: not known).
+func (p *pass) vm(id string, epoch int) { p.exists[id], p.epochs[id] = true, epoch }
 
 // touch marks a series as looked at in this pass, even with no VM to
 // observe (all its VMs gone: their counts are carried at end).
@@ -101,18 +116,20 @@ func (p *pass) touch(series string) {
 func (p *pass) observe(series, vm string, cur model.Stats) {
 	m := p.m
 	if m.last[series] == nil {
-		m.last[series] = map[string]model.Stats{}
+		m.last[series] = map[string]observation{}
 	}
+	epoch := p.epochs[vm]
 	if prev, ok := m.last[series][vm]; ok {
 		c := m.carried[series]
+		restarted := prev.epoch != 0 && epoch != 0 && prev.epoch != epoch
 		for _, f := range counterFields {
-			if *f.get(&cur) < *f.get(&prev) {
-				*f.get(&c) += *f.get(&prev) // a reset: keep what was counted
+			if restarted || *f.get(&cur) < *f.get(&prev.Stats) {
+				*f.get(&c) += *f.get(&prev.Stats) // a reset: keep what was counted
 			}
 		}
 		m.carried[series] = c
 	}
-	m.last[series][vm] = cur
+	m.last[series][vm] = observation{Stats: cur, epoch: epoch}
 	if p.seen[series] == nil {
 		p.seen[series] = map[string]bool{}
 	}
@@ -125,7 +142,8 @@ func (p *pass) total(series string) model.Stats {
 	m := p.m
 	out := m.carried[series]
 	var gauges model.Stats
-	for vm, s := range m.last[series] {
+	for vm, o := range m.last[series] {
+		s := o.Stats
 		for _, f := range counterFields {
 			*f.get(&out) += *f.get(&s)
 		}
@@ -156,10 +174,11 @@ func (p *pass) end(keep func(series string) bool) {
 		if p.seen[series] == nil {
 			continue
 		}
-		for vm, s := range vms {
+		for vm, o := range vms {
 			if p.exists[vm] {
 				continue
 			}
+			s := o.Stats
 			c := m.carried[series]
 			for _, f := range counterFields {
 				*f.get(&c) += *f.get(&s)

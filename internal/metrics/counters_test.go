@@ -10,7 +10,7 @@ func scrape(m *monotonic, series string, vms map[string]model.Stats) model.Stats
 	p := m.begin()
 	p.touch(series)
 	for vm, s := range vms {
-		p.vm(vm)
+		p.vm(vm, 0)
 		p.observe(series, vm, s)
 	}
 	t := p.total(series)
@@ -62,7 +62,7 @@ func TestAReportInErrorOrWithoutTheSeriesCarriesNothing(t *testing.T) {
 	scrape(m, "listener/l", map[string]model.Stats{"a": {Requests: 100}})
 	p := m.begin()
 	p.touch("listener/l")
-	p.vm("a") // exists, observed nothing
+	p.vm("a", 0) // exists, observed nothing
 	if got := p.total("listener/l"); got.Requests != 100 {
 		t.Errorf("while a says nothing: %d, want 100", got.Requests)
 	}
@@ -126,5 +126,43 @@ func TestMadeUpPathsCannotGrowTheRoutesWithoutBound(t *testing.T) {
 	}
 	if h.route("/x/a") != "/x/a" {
 		t.Error("a route seen before the bound is no longer its own")
+	}
+}
+
+// A reload's new worker starts from zero and may count past its
+// predecessor before the next report: by the counters alone that looks
+// like growth, and the old worker's counts would be lost. The worker's
+// pid with the counters says it is a new one, and its predecessor's
+// counts are carried exactly.
+func TestANewHAProxyWorkerIsCarriedExactlyEvenWhenItCountedPastTheOldOne(t *testing.T) {
+	m := newMonotonic()
+	observe := func(epoch int, requests int64) int64 {
+		p := m.begin()
+		p.touch("listener/l")
+		p.vm("a", epoch)
+		p.observe("listener/l", "a", model.Stats{Requests: requests})
+		total := p.total("listener/l")
+		p.end(func(string) bool { return true })
+		return total.Requests
+	}
+	steps := []struct {
+		epoch     int
+		requests  int64
+		wantTotal int64
+	}{
+		{100, 40, 40},
+		{100, 50, 50},
+		{101, 70, 120}, // a new worker that served 70 since: 50 + 70
+		{101, 75, 125}, // it counts on
+		{101, 75, 125}, // the same report scraped again adds nothing
+		{102, 10, 135}, // and another, below: 75 + 10
+		{0, 200, 325},  // an agent that does not say: growth is taken for the same worker
+		{0, 5, 330},    // a decrease is still a reset
+		{103, 7, 332},  // an epoch after none: only a decrease would say
+	}
+	for i, s := range steps {
+		if got := observe(s.epoch, s.requests); got != s.wantTotal {
+			t.Fatalf("step %d (worker %d, %d requests): total %d, want %d", i, s.epoch, s.requests, got, s.wantTotal)
+		}
 	}
 }

@@ -35,6 +35,10 @@ type VMReport struct {
 	Pools     map[string]Stats `json:"pools,omitempty"`
 	// MemberStats are each member's counters on this VM.
 	MemberStats map[string]Stats `json:"member_stats,omitempty"`
+	// CountersEpoch names the HAProxy worker that counted them (its pid,
+	// read with the counters; 0: not known). A new one starts every
+	// counter at zero.
+	CountersEpoch int `json:"counters_epoch,omitempty"`
 	// LastReload is when the VM's HAProxy last started or reloaded, as
 	// its agent saw it (zero: not since the agent started).
 	LastReload time.Time `json:"last_reload,omitzero"`

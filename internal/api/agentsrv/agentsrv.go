@@ -153,7 +153,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 			Meta: model.Meta{ID: vs.VMID, TenantID: si.Obj.Base().TenantID, CreatedAt: now, UpdatedAt: now},
 			Node: node, SIID: vs.SIID, LoadBalancerID: si.Obj.(*model.ServiceInstance).LoadBalancerID, State: vs.State, Error: vs.Error,
 			AppliedHash: vs.AppliedHash, HAState: vs.HAState, Members: vs.Members, Stats: vs.Stats,
-			Listeners: vs.Listeners, Pools: vs.Pools, MemberStats: vs.MemberStats, LastReload: vs.LastReload, VRRP: vs.VRRP, ReportedAt: now,
+			Listeners: vs.Listeners, Pools: vs.Pools, MemberStats: vs.MemberStats, CountersEpoch: vs.CountersEpoch, LastReload: vs.LastReload, VRRP: vs.VRRP, ReportedAt: now,
 		}
 		// Looked at on every report, stored or not: a takeover waits for
 		// its previous holder's word, which may come reports later.
@@ -207,6 +207,9 @@ func sameStats(a, b *model.VMReport) bool {
 func sameHealth(a, b *model.VMReport) bool {
 	return a.State == b.State && a.Error == b.Error && a.AppliedHash == b.AppliedHash &&
 		a.HAState == b.HAState && a.LastReload.Equal(b.LastReload) && maps.Equal(a.Members, b.Members) &&
+		// A new HAProxy worker's counters start from zero: stored at once,
+		// so that the sums lose as little as they can of the old one's.
+		a.CountersEpoch == b.CountersEpoch &&
 		sameVRRP(a.VRRP, b.VRRP)
 }
 
