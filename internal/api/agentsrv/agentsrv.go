@@ -144,6 +144,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	}
 	now := time.Now().UTC()
 	t := new(store.Txn)
+	var timed []string // VMs whose failover this report records
 	for _, vs := range rep.VMs {
 		si, ok := h.st.Get(model.KindServiceInstance, vs.SIID)
 		if !ok || !hasVM(si.Obj.(*model.ServiceInstance), vs.VMID, node) {
@@ -159,6 +160,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 		// its previous holder's word, which may come reports later.
 		if e := h.takeovers.failoverEvent(h.st, next, now); e != nil {
 			t.Put(model.KindEvent, e)
+			timed = append(timed, next.ID)
 		}
 		var prev *model.VMReport
 		if old, ok := h.st.Get(model.KindVMReport, vs.VMID); ok {
@@ -184,6 +186,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) {
 	}
 	if !t.Empty() {
 		if _, err := h.st.Commit(r.Context(), t); err != nil {
+			for _, vm := range timed {
+				h.takeovers.forget(vm)
+			}
 			writeErr(w, http.StatusServiceUnavailable, err.Error())
 			return
 		}

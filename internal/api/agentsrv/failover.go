@@ -116,6 +116,14 @@ func (tk *takeovers) failoverEvent(st *store.Store, next *model.VMReport, now ti
 	return e
 }
 
+// forget drops what is known of a VM's takeover, so that its next report
+// judges it again: its failover event was not committed.
+func (tk *takeovers) forget(vm string) {
+	tk.mu.Lock()
+	delete(tk.pending, vm)
+	tk.mu.Unlock()
+}
+
 // departedNear says whether a VM's last departure from MASTER belongs to a
 // takeover at since: close enough in time, and not followed by the VM
 // entering MASTER again (a departure that a later failover back to it
