@@ -51,9 +51,10 @@
 // configuration is checked with "keepalived -t" and applied with SIGHUP;
 // Stop sends SIGTERM to our pid only.
 //
-// State comes from a notify script (/bin/sh, writes keepalived's $3 atomically
-// to Paths.StateFile) and, as ground truth for traffic, from whether the VIP
-// is on the interface.
+// State comes from a notify script (bash: it records each state keepalived
+// enters with the time, and each departure from MASTER, atomically in
+// Paths.StateFile and Paths.LeftFile(); Recorded reads them) and, as
+// ground truth for traffic, from whether the VIP is on the interface.
 //
 // # Known limit: split brain
 //
