@@ -55,6 +55,10 @@ type Store struct {
 	views     map[string]any
 	objs      map[model.Kind]map[string]Entry
 	rev       int64
+	// progressRev is a progress notification's revision not trusted yet,
+	// first seen at progressAt (see advance).
+	progressRev int64
+	progressAt  time.Time
 	// indexes: kind -> index name -> key -> set of ids, kept current with
 	// every event so that "members of pool X" costs no scan.
 	indexers map[model.Kind]map[string]IndexFunc
@@ -301,11 +305,43 @@ func (s *Store) apply(resp clientv3.WatchResponse) {
 	// returns (it waits for its revision) finds the views current too.
 	s.notify(changes)
 	s.mu.Lock()
-	if resp.Header.Revision > s.rev {
-		s.rev = resp.Header.Revision
-	}
+	s.advance(resp, time.Now())
 	s.mu.Unlock()
 	s.changed.Broadcast()
+}
+
+// progressTrustAfter is how long a progress notification's revision must
+// stand, repeated, before the cache counts as caught up to it.
+const progressTrustAfter = 50 * time.Millisecond
+
+// advance moves the cache's revision to what resp proves the cache holds.
+// Called with mu held.
+//
+// A response with events proves their revisions, not its header's: a
+// watcher catching up is sent its events in batches, each headed with
+// etcd's current revision. A progress notification says every event up to
+// its revision was sent, but etcd before 3.4.25 and 3.5.8 (Debian 12 has
+// 3.4.23) may send a requested one ahead of the last events (etcd issue
+// 15220): a writer would then find its own write missing from the cache.
+// So a progress revision counts only once a later notification repeats it
+// at least progressTrustAfter later, with no event past it in between.
+func (s *Store) advance(resp clientv3.WatchResponse, now time.Time) {
+	if n := len(resp.Events); n > 0 {
+		if r := resp.Events[n-1].Kv.ModRevision; r > s.rev {
+			s.rev = r
+		}
+		return
+	}
+	if !resp.IsProgressNotify() {
+		return
+	}
+	switch p := resp.Header.Revision; {
+	case p <= s.rev:
+	case p == s.progressRev && now.Sub(s.progressAt) >= progressTrustAfter:
+		s.rev = p
+	case p != s.progressRev:
+		s.progressRev, s.progressAt = p, now
+	}
 }
 
 // index adds (or removes) o to the indexes of its kind. Called with mu held.
