@@ -149,7 +149,9 @@ func TestFailoverFromASilentHolderSaysWhetherItsNodeOrItsKeepalivedWentSilent(t 
 		p.sendMine(func(s *agentapi.VMStatus) { s.VRRP = model.VRRPRecord{State: "BACKUP", Since: t0} })
 		// Its keepalived was killed: the record still says MASTER, the
 		// agent says it is not running.
-		p.sendTheirs(func(s *agentapi.VMStatus) { s.State, s.Error, s.HAState = model.VMError, "keepalived is not running", "" })
+		p.sendTheirs(func(s *agentapi.VMStatus) {
+			s.State, s.Error, s.HAState = model.VMError, "keepalived is not running", ""
+		})
 		// Taken long enough ago that a dead node's lease would be gone.
 		p.sendMine(master(time.Now().UTC().Add(-10 * time.Second)))
 		evs := p.failovers()
