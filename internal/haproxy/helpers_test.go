@@ -48,6 +48,15 @@ func baseSpec() Spec {
 func (s *Spec) lis(i int) *Listener { return &s.Listeners[i] }
 func (s *Spec) pool(i int) *Pool    { return &s.Pools[i] }
 
+// addPool2 appends the second pool (pool2ID, round robin, HTTP) with the
+// given members and returns it, for more settings (a monitor).
+func (s *Spec) addPool2(members ...Member) *Pool {
+	p2 := Pool{ID: pool2ID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true}
+	p2.Members, p2.Slots = AssignSlots(nil, members, 0)
+	s.Pools = append(s.Pools, p2)
+	return &s.Pools[len(s.Pools)-1]
+}
+
 // withSecondPool adds an HTTP pool, pool2ID, with members C and D in 4 slots.
 func withSecondPool(s *Spec) {
 	s.Pools = append(s.Pools, Pool{

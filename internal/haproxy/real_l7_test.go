@@ -44,9 +44,7 @@ func pid(n int) string { return fmt.Sprintf("10000000-0000-4000-8000-%012d", n) 
 func TestL7PoliciesRouteRedirectAndRejectInPositionOrder(t *testing.T) {
 	a, b := startBackend(t, "A"), startBackend(t, "B")
 	spec, mgr := realInstance(t, a.member(t, memA))
-	p2 := Pool{ID: pool2ID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true}
-	p2.Members, p2.Slots = AssignSlots(nil, []Member{b.member(t, memB)}, 0)
-	spec.Pools = append(spec.Pools, p2)
+	spec.addPool2(b.member(t, memB))
 	spec.lis(0).L7Policies = l7Sample()
 	if _, err := mgr.Apply(ctx(t), spec); err != nil {
 		t.Fatal(err)
@@ -145,9 +143,7 @@ func TestHostileValuesReachHAProxyAsTheyWereGiven(t *testing.T) {
 func TestConsecutivePoliciesAlikeShareOneACLAndKeepTheirOrder(t *testing.T) {
 	a, c := startBackend(t, "A"), startBackend(t, "C")
 	spec, mgr := realInstance(t, a.member(t, memA))
-	p2 := Pool{ID: pool2ID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true}
-	p2.Members, p2.Slots = AssignSlots(nil, []Member{c.member(t, memC)}, 0)
-	spec.Pools = append(spec.Pools, p2)
+	spec.addPool2(c.member(t, memC))
 	var pols []L7Policy
 	n := 0
 	add := func(action L7Action, pool, prefix string) {

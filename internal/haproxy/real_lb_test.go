@@ -30,9 +30,7 @@ func requestsTo(t *testing.T, port, n int) []string {
 func TestTwoListenersOnOneAddressAreServedByOneProcess(t *testing.T) {
 	a, b, c, d := startBackend(t, "A"), startBackend(t, "B"), startBackend(t, "C"), startBackend(t, "D")
 	spec, mgr := realInstance(t, a.member(t, memA), b.member(t, memB))
-	p2 := Pool{ID: pool2ID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true}
-	p2.Members, p2.Slots = AssignSlots(nil, []Member{c.member(t, memC)}, 0)
-	spec.Pools = append(spec.Pools, p2)
+	spec.addPool2(c.member(t, memC))
 	spec.Listeners = append(spec.Listeners, Listener{ID: lisB, Address: spec.lis(0).Address, Port: freePort(t),
 		Protocol: ProtocolHTTP, ConnLimit: -1, AdminUp: true, DefaultPoolID: pool2ID})
 	portA, portB := spec.lis(0).Port, spec.lis(1).Port
@@ -98,9 +96,7 @@ func TestDownMembersOfTwoPoolsStayDownAcrossAReloadThatAddsAListener(t *testing.
 	spec, mgr := realInstance(t, a.member(t, memA), b.member(t, memB))
 	mon := &Monitor{Type: MonitorHTTP, Delay: 2, Timeout: 1, Rise: 2, Fall: 1}
 	spec.pool(0).Monitor = mon
-	p2 := Pool{ID: pool2ID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true, Monitor: mon}
-	p2.Members, p2.Slots = AssignSlots(nil, []Member{c.member(t, memC), d.member(t, memD)}, 0)
-	spec.Pools = append(spec.Pools, p2)
+	spec.addPool2(c.member(t, memC), d.member(t, memD)).Monitor = mon
 	spec.Listeners = append(spec.Listeners, Listener{ID: lisB, Address: spec.lis(0).Address, Port: freePort(t),
 		Protocol: ProtocolHTTP, ConnLimit: -1, AdminUp: true, DefaultPoolID: pool2ID})
 	if _, err := mgr.Apply(ctx(t), spec); err != nil {

@@ -184,9 +184,7 @@ func TestReencryptingPoolVerifiesTheMemberAndPresentsItsCertificate(t *testing.T
 func TestSSLRuleTypesRouteOnTheClientCertificate(t *testing.T) {
 	a, b := startBackend(t, "A"), startBackend(t, "B")
 	spec, mgr := realInstance(t, a.member(t, memA))
-	p2 := Pool{ID: pool2ID, Method: MethodRoundRobin, Protocol: ProtocolHTTP, AdminUp: true}
-	p2.Members, p2.Slots = AssignSlots(nil, []Member{b.member(t, memB)}, 0)
-	spec.Pools = append(spec.Pools, p2)
+	spec.addPool2(b.member(t, memB))
 	if err := os.MkdirAll(spec.Paths.Dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
