@@ -25,7 +25,7 @@ func reportEvents(st *store.Store, prev, next *model.VMReport, now time.Time) []
 		e.LoadBalancerID, e.ObjectID, e.Node, e.From, e.To = next.LoadBalancerID, object, next.Node, from, to
 		out = append(out, e)
 	}
-	vm := fmt.Sprintf("VM %s on %s", next.ID, next.Node)
+	vm := vmName(next.ID, next.Node)
 	prevHA, prevState, prevHash, prevErr := "", "", "", ""
 	var prevMembers map[string]model.MemberHealth
 	if prev != nil {
@@ -77,6 +77,9 @@ func reportEvents(st *store.Store, prev, next *model.VMReport, now time.Time) []
 	}
 	return out
 }
+
+// vmName is a VM as the events' messages name it.
+func vmName(id, node string) string { return fmt.Sprintf("VM %s on %s", id, node) }
 
 // memberName is a member's address and port as a person reads it.
 func memberName(st *store.Store, id string) string {

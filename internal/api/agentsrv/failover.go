@@ -52,20 +52,23 @@ func newTakeovers() *takeovers { return &takeovers{pending: map[string]*takeover
 
 // failoverEvent returns the failover next's report completes, if any.
 func (tk *takeovers) failoverEvent(st *store.Store, next *model.VMReport, now time.Time) *model.Event {
+	r := next.VRRP
+	taking := next.HAState == "MASTER" && r.State == "MASTER" && !r.Since.IsZero() && now.Sub(r.Since) <= takeoverWindow
 	tk.mu.Lock()
 	defer tk.mu.Unlock()
-	for id, p := range tk.pending {
-		if now.Sub(p.since) > takeoverWindow {
-			delete(tk.pending, id)
-		}
-	}
-	r := next.VRRP
-	if next.HAState != "MASTER" || r.State != "MASTER" || r.Since.IsZero() || now.Sub(r.Since) > takeoverWindow {
+	if !taking {
 		delete(tk.pending, next.ID)
 		return nil
 	}
 	p := tk.pending[next.ID]
 	if p == nil || !p.since.Equal(r.Since) {
+		// A new takeover: forget those past the window (their VMs may be
+		// gone and never report again), once per takeover, not per report.
+		for id, old := range tk.pending {
+			if now.Sub(old.since) > takeoverWindow {
+				delete(tk.pending, id)
+			}
+		}
 		p = &takeover{since: r.Since}
 		p.holder, p.node = previousHolder(st, next)
 		p.done = p.holder == "" || failoverRecorded(st, next.LoadBalancerID, next.ID, r.Since)
@@ -74,8 +77,7 @@ func (tk *takeovers) failoverEvent(st *store.Store, next *model.VMReport, now ti
 	if p.done {
 		return nil
 	}
-	vm := fmt.Sprintf("VM %s on %s", next.ID, next.Node)
-	prev := fmt.Sprintf("VM %s on %s", p.holder, p.node)
+	vm, prev := vmName(next.ID, next.Node), vmName(p.holder, p.node)
 	var trigger, from, msg string
 	var dur time.Duration
 	var old *model.VMReport
